@@ -1,0 +1,39 @@
+# radllama — two commands do all the set-up on a fresh machine:
+#   make demo   # synthesise -> prepare -> base -> QLoRA + full SFT -> generate -> evaluate -> report
+#   make test   # the test suite (fast set; `make test-all` adds the slow end-to-end tests)
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# CPU path: the CPU build of torch (GPU users: `pip install -e .` picks their own torch in range).
+TORCH_CPU := torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-all lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "$(TORCH_CPU)"
+	$(BIN)/pip install -q -e ".[dev,deepspeed]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/radllama demo --out demo_out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -x --durations=15
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m "" --durations=15
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_prepare.py
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache

@@ -1,0 +1,90 @@
+"""`radllama` command line: one thin subcommand per pipeline stage.
+
+Each command parses options, calls one importable function, and maps `RadllamaError`
+to a single line on stderr with exit code 2. Logic lives in the stage modules.
+
+Layout: each stage owns one marked section below; keep commands ~10-20 lines and import
+the stage module inside the command so `radllama --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional  # noqa: F401  (used by stage sections)
+
+import typer
+
+from radllama.errors import RadllamaError
+
+app = typer.Typer(
+    name="radllama",
+    help="Radiology report archive -> de-identified instruction data -> fine-tuned local LLM "
+    "that writes the IMPRESSION -> honest evaluation -> local serving.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line to stderr and exit (used for domain errors)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def version() -> None:
+    """Print the radllama version and the versions of the libraries it builds on."""
+    from radllama.provenance import package_versions
+
+    for name, ver in package_versions().items():
+        typer.echo(f"{name}: {ver}")
+
+
+# ---- section: synth (issue 2) ------------------------------------------------------------
+# ---- end section: synth ------------------------------------------------------------------
+
+# ---- section: prepare / deid (issue 2) ---------------------------------------------------
+# ---- end section: prepare / deid ---------------------------------------------------------
+
+# ---- section: base / train / export (issue 3) --------------------------------------------
+# ---- end section: base / train / export --------------------------------------------------
+
+# ---- section: generate / evaluate / report / baselines (issue 4) -------------------------
+# ---- end section: generate / evaluate / report / baselines -------------------------------
+
+# ---- section: serve / impress (issue 5) --------------------------------------------------
+# ---- end section: serve / impress --------------------------------------------------------
+
+# ---- section: demo (issue 4) -------------------------------------------------------------
+# ---- end section: demo -------------------------------------------------------------------
+
+
+@app.callback()
+def _root() -> None:
+    """Radiology report archive -> fine-tuned local impression writer -> honest evaluation."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point. Returns the exit code (so tests can call it in-process).
+
+    A `RadllamaError` becomes one line on stderr and exit code 2; usage errors are click's
+    (exit code 2 as well); anything else is a bug and keeps its traceback.
+    """
+    try:
+        app(args=argv, prog_name="radllama", standalone_mode=True)
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except RadllamaError as error:
+        typer.echo(f"error: {error}", err=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
