@@ -49,6 +49,29 @@ def version() -> None:
 # ---- end section: prepare / deid ---------------------------------------------------------
 
 # ---- section: base / train / export (issue 3) --------------------------------------------
+@app.command()
+def base(
+    data: Annotated[Path, typer.Option(help="Dataset directory from `radllama prepare` (reads train.jsonl).")],
+    out: Annotated[Path, typer.Option(help="Output model directory (Hugging Face format).")],
+    size: Annotated[str, typer.Option(help="micro | tiny (~5 M params) | small (~22 M params).")] = "tiny",
+    max_steps: Annotated[int, typer.Option(help="Pretraining optimizer steps.")] = 300,
+    max_minutes: Annotated[Optional[float], typer.Option(help="Wall-clock budget; stops early.")] = None,
+    seq_length: Annotated[int, typer.Option(help="Pretraining block length (tokens).")] = 256,
+    batch_size: Annotated[int, typer.Option(help="Blocks per optimizer step.")] = 16,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Build the embedded base model: BPE tokenizer + Llama-architecture model pretrained here."""
+    from radllama.base import BaseConfig, build_base, describe
+    from radllama.config import validate_config
+
+    config = validate_config(BaseConfig, dict(
+        size=size, max_steps=max_steps, max_minutes=max_minutes, seq_length=seq_length,
+        batch_size=batch_size, seed=seed), source="options")
+    record = build_base(data, out, config)
+    typer.echo(describe(record))
+    typer.echo(f"saved to {out}")
+
+
 # ---- end section: base / train / export --------------------------------------------------
 
 # ---- section: generate / evaluate / report / baselines (issue 4) -------------------------
