@@ -1,0 +1,351 @@
+"""Load a fine-tuned run (or any local HF causal LM) and write impressions in batches.
+
+This is the one place a model is loaded for generation: `radllama generate` (hf backend) and
+`radllama serve` both go through `ImpressionModel`, so a served model answers exactly as the
+evaluated one did.
+
+What `ImpressionModel.load(path)` accepts:
+
+- a RUN_DIR from `radllama train` (has ``radllama_run.json``): full fine-tunes hold the
+  weights; lora/qlora runs hold a PEFT adapter whose base is ``run["base_model"]`` (or the
+  adapter config's ``base_model_name_or_path``). The prompt style saved in the run file is
+  used, so generation renders prompts exactly as training did.
+- a plain Hugging Face model directory (``config.json`` + tokenizer): the zero-shot
+  baseline, prompted with the default `PromptStyle` (same system prompt and instruction).
+
+Generation is batched with left padding (so every row's last prompt token sits in the same
+column and new tokens append on the right), uses the KV cache, and stops at the tokenizer's
+EOS (``<|eot_id|>`` for Llama 3 chat models) or any EOS id in the generation config.
+Greedy decoding by default: the same prompt gives the same impression in a batch of 1 or 32.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from radllama.errors import ConfigError, RadllamaError
+from radllama.prompts import PromptStyle, strip_prepend
+
+RUN_FILE = "radllama_run.json"
+ADAPTER_FILE = "adapter_config.json"
+_DTYPES = ("float32", "bfloat16", "float16")
+
+
+@dataclass
+class GenerationSettings:
+    """Decoding options shared by the hf backend and the server."""
+
+    max_new_tokens: int = 128  # impressions are short: the paper's average is ~40 tokens
+    temperature: float = 0.0  # 0 = greedy (deterministic); > 0 samples
+    top_p: float = 1.0  # nucleus sampling mass (used only when temperature > 0)
+    batch_size: int = 16  # prompts per forward pass
+    seed: int | None = None  # seeds torch before sampling (ignored for greedy)
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens must be >= 1 (got {self.max_new_tokens})")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1 (got {self.batch_size})")
+        if self.temperature < 0:
+            raise ConfigError(f"temperature must be >= 0 (got {self.temperature})")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p must be in (0, 1] (got {self.top_p})")
+
+
+@dataclass
+class GenerationOutput:
+    """One generated impression."""
+
+    raw_text: str  # decoded completion, special tokens removed
+    prediction: str  # raw_text with a leading prepend phrase ("Impression:") stripped
+    prompt_tokens: int
+    completion_tokens: int  # generated tokens, counting the stop token when one was produced
+    finish_reason: str  # "stop" (EOS produced) or "length" (max_new_tokens reached)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise RadllamaError(
+            f"{path}: cannot read it as JSON ({error}); re-run the step that wrote it"
+        ) from None
+    if not isinstance(data, dict):
+        raise RadllamaError(f"{path}: expected a JSON object; re-run the step that wrote it")
+    return data
+
+
+def _resolve_base(model_dir: Path, run: dict[str, Any]) -> Path:
+    """The base model directory of an adapter run (absolute, or relative to the run dir)."""
+    adapter = _read_json(model_dir / ADAPTER_FILE)
+    candidates = [run.get("base_model"), adapter.get("base_model_name_or_path")]
+    for name in filter(None, candidates):
+        for base in (Path(name).expanduser(), model_dir / name):
+            if (base / "config.json").is_file():
+                return base
+    raise RadllamaError(
+        f"{model_dir} is an adapter run but its base model {candidates[0] or candidates[1]!r} "
+        "is not a local model directory; put the base model there or fix base_model in "
+        f"{model_dir / RUN_FILE}"
+    )
+
+
+def _check_model_dir(path: Path) -> None:
+    if not path.exists():
+        raise RadllamaError(
+            f"model path {path} does not exist; pass a RUN_DIR from `radllama train` or a local "
+            "Hugging Face model directory"
+        )
+    if not path.is_dir():
+        raise RadllamaError(f"model path {path} is not a directory; pass the model's directory")
+    if not (path / "config.json").is_file() and not (path / ADAPTER_FILE).is_file():
+        raise RadllamaError(
+            f"{path} has no config.json (nor adapter_config.json); pass a RUN_DIR from "
+            "`radllama train` or a Hugging Face model directory saved with save_pretrained"
+        )
+
+
+def _load_tokenizer(*dirs: Path):
+    from transformers import AutoTokenizer
+
+    for directory in dirs:
+        if (directory / "tokenizer_config.json").is_file() or (
+            directory / "tokenizer.json"
+        ).is_file():
+            tokenizer = AutoTokenizer.from_pretrained(directory)
+            break
+    else:
+        raise RadllamaError(
+            f"no tokenizer in {' or '.join(map(str, dirs))}; save it next to the model "
+            "(tokenizer.save_pretrained(MODEL_DIR))"
+        )
+    if not tokenizer.chat_template:
+        raise RadllamaError(
+            f"the tokenizer in {directory} has no chat template; use an instruct/chat tokenizer "
+            "or set tokenizer.chat_template and save it"
+        )
+    if tokenizer.pad_token is None:
+        # Llama 3 ships without a pad token; padded positions are masked, so EOS is safe.
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"  # generation appends on the right
+    return tokenizer
+
+
+def _torch_dtype(dtype: str | None, device: str):
+    import torch
+
+    if dtype is None:
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    if dtype not in _DTYPES:
+        raise ConfigError(f"dtype must be one of {list(_DTYPES)} (got {dtype!r})")
+    return getattr(torch, dtype)
+
+
+def _load_weights(path: Path, *, dtype, device: str, load_in_4bit: bool):
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    kwargs: dict[str, Any] = {"dtype": dtype}
+    if load_in_4bit:
+        # QLoRA's NF4 + double quantisation; matmuls run in `dtype`.
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype,
+        )
+        kwargs["device_map"] = {"": device}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    except (OSError, ValueError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise RadllamaError(f"cannot load the model in {path}: {first}") from None
+    if not load_in_4bit:
+        model.to(torch.device(device))
+    return model
+
+
+def _eos_ids(tokenizer, model) -> list[int]:
+    """Stop tokens: the tokenizer's EOS (<|eot_id|>) plus the generation config's EOS ids."""
+    ids: list[int] = []
+    configured = model.generation_config.eos_token_id
+    for token_id in [
+        tokenizer.eos_token_id,
+        *(configured if isinstance(configured, list) else [configured]),
+    ]:
+        if token_id is not None and token_id not in ids:
+            ids.append(int(token_id))
+    return ids
+
+
+class ImpressionModel:
+    """A tokenizer + causal LM + prompt style that writes IMPRESSIONs from exam + FINDINGS."""
+
+    def __init__(
+        self,
+        name: str,
+        model,
+        tokenizer,
+        prompt_style: PromptStyle,
+        run: dict[str, Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.tokenizer = tokenizer
+        self.prompt_style = prompt_style
+        self.run = run or {}  # radllama_run.json ({} for a bare model)
+        # Which dataset field went into the EXAM line at training time (see `exam_text`).
+        self.exam_field: str = self.run.get("exam_field") or "exam_code"
+        self.eos_token_ids = _eos_ids(tokenizer, model)
+        limit = getattr(model.config, "max_position_embeddings", None) or 4096
+        if tokenizer.model_max_length and tokenizer.model_max_length < 1_000_000:
+            limit = min(limit, tokenizer.model_max_length)
+        self.max_context: int = int(limit)
+        model.eval()
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        load_in_4bit: bool | None = None,
+    ) -> ImpressionModel:
+        """Load a RUN_DIR (full / lora / qlora) or a bare HF model directory (zero-shot)."""
+        import torch
+
+        path = Path(path).expanduser()
+        _check_model_dir(path)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        torch_dtype = _torch_dtype(dtype, device)
+        run = _read_json(path / RUN_FILE) if (path / RUN_FILE).is_file() else {}
+        try:
+            style = PromptStyle.model_validate(run.get("prompt_style") or {})
+        except ValidationError as error:
+            raise ConfigError(
+                f"{path / RUN_FILE}: invalid prompt_style ({error.errors()[0]['msg']}); "
+                "re-run `radllama train` or fix the file"
+            ) from None
+        if load_in_4bit is None:
+            # bitsandbytes 4-bit runs on CPU but slowly; default to it only on a GPU.
+            load_in_4bit = run.get("method") == "qlora" and device.startswith("cuda")
+        if (path / ADAPTER_FILE).is_file():
+            model, tokenizer = cls._load_adapter(path, run, torch_dtype, device, load_in_4bit)
+        else:
+            tokenizer = _load_tokenizer(path)
+            model = _load_weights(path, dtype=torch_dtype, device=device, load_in_4bit=load_in_4bit)
+        return cls(path.name, model, tokenizer, style, run)
+
+    @staticmethod
+    def _load_adapter(path: Path, run: dict[str, Any], dtype, device: str, load_in_4bit: bool):
+        from peft import PeftModel
+
+        base = _resolve_base(path, run)
+        tokenizer = _load_tokenizer(path, base)  # the run's tokenizer wins (it may add tokens)
+        model = _load_weights(base, dtype=dtype, device=device, load_in_4bit=load_in_4bit)
+        if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+            model.resize_token_embeddings(len(tokenizer))
+        model = PeftModel.from_pretrained(model, path)
+        # Merging removes the adapter's extra matmuls; a 4-bit base keeps them separate.
+        return (model if load_in_4bit else model.merge_and_unload()), tokenizer
+
+    def exam_text(self, row: dict[str, Any]) -> str:
+        """The EXAM line for a dataset row: the training field, falling back to the other."""
+        other = "exam_description" if self.exam_field == "exam_code" else "exam_code"
+        return str(row.get(self.exam_field) or row.get(other) or "")
+
+    def messages(self, exam: str, findings: str) -> list[dict[str, str]]:
+        """System + user chat messages for one report (no assistant turn)."""
+        return self.prompt_style.messages(exam, findings)
+
+    def build_prompt(self, exam: str, findings: str) -> str:
+        """Chat-template rendered prompt, ending with the assistant header."""
+        return self.tokenizer.apply_chat_template(
+            self.messages(exam, findings), tokenize=False, add_generation_prompt=True
+        )
+
+    def _encode(self, prompt: str) -> list[int]:
+        # The chat template already starts with BOS; don't let the tokenizer add another.
+        return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+
+    def prompt_tokens(self, exam: str, findings: str) -> int:
+        """Number of tokens in the rendered prompt."""
+        return len(self._encode(self.build_prompt(exam, findings)))
+
+    def generate(
+        self, items: list[tuple[str, str]], settings: GenerationSettings | None = None
+    ) -> list[GenerationOutput]:
+        """Impressions for (exam, findings) pairs, in input order, in batches."""
+        prompts = [self.build_prompt(exam, findings) for exam, findings in items]
+        return self.generate_prompts(prompts, settings)
+
+    def generate_prompts(
+        self, prompts: list[str], settings: GenerationSettings | None = None
+    ) -> list[GenerationOutput]:
+        """Generate from already-rendered prompts (batched by length, returned in input order)."""
+        settings = settings or GenerationSettings()
+        encoded = [self._encode(p) for p in prompts]
+        for ids in encoded:
+            if len(ids) >= self.max_context:
+                raise RadllamaError(
+                    f"a prompt has {len(ids)} tokens but the model's context is {self.max_context}; "
+                    "shorten the findings"
+                )
+        # Sorting by length keeps padding (wasted compute) small; greedy output does not
+        # depend on the batch a prompt lands in, so the order is restored afterwards.
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        outputs: list[GenerationOutput | None] = [None] * len(encoded)
+        for start in range(0, len(order), settings.batch_size):
+            batch = order[start : start + settings.batch_size]
+            for index, output in zip(
+                batch, self._generate_batch([encoded[i] for i in batch], settings), strict=True
+            ):
+                outputs[index] = output
+        return [o for o in outputs if o is not None]
+
+    def _generate_batch(
+        self, batch: list[list[int]], settings: GenerationSettings
+    ) -> list[GenerationOutput]:
+        import torch
+
+        inputs = self.tokenizer.pad({"input_ids": batch}, padding=True, return_tensors="pt")
+        inputs = {k: v.to(self.model.device) for k, v in inputs.items()}
+        width = inputs["input_ids"].shape[1]
+        max_new = min(settings.max_new_tokens, self.max_context - max(len(ids) for ids in batch))
+        sample = settings.temperature > 0
+        if sample and settings.seed is not None:
+            torch.manual_seed(settings.seed)
+        with torch.inference_mode():
+            sequences = self.model.generate(
+                **inputs,
+                max_new_tokens=max_new,
+                do_sample=sample,
+                temperature=settings.temperature if sample else None,
+                top_p=settings.top_p if sample else None,
+                top_k=None,
+                eos_token_id=self.eos_token_ids,
+                pad_token_id=self.tokenizer.pad_token_id,
+                use_cache=True,
+            )
+        return [
+            self._decode(ids, row[width:].tolist())
+            for ids, row in zip(batch, sequences, strict=True)
+        ]
+
+    def _decode(self, prompt_ids: list[int], new_ids: list[int]) -> GenerationOutput:
+        stop = next((i for i, t in enumerate(new_ids) if t in self.eos_token_ids), None)
+        kept = new_ids if stop is None else new_ids[:stop]
+        raw = self.tokenizer.decode(kept, skip_special_tokens=True).strip()
+        return GenerationOutput(
+            raw_text=raw,
+            prediction=strip_prepend(raw),
+            prompt_tokens=len(prompt_ids),
+            completion_tokens=len(new_ids) if stop is None else stop + 1,
+            finish_reason="length" if stop is None else "stop",
+        )
