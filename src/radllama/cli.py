@@ -75,6 +75,24 @@ def base(
 # ---- end section: base / train / export --------------------------------------------------
 
 # ---- section: generate / evaluate / report / baselines (issue 4) -------------------------
+@app.command()
+def report(
+    scores: Annotated[
+        list[Path], typer.Argument(help="SCORES.json per system; the first is the reference")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Directory for report.md/.html/.json")],
+    title: Annotated[str, typer.Option("--title", help="Report title")] = (
+        "radllama evaluation report"
+    ),
+) -> None:
+    """Table-1-style report (markdown, self-contained HTML with plots, JSON) from SCORES files."""
+    from radllama.report import build_report, render_markdown_table
+
+    result = build_report(scores, out, title=title)
+    typer.echo(render_markdown_table(result))
+    typer.echo(f"wrote {', '.join(result['files'].values())}")
+
+
 # ---- end section: generate / evaluate / report / baselines -------------------------------
 
 # ---- section: serve / impress (issue 5) --------------------------------------------------
