@@ -400,7 +400,11 @@ class _CircuitBreaker:
 
 
 def _ask_one(
-    asker: _Asker, breaker: _CircuitBreaker, cache: JudgeCache, key: str, messages: list
+    asker: _Asker,
+    breaker: _CircuitBreaker,
+    cache: JudgeCache,
+    key: str,
+    messages: list[dict[str, str]],
 ) -> tuple[str | None, str | None]:
     """(answer, None) or (None, error text); a successful answer is cached at once."""
     if breaker.reason:
@@ -413,6 +417,29 @@ def _ask_one(
     breaker.record(None)
     cache.put(key, content, asker.config)
     return content, None
+
+
+def _ask_all(
+    pending: dict[str, list[dict[str, str]]], asker: _Asker, cache: JudgeCache
+) -> dict[str, tuple[str | None, str | None, bool]]:
+    """Ask every pending prompt with at most `concurrency` requests in flight."""
+    config = asker.config
+    breaker = _CircuitBreaker(config.max_consecutive_failures)
+    answers: dict[str, tuple[str | None, str | None, bool]] = {}
+    pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="judge")
+    try:
+        futures = {
+            pool.submit(_ask_one, asker, breaker, cache, key, messages): key
+            for key, messages in pending.items()
+        }
+        for future in tqdm(as_completed(futures), total=len(futures), desc="judge", disable=None):
+            answers[futures[future]] = (*future.result(), False)
+    finally:
+        # On Ctrl-C, drop queued rows instead of waiting for them; answers already received
+        # are in the cache, so a rerun resumes from there.
+        pool.shutdown(wait=True, cancel_futures=True)
+        asker.client.close()
+    return answers
 
 
 def _resolve_api_key(config: JudgeConfig) -> str:
@@ -512,15 +539,8 @@ def judge_predictions(
     for key in messages_by_key:
         if (content := cache.get(key)) is not None:
             answers[key] = (content, None, True)
-    pending = [key for key in messages_by_key if key not in answers]
-    breaker = _CircuitBreaker(config.max_consecutive_failures)
-    with ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="judge") as pool:
-        futures = {
-            pool.submit(_ask_one, asker, breaker, cache, key, messages_by_key[key]): key
-            for key in pending
-        }
-        for future in tqdm(as_completed(futures), total=len(futures), desc="judge", disable=None):
-            answers[futures[future]] = (*future.result(), False)
+    pending = {key: m for key, m in messages_by_key.items() if key not in answers}
+    answers.update(_ask_all(pending, asker, cache))
     per_sample = []
     for row, key in zip(rows, keys, strict=True):
         if key is None:
