@@ -1,0 +1,87 @@
+"""The paper's row filters, duplicate removal, and the names of every drop reason.
+
+Paper: drop a report without findings or without impression, or whose findings have fewer
+than 10 words; collapse extra white space. We also drop exact duplicate (findings,
+impression) pairs (first occurrence kept) and count malformed input rows.
+
+Every input row ends up kept or dropped under exactly one reason from `DROP_REASONS`, so
+``input_rows == kept + sum(dropped.values())`` holds in the manifest.
+
+>>> collapse_whitespace("  Lungs   are\\n clear. ")
+'Lungs are clear.'
+>>> drop_reason("Lungs are clear.", "Normal.", min_findings_words=10)
+'short_findings'
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+from pydantic import Field
+
+from radllama.config import StrictModel
+
+# Malformed input (decided by ingest, before any text is looked at).
+MALFORMED_REASONS = (
+    "parse_error",  # broken CSV quoting, invalid JSON line
+    "wrong_field_count",  # a CSV row with more or fewer fields than the header
+    "bad_encoding",  # bytes that do not decode with the configured encoding
+    "not_an_object",  # a JSON(L) value that is not an object
+    "unreadable_file",  # a report file that cannot be read (folder inputs)
+)
+# Content rules, in the order they are applied (the first that matches is the reason).
+CONTENT_REASONS = ("empty_row", "no_findings", "no_impression", "short_findings", "duplicate")
+DROP_REASONS = MALFORMED_REASONS + CONTENT_REASONS
+
+
+class FilterConfig(StrictModel):
+    """Which rows are kept."""
+
+    min_findings_words: int = Field(
+        10, ge=0, description="Drop rows whose findings have fewer words (paper: 10)."
+    )
+    drop_duplicates: bool = Field(
+        True, description="Drop exact duplicate (findings, impression) pairs, keeping the first."
+    )
+
+
+def collapse_whitespace(text: str) -> str:
+    """Runs of white space (incl. newlines, tabs) -> one space; ends stripped."""
+    return " ".join(text.split())
+
+
+def drop_reason(findings: str, impression: str, min_findings_words: int) -> str | None:
+    """Reason to drop a (collapsed) pair, or None to keep it. Duplicates are handled apart."""
+    if not findings:
+        return "no_findings"
+    if not impression:
+        return "no_impression"
+    # Collapsed text has single spaces, so words = spaces + 1.
+    if findings.count(" ") + 1 < min_findings_words:
+        return "short_findings"
+    return None
+
+
+def pair_hash(findings: str, impression: str) -> int:
+    """Stable 64-bit hash of a (findings, impression) pair (same in every process)."""
+    digest = hashlib.blake2b(f"{findings}\x00{impression}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def text_hash(text: str) -> int:
+    """Stable 64-bit hash of one text (used to find test findings that occur in train)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def first_occurrence(hashes: np.ndarray) -> np.ndarray:
+    """Boolean mask, True where a hash occurs for the first time.
+
+    >>> first_occurrence(np.array([5, 3, 5, 7, 3], dtype=np.uint64)).tolist()
+    [True, True, False, True, False]
+    """
+    keep = np.zeros(len(hashes), dtype=bool)
+    if len(hashes):
+        _, first = np.unique(hashes, return_index=True)
+        keep[first] = True
+    return keep

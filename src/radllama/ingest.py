@@ -1,0 +1,618 @@
+"""Streaming ingest: any report export -> chunks of rows in canonical columns.
+
+Ingest is split in two so that parsing runs in the worker processes:
+
+* `iter_raw_chunks` (main process) reads the input in bounded pieces without parsing rows:
+  CSV and JSONL as raw byte blocks cut at record boundaries, Parquet as Arrow record
+  batches, a JSON array as lists of objects, a MIMIC-CXR folder as lists of file paths.
+  It checks the column mapping against the header / first record / schema up front.
+* `parse_chunk` (worker) turns one raw chunk into `Records`: per canonical column a list of
+  str, the input row number of every row, and every malformed row with its row number and
+  reason (a broken CSV line, a wrong field count, bad encoding, invalid JSON) - counted,
+  never a crash, never silently lost.
+
+Peak memory is one chunk per process whatever the input size. Row numbers are what a
+person would look up: the physical line for CSV/JSONL (the CSV header is line 1), the
+1-based position for JSON arrays, Parquet and report folders.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from radllama.config import StrictModel
+from radllama.errors import ConfigError, DataError
+
+CANONICAL = (
+    "report_id",
+    "patient_id",
+    "exam_code",
+    "exam_description",
+    "report_date",
+    "text",
+    "findings",
+    "impression",
+)
+Format = Literal["auto", "csv", "tsv", "json", "jsonl", "parquet", "mimic-cxr"]
+_SUFFIX_FORMAT = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+# Lone surrogates are what `errors="surrogateescape"` turns undecodable bytes into.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+csv.field_size_limit(1 << 26)  # 64 MiB: a legitimate report field is far smaller
+
+
+class ColumnMap(StrictModel):
+    """Which input column holds what. Give `text` (a full report with section headers) or
+    `findings` + `impression` (already separated); the rest is optional."""
+
+    text: str | None = Field(
+        None, description="Column with the full report text (sections are split out)."
+    )
+    findings: str | None = Field(None, description="Column with the FINDINGS (instead of `text`).")
+    impression: str | None = Field(
+        None, description="Column with the IMPRESSION (instead of `text`)."
+    )
+    exam_code: str | None = Field(
+        None, description="Column with the exam code (e.g. 'CT CHEST W/O')."
+    )
+    exam_description: str | None = Field(None, description="Column with the exam description.")
+    patient_id: str | None = Field(
+        None, description="Column with the patient id (splits keep a patient's reports together)."
+    )
+    report_id: str | None = Field(None, description="Column with the report id.")
+    report_date: str | None = Field(
+        None,
+        description="Column with the report date (checked to exist; not written: dates are PHI).",
+    )
+
+    @model_validator(mode="after")
+    def _text_or_pair(self) -> ColumnMap:
+        separate = self.findings is not None or self.impression is not None
+        if self.text is not None and separate:
+            raise ValueError(
+                "set either columns.text or columns.findings + columns.impression, not both"
+            )
+        if self.text is None and (self.findings is None or self.impression is None):
+            raise ValueError(
+                "set columns.text (full report) or both columns.findings and columns.impression"
+            )
+        return self
+
+    def mapped(self) -> dict[str, str]:
+        """canonical name -> input column, for the columns that are set."""
+        return {name: col for name in CANONICAL if (col := getattr(self, name)) is not None}
+
+
+class IngestConfig(StrictModel):
+    """Where rows come from and how they are read."""
+
+    format: Format = Field(
+        "auto", description="Input format; 'auto' uses the file suffix (a folder: mimic-cxr)."
+    )
+    columns: ColumnMap = Field(description="Input column for each field.")
+    encoding: str = Field("utf-8", description="Text encoding of the input file.")
+    chunk_bytes: int = Field(
+        4 << 20, ge=1 << 10, description="Bytes per CSV/JSONL chunk (4 MiB ~ 2-4k reports)."
+    )
+    chunk_rows: int = Field(
+        4000, ge=1, description="Rows per chunk for Parquet, JSON arrays and report folders."
+    )
+    max_record_bytes: int = Field(
+        1 << 20,
+        ge=1 << 10,
+        description="A CSV record that is still open after this many bytes is a broken quote: "
+        "its first line is cut off and counted as malformed.",
+    )
+    modality: str | None = Field(
+        None,
+        description="Modality for every row (e.g. 'XR' for a chest X-ray archive); else derived.",
+    )
+    body_region: str | None = Field(
+        None, description="Body region for every row (e.g. 'chest'); else derived from the exam."
+    )
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The synthetic / MGH-like export written by `radllama synth`.
+    "mgh": {
+        "columns": {
+            "text": "report_text",
+            "exam_code": "exam_code",
+            "exam_description": "exam_description",
+            "patient_id": "patient_id",
+            "report_id": "report_id",
+            "report_date": "report_date",
+        }
+    },
+    # ../shared/data/iu_xray/indiana_reports_dev.csv: separate columns, `image` describes the exam.
+    "iu-xray": {
+        "format": "csv",
+        "columns": {
+            "findings": "findings",
+            "impression": "impression",
+            "exam_description": "image",
+            "report_id": "uid",
+        },
+        "modality": "XR",
+        "body_region": "chest",
+    },
+    # ../shared/data/openi/*.jsonl: {"idx", "inputs": findings, "target": impression}; no exam.
+    "openi": {
+        "format": "jsonl",
+        "columns": {"findings": "inputs", "impression": "target", "report_id": "idx"},
+        "modality": "XR",
+        "body_region": "chest",
+    },
+    # A MIMIC-CXR `files/` folder: p10/p10000032/s50414267.txt (patient folder, study file).
+    "mimic-cxr": {
+        "format": "mimic-cxr",
+        "columns": {"text": "text", "report_id": "report_id", "patient_id": "patient_id"},
+        "modality": "XR",
+        "body_region": "chest",
+    },
+}
+
+
+def preset_ingest(name: str) -> dict[str, Any]:
+    """The ingest settings of a preset (a copy); unknown names list the presets."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset '{name}'; presets are [{', '.join(PRESETS)}]")
+    return json.loads(json.dumps(PRESETS[name]))
+
+
+@dataclass
+class RawChunk:
+    """A bounded, unparsed piece of the input (what travels to a worker)."""
+
+    kind: str  # csv | jsonl | records | arrow | files
+    payload: Any  # bytes | list[dict] | pyarrow.RecordBatch | list[str]
+    first_row: int  # row number of the first row in the chunk
+    nbytes: int = 0  # input bytes consumed (progress)
+    header: list[str] | None = None  # CSV column names
+    delimiter: str = ","  # CSV field separator
+
+
+@dataclass
+class Records:
+    """Parsed rows of one chunk in canonical columns (every value a str, '' when absent)."""
+
+    rows: list[int] = field(default_factory=list)
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+    blank_lines: int = 0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+# ---- main process: bounded raw chunks ------------------------------------------------------
+
+
+def resolve_format(path: Path, config: IngestConfig) -> str:
+    """The concrete input format; checks that the path exists and is readable."""
+    if not path.exists():
+        raise DataError(f"input not found: {path}; pass an existing file or folder with --input")
+    if path.is_dir():
+        if config.format not in ("auto", "mimic-cxr"):
+            raise DataError(f"{path} is a folder; point --input at a {config.format} file")
+        return "mimic-cxr"
+    if config.format == "mimic-cxr":
+        raise DataError(f"{path} is a file; the mimic-cxr preset reads a folder of .txt reports")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"cannot read {path} (permission denied); fix its permissions")
+    if path.stat().st_size == 0:
+        raise DataError(f"input file is empty: {path}; export at least one report")
+    if config.format != "auto":
+        return config.format
+    fmt = _SUFFIX_FORMAT.get(path.suffix.lower())
+    if fmt is None:
+        raise ConfigError(
+            f"cannot tell the format of {path.name}; set ingest.format to one of "
+            f"[csv, tsv, json, jsonl, parquet, mimic-cxr]"
+        )
+    return fmt
+
+
+def check_columns(found: list[str], columns: ColumnMap, path: Path) -> None:
+    """Every mapped column must exist; the error lists the columns found and the key to set."""
+    present = set(found)
+    for name, col in columns.mapped().items():
+        if col not in present:
+            raise DataError(
+                f"column '{col}' not found in {path.name}; columns are [{', '.join(found)}]; "
+                f"set ingest.columns.{name} in the config (or pick another --preset)"
+            )
+
+
+def iter_raw_chunks(
+    path: Path, config: IngestConfig, on_bytes: Callable[[bytes], None] | None = None
+) -> Iterator[RawChunk]:
+    """Bounded raw chunks of the input, in order. `on_bytes` sees every byte read (hashing)."""
+    fmt = resolve_format(path, config)
+    if fmt in ("csv", "tsv"):
+        yield from _csv_chunks(path, config, fmt, on_bytes)
+    elif fmt == "jsonl":
+        yield from _jsonl_chunks(path, config, on_bytes)
+    elif fmt == "json":
+        yield from _json_array_chunks(path, config)
+    elif fmt == "parquet":
+        yield from _parquet_chunks(path, config)
+    else:
+        yield from _folder_chunks(path, config)
+
+
+def _read_blocks(
+    path: Path, size: int, on_bytes: Callable[[bytes], None] | None
+) -> Iterator[bytes]:
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        raise DataError(
+            f"cannot read {path}: {error.strerror}; fix the path or its permissions"
+        ) from None
+    with handle:
+        while block := handle.read(size):
+            if on_bytes is not None:
+                on_bytes(block)
+            yield block
+
+
+def _record_end(data: bytes, max_record_bytes: int) -> int:
+    """Index just past the last newline that ends a CSV record (even number of quotes
+    before it), or 0 if none. A quoted field may contain newlines; an escaped quote is
+    doubled, so quote parity tells whether a newline is inside a field."""
+    quotes_after = 0
+    end = len(data)
+    newline = data.rfind(b"\n")
+    total = data.count(b'"')
+    while newline >= 0:
+        quotes_after += data.count(b'"', newline, end)
+        if (total - quotes_after) % 2 == 0:
+            return newline + 1
+        end = newline
+        newline = data.rfind(b"\n", 0, newline)
+    if len(data) > max_record_bytes:
+        # No record ends in a whole window: an unbalanced quote. Cut off its first line so
+        # the parser reports it and the rest of the file is read normally.
+        return data.find(b"\n") + 1
+    return 0
+
+
+def _csv_chunks(
+    path: Path, config: IngestConfig, fmt: str, on_bytes: Callable[[bytes], None] | None
+) -> Iterator[RawChunk]:
+    delimiter = "\t" if fmt == "tsv" else ","
+    carry = b""
+    header: list[str] | None = None
+    line = 1
+    for block in _read_blocks(path, config.chunk_bytes, on_bytes):
+        data = carry + block
+        end = _record_end(data, config.max_record_bytes)
+        if header is None and end:
+            header, data, line = _csv_header(data, delimiter, config, path)
+            end = _record_end(data, config.max_record_bytes) if data else 0
+        if not end:
+            carry = data
+            continue
+        yield RawChunk("csv", data[:end], line, end, header, delimiter)
+        line += data.count(b"\n", 0, end)
+        carry = data[end:]
+    if header is None and carry:
+        header, carry, line = _csv_header(carry + b"\n", delimiter, config, path)
+    if carry.strip():
+        yield RawChunk("csv", carry, line, len(carry), header, delimiter)
+
+
+def _csv_header(
+    data: bytes, delimiter: str, config: IngestConfig, path: Path
+) -> tuple[list[str], bytes, int]:
+    """Parse the header record; returns (columns, the bytes after it, its next line number)."""
+    end = data.find(b"\n") + 1
+    while data.count(b'"', 0, end) % 2 and (nxt := data.find(b"\n", end)) >= 0:
+        end = nxt + 1
+    try:
+        text = data[:end].decode(config.encoding).lstrip("\ufeff")
+        header = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        raise DataError(
+            f"{path}: cannot read the CSV header line; check ingest.encoding and the file"
+        ) from None
+    header = [name.strip() for name in header]
+    check_columns(header, config.columns, path)
+    return header, data[end:], 1 + data.count(b"\n", 0, end)
+
+
+def _jsonl_chunks(
+    path: Path, config: IngestConfig, on_bytes: Callable[[bytes], None] | None
+) -> Iterator[RawChunk]:
+    carry = b""
+    line = 1
+    checked = False
+    for block in _read_blocks(path, config.chunk_bytes, on_bytes):
+        data = carry + block
+        end = data.rfind(b"\n") + 1
+        if not end:
+            carry = data
+            continue
+        if not checked:
+            checked = _check_first_object(data[:end], config, path)
+        yield RawChunk("jsonl", data[:end], line, end)
+        line += data.count(b"\n", 0, end)
+        carry = data[end:]
+    if carry.strip():
+        if not checked:
+            _check_first_object(carry, config, path)
+        yield RawChunk("jsonl", carry, line, len(carry))
+
+
+def _check_first_object(data: bytes, config: IngestConfig, path: Path) -> bool:
+    """Check the column mapping against the first parseable JSON object; True once checked."""
+    for raw in data.split(b"\n"):
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            check_columns(list(obj), config.columns, path)
+            return True
+    return False
+
+
+def _json_array_chunks(path: Path, config: IngestConfig) -> Iterator[RawChunk]:
+    batch: list[Any] = []
+    first = 1
+    for position, obj in enumerate(_iter_json_array(path, config), start=1):
+        if position == 1 and isinstance(obj, dict):
+            check_columns(list(obj), config.columns, path)
+        batch.append(obj)
+        if len(batch) == config.chunk_rows:
+            yield RawChunk("records", batch, first)
+            first, batch = position + 1, []
+    if batch:
+        yield RawChunk("records", batch, first)
+
+
+def _iter_json_array(path: Path, config: IngestConfig) -> Iterator[Any]:
+    """Stream the elements of a top-level JSON array without loading the whole file."""
+    decoder = json.JSONDecoder()
+    try:
+        handle = open(path, encoding=config.encoding)
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror}") from None
+    with handle:
+        buffer, pos, eof, started = "", 0, False, False
+        while True:
+            while pos < len(buffer) and buffer[pos] in " \t\r\n,":
+                pos += 1
+            if pos < len(buffer) and not started:
+                if buffer[pos] != "[":
+                    raise DataError(
+                        f"{path}: a .json input must be one array of objects; use .jsonl for one object per line"
+                    )
+                started, pos = True, pos + 1
+                continue
+            if pos < len(buffer) and buffer[pos] == "]":
+                return
+            try:
+                obj, end = decoder.raw_decode(buffer, pos)
+                if end < len(buffer) or eof:
+                    yield obj
+                    pos = end
+                    continue
+            except json.JSONDecodeError as error:
+                if eof:
+                    raise DataError(
+                        f"{path}: invalid JSON at character {error.pos}: {error.msg}; fix the file or export JSONL"
+                    ) from None
+            except UnicodeDecodeError:
+                raise DataError(
+                    f"{path}: not valid {config.encoding}; set ingest.encoding"
+                ) from None
+            if eof:
+                raise DataError(f"{path}: the JSON array is not closed; the file looks truncated")
+            try:
+                more = handle.read(config.chunk_bytes)
+            except UnicodeDecodeError:
+                raise DataError(
+                    f"{path}: not valid {config.encoding}; set ingest.encoding"
+                ) from None
+            buffer, pos, eof = buffer[pos:] + more, 0, not more
+
+
+def _parquet_chunks(path: Path, config: IngestConfig) -> Iterator[RawChunk]:
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as error:  # pyarrow raises several types for a file that is not Parquet
+        raise DataError(
+            f"{path}: not a readable Parquet file ({error.__class__.__name__})"
+        ) from None
+    check_columns(parquet.schema_arrow.names, config.columns, path)
+    wanted = sorted(set(config.columns.mapped().values()))
+    first = 1
+    for batch in parquet.iter_batches(batch_size=config.chunk_rows, columns=wanted):
+        yield RawChunk("arrow", batch, first, batch.nbytes)
+        first += batch.num_rows
+
+
+def _folder_chunks(path: Path, config: IngestConfig) -> Iterator[RawChunk]:
+    batch: list[str] = []
+    first = 1
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames.sort()  # deterministic order, streamed folder by folder
+        for name in sorted(filenames):
+            if not name.endswith(".txt"):
+                continue
+            batch.append(os.path.join(dirpath, name))
+            count += 1
+            if len(batch) == config.chunk_rows:
+                yield RawChunk("files", batch, first)
+                first, batch = count + 1, []
+    if batch:
+        yield RawChunk("files", batch, first)
+
+
+# ---- worker process: parse one chunk ---------------------------------------------------------
+
+
+def parse_chunk(chunk: RawChunk, config: IngestConfig) -> Records:
+    """Parse one raw chunk into canonical columns; malformed rows are listed, not raised."""
+    parser = {
+        "csv": _parse_csv,
+        "jsonl": _parse_jsonl,
+        "records": _parse_objects,
+        "arrow": _parse_arrow,
+        "files": _parse_files,
+    }[chunk.kind]
+    return parser(chunk, config)
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value != value:  # NaN from pandas-written files
+        return ""
+    return str(value)
+
+
+def _parse_csv(chunk: RawChunk, config: IngestConfig) -> Records:
+    header = chunk.header or []
+    text = chunk.payload.decode(config.encoding, errors="surrogateescape")
+    undecodable = _UNDECODABLE.search(text) is not None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=chunk.delimiter, strict=True)
+    out = Records()
+    good: list[list[str]] = []
+    lines_before = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            out.malformed.append((chunk.first_row + lines_before, "parse_error"))
+            lines_before = reader.line_num
+            continue
+        number = chunk.first_row + lines_before
+        lines_before = reader.line_num
+        if not row:
+            out.blank_lines += 1
+        elif len(row) != len(header):
+            out.malformed.append((number, "wrong_field_count"))
+        elif undecodable and any(_UNDECODABLE.search(value) for value in row):
+            out.malformed.append((number, "bad_encoding"))
+        else:
+            good.append(row)
+            out.rows.append(number)
+    fields = list(zip(*good, strict=True)) if good else [()] * len(header)
+    for name, col in config.columns.mapped().items():
+        out.columns[name] = list(fields[header.index(col)])
+    return out
+
+
+def _parse_jsonl(chunk: RawChunk, config: IngestConfig) -> Records:
+    out = Records()
+    objects: list[dict] = []
+    for offset, raw in enumerate(chunk.payload.split(b"\n")):
+        if not raw.strip():
+            out.blank_lines += 1
+            continue
+        number = chunk.first_row + offset
+        try:
+            obj = json.loads(raw.decode(config.encoding))
+        except UnicodeDecodeError:
+            out.malformed.append((number, "bad_encoding"))
+            continue
+        except ValueError:
+            out.malformed.append((number, "parse_error"))
+            continue
+        if not isinstance(obj, dict):
+            out.malformed.append((number, "not_an_object"))
+            continue
+        objects.append(obj)
+        out.rows.append(number)
+    out.blank_lines -= chunk.payload.endswith(b"\n")  # the final newline ends a line, no blank
+    _fill_from_objects(out, objects, config)
+    return out
+
+
+def _fill_from_objects(out: Records, objects: list[dict], config: IngestConfig) -> None:
+    for name, col in config.columns.mapped().items():
+        out.columns[name] = [_as_text(obj.get(col)) for obj in objects]
+
+
+def _parse_objects(chunk: RawChunk, config: IngestConfig) -> Records:
+    out = Records()
+    objects = []
+    for offset, obj in enumerate(chunk.payload):
+        if isinstance(obj, dict):
+            objects.append(obj)
+            out.rows.append(chunk.first_row + offset)
+        else:
+            out.malformed.append((chunk.first_row + offset, "not_an_object"))
+    _fill_from_objects(out, objects, config)
+    return out
+
+
+def _parse_arrow(chunk: RawChunk, config: IngestConfig) -> Records:
+    batch = chunk.payload
+    out = Records(rows=list(range(chunk.first_row, chunk.first_row + batch.num_rows)))
+    for name, col in config.columns.mapped().items():
+        out.columns[name] = [_as_text(v) for v in batch.column(col).to_pylist()]
+    return out
+
+
+_PATIENT_DIR = re.compile(r"p\d+")
+
+
+def _parse_files(chunk: RawChunk, config: IngestConfig) -> Records:
+    """MIMIC-CXR layout: files/p10/p10000032/s50414267.txt -> patient p10000032, report s50414267."""
+    out = Records()
+    values: dict[str, list[str]] = {"text": [], "report_id": [], "patient_id": []}
+    for offset, name in enumerate(chunk.payload):
+        number = chunk.first_row + offset
+        try:
+            raw = Path(name).read_bytes()
+        except OSError:
+            out.malformed.append((number, "unreadable_file"))
+            continue
+        try:
+            text = raw.decode(config.encoding)
+        except UnicodeDecodeError:
+            out.malformed.append((number, "bad_encoding"))
+            continue
+        path = Path(name)
+        values["text"].append(text)
+        values["report_id"].append(path.stem)
+        parent = path.parent.name
+        values["patient_id"].append(parent if _PATIENT_DIR.fullmatch(parent) else "")
+        out.rows.append(number)
+    for name, col in config.columns.mapped().items():
+        out.columns[name] = values.get(col, [""] * len(out.rows))
+    return out
+
+
+def read_records(path: str | Path, config: IngestConfig) -> Iterator[Records]:
+    """Parse the whole input in this process, chunk by chunk (tests, notebooks)."""
+    for chunk in iter_raw_chunks(Path(path), config):
+        yield parse_chunk(chunk, config)
