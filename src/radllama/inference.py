@@ -167,7 +167,22 @@ def _load_weights(path: Path, *, dtype, device: str, load_in_4bit: bool):
         raise RadllamaError(f"cannot load the model in {path}: {first}") from None
     if not load_in_4bit:
         model.to(torch.device(device))
+    elif device == "cpu":
+        _use_generic_4bit_kernel_for_odd_shapes(model)
     return model
+
+
+def _use_generic_4bit_kernel_for_odd_shapes(model) -> None:
+    """bitsandbytes' fast CPU inference kernel repacks weights in blocks of 32 output rows and
+    one scale per 64-wide input block, and fails on other shapes (e.g. the embedded model's
+    172- or 688-wide MLP); route those layers through the generic 4-bit matmul."""
+    import bitsandbytes as bnb
+
+    for module in model.modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            blocksize = getattr(module.weight.quant_state, "blocksize", 64)
+            if module.out_features % 32 or module.in_features % blocksize:
+                module.support_avx512bf16_for_cpu = False
 
 
 def _eos_ids(tokenizer, model) -> list[int]:
