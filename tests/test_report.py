@@ -87,7 +87,7 @@ def test_single_system_report_files_and_table(tmp_path):
     assert report["paired_deltas"] == []
     markdown = (out / "report.md").read_text()
     assert markdown.startswith("# Demo") and table in markdown
-    assert "base: 1 rows skipped (empty prediction: 1)" in markdown
+    assert "base: 1 row(s) skipped (empty prediction: 1)" in markdown
 
 
 def test_two_systems_report(tmp_path):
@@ -113,12 +113,17 @@ def test_two_systems_report(tmp_path):
     assert ("qlora", "rougeL") in deltas and ("qlora", "judge_score") not in deltas
     assert ("qlora", "clinical_f1") not in deltas
     assert all(d["baseline"] == "base" for d in deltas.values())
+    rouge = deltas[("qlora", "rougeL")]  # qlora - base on the same 4 rows
+    assert rouge["delta"] == pytest.approx(0.325 - 0.125) and rouge["n"] == 4
+    assert rouge["ci_low"] <= rouge["delta"] <= rouge["ci_high"]
+    assert deltas[("qlora", "bertscore_f1")]["delta"] == pytest.approx(0.0)
 
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "Paired differences vs base" in markdown
+    assert "| qlora | base | ROUGE-L | +0.2000 [" in markdown
     assert "ROUGE-L by modality" in markdown and "| CT | 0.1000 (n=2) | 0.3000 (n=2) |" in markdown
     assert "PAPER's numbers" in markdown and "| Llama 3-70B QLoRA | 0.2919 |" in markdown
-    assert "0.846 | 3.65 |" in markdown  # base row of the paper's Table 1
+    assert "| Llama 3-70B (base) | 0.1494 | 0.8246 | 0.8690 | 0.8460 | 3.65 |" in markdown
 
 
 def test_html_is_self_contained_with_plots(tmp_path):

@@ -191,25 +191,21 @@ def _paper_table() -> tuple[list[str], list[list[str]]]:
 
 
 def _delta_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    columns = {key: (label, digits) for key, label, digits in TABLE_COLUMNS}
     header = ["System", "vs", "Metric", "Δ mean [95% CI]", "p", "n pairs"]
     rows = []
     for delta in report["paired_deltas"]:
-        cell = format_cell(
-            {
-                "mean": delta.get("delta"),
-                "ci_low": delta.get("ci_low"),
-                "ci_high": delta.get("ci_high"),
-            }
-        )
-        p = delta.get("p_value")
+        label, digits = columns.get(delta["metric"], (delta["metric"], 4))
+        signed = f"{delta['delta']:+.{digits}f}"  # the sign is the point of this column
+        ci = f"[{_number(delta['ci_low'], digits)}, {_number(delta['ci_high'], digits)}]"
         rows.append(
             [
                 delta["system"],
                 delta["baseline"],
-                delta["metric"],
-                cell,
-                MISSING if p is None else f"{p:.4f}",
-                str(delta.get("n", MISSING)),
+                label,
+                f"{signed} {ci}",
+                f"{delta['p_value']:.4f}",
+                str(delta["n"]),
             ]
         )
     return header, rows
@@ -474,7 +470,11 @@ def render_html(report: dict[str, Any], figures: dict[str, str]) -> str:
 
 
 def _paired_deltas(scores: list[dict[str, Any]], n_resamples: int) -> list[dict[str, Any]]:
-    """Paired bootstrap of each later system against the first one, per shared metric."""
+    """Paired bootstrap of each later system minus the first one, per metric both measured.
+
+    A metric without per-sample values shared by both systems (matched on report_id) is left
+    out of the delta table; its means still appear in the main table.
+    """
     from radllama.evaluate.stats import paired_bootstrap
 
     first, deltas = scores[0], []
@@ -482,7 +482,10 @@ def _paired_deltas(scores: list[dict[str, Any]], n_resamples: int) -> list[dict[
         for metric in DELTA_METRICS:
             if metric not in first["metrics"] or metric not in other["metrics"]:
                 continue
-            result = paired_bootstrap(first, other, metric, n_resamples)
+            try:
+                result = paired_bootstrap(other, first, metric, n_resamples)  # other - first
+            except DataError:
+                continue
             deltas.append(
                 {"system": other["system"], "baseline": first["system"], "metric": metric, **result}
             )
