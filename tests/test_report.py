@@ -118,6 +118,16 @@ def test_two_systems_report(tmp_path):
     assert rouge["ci_low"] <= rouge["delta"] <= rouge["ci_high"]
     assert deltas[("qlora", "bertscore_f1")]["delta"] == pytest.approx(0.0)
 
+
+def test_hallucination_delta_from_flags_alone(tmp_path):
+    base, qlora = _scores("base", ROUGE["base"]), _scores("qlora", ROUGE["qlora"])
+    for row in base["per_sample"] + qlora["per_sample"]:
+        del row["hallucination_rate"]  # only the flags are given per sample
+    qlora["per_sample"][0]["hallucination_flags"] = []  # base flags r0, qlora flags nothing
+    report = build_report([_write(tmp_path, base), _write(tmp_path, qlora)], tmp_path / "out")
+    delta = next(d for d in report["paired_deltas"] if d["metric"] == "hallucination_rate")
+    assert delta["delta"] == pytest.approx(-0.25) and delta["n"] == 4
+
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "Paired differences vs base" in markdown
     assert "| qlora | base | ROUGE-L | +0.2000 [" in markdown

@@ -469,6 +469,15 @@ def render_html(report: dict[str, Any], figures: dict[str, str]) -> str:
 # ---- entry point --------------------------------------------------------------------------
 
 
+def _per_sample_hallucination(scores: dict[str, Any]) -> None:
+    """Give each per-sample row a 0/1 `hallucination_rate` from its flags when it lacks one,
+    so the paired bootstrap can compare hallucination rates row by row."""
+    for row in scores.get("per_sample") or []:
+        flags = row.get("hallucination_flags")
+        if "hallucination_rate" not in row and isinstance(flags, list):
+            row["hallucination_rate"] = float(bool(flags))
+
+
 def _paired_deltas(scores: list[dict[str, Any]], n_resamples: int) -> list[dict[str, Any]]:
     """Paired bootstrap of each later system minus the first one, per metric both measured.
 
@@ -477,6 +486,8 @@ def _paired_deltas(scores: list[dict[str, Any]], n_resamples: int) -> list[dict[
     """
     from radllama.evaluate.stats import paired_bootstrap
 
+    for entry in scores:
+        _per_sample_hallucination(entry)
     first, deltas = scores[0], []
     for other in scores[1:]:
         for metric in DELTA_METRICS:
