@@ -1,0 +1,151 @@
+"""`radllama serve` and `radllama impress`: the fine-tuned model as a local HTTP service.
+
+The server speaks the OpenAI wire format (``/v1/chat/completions``, ``/v1/completions``,
+``/v1/models``) so the `openai` client, radllama's own ``generate --backend openai`` and the
+judge work against it unchanged, plus a task endpoint ``POST /v1/impressions``. Concurrent
+requests share the model through a dynamic batcher (`radllama.serving.batcher`). Reports are
+PHI: it binds to loopback by default, takes an API key from an environment variable, and logs
+ids, sizes and timings, never text.
+
+Public API::
+
+    model = ImpressionModel.load(RUN_DIR)
+    impress(model, "CT HEAD W/O", findings)            # -> {"impression", "model", "latency_ms", "flags"}
+    app = build_app(model, ServeConfig(max_batch_size=8))  # a FastAPI app
+    run_server(RUN_DIR, ServeConfig(port=8000))        # blocks (uvicorn)
+    with start_in_thread(app) as server: server.base_url  # "http://127.0.0.1:PORT/v1"
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from radllama.errors import ConfigError
+from radllama.serving.app import create_app
+from radllama.serving.engine import ServingEngine, impress
+from radllama.serving.schemas import ApiError, ServeConfig
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from radllama.inference import ImpressionModel
+
+__all__ = [
+    "ApiError",
+    "ServeConfig",
+    "ServingEngine",
+    "build_app",
+    "impress",
+    "resolve_api_key",
+    "run_server",
+    "start_in_thread",
+]
+
+logger = logging.getLogger("radllama.serve")
+
+
+def resolve_api_key(config: ServeConfig) -> str | None:
+    """The API key from `config.api_key_env`; an unset/empty variable is an error (fail closed)."""
+    if not config.api_key_env:
+        return None
+    key = os.environ.get(config.api_key_env, "").strip()
+    if not key:
+        raise ConfigError(
+            f"--api-key-env {config.api_key_env}: that environment variable is unset or empty; "
+            f"export {config.api_key_env}=<secret> or drop the option"
+        )
+    return key
+
+
+def build_app(model: ImpressionModel, config: ServeConfig | None = None) -> FastAPI:
+    """A FastAPI app serving `model` (the batcher starts with the app's lifespan)."""
+    config = config or ServeConfig()
+    return create_app(ServingEngine(model, config), api_key=resolve_api_key(config))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run_server(model_dir: str | Path, config: ServeConfig) -> None:
+    """Load the model and serve it with uvicorn until interrupted."""
+    import uvicorn
+
+    from radllama.inference import ImpressionModel
+
+    api_key = resolve_api_key(config)  # before the (slow) model load
+    if not _is_loopback(config.host) and api_key is None:
+        logger.warning(
+            "binding to %s without an API key: anyone who can reach this host can send reports; "
+            "set --api-key-env",
+            config.host,
+        )
+    model = ImpressionModel.load(model_dir)
+    app = create_app(ServingEngine(model, config), api_key=api_key)
+    _configure_logging()
+    # access_log off: our request log has the same facts plus ids and sizes.
+    uvicorn.run(app, host=config.host, port=config.port, access_log=False, log_level="info")
+
+
+def _configure_logging() -> None:
+    log = logging.getLogger("radllama.serve")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+@dataclass
+class RunningServer:
+    server: uvicorn.Server
+    thread: threading.Thread
+    base_url: str  # ends with /v1, as the openai client wants it
+    root_url: str
+
+
+@contextmanager
+def start_in_thread(
+    app: FastAPI, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[RunningServer]:
+    """Run `app` with uvicorn in a background thread (an ephemeral port by default)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="radllama-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the radllama server did not start")
+        time.sleep(0.01)
+    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    root = f"http://{host}:{bound_port}"
+    try:
+        yield RunningServer(server, thread, f"{root}/v1", root)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -1,0 +1,202 @@
+"""Requests -> validated generation jobs -> `ImpressionModel.generate_prompts` -> responses.
+
+The engine is the part of the server that knows the model: it renders prompts (the model's
+prompt style for impressions, its chat template for chat messages), counts tokens against the
+context length, runs a batch of jobs on the worker thread, and builds the `/v1/impressions`
+object. `radllama impress` uses the same engine without HTTP, so its ``--json`` output is the
+server's answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from radllama.prompts import strip_prepend
+from radllama.serving.schemas import (
+    ApiError,
+    ChatCompletionRequest,
+    CompletionRequest,
+    ServeConfig,
+)
+
+if TYPE_CHECKING:
+    from radllama.inference import GenerationOutput, ImpressionModel
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    """One request's rendered prompt and decoding settings (the batcher's payload)."""
+
+    prompt: str
+    prompt_tokens: int
+    max_tokens: int
+    temperature: float
+    top_p: float
+    stop: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[int, float, float]:
+        # Only requests with the same decoding settings share a `generate` call.
+        return (self.max_tokens, self.temperature, self.top_p)
+
+
+class ServingEngine:
+    """An `ImpressionModel` plus the server's limits."""
+
+    def __init__(self, model: ImpressionModel, config: ServeConfig | None = None) -> None:
+        self.model = model
+        self.config = config or ServeConfig()
+        self.name = self.config.model_name or model.name
+        self.max_context = model.max_context
+        # Request validation runs on the event loop while the worker thread tokenizes a batch;
+        # a fast tokenizer's Rust state must not be shared across threads ("Already borrowed").
+        self._tokenizer = copy.deepcopy(model.tokenizer)
+
+    # ---- validation ---------------------------------------------------------------------
+    def count_tokens(self, prompt: str) -> int:
+        # Same encoding as ImpressionModel._encode: rendered prompts already carry BOS.
+        return len(self._tokenizer(prompt, add_special_tokens=False)["input_ids"])
+
+    def check_model(self, requested: str | None) -> None:
+        if requested is not None and requested != self.name:
+            raise ApiError(
+                f"model '{requested}' is not served here; use '{self.name}' (GET /v1/models)",
+                param="model",
+                status=404,
+                code="model_not_found",
+            )
+
+    def _max_tokens(
+        self, requested: int | None, default: int, prompt_tokens: int, param: str
+    ) -> int:
+        """Check `max_tokens` against the server limit and the room left in the context."""
+        limit = self.config.max_tokens_limit
+        if requested is not None and not 1 <= requested <= limit:
+            raise ApiError(
+                f"max_tokens must be between 1 and {limit} (got {requested})", param="max_tokens"
+            )
+        room = self.max_context - prompt_tokens
+        if room < 1:
+            raise ApiError(
+                f"{param} is too long: the prompt has {prompt_tokens} tokens but the model's "
+                f"context is {self.max_context}; shorten the {param}",
+                param=param,
+                code="context_length_exceeded",
+            )
+        if requested is not None and requested > room:
+            raise ApiError(
+                f"max_tokens={requested} does not fit: the prompt has {prompt_tokens} tokens and "
+                f"the context is {self.max_context}; ask for at most {room}",
+                param="max_tokens",
+                code="context_length_exceeded",
+            )
+        return min(requested or default, room)
+
+    # ---- jobs ---------------------------------------------------------------------------
+    def impression_job(
+        self, exam_code: str, findings: str, max_tokens: int | None = None
+    ) -> GenerationJob:
+        if not findings.strip():
+            raise ApiError(
+                "findings is empty; send the FINDINGS text of the report", param="findings"
+            )
+        prompt = self.model.build_prompt(exam_code, findings)
+        n_prompt = self.count_tokens(prompt)
+        n_new = self._max_tokens(
+            max_tokens, self.config.impression_max_tokens, n_prompt, "findings"
+        )
+        # Impressions are always greedy: the same findings give the same impression.
+        return GenerationJob(prompt, n_prompt, n_new, 0.0, 1.0)
+
+    def chat_job(self, request: ChatCompletionRequest) -> GenerationJob:
+        self.check_model(request.model)
+        messages = [
+            {"role": "system" if m.role == "developer" else m.role, "content": m.text()}
+            for m in request.messages
+        ]
+        try:
+            prompt = self._tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        except Exception as error:  # jinja2 TemplateError from the model's template
+            raise ApiError(
+                f"messages: the model's chat template rejected them ({error})", param="messages"
+            ) from None
+        return self._sampling_job(request, prompt, "messages")
+
+    def completion_job(self, request: CompletionRequest) -> GenerationJob:
+        self.check_model(request.model)
+        text = request.prompt_text()
+        if not text.strip():
+            raise ApiError("prompt is empty", param="prompt")
+        bos = self._tokenizer.bos_token
+        # As vLLM does for completions: a raw prompt gets the BOS the tokenizer would add.
+        prompt = text if not bos or text.startswith(bos) else bos + text
+        return self._sampling_job(request, prompt, "prompt")
+
+    def _sampling_job(self, request: Any, prompt: str, param: str) -> GenerationJob:
+        n_prompt = self.count_tokens(prompt)
+        n_new = self._max_tokens(
+            request.requested_max_tokens, self.config.default_max_tokens, n_prompt, param
+        )
+        temperature = (
+            self.config.default_temperature if request.temperature is None else request.temperature
+        )
+        return GenerationJob(
+            prompt, n_prompt, n_new, temperature, request.top_p, tuple(request.stop_list)
+        )
+
+    # ---- running (worker thread) --------------------------------------------------------
+    def run_batch(self, jobs: list[GenerationJob]) -> list[GenerationOutput]:
+        """Generate for jobs that share decoding settings, as one batch; apply stop strings."""
+        from radllama.inference import GenerationSettings
+
+        first = jobs[0]
+        settings = GenerationSettings(
+            max_new_tokens=first.max_tokens,
+            temperature=first.temperature,
+            top_p=first.top_p,
+            batch_size=len(jobs),
+        )
+        outputs = self.model.generate_prompts([job.prompt for job in jobs], settings)
+        return [_apply_stop(output, job.stop) for output, job in zip(outputs, jobs, strict=True)]
+
+    def generate_one(self, job: GenerationJob) -> GenerationOutput:
+        return self.run_batch([job])[0]
+
+    # ---- responses ----------------------------------------------------------------------
+    def impression_response(
+        self, findings: str, output: GenerationOutput, latency_ms: float
+    ) -> dict:
+        """The /v1/impressions object (also `radllama impress --json`)."""
+        from radllama.evaluate.hallucination import hallucination_flags
+
+        return {
+            "impression": output.prediction,
+            "model": self.name,
+            "latency_ms": round(latency_ms, 1),
+            "flags": hallucination_flags(findings, output.prediction),
+        }
+
+
+def _apply_stop(output: GenerationOutput, stops: tuple[str, ...]) -> GenerationOutput:
+    """Cut the text at the first stop string (OpenAI `stop`); the reason becomes "stop"."""
+    cuts = [output.raw_text.find(s) for s in stops if s in output.raw_text]
+    if not cuts:
+        return output
+    raw = output.raw_text[: min(cuts)].rstrip()
+    return replace(output, raw_text=raw, prediction=strip_prepend(raw), finish_reason="stop")
+
+
+def impress(
+    model: ImpressionModel, exam_code: str, findings: str, max_tokens: int | None = None
+) -> dict:
+    """One impression without a server: the same validation and object as POST /v1/impressions."""
+    started = time.perf_counter()
+    engine = ServingEngine(model)
+    job = engine.impression_job(exam_code, findings, max_tokens)
+    output = engine.generate_one(job)
+    return engine.impression_response(findings, output, (time.perf_counter() - started) * 1000)

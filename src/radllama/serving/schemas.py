@@ -1,0 +1,181 @@
+"""Server configuration and the wire format (OpenAI-compatible + `/v1/impressions`).
+
+Request models validate *types and shapes* only (strict: ``"10"`` is not an int); limits that
+depend on the loaded model or the server config (context length, `max_tokens` ceiling) are
+checked by the engine, which raises `ApiError` naming the offending field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from radllama.config import StrictModel
+from radllama.errors import RadllamaError
+
+
+class ServeConfig(StrictModel):
+    """How `radllama serve` listens, authenticates and batches."""
+
+    host: str = Field(
+        "127.0.0.1", description="Bind address; loopback by default (reports are PHI)."
+    )
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0 = pick a free one).")
+    api_key_env: str | None = Field(
+        None,
+        description="Environment variable holding the API key; when set, every /v1 call "
+        "needs `Authorization: Bearer <key>`.",
+    )
+    model_name: str | None = Field(
+        None,
+        description="Name reported by /v1/models and required in `model` (default: the "
+        "run directory's name).",
+    )
+    max_batch_size: int = Field(16, ge=1, le=1024, description="Most requests run as one batch.")
+    batch_wait_ms: float = Field(
+        10.0,
+        ge=0,
+        le=10_000,
+        description="How long the first queued request waits for others "
+        "to join its batch (ms); under load batches form without waiting.",
+    )
+    max_queue: int = Field(
+        256, ge=1, description="Requests waiting beyond this are answered 503 + Retry-After."
+    )
+    request_timeout_s: float = Field(
+        120.0, gt=0, description="A request not answered within this many seconds gets 503."
+    )
+    max_tokens_limit: int = Field(
+        1024, ge=1, description="Largest `max_tokens` a client may ask for."
+    )
+    default_max_tokens: int = Field(
+        256, ge=1, description="`max_tokens` for OpenAI endpoints when the client sends none."
+    )
+    impression_max_tokens: int = Field(
+        128, ge=1, description="`max_tokens` for /v1/impressions when the client sends none."
+    )
+    default_temperature: float = Field(
+        0.0,
+        ge=0.0,
+        le=2.0,
+        description="Temperature when an OpenAI request sends none. 0 (greedy) "
+        "rather than OpenAI's 1.0: an impression a radiologist reviews should be reproducible.",
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Larger request bodies are refused with 413."
+    )
+
+    @model_validator(mode="after")
+    def _defaults_within_limit(self) -> ServeConfig:
+        for name in ("default_max_tokens", "impression_max_tokens"):
+            if getattr(self, name) > self.max_tokens_limit:
+                raise ValueError(f"{name} must be <= max_tokens_limit ({self.max_tokens_limit})")
+        return self
+
+
+class ApiError(RadllamaError):
+    """A request the server refuses, as an OpenAI-style error (status + field name).
+
+    Also a `RadllamaError`, so `radllama impress` prints the same message as one line.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        status: int = 400,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message, self.param, self.status = message, param, status
+        self.type, self.code, self.headers = type, code, headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.message, self.type, self.param, self.code)
+
+
+def error_body(
+    message: str, type: str = "invalid_request_error", param: str | None = None, code: Any = None
+) -> dict[str, Any]:
+    """OpenAI's error envelope: ``{"error": {"message", "type", "param", "code"}}``."""
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+class _Wire(BaseModel):
+    # Strict types (no "10" -> 10); unknown OpenAI parameters (user, seed, penalties, ...) are
+    # ignored as vLLM does, so stock clients and tools work unchanged.
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class _SamplingFields(_Wire):
+    model: str | None = Field(None, description="Served model name (see GET /v1/models).")
+    max_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
+    max_completion_tokens: int | None = Field(None, ge=1, description="Alias of max_tokens.")
+    temperature: float | None = Field(
+        None, ge=0.0, le=2.0, description="0 = greedy; default: the server's default_temperature."
+    )
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
+    n: int = Field(1, ge=1, le=1, description="Choices per request (only 1).")
+    stream: bool = Field(False, description="Server-sent events are not supported.")
+    stop: str | list[str] | None = Field(None, description="Cut the text at the first of these.")
+
+    @property
+    def requested_max_tokens(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+    @property
+    def stop_list(self) -> list[str]:
+        stops = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+        return [s for s in stops if s]
+
+
+class TextPart(_Wire):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(_Wire):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart]
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class ChatCompletionRequest(_SamplingFields):
+    messages: list[ChatMessage] = Field(min_length=1, description="The conversation so far.")
+
+
+class CompletionRequest(_SamplingFields):
+    # A list of one string is accepted (the openai client sends that shape for batch prompts).
+    prompt: str | list[str] = Field(description="The raw prompt text (no chat template).")
+
+    def prompt_text(self) -> str:
+        if isinstance(self.prompt, str):
+            return self.prompt
+        if len(self.prompt) != 1:
+            raise ApiError("prompt: send exactly one prompt string per request", param="prompt")
+        return self.prompt[0]
+
+
+class ImpressionRequest(_Wire):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    exam_code: str = Field(description="Exam code or description, e.g. 'CT HEAD W/O' ('' if none).")
+    findings: str = Field(description="The FINDINGS section of the report.")
+    max_tokens: int | None = Field(None, ge=1, description="Most impression tokens to generate.")
+
+
+class ImpressionResponse(BaseModel):
+    impression: str = Field(description="The generated IMPRESSION (prepend phrase removed).")
+    model: str = Field(description="Served model name.")
+    latency_ms: float = Field(description="Time from request to answer, in milliseconds.")
+    flags: list[dict[str, Any]] = Field(
+        description="Hallucination flags: impression statements not supported by the findings."
+    )
