@@ -96,6 +96,51 @@ def report(
 # ---- end section: generate / evaluate / report / baselines -------------------------------
 
 # ---- section: serve / impress (issue 5) --------------------------------------------------
+@app.command()
+def serve(
+    model_dir: Annotated[Path, typer.Argument(help="RUN_DIR from `radllama train` or a local HF model dir.")],
+    host: Annotated[str, typer.Option(help="Bind address (loopback by default: reports are PHI).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    api_key_env: Annotated[Optional[str], typer.Option(help="Env var holding the API key (Bearer).")] = None,
+    model_name: Annotated[Optional[str], typer.Option(help="Served model name (default: dir name).")] = None,
+    max_batch_size: Annotated[int, typer.Option(help="Most requests per generate call.")] = 16,
+    batch_wait_ms: Annotated[float, typer.Option(help="How long a request waits for batch mates.")] = 10.0,
+    max_queue: Annotated[int, typer.Option(help="Queued requests beyond this get 503 + Retry-After.")] = 256,
+    request_timeout_s: Annotated[float, typer.Option(help="503 for requests not answered by then.")] = 120.0,
+) -> None:
+    """Serve the model: OpenAI-compatible API + POST /v1/impressions, with dynamic batching."""
+    from radllama.config import validate_config
+    from radllama.serve import ServeConfig, run_server
+
+    config = validate_config(ServeConfig, dict(
+        host=host, port=port, api_key_env=api_key_env, model_name=model_name,
+        max_batch_size=max_batch_size, batch_wait_ms=batch_wait_ms, max_queue=max_queue,
+        request_timeout_s=request_timeout_s), source="options")
+    run_server(model_dir, config)
+
+
+@app.command()
+def impress(
+    model: Annotated[Path, typer.Option(help="RUN_DIR from `radllama train` or a local HF model dir.")],
+    exam: Annotated[str, typer.Option(help="Exam code or description, e.g. 'CT HEAD W/O'.")],
+    findings: Annotated[Optional[str], typer.Option(help="FINDINGS text; omit or '-' to read stdin.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Most impression tokens.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the /v1/impressions object.")] = False,
+) -> None:
+    """Write the IMPRESSION for one report's exam + FINDINGS (same answer as the server)."""
+    import json
+
+    from radllama.inference import ImpressionModel
+    from radllama.serve import impress as impress_one
+
+    if findings in (None, "-"):
+        if sys.stdin.isatty():
+            fail("no findings: pass --findings TEXT or pipe the FINDINGS text on stdin")
+        findings = sys.stdin.read()
+    result = impress_one(ImpressionModel.load(model), exam, findings, max_tokens)
+    typer.echo(json.dumps(result, ensure_ascii=False) if json_output else result["impression"])
+
+
 # ---- end section: serve / impress --------------------------------------------------------
 
 # ---- section: demo (issue 4) -------------------------------------------------------------
