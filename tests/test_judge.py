@@ -262,6 +262,22 @@ def test_phi_guard_refuses_remote_without_deid(server):
     check_phi_guard(config.base_url, None, allow_remote=True)
 
 
+@pytest.mark.parametrize(
+    ("manifest", "deidentified"),
+    [
+        ({"deid": {"enabled": True}}, True),
+        ({"config": {"deid": {"enabled": True, "mode": "placeholder"}}}, True),
+        ({"deid": {"enabled": "yes"}}, False),
+        ({"config": {"deid": {"enabled": False}}}, False),
+        ({"config": None}, False),
+        ({}, False),
+        (None, False),
+    ],
+)
+def test_manifest_is_deidentified(manifest, deidentified):
+    assert judge.manifest_is_deidentified(manifest) is deidentified
+
+
 def test_phi_guard_error_is_one_line_at_the_cli_level():
     with pytest.raises(PHIGuardError) as caught:
         check_phi_guard("https://api.example.com/v1", {}, allow_remote=False)

@@ -159,9 +159,18 @@ def is_loopback_url(url: str) -> bool:
 
 
 def manifest_is_deidentified(manifest: dict[str, Any] | None) -> bool:
-    """True when a dataset manifest records that de-identification ran (``deid.enabled``)."""
-    deid = (manifest or {}).get("deid")
-    return isinstance(deid, dict) and deid.get("enabled") is True
+    """True when a dataset manifest records that de-identification ran.
+
+    Accepts ``manifest["deid"]["enabled"] is True`` or the resolved prepare config's
+    ``manifest["config"]["deid"]["enabled"] is True``; anything else (absent, false, a string)
+    counts as not de-identified, the safe default.
+    """
+    manifest = manifest or {}
+    config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+    for deid in (manifest.get("deid"), config.get("deid")):
+        if isinstance(deid, dict) and deid.get("enabled") is True:
+            return True
+    return False
 
 
 def check_phi_guard(base_url: str, manifest: dict[str, Any] | None, allow_remote: bool) -> None:
