@@ -298,6 +298,13 @@ def test_phi_guard_lets_permitted_remote_requests_through(
     assert result["per_sample"][0]["score"] == 6.0 and server.request_count == 1
 
 
+def test_base_url_without_scheme_is_a_config_error():
+    from radllama.config import validate_config
+
+    with pytest.raises(ConfigError, match="not an http"):
+        validate_config(JudgeConfig, {"base_url": "localhost:8000/v1", "model": "m"})
+
+
 def test_remote_endpoint_needs_an_api_key(monkeypatch):
     monkeypatch.delenv("JUDGE_MISSING_KEY", raising=False)
     config = JudgeConfig(

@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import openai
-from pydantic import Field
+from pydantic import Field, field_validator
 from tqdm.auto import tqdm
 
 from radllama.config import StrictModel
@@ -86,7 +86,6 @@ Generated IMPRESSION (to evaluate):
 
 Return the JSON object now."""
 
-ROW_FIELDS = ("report_id", "findings", "exam_code", "prediction", "reference")
 LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
 
 # Injected so tests can record the delays asked for without sleeping or timing anything.
@@ -134,6 +133,13 @@ class JudgeConfig(StrictModel):
         description="Ask for response_format=json_object; switched off for the rest of the run "
         "when the server rejects it",
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _has_http_scheme(cls, url: str) -> str:
+        if urlparse(url).scheme not in ("http", "https") or not urlparse(url).hostname:
+            raise ValueError(f"'{url}' is not an http(s) URL; use e.g. http://127.0.0.1:8000/v1")
+        return url
 
 
 class PHIGuardError(ConfigError):
