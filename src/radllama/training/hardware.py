@@ -1,0 +1,108 @@
+"""What this machine (or this process of a distributed launch) can run, and the checks that
+turn an impossible request (bf16 or flash-attention on a CPU) into a one-line error."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from radllama.training.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """The device this process trains on and how it was launched."""
+
+    device: Literal["cpu", "cuda"]
+    bf16_supported: bool
+    flash_attn_installed: bool
+    world_size: int
+    local_rank: int
+    sharding: Literal["none", "deepspeed", "fsdp"]
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def detect_hardware() -> Hardware:
+    """Read CUDA availability and the launcher's environment (torchrun / accelerate launch)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+        sharding = "deepspeed"
+    elif os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+        sharding = "fsdp"
+    else:
+        sharding = "none"
+    return Hardware(
+        device="cuda" if cuda else "cpu",
+        bf16_supported=cuda and torch.cuda.is_bf16_supported(),
+        flash_attn_installed=importlib.util.find_spec("flash_attn") is not None,
+        world_size=int(os.environ.get("WORLD_SIZE", "1")),
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+        sharding=sharding,
+    )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Hardware-dependent choices after resolving the config's "auto" values."""
+
+    bf16: bool
+    attn_implementation: str
+    model_dtype: str  # dtype of the (unquantised) weights while training
+    compute_dtype: str  # matmul dtype of 4-bit layers (qlora)
+
+
+def resolve(config: TrainConfig, hw: Hardware) -> Resolved:
+    """`auto` -> concrete values: bf16 + flash-attention on a GPU that has them, fp32 + sdpa on CPU."""
+    bf16 = hw.bf16_supported if config.bf16 is None else config.bf16
+    attn = config.attn_implementation
+    if attn == "auto":
+        attn = "flash_attention_2" if hw.device == "cuda" and hw.flash_attn_installed else "sdpa"
+    compute = config.quantization.compute_dtype
+    if compute == "auto":
+        compute = "bfloat16" if hw.device == "cuda" and hw.bf16_supported else "float32"
+    # Full fine-tuning keeps fp32 master weights (the Trainer autocasts to bf16); adapters train
+    # on a frozen bf16 base on GPU, which halves its memory.
+    model_dtype = "bfloat16" if (bf16 and config.method != "full") else "float32"
+    return Resolved(
+        bf16=bf16, attn_implementation=attn, model_dtype=model_dtype, compute_dtype=compute
+    )
+
+
+def hardware_problems(config: TrainConfig, hw: Hardware) -> list[str]:
+    """Requests this hardware cannot run, each one line naming the fix (empty = fine)."""
+    problems = []
+    if config.bf16 and hw.device == "cpu":
+        problems.append(
+            "bf16: true needs a CUDA GPU with bf16; this machine has none: set `bf16: false` "
+            "(or leave it unset) to train on CPU"
+        )
+    elif config.bf16 and not hw.bf16_supported:
+        problems.append("bf16: true but this GPU has no bf16 support; set `bf16: false`")
+    if config.attn_implementation.startswith("flash_attention"):
+        if hw.device == "cpu":
+            problems.append(
+                f"attn_implementation: {config.attn_implementation} needs a CUDA GPU; "
+                "use `sdpa` (or `auto`) on CPU"
+            )
+        elif not hw.flash_attn_installed:
+            problems.append(
+                f"attn_implementation: {config.attn_implementation} but flash-attn is not "
+                "installed; `pip install flash-attn` or use `sdpa`"
+            )
+    if (
+        config.method == "qlora"
+        and hw.sharding != "none"
+        and config.quantization.quant_storage == "uint8"
+    ):
+        problems.append(
+            f"qlora under {hw.sharding} shards the 4-bit weights, which needs them stored in the "
+            "dtype of the other parameters: set `quantization.quant_storage: bfloat16`"
+        )
+    return problems
