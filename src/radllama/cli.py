@@ -131,12 +131,14 @@ def impress(
     import json
 
     from radllama.inference import ImpressionModel
+    from radllama.serve import ServeConfig, check_impression_request
     from radllama.serve import impress as impress_one
 
     if findings in (None, "-"):
         if sys.stdin.isatty():
             fail("no findings: pass --findings TEXT or pipe the FINDINGS text on stdin")
         findings = sys.stdin.read()
+    check_impression_request(findings, max_tokens, ServeConfig())  # before the slow model load
     result = impress_one(ImpressionModel.load(model), exam, findings, max_tokens)
     typer.echo(json.dumps(result, ensure_ascii=False) if json_output else result["impression"])
 
