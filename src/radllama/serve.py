@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from radllama.errors import ConfigError
 from radllama.serving.app import create_app
-from radllama.serving.engine import ServingEngine, impress
+from radllama.serving.engine import ServingEngine, check_impression_request, impress
 from radllama.serving.schemas import ApiError, ServeConfig
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiError",
+    "check_impression_request",
     "ServeConfig",
     "ServingEngine",
     "build_app",

@@ -26,6 +26,21 @@ if TYPE_CHECKING:
     from radllama.inference import GenerationOutput, ImpressionModel
 
 
+def check_max_tokens(requested: int | None, config: ServeConfig) -> None:
+    limit = config.max_tokens_limit
+    if requested is not None and not 1 <= requested <= limit:
+        raise ApiError(
+            f"max_tokens must be between 1 and {limit} (got {requested})", param="max_tokens"
+        )
+
+
+def check_impression_request(findings: str, max_tokens: int | None, config: ServeConfig) -> None:
+    """The checks that need no model (the CLI runs them before a slow model load)."""
+    if not findings.strip():
+        raise ApiError("findings is empty; send the FINDINGS text of the report", param="findings")
+    check_max_tokens(max_tokens, config)
+
+
 @dataclass(frozen=True)
 class GenerationJob:
     """One request's rendered prompt and decoding settings (the batcher's payload)."""
@@ -73,11 +88,7 @@ class ServingEngine:
         self, requested: int | None, default: int, prompt_tokens: int, param: str
     ) -> int:
         """Check `max_tokens` against the server limit and the room left in the context."""
-        limit = self.config.max_tokens_limit
-        if requested is not None and not 1 <= requested <= limit:
-            raise ApiError(
-                f"max_tokens must be between 1 and {limit} (got {requested})", param="max_tokens"
-            )
+        check_max_tokens(requested, self.config)
         room = self.max_context - prompt_tokens
         if room < 1:
             raise ApiError(
