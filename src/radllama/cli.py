@@ -93,6 +93,92 @@ def report(
     typer.echo(f"wrote {', '.join(result['files'].values())}")
 
 
+@app.command()
+def evaluate(
+    preds: Annotated[Path, typer.Argument(help="PREDS.jsonl written by `radllama generate`")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write SCORES.json")],
+    metrics: Annotated[
+        str, typer.Option(help="Comma-separated: rougeL,bertscore,clinical,hallucination,judge")
+    ] = "rougeL,bertscore,clinical",
+    system: Annotated[str | None, typer.Option(help="System name (default: from rows)")] = None,
+    config: Annotated[Path | None, typer.Option(help="EvaluateConfig YAML")] = None,
+    bertscore_model: Annotated[
+        Path | None, typer.Option(help="Local encoder dir (default: packaged MiniLM)")
+    ] = None,
+    bertscore_layer: Annotated[int | None, typer.Option(help="Encoder layer")] = None,
+    stemmer: Annotated[
+        bool | None, typer.Option("--stemmer/--no-stemmer", help="ROUGE-L stemming")
+    ] = None,
+    bootstrap: Annotated[int | None, typer.Option(help="Bootstrap resamples")] = None,
+    judge_base_url: Annotated[str | None, typer.Option(help="Judge endpoint (/v1)")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="Judge model name")] = None,
+    judge_api_key_env: Annotated[
+        str | None, typer.Option(help="Env variable with the judge API key")
+    ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option(help="Allow a non-loopback judge for non-de-identified text")
+    ] = False,
+    manifest: Annotated[
+        Path | None, typer.Option(help="Dataset manifest.json (judge PHI guard)")
+    ] = None,
+) -> None:
+    """Score predictions: ROUGE-L, BERTScore, clinical agreement, hallucination flags, judge."""
+    from radllama.config import load_config, validate_config
+    from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions, format_table
+    from radllama.evaluate.semantic import BertScoreConfig
+
+    overrides = {
+        "metrics": [m.strip() for m in metrics.split(",") if m.strip()],
+        "system": system,
+        "use_stemmer": stemmer,
+        "bootstrap_resamples": bootstrap,
+    }
+    cfg = load_config(EvaluateConfig, config, overrides)
+    bert = {"model": bertscore_model, "layer": bertscore_layer}
+    bert = {**cfg.bertscore.model_dump(), **{k: v for k, v in bert.items() if v is not None}}
+    cfg.bertscore = validate_config(BertScoreConfig, bert, source="bertscore options")
+    judge_cfg, manifest_data = _judge_options(
+        "judge" in cfg.metrics, judge_base_url, judge_model, judge_api_key_env, allow_remote,
+        manifest,
+    )  # fmt: skip
+    scores = evaluate_predictions(preds, cfg, judge_cfg, manifest_data, out, progress=True)
+    typer.echo(format_table(scores))
+    typer.echo(f"wrote {out}")
+
+
+def _judge_options(
+    wanted: bool,
+    base_url: str | None,
+    model: str | None,
+    api_key_env: str | None,
+    allow_remote: bool,
+    manifest: Path | None,
+) -> tuple[object | None, dict | None]:
+    """JudgeConfig + manifest dict for `evaluate` (None, None when the judge is not asked for)."""
+    if not wanted:
+        return None, None
+    import json
+
+    from radllama.config import validate_config
+    from radllama.errors import ConfigError
+    from radllama.evaluate.judge import JudgeConfig
+
+    if not base_url or not model:
+        raise ConfigError("--metrics judge needs --judge-base-url and --judge-model")
+    fields = {"base_url": base_url, "model": model, "allow_remote": allow_remote}
+    if api_key_env:
+        fields["api_key_env"] = api_key_env
+    manifest_data = None
+    if manifest is not None:
+        if not manifest.is_file():
+            raise ConfigError(f"manifest not found: {manifest}; pass DATA_DIR/manifest.json")
+        try:
+            manifest_data = json.loads(manifest.read_text())
+        except json.JSONDecodeError:
+            raise ConfigError(f"{manifest}: not valid JSON; pass DATA_DIR/manifest.json") from None
+    return validate_config(JudgeConfig, fields, source="judge options"), manifest_data
+
+
 # ---- end section: generate / evaluate / report / baselines -------------------------------
 
 # ---- section: serve / impress (issue 5) --------------------------------------------------

@@ -56,7 +56,8 @@ OBSERVATIONS: dict[str, tuple[str, ...]] = {
     # ---- chest
     "pneumothorax": ("pneumothoraces", "ptx", "hydropneumothorax", "pleural air",
                      "pleural air collection"),
-    "effusion": ("pleural effusion", "pleural fluid", "hydrothorax", "fluid in the pleural space"),
+    "effusion": ("pleural effusion", "pleural fluid", "hydrothorax", "fluid in the pleural space",
+                 "blunting", "blunted", "costophrenic blunting"),
     "consolidation": ("airspace consolidation", "air space consolidation", "airspace disease",
                       "air space disease", "alveolar consolidation", "airspace opacity",
                       "air space opacity"),
@@ -66,7 +67,8 @@ OBSERVATIONS: dict[str, tuple[str, ...]] = {
     "edema": ("pulmonary edema", "interstitial edema", "alveolar edema", "oedema",
               "fluid overload"),
     "vascular congestion": ("pulmonary vascular congestion", "pulmonary venous congestion",
-                            "cephalization", "pulmonary venous hypertension"),
+                            "cephalization", "pulmonary venous hypertension", "engorged",
+                            "vascular engorgement", "engorgement"),
     "cardiomegaly": ("cardiac enlargement", "enlarged heart", "heart is enlarged",
                      "heart size is enlarged", "heart is mildly enlarged",
                      "enlarged cardiac silhouette", "cardiac silhouette is enlarged",
@@ -78,7 +80,8 @@ OBSERVATIONS: dict[str, tuple[str, ...]] = {
     "opacity": ("opacification", "infiltrate", "density", "haziness", "airspace process",
                 "lung opacity"),
     "emphysema": ("copd", "chronic obstructive pulmonary disease", "hyperinflation",
-                  "hyperexpanded lungs", "hyperinflated lungs", "emphysematous change"),
+                  "hyperexpanded lungs", "hyperinflated lungs", "emphysematous change",
+                  "hyperinflated", "hyperexpanded", "hyperexpansion"),
     "fracture": ("fx", "rib fracture", "displaced fracture", "nondisplaced fracture"),
     "lymphadenopathy": ("adenopathy", "enlarged lymph node", "hilar adenopathy",
                         "mediastinal adenopathy", "lymph node enlargement"),
@@ -86,7 +89,8 @@ OBSERVATIONS: dict[str, tuple[str, ...]] = {
     "scarring": ("scar", "fibrosis", "fibrotic change", "pulmonary fibrosis",
                  "interstitial fibrosis"),
     "interstitial disease": ("interstitial lung disease", "interstitial opacity",
-                             "interstitial marking", "reticular opacity"),
+                             "interstitial marking", "reticular opacity", "interstitial prominence",
+                             "interstitial thickening"),
     "pleural thickening": ("pleural plaque", "pleural scarring"),
     "hiatal hernia": ("hiatus hernia",),
     "pneumomediastinum": (),
@@ -171,7 +175,7 @@ OBSERVATIONS: dict[str, tuple[str, ...]] = {
     # ---- devices and lines
     "tube": ("endotracheal tube", "ett", "et tube", "nasogastric tube", "ng tube", "enteric tube",
              "feeding tube", "chest tube", "tracheostomy tube", "gastrostomy tube", "drain"),
-    "catheter": ("central line", "central venous catheter", "picc", "picc line", "port", "line",
+    "catheter": ("central line", "central venous catheter", "picc", "picc line", "port",
                  "swan ganz catheter", "dialysis catheter", "port a cath"),
     "pacemaker": ("pacer", "icd", "defibrillator", "pacing lead", "pacemaker lead"),
     "surgical hardware": ("sternotomy wires", "sternotomy", "surgical clip", "fixation hardware",
@@ -184,7 +188,8 @@ OBSERVATIONS: dict[str, tuple[str, ...]] = {
 NEGATION_PRE = ("no", "not", "without", "negative for", "free of", "no evidence of",
                 "no signs of", "no sign of", "absence of", "resolution of", "no definite",
                 "no longer", "rather than", "no new", "no acute", "never", "nor", "clear of",
-                "no findings of", "no radiographic evidence of", "interval resolution of")
+                "no findings of", "no radiographic evidence of", "interval resolution of",
+                "no evidence for")
 NEGATION_POST = ("has resolved", "have resolved", "resolved", "is not seen", "are not seen",
                  "not seen", "not identified", "not present", "not evident", "not visualized",
                  "is absent", "are absent", "absent", "no longer seen", "no longer visible",
@@ -198,11 +203,12 @@ UNCERTAIN_PRE = ("possible", "possibly", "probable", "probably", "may represent"
                  "presumed", "presumably", "consider", "considerations include",
                  "differential includes", "differential diagnosis includes", "rule out",
                  "equivocal", "borderline", "versus", "vs", "may reflect", "may indicate",
-                 "worrisome for")
+                 "worrisome for", "concern for", "possibility of", "if")
 UNCERTAIN_POST = ("cannot be excluded", "can not be excluded", "not excluded",
                   "cannot be ruled out", "not ruled out", "is not entirely excluded",
                   "is suspected", "are suspected", "is questioned", "is possible",
-                  "is questionable", "is not excluded")
+                  "is questionable", "is not excluded", "may not be demonstrated",
+                  "may not be seen", "may not be visible")
 PSEUDO = ("no change", "no interval change", "no significant change",
           "no significant interval change", "no substantial change", "no appreciable change",
           "not changed", "without change", "without interval change", "no increase",
@@ -242,6 +248,26 @@ SITES: dict[str, tuple[str, ...]] = {
     "knee": ("patellar",), "shoulder": ("glenohumeral",),
     "wrist": ("distal radius",), "ankle": (),
 }
+# "<heart> <verb> [adverb] enlarged": radiologists phrase cardiomegaly in many ways; these
+# phrases are generated rather than listed. Their "normal" counterparts carry their own
+# negation ("heart size is normal" = cardiomegaly absent).
+_HEART = ("heart", "heart size", "cardiac silhouette", "cardiomediastinal silhouette",
+          "cardiac size", "cardiac shadow")
+_VERB = ("is", "appears", "remains", "is again", "is now", "are")
+_DEGREE = ("", "mildly", "slightly", "moderately", "markedly", "severely", "minimally")
+_LARGE = ("enlarged", "large", "increased")
+_NORMAL = ("normal", "within normal limits", "normal in size", "not enlarged",
+           "upper limits of normal", "at the upper limits of normal")
+CARDIOMEGALY_PHRASES = tuple(
+    " ".join(w for w in (heart, verb, degree, large) if w)
+    for heart in _HEART for verb in _VERB for degree in _DEGREE for large in _LARGE
+) + tuple(f"{degree} enlarged {heart}".strip() for heart in _HEART for degree in _DEGREE)
+NORMAL_HEART_PHRASES = tuple(
+    f"{heart} {verb} {normal}" for heart in _HEART for verb in ("is", "are", "appears", "remains")
+    for normal in _NORMAL if "upper limits" not in normal
+) + tuple(f"{heart} {normal}" for heart in _HEART for normal in _NORMAL[:3]) + tuple(
+    f"normal {heart}" for heart in _HEART
+)
 # fmt: on
 _LEVEL = re.compile(r"^[ctl]\d{1,2}$")  # vertebral levels: c5, t12, l4 (l4-l5 -> l4 ... l5)
 
@@ -304,6 +330,10 @@ def _lexicon() -> tuple[dict[tuple[str, ...], tuple[str, str]], int]:
     for canonical, synonyms in OBSERVATIONS.items():
         for phrase in (canonical, *synonyms):
             add(phrase, "obs", canonical, plural=True)
+    for phrase in CARDIOMEGALY_PHRASES:
+        add(phrase, "obs", "cardiomegaly")
+    for phrase in NORMAL_HEART_PHRASES:
+        add(phrase, "obs_absent", "cardiomegaly")
     for phrase, (side, site) in SIDE_AND_SITE.items():
         add(phrase, "side_site", f"{side}|{site}")
     for phrase, side in LATERALITY.items():
@@ -427,13 +457,13 @@ def extract_sentence_findings(sentence: str) -> list[Finding]:
     words = _WORD.findall(lowered)
     findings = []
     for index, item in enumerate(items):
-        if item.kind != "obs":
+        if item.kind not in ("obs", "obs_absent"):
             continue
         side, site = _location(items, index)
         findings.append(
             Finding(
                 observation=item.value,
-                polarity=_polarity(items, index),
+                polarity=ABSENT if item.kind == "obs_absent" else _polarity(items, index),
                 laterality=side,
                 site=site,
                 sentence=sentence,
