@@ -95,6 +95,23 @@ def _resolve_base(model_dir: Path, run: dict[str, Any]) -> Path:
     )
 
 
+def read_run_file(model_dir: str | Path) -> dict[str, Any]:
+    """The run record (radllama_run.json) of a RUN_DIR; {} for a bare model directory."""
+    path = Path(model_dir) / RUN_FILE
+    return _read_json(path) if path.is_file() else {}
+
+
+def load_prompt_style(run: dict[str, Any], model_dir: str | Path = "") -> PromptStyle:
+    """The prompt style saved with a run (the default style for a bare model)."""
+    try:
+        return PromptStyle.model_validate(run.get("prompt_style") or {})
+    except ValidationError as error:
+        raise ConfigError(
+            f"{Path(model_dir) / RUN_FILE}: invalid prompt_style ({error.errors()[0]['msg']}); "
+            "re-run `radllama train` or fix the file"
+        ) from None
+
+
 def _check_model_dir(path: Path) -> None:
     if not path.exists():
         raise RadllamaError(
@@ -214,8 +231,6 @@ class ImpressionModel:
         self.tokenizer = tokenizer
         self.prompt_style = prompt_style
         self.run = run or {}  # radllama_run.json ({} for a bare model)
-        # Which dataset field went into the EXAM line at training time (see `exam_text`).
-        self.exam_field: str = self.run.get("exam_field") or "exam_code"
         self.eos_token_ids = _eos_ids(tokenizer, model)
         limit = getattr(model.config, "max_position_embeddings", None) or 4096
         if tokenizer.model_max_length and tokenizer.model_max_length < 1_000_000:
@@ -239,14 +254,8 @@ class ImpressionModel:
         _check_model_dir(path)
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch_dtype = _torch_dtype(dtype, device)
-        run = _read_json(path / RUN_FILE) if (path / RUN_FILE).is_file() else {}
-        try:
-            style = PromptStyle.model_validate(run.get("prompt_style") or {})
-        except ValidationError as error:
-            raise ConfigError(
-                f"{path / RUN_FILE}: invalid prompt_style ({error.errors()[0]['msg']}); "
-                "re-run `radllama train` or fix the file"
-            ) from None
+        run = read_run_file(path)
+        style = load_prompt_style(run, path)
         if load_in_4bit is None:
             # bitsandbytes 4-bit runs on CPU but slowly; default to it only on a GPU.
             load_in_4bit = run.get("method") == "qlora" and device.startswith("cuda")
@@ -269,11 +278,6 @@ class ImpressionModel:
         model = PeftModel.from_pretrained(model, path)
         # Merging removes the adapter's extra matmuls; a 4-bit base keeps them separate.
         return (model if load_in_4bit else model.merge_and_unload()), tokenizer
-
-    def exam_text(self, row: dict[str, Any]) -> str:
-        """The EXAM line for a dataset row: the training field, falling back to the other."""
-        other = "exam_description" if self.exam_field == "exam_code" else "exam_code"
-        return str(row.get(self.exam_field) or row.get(other) or "")
 
     def messages(self, exam: str, findings: str) -> list[dict[str, str]]:
         """System + user chat messages for one report (no assistant turn)."""

@@ -1,0 +1,476 @@
+"""The generate stage: a model + the test split -> PREDS.jsonl (one prediction per report).
+
+Two backends write the same rows:
+
+- ``hf``: in-process transformers through `radllama.inference.ImpressionModel` (batched,
+  left padding, KV cache, greedy), for a RUN_DIR or a bare HF model (zero-shot baseline);
+- ``openai``: any OpenAI-compatible chat server (vLLM, SGLang, TGI, llama.cpp,
+  `radllama serve`, or a hosted model for a zero-shot comparison), with bounded concurrency.
+  The openai client retries 408/409/429/5xx, timeouts and dropped connections with
+  exponential back-off (``max_retries``); a row that still fails is written with an
+  ``error`` field and ``prediction: null`` (evaluate skips it with a counted reason).
+
+Rows are appended and flushed as they finish, so a crash keeps everything written so far;
+a rerun skips report_ids already in the output (and retries rows that failed).
+
+PREDS.jsonl row (docs/ARCHITECTURE.md): ``report_id, system, exam_code, findings, prompt``
+(the user turn), ``raw_output, prediction`` (prepend phrase stripped), ``reference`` (the
+row's impression), ``modality, body_region, latency_s`` (seconds until this row's answer:
+the batch's wall time for hf), ``prompt_tokens, completion_tokens, finish_reason``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from radllama.config import StrictModel
+from radllama.errors import ConfigError, DataError
+from radllama.jsonl import append_jsonl, read_jsonl, write_jsonl
+from radllama.prompts import PromptStyle, build_user_prompt, strip_prepend
+
+REQUIRED_FIELDS = ("report_id", "findings", "impression")
+EXAM_FIELDS = ("exam_code", "exam_description")
+
+
+class GenerateConfig(StrictModel):
+    """What `radllama generate` runs."""
+
+    data: Path = Field(
+        description="Test split file (DATA_DIR/test.jsonl or .parquet) or a DATA_DIR."
+    )
+    out: Path = Field(
+        description="PREDS.jsonl to write (appended; existing report_ids are skipped)."
+    )
+    model: Path | None = Field(
+        None,
+        description="RUN_DIR or HF model dir (hf backend); for openai, optional: a RUN_DIR whose "
+        "prompt style to use.",
+    )
+    backend: Literal["hf", "openai"] = Field(
+        "hf", description="hf (in-process) or openai (server)."
+    )
+    system: str | None = Field(
+        None, description="System name in the rows (default: model dir name or --api-model)."
+    )
+    max_new_tokens: int = Field(128, ge=1, description="Generation length cap in tokens.")
+    batch_size: int = Field(16, ge=1, description="hf: prompts per forward pass.")
+    concurrency: int = Field(4, ge=1, description="openai: requests in flight at most.")
+    limit: int | None = Field(None, ge=1, description="Use only the first N rows of the split.")
+    exam_field: Literal["exam_code", "exam_description"] | None = Field(
+        None, description="Row field shown as EXAM (default: as in training, else exam_code)."
+    )
+    base_url: str | None = Field(
+        None, description="openai: server URL, e.g. http://127.0.0.1:8000/v1."
+    )
+    api_model: str | None = Field(None, description="openai: model name sent to the server.")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="openai: env var with the API key (optional on loopback)."
+    )
+    timeout_s: float = Field(120.0, gt=0, description="openai: seconds per request attempt.")
+    max_retries: int = Field(3, ge=0, description="openai: retries with back-off per request.")
+    allow_remote: bool = Field(
+        False,
+        description="openai: send report text to a non-loopback endpoint although the "
+        "dataset manifest does not say it was de-identified.",
+    )
+    device: str | None = Field(None, description="hf: torch device (default cuda if available).")
+    dtype: Literal["float32", "bfloat16", "float16"] | None = Field(
+        None, description="hf: weights dtype."
+    )
+    load_in_4bit: bool | None = Field(
+        None, description="hf: 4-bit base (default: qlora runs on GPU)."
+    )
+
+    @model_validator(mode="after")
+    def _backend_options(self) -> GenerateConfig:
+        if self.backend == "hf" and self.model is None:
+            raise ValueError("the hf backend needs --model RUN_OR_MODEL_DIR")
+        if self.backend == "openai" and not (self.base_url and self.api_model):
+            raise ValueError("the openai backend needs --base-url and --api-model")
+        return self
+
+
+@dataclass
+class GenerateSummary:
+    """What a generate run did; every input row is generated, already done, failed or dropped."""
+
+    out: Path
+    system: str
+    rows: int = 0  # rows read from the split (after --limit)
+    already_done: int = 0  # skipped: report_id already in the output
+    generated: int = 0
+    errors: int = 0  # written with an `error` field (retried on the next run)
+    retried: int = 0  # failed rows of a previous run removed from the output to retry them
+    dropped: Counter = field(default_factory=Counter)  # reason -> count (not written)
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        dropped = ", ".join(f"{n} {reason}" for reason, n in self.dropped.items()) or "none"
+        return (
+            f"{self.system}: {self.rows} rows -> {self.generated} generated, {self.errors} failed, "
+            f"{self.already_done} already done (skipped), dropped: {dropped}"
+            + (f"; retrying {self.retried} failed rows of the last run" if self.retried else "")
+            + f" in {self.seconds:.1f} s -> {self.out}"
+        )
+
+
+# ---- input -------------------------------------------------------------------------------
+
+
+def resolve_split_path(data: Path) -> Path:
+    """A split file, or DATA_DIR -> its test split."""
+    if data.is_dir():
+        for name in ("test.jsonl", "test.parquet"):
+            if (data / name).is_file():
+                return data / name
+        raise DataError(
+            f"{data} has no test.jsonl or test.parquet; pass the split file with --data"
+        )
+    if not data.is_file():
+        raise DataError(
+            f"data file not found: {data}; pass DATA_DIR/test.jsonl from `radllama prepare`"
+        )
+    return data
+
+
+def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        yield from pq.read_table(path).to_pylist()
+    else:
+        yield from read_jsonl(path)
+
+
+def load_split(data: Path, limit: int | None = None) -> tuple[list[dict[str, Any]], Counter]:
+    """Rows of a split (first `limit`), checked for the fields generation needs.
+
+    Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
+    """
+    path = resolve_split_path(data)
+    rows: list[dict[str, Any]] = []
+    dropped: Counter = Counter()
+    seen: set[str] = set()
+    for number, row in enumerate(_iter_rows(path), start=1):
+        if limit is not None and number > limit:
+            break
+        missing = [name for name in REQUIRED_FIELDS if row.get(name) in (None, "")]
+        if missing:
+            raise DataError(
+                f"{path} row {number}: missing {', '.join(missing)}; generate reads splits "
+                "written by `radllama prepare` (fields report_id, findings, impression)"
+            )
+        report_id = str(row["report_id"])
+        if report_id in seen:
+            dropped["duplicate report_id"] += 1
+            continue
+        seen.add(report_id)
+        rows.append(row)
+    if not rows:
+        raise DataError(f"{path} has no rows; pass a non-empty test split")
+    return rows, dropped
+
+
+def read_manifest(data: Path) -> dict[str, Any]:
+    """The DATA_DIR manifest next to a split file ({} when absent)."""
+    directory = data if data.is_dir() else data.parent
+    path = directory / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except json.JSONDecodeError:
+        raise DataError(f"{path} is not valid JSON; re-run `radllama prepare`") from None
+
+
+def resolve_exam_field(explicit: str | None, run: dict[str, Any], manifest: dict[str, Any]) -> str:
+    """The row field that training showed as EXAM: option > run file > data manifest > code."""
+    prepared = ((manifest.get("config") or {}).get("prompt") or {}).get("exam_field")
+    style = run.get("prompt_style") or {}
+    for value in (explicit, run.get("exam_field"), style.get("exam_field"), prepared):
+        if value:
+            return (
+                value if value in EXAM_FIELDS else f"exam_{value}"
+            )  # prepare says code|description
+    return "exam_code"
+
+
+def exam_text(row: dict[str, Any], exam_field: str) -> str:
+    """The EXAM line: the chosen field, falling back to the other one when it is empty."""
+    other = EXAM_FIELDS[1] if exam_field == EXAM_FIELDS[0] else EXAM_FIELDS[0]
+    return str(row.get(exam_field) or row.get(other) or "")
+
+
+# ---- output (resumable) ------------------------------------------------------------------
+
+
+def prepare_output(out: Path, system: str) -> tuple[set[str], int]:
+    """Report ids already done in `out`; failed rows are removed so that they are retried.
+
+    A last line cut off by a crash is dropped; rows of another system are an error (one
+    PREDS file holds one system).
+    """
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return set(), 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number == len(lines):
+                continue  # the partial last line of an interrupted run: redo that row
+            raise DataError(f"{out}:{number}: not valid JSON; fix or delete the file") from None
+    others = {r.get("system") for r in rows} - {system}
+    if others:
+        raise DataError(
+            f"{out} holds predictions of system {sorted(map(str, others))[0]!r}, not {system!r}; "
+            "write to another --out or pass the same --system"
+        )
+    kept = [r for r in rows if not r.get("error")]
+    if len(kept) != len(lines):
+        write_jsonl(out, kept)  # atomic: drop failed rows and any partial last line
+    return {str(r["report_id"]) for r in kept}, len(rows) - len(kept)
+
+
+def prediction_row(row: dict[str, Any], system: str, prompt: str, **result: Any) -> dict[str, Any]:
+    """One PREDS.jsonl row; `result` holds raw_output, prediction, latency_s, token counts."""
+    return {
+        "report_id": row["report_id"],
+        "system": system,
+        "exam_code": row.get("exam_code", ""),
+        "findings": row["findings"],
+        "prompt": prompt,
+        "reference": row["impression"],
+        "modality": row.get("modality", "unknown"),
+        "body_region": row.get("body_region", "unknown"),
+        **result,
+    }
+
+
+def error_result(message: str, latency_s: float) -> dict[str, Any]:
+    return {
+        "raw_output": None,
+        "prediction": None,
+        "latency_s": round(latency_s, 4),
+        "error": message,
+    }
+
+
+@dataclass
+class _Sink:
+    """Appends finished rows to PREDS.jsonl (flushed per row) and counts them."""
+
+    out: Path
+    system: str
+    style: PromptStyle
+    summary: GenerateSummary
+
+    def write(self, row: dict[str, Any], item: tuple[str, str], result: dict[str, Any]) -> None:
+        prompt = build_user_prompt(item[0], item[1], self.style.inference_instruction)
+        append_jsonl(self.out, prediction_row(row, self.system, prompt, **result))
+        if result.get("error"):
+            self.summary.errors += 1
+        else:
+            self.summary.generated += 1
+
+
+@contextmanager
+def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar; yields `advance(n)`."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+# ---- backends ----------------------------------------------------------------------------
+
+
+def _run_hf(model, rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> None:
+    from radllama.inference import GenerationSettings
+
+    settings = GenerationSettings(
+        max_new_tokens=config.max_new_tokens, batch_size=config.batch_size
+    )
+    items = [(exam_text(r, exam_field), r["findings"]) for r in rows]
+    lengths = [model.prompt_tokens(*item) for item in items]
+    # Similar lengths in one batch waste little compute on padding.
+    order = sorted(range(len(rows)), key=lambda i: lengths[i])
+    too_long = [i for i in order if lengths[i] >= model.max_context]
+    order = [i for i in order if lengths[i] < model.max_context]
+    with progress_bar(len(rows), f"generate {sink.system}") as advance:
+        for i in too_long:
+            message = f"prompt has {lengths[i]} tokens; the model's context is {model.max_context}"
+            sink.write(rows[i], items[i], error_result(message, 0.0))
+            advance(1)
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start : start + config.batch_size]
+            began = time.perf_counter()
+            outputs = model.generate([items[i] for i in batch], settings)
+            latency = round(time.perf_counter() - began, 4)
+            for i, output in zip(batch, outputs, strict=True):
+                result = {
+                    "raw_output": output.raw_text,
+                    "prediction": output.prediction,
+                    "latency_s": latency,
+                    "prompt_tokens": output.prompt_tokens,
+                    "completion_tokens": output.completion_tokens,
+                    "finish_reason": output.finish_reason,
+                }
+                sink.write(rows[i], items[i], result)
+            advance(len(batch))
+
+
+def _api_key(config: GenerateConfig) -> str:
+    from radllama.evaluate.judge import is_loopback_url
+
+    key = os.environ.get(config.api_key_env, "").strip()
+    if key:
+        return key
+    if is_loopback_url(config.base_url or ""):
+        return "not-needed"  # local servers (vLLM, llama.cpp, radllama serve) ignore the key
+    raise ConfigError(
+        f"environment variable {config.api_key_env} is empty; export the endpoint's API key "
+        "there or pass --api-key-env NAME"
+    )
+
+
+def _describe_api_error(error: Exception, max_retries: int) -> str:
+    """One line for a failed request; says whether the client retried it."""
+    import openai
+
+    status = getattr(error, "status_code", None)
+    retried = isinstance(error, openai.APITimeoutError | openai.APIConnectionError) or (
+        status is not None and (status in (408, 409, 429) or status >= 500)
+    )
+    kind = f"HTTP {status}" if status else type(error).__name__
+    message = f"{kind}: {getattr(error, 'message', error)}".splitlines()[0][:300]
+    return message + (f" (after {max_retries} retries)" if retried else "")
+
+
+def _ask(client, config: GenerateConfig, messages: list[dict[str, str]]) -> dict[str, Any]:
+    """One chat completion -> result fields; failures (after the client's retries) -> error."""
+    import openai
+
+    began = time.perf_counter()
+    try:
+        response = client.chat.completions.create(
+            model=config.api_model,
+            messages=messages,
+            max_tokens=config.max_new_tokens,
+            temperature=0.0,
+        )
+    except openai.APIError as error:
+        return error_result(
+            _describe_api_error(error, config.max_retries), time.perf_counter() - began
+        )
+    choice = response.choices[0]
+    raw = (choice.message.content or "").strip()
+    usage = response.usage
+    return {
+        "raw_output": raw,
+        "prediction": strip_prepend(raw),
+        "latency_s": round(time.perf_counter() - began, 4),
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+        "finish_reason": choice.finish_reason,
+    }
+
+
+def _run_openai(rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> None:
+    import openai
+
+    client = openai.OpenAI(
+        base_url=config.base_url,
+        api_key=_api_key(config),
+        timeout=config.timeout_s,
+        max_retries=config.max_retries,  # the client's exponential back-off with jitter
+    )
+    items = [(exam_text(r, exam_field), r["findings"]) for r in rows]
+    pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="generate")
+    try:
+        futures = {
+            pool.submit(_ask, client, config, sink.style.messages(*items[i])): i
+            for i in range(len(rows))
+        }
+        with progress_bar(len(rows), f"generate {sink.system}") as advance:
+            for future in as_completed(futures):  # rows are written by this thread only
+                i = futures[future]
+                sink.write(rows[i], items[i], future.result())
+                advance(1)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on Ctrl-C: drop what is queued
+        client.close()
+
+
+# ---- entry point -------------------------------------------------------------------------
+
+
+def _saved_prompt_style(model: Path | None) -> tuple[PromptStyle, dict[str, Any]]:
+    """The prompt style of a RUN_DIR without loading weights (default style otherwise)."""
+    from radllama.inference import load_prompt_style, read_run_file
+
+    run = read_run_file(model) if model is not None and model.is_dir() else {}
+    return load_prompt_style(run, model or ""), run
+
+
+def generate_predictions(config: GenerateConfig) -> GenerateSummary:
+    """Generate a prediction for every row of the split not yet in `config.out`."""
+    began = time.perf_counter()
+    manifest = read_manifest(config.data)
+    rows, dropped = load_split(config.data, config.limit)
+    if config.backend == "openai":
+        from radllama.evaluate.judge import check_phi_guard
+
+        check_phi_guard(config.base_url or "", manifest, config.allow_remote)
+    default_name = config.model.expanduser().name if config.backend == "hf" else config.api_model
+    system = config.system or str(default_name)
+    # Check the output before loading a model: a wrong --out should fail in a second.
+    done, retried = prepare_output(config.out, system)
+    pending = [r for r in rows if str(r["report_id"]) not in done]
+    summary = GenerateSummary(out=config.out, system=system, rows=len(rows), dropped=dropped,
+                              already_done=len(rows) - len(pending), retried=retried)  # fmt: skip
+    model = None
+    if config.backend == "hf" and pending:
+        from radllama.inference import ImpressionModel
+
+        model = ImpressionModel.load(
+            config.model, device=config.device, dtype=config.dtype, load_in_4bit=config.load_in_4bit
+        )
+        style, run = model.prompt_style, model.run
+    else:
+        style, run = _saved_prompt_style(config.model)
+    exam_field = resolve_exam_field(config.exam_field, run, manifest)
+    sink = _Sink(config.out, system, style, summary)
+    if model is not None:
+        _run_hf(model, pending, config, sink, exam_field)
+    elif pending:
+        _run_openai(pending, config, sink, exam_field)
+    summary.seconds = time.perf_counter() - began
+    return summary
