@@ -76,6 +76,41 @@ def base(
 
 # ---- section: generate / evaluate / report / baselines (issue 4) -------------------------
 @app.command()
+def generate(
+    data: Annotated[Path, typer.Option(help="Test split: DATA_DIR/test.jsonl (or a DATA_DIR).")],
+    out: Annotated[Path, typer.Option(help="PREDS.jsonl (appended; done report_ids skipped).")],
+    model: Annotated[
+        Path | None, typer.Option(help="RUN_DIR or HF model dir (openai: prompt style only).")
+    ] = None,
+    backend: Annotated[str, typer.Option(help="hf (in-process) | openai (any compatible server).")] = "hf",
+    base_url: Annotated[str | None, typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1")] = None,
+    api_model: Annotated[str | None, typer.Option(help="openai: model name on the server.")] = None,
+    api_key_env: Annotated[str, typer.Option(help="openai: env var with the API key.")] = "OPENAI_API_KEY",
+    allow_remote: Annotated[bool, typer.Option(help="openai: allow a non-loopback endpoint.")] = False,
+    max_new_tokens: Annotated[int, typer.Option(help="Generation length cap (tokens).")] = 128,
+    batch_size: Annotated[int, typer.Option(help="hf: prompts per forward pass.")] = 16,
+    concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 4,
+    max_retries: Annotated[int, typer.Option(help="openai: retries (back-off) per request.")] = 3,
+    limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
+    system: Annotated[str | None, typer.Option(help="System name in the rows.")] = None,
+    exam_field: Annotated[str | None, typer.Option(help="exam_code | exam_description.")] = None,
+    device: Annotated[str | None, typer.Option(help="hf: torch device.")] = None,
+) -> None:
+    """Write an impression for every test report (resumable): PREDS.jsonl for `evaluate`."""
+    from radllama.config import validate_config
+    from radllama.generate import GenerateConfig, generate_predictions
+
+    options = dict(
+        data=data, out=out, model=model, backend=backend, base_url=base_url, api_model=api_model,
+        api_key_env=api_key_env, allow_remote=allow_remote, max_new_tokens=max_new_tokens,
+        batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, limit=limit,
+        system=system, exam_field=exam_field, device=device,
+    )  # fmt: skip
+    config = validate_config(GenerateConfig, options, source="options")
+    typer.echo(generate_predictions(config).describe())
+
+
+@app.command()
 def report(
     scores: Annotated[
         list[Path], typer.Argument(help="SCORES.json per system; the first is the reference")
