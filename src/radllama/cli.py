@@ -111,6 +111,22 @@ def generate(
 
 
 @app.command()
+def baselines(
+    data: Annotated[Path, typer.Option(help="DATA_DIR from `radllama prepare` (fits on train).")],
+    out_dir: Annotated[Path, typer.Option(help="Directory for <system>.jsonl prediction files.")],
+    split: Annotated[str, typer.Option(help="Split to predict.")] = "test",
+    systems: Annotated[str, typer.Option(help="Comma-separated.")] = "retrieval-tfidf,most-frequent",
+) -> None:
+    """Retrieval (TF-IDF nearest neighbour) and most-frequent-impression baselines as PREDS."""
+    from radllama.baselines import BaselinesConfig, describe, run_baselines
+    from radllama.config import validate_config
+
+    names = [name.strip() for name in systems.split(",") if name.strip()]
+    options = dict(data=data, out_dir=out_dir, split=split, systems=names)
+    typer.echo(describe(run_baselines(validate_config(BaselinesConfig, options, source="options"))))
+
+
+@app.command()
 def report(
     scores: Annotated[
         list[Path], typer.Argument(help="SCORES.json per system; the first is the reference")

@@ -128,14 +128,14 @@ class GenerateSummary:
 # ---- input -------------------------------------------------------------------------------
 
 
-def resolve_split_path(data: Path) -> Path:
-    """A split file, or DATA_DIR -> its test split."""
+def resolve_split_path(data: Path, split: str = "test") -> Path:
+    """A split file, or DATA_DIR -> its `split` file (.jsonl or .parquet)."""
     if data.is_dir():
-        for name in ("test.jsonl", "test.parquet"):
+        for name in (f"{split}.jsonl", f"{split}.parquet"):
             if (data / name).is_file():
                 return data / name
         raise DataError(
-            f"{data} has no test.jsonl or test.parquet; pass the split file with --data"
+            f"{data} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from `radllama prepare`"
         )
     if not data.is_file():
         raise DataError(
@@ -153,12 +153,14 @@ def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
         yield from read_jsonl(path)
 
 
-def load_split(data: Path, limit: int | None = None) -> tuple[list[dict[str, Any]], Counter]:
+def load_split(
+    data: Path, limit: int | None = None, split: str = "test"
+) -> tuple[list[dict[str, Any]], Counter]:
     """Rows of a split (first `limit`), checked for the fields generation needs.
 
     Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
     """
-    path = resolve_split_path(data)
+    path = resolve_split_path(data, split)
     rows: list[dict[str, Any]] = []
     dropped: Counter = Counter()
     seen: set[str] = set()

@@ -1,0 +1,147 @@
+"""Non-LLM baselines that any fine-tuned model must beat, written as PREDS.jsonl files.
+
+- ``retrieval-tfidf``: nearest neighbour over the *training* findings (TF-IDF, cosine); the
+  prediction is that training report's impression. It is what a copy-paste radiologist
+  would do, and it is strong on templated normal studies.
+- ``most-frequent``: the single most common training impression (e.g. "No acute
+  cardiopulmonary process."), the floor every system should clear.
+
+Both write rows in the PREDS.jsonl format of `radllama generate` (plus the retrieved report
+id and similarity), so they go through the same `radllama evaluate` path. Only the train
+split is read for fitting, so the test reports never leak into a baseline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from radllama.config import StrictModel
+from radllama.errors import DataError
+from radllama.generate import load_split, prediction_row
+from radllama.jsonl import write_jsonl
+
+BaselineName = Literal["retrieval-tfidf", "most-frequent"]
+BASELINES: tuple[str, ...] = ("retrieval-tfidf", "most-frequent")
+_CHUNK_ROWS = 512  # test rows per sparse similarity product: (512 x n_train) stays small
+
+
+class BaselinesConfig(StrictModel):
+    """What `radllama baselines` runs."""
+
+    data: Path = Field(description="DATA_DIR from `radllama prepare` (reads train + the split).")
+    out_dir: Path = Field(description="Directory for <system>.jsonl prediction files.")
+    split: str = Field("test", description="Split to predict (test, eval).")
+    systems: list[BaselineName] = Field(
+        default_factory=lambda: list(BASELINES), min_length=1, description="Baselines to run."
+    )
+
+
+def most_frequent_impression(impressions: list[str]) -> tuple[str, int]:
+    """The mode of the training impressions and its count (ties: the first seen).
+
+    >>> most_frequent_impression(["Normal.", "Pneumonia.", "Normal."])
+    ('Normal.', 2)
+    """
+    if not impressions:
+        raise DataError("no training impressions; the train split is empty")
+    return Counter(impressions).most_common(1)[0]
+
+
+@dataclass
+class Retrieved:
+    impression: str
+    report_id: str | None  # the training report it came from (None: fell back to the mode)
+    similarity: float  # cosine similarity of the findings' TF-IDF vectors
+
+
+class TfidfRetriever:
+    """Cosine nearest neighbour over TF-IDF vectors of training findings.
+
+    >>> r = TfidfRetriever().fit(["lungs are clear", "right lower lobe pneumonia"],
+    ...                          ["Normal.", "Pneumonia."], ["a", "b"])
+    >>> r.query(["pneumonia in the right lower lobe"])[0].impression
+    'Pneumonia.'
+    """
+
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        # Word uni+bigrams with sublinear tf: "no pneumothorax" and "pneumothorax" differ.
+        self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True)
+
+    def fit(
+        self, findings: list[str], impressions: list[str], report_ids: list[str]
+    ) -> TfidfRetriever:
+        try:
+            self.matrix = self.vectorizer.fit_transform(
+                findings
+            )  # (n_train, vocab), L2-normed rows
+        except ValueError as error:  # empty vocabulary
+            raise DataError(f"cannot fit TF-IDF on the training findings ({error})") from None
+        self.impressions, self.report_ids = impressions, report_ids
+        self.fallback = most_frequent_impression(impressions)[0]
+        return self
+
+    def query(self, findings: list[str]) -> list[Retrieved]:
+        """Nearest training report per query; no shared term -> the most frequent impression."""
+        results: list[Retrieved] = []
+        for start in range(0, len(findings), _CHUNK_ROWS):
+            queries = self.vectorizer.transform(findings[start : start + _CHUNK_ROWS])
+            similarity = (queries @ self.matrix.T).tocsr()  # rows are L2-normed: dot = cosine
+            best = similarity.argmax(axis=1).A1
+            for row, index in enumerate(best):
+                score = float(similarity[row, index])
+                if score > 0:
+                    results.append(
+                        Retrieved(self.impressions[index], self.report_ids[index], score)
+                    )
+                else:
+                    results.append(Retrieved(self.fallback, None, 0.0))
+        return results
+
+
+def _rows_for(system: str, rows: list[dict[str, Any]], answers: list[Retrieved], seconds: float):
+    latency = round(seconds / max(1, len(rows)), 6)  # amortised: the baselines run in bulk
+    for row, answer in zip(rows, answers, strict=True):
+        result = {"raw_output": answer.impression, "prediction": answer.impression,
+                  "latency_s": latency, "retrieved_report_id": answer.report_id,
+                  "similarity": round(answer.similarity, 6)}  # fmt: skip
+        yield prediction_row(row, system, None, **result)
+
+
+def run_baselines(config: BaselinesConfig) -> dict[str, dict[str, Any]]:
+    """Fit on the train split, predict `config.split`; returns {system: {path, rows, ...}}."""
+    train, _ = load_split(config.data, split="train")
+    rows, dropped = load_split(config.data, split=config.split)
+    impressions = [r["impression"] for r in train]
+    summary: dict[str, dict[str, Any]] = {}
+    for system in config.systems:
+        began = time.perf_counter()
+        if system == "retrieval-tfidf":
+            retriever = TfidfRetriever().fit(
+                [r["findings"] for r in train], impressions, [str(r["report_id"]) for r in train]
+            )
+            answers = retriever.query([r["findings"] for r in rows])
+            detail = {"fallbacks": sum(a.report_id is None for a in answers)}
+        else:
+            mode, count = most_frequent_impression(impressions)
+            answers = [Retrieved(mode, None, 0.0)] * len(rows)
+            detail = {"impression": mode, "train_count": count}
+        path = config.out_dir / f"{system}.jsonl"
+        written = write_jsonl(path, _rows_for(system, rows, answers, time.perf_counter() - began))
+        summary[system] = {"path": str(path), "rows": written, "dropped": dict(dropped), **detail}
+    return summary
+
+
+def describe(summary: dict[str, dict[str, Any]]) -> str:
+    lines = []
+    for system, info in summary.items():
+        extra = ", ".join(f"{k}={v!r}" for k, v in info.items() if k not in {"path", "rows"})
+        lines.append(f"{system}: {info['rows']} rows -> {info['path']} ({extra})")
+    return "\n".join(lines)

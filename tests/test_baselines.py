@@ -1,0 +1,75 @@
+"""Baselines: TF-IDF nearest-neighbour retrieval and the most frequent training impression."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from radllama.baselines import TfidfRetriever, most_frequent_impression
+from radllama.errors import DataError
+from radllama.jsonl import write_jsonl
+
+
+def read_rows(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_retrieval_returns_the_impression_of_an_identical_training_finding():
+    findings = [
+        "The lungs are clear. No pleural effusion.",
+        "Right lower lobe consolidation with small effusion.",
+        "Acute left subdural hematoma with midline shift.",
+    ]
+    impressions = ["Normal chest.", "Right lower lobe pneumonia.", "Acute subdural hematoma."]
+    retriever = TfidfRetriever().fit(findings, impressions, ["a", "b", "c"])
+    hits = retriever.query(
+        [findings[2], findings[1], "hematoma along the left convexity", "zzz qqq"]
+    )
+    assert [h.impression for h in hits[:3]] == [impressions[2], impressions[1], impressions[2]]
+    assert [h.report_id for h in hits[:3]] == ["c", "b", "c"]
+    assert hits[0].similarity == pytest.approx(1.0) and 0 < hits[2].similarity < 1
+    assert hits[3].report_id is None and hits[3].similarity == 0.0  # nothing shared: the mode
+
+
+def test_most_frequent_is_the_mode():
+    impressions = ["B.", "A.", "B.", "C.", "A.", "B."]
+    assert most_frequent_impression(impressions) == ("B.", 3)
+    assert most_frequent_impression(["X.", "Y."]) == ("X.", 1)  # tie: first seen
+    with pytest.raises(DataError):
+        most_frequent_impression([])
+
+
+def test_cli_writes_preds_for_both_baselines(run_cli, tiny_data_dir, tmp_path):
+    code, stdout, err = run_cli("baselines", "--data", tiny_data_dir, "--out-dir", tmp_path)
+    assert code == 0, err
+    test_rows = {r["report_id"]: r for r in read_rows(tiny_data_dir / "test.jsonl")}
+    train_rows = read_rows(tiny_data_dir / "train.jsonl")
+    train_by_findings = {r["findings"]: r["impression"] for r in train_rows}
+    retrieval = read_rows(tmp_path / "retrieval-tfidf.jsonl")
+    assert sorted(r["report_id"] for r in retrieval) == sorted(test_rows)
+    for row in retrieval:
+        source = test_rows[row["report_id"]]
+        # The fixture's test findings also occur in train: retrieval must find them exactly.
+        assert row["prediction"] == train_by_findings[source["findings"]]
+        assert row["reference"] == source["impression"] and row["system"] == "retrieval-tfidf"
+        assert row["similarity"] == pytest.approx(1.0) and row["retrieved_report_id"]
+        assert {"exam_code", "modality", "body_region", "latency_s", "raw_output"} <= row.keys()
+    mode = Counter(r["impression"] for r in train_rows).most_common(1)[0][0]
+    frequent = read_rows(tmp_path / "most-frequent.jsonl")
+    assert len(frequent) == len(test_rows) and {r["prediction"] for r in frequent} == {mode}
+    assert "most-frequent: 12 rows" in stdout
+
+
+def test_cli_bad_input(run_cli, tmp_path):
+    (tmp_path / "data").mkdir()
+    write_jsonl(
+        tmp_path / "data" / "test.jsonl", [{"report_id": "a", "findings": "x", "impression": "y"}]
+    )
+    code, _, err = run_cli("baselines", "--data", tmp_path / "data", "--out-dir", tmp_path / "o")
+    assert code == 2 and "has no train.jsonl" in err
+    code, _, err = run_cli(
+        "baselines", "--data", tmp_path / "data", "--out-dir", tmp_path / "o", "--systems", "oracle"
+    )
+    assert code == 2 and "systems" in err
