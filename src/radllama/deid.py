@@ -1,0 +1,1209 @@
+"""De-identification: HIPAA Safe Harbor identifiers in report text -> placeholders or surrogates.
+
+The paper removes names with regular expressions; we remove every Safe Harbor identifier that
+occurs in radiology report text: names (with titles, initials, "Last, First", "dr smith"),
+all date elements except the year, times, ages over 89, MRN/accession/SSN/account/device and
+other IDs, phone and fax numbers, e-mail addresses, URLs, IP addresses, street addresses and ZIP
+codes. Clinical eponyms and anatomy survive (Hodgkin, Crohn, Foley, Swan-Ganz, Morison pouch,
+BI-RADS, L4-L5, "8 mm", "series 3 image 45"), and so do existing placeholders (Open-i's
+``XXXX``, our own ``[NAME]``): ``redact(redact(x).text).text == redact(x).text``.
+
+Placeholders (typed counts keep the fine type, e.g. ``MRN`` and ``SSN`` both print ``[ID]``):
+
+==========================  ===============
+types                       placeholder
+==========================  ===============
+NAME                        ``[NAME]``
+DATE                        ``[DATE]``
+TIME                        ``[TIME]``
+AGE (over 89 only)          ``[AGE]``
+MRN, ACCESSION, SSN, ID     ``[ID]``
+PHONE, FAX                  ``[PHONE]``
+EMAIL / URL / IP            ``[EMAIL]`` / ``[URL]`` / ``[IP]``
+ADDRESS / ZIP               ``[ADDRESS]`` / ``[ZIP]``
+==========================  ===============
+
+How it is fast (>= 20k reports/s on 2 cores, see benchmarks/bench_deid.py): no NER model and no
+per-token Python loop. Two compiled regexes do almost all the work, one for patterns that start
+with a digit and one for patterns that start with a capital letter. Every alternative of each
+starts with the same character class, so ``re`` hoists it into a *charset prefix* and its C
+search loop skips straight to the next digit (or capital) instead of trying ~20 alternatives
+at every character; that alone is ~10x (see the benchmark). Rare families (e-mail, URL,
+credentials such as "MD", lower-case "dr") are behind substring pre-checks. Python code only
+runs per *candidate* (a match), to validate it (month <= 12, age > 89) or to check a name
+candidate against the cue words and the clinical allow-list.
+
+Name detection without an NER model: titles (Dr., Mr., Prof.), credentials (MD, DO, RN, PA-C,
+NP), cue contexts ("discussed with", "dictated by", "signed by", "Patient:", "Attending:"...),
+"Last, First" at the start of a line, and capitalised word pairs that start with a common first
+name or sit mid-sentence; every candidate word is checked against an allow-list of clinical
+terms, eponyms and common words, so "consistent with Crohn disease" keeps "Crohn".
+
+>>> Deidentifier().redact("Discussed with Dr. Smith at 10:30 on 03/04/2019.").text
+'Discussed with Dr. [NAME] at [TIME] on [DATE].'
+>>> Deidentifier().redact("A 94-year-old with Crohn disease; 8 mm nodule at L4-L5 in 2019.").text
+'A [AGE]-year-old with Crohn disease; 8 mm nodule at L4-L5 in 2019.'
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import hashlib
+import heapq
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from radllama.config import StrictModel
+from radllama.errors import DataError
+
+PHI_TYPES = (
+    "NAME",
+    "DATE",
+    "TIME",
+    "AGE",
+    "MRN",
+    "ACCESSION",
+    "SSN",
+    "ID",
+    "PHONE",
+    "FAX",
+    "EMAIL",
+    "URL",
+    "IP",
+    "ADDRESS",
+    "ZIP",
+)
+PhiType = Literal[
+    "NAME",
+    "DATE",
+    "TIME",
+    "AGE",
+    "MRN",
+    "ACCESSION",
+    "SSN",
+    "ID",
+    "PHONE",
+    "FAX",
+    "EMAIL",
+    "URL",
+    "IP",
+    "ADDRESS",
+    "ZIP",
+]
+PLACEHOLDERS: dict[str, str] = {
+    "NAME": "[NAME]",
+    "DATE": "[DATE]",
+    "TIME": "[TIME]",
+    "AGE": "[AGE]",
+    "MRN": "[ID]",
+    "ACCESSION": "[ID]",
+    "SSN": "[ID]",
+    "ID": "[ID]",
+    "PHONE": "[PHONE]",
+    "FAX": "[PHONE]",
+    "EMAIL": "[EMAIL]",
+    "URL": "[URL]",
+    "IP": "[IP]",
+    "ADDRESS": "[ADDRESS]",
+    "ZIP": "[ZIP]",
+}
+
+
+class DeidConfig(StrictModel):
+    """De-identification settings (the `deid:` block of a prepare config)."""
+
+    mode: Literal["placeholder", "surrogate"] = Field(
+        "placeholder",
+        description="placeholder: typed tags such as [NAME], [DATE]; surrogate: consistent fake "
+        "values (same original -> same surrogate, dates shifted by a fixed offset, year kept).",
+    )
+    surrogate_seed: int = Field(
+        0, description="Seed of the surrogate values and of the date shift (surrogate mode)."
+    )
+    audit_sample_size: int = Field(
+        50, ge=0, description="Redactions shown with context in the audit for human review."
+    )
+    keep_types: list[PhiType] = Field(
+        default_factory=list,
+        description="Identifier types to leave in the text (e.g. DATE under a data use "
+        "agreement that allows dates). Empty = remove every Safe Harbor type.",
+    )
+    extra_allow_terms: list[str] = Field(
+        default_factory=list,
+        description="Site-specific words that are never names (local eponyms, device brands), "
+        "added to the built-in clinical allow-list; matched case-insensitively.",
+    )
+    audit_context_chars: int = Field(
+        40, ge=0, description="Characters of context on each side of an audited redaction."
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Word lists
+# ------------------------------------------------------------------------------------------
+
+# Words that are never a name, even capitalised after a cue ("discussed with Radiology") or
+# in a capitalised pair ("Morison Pouch"): clinical eponyms, anatomy, report vocabulary and
+# common English words. Lower case; only consulted for name *candidates*, so its size costs
+# nothing on ordinary prose.
+_EPONYMS = """
+hodgkin hodgkins non-hodgkin crohn crohns graves foley swan-ganz swan ganz morison morisons
+baker bakers salter-harris salter harris bi-rads birads bosniak fleischner schatzki zenker
+zenkers chiari wilms paget pagets kerley hounsfield li-rads lirads ti-rads tirads pi-rads pirads
+lung-rads o-rads c-rads le-fort lefort colles smith-fracture barton bennett rolando boxer jones
+monteggia galeazzi hill-sachs hill sachs bankart segond weber lisfranc chopart maisonneuve
+kienbock kienbocks perthes legg-calve-perthes legg calve osgood-schlatter osgood schlatter
+sinding-larsen scheuermann scheuermanns klippel-feil klippel feil arnold dandy-walker dandy
+walker sturge-weber sturge virchow virchows robin willis circle-of-willis sylvian sylvius
+monro luschka magendie rathke rathkes meckel meckels hirschsprung barrett barretts mallory-weiss
+mallory weiss boerhaave budd-chiari budd caroli klatskin courvoisier murphy murphys mcburney
+mcburneys morgagni bochdalek spigelian richter littre amyand grynfeltt petit treitz treitzs
+glisson glissons couinaud cantlie gerota gerotas zuckerkandl denonvilliers douglas retzius
+alcock alcocks waldeyer waldeyers eustachian fallopian wharton whartons stensen stensens
+stenson stensons warthin warthins kimura kikuchi castleman castlemans langerhans askin ewing
+ewings kaposi kaposis burkitt burkitts waldenstrom sjogren sjogrens still stills behcet behcets
+wegener wegeners takayasu kawasaki marfan marfans ehlers-danlos ehlers danlos turner turners
+down downs klinefelter tay-sachs gaucher gauchers niemann-pick wilson wilsons menkes alzheimer
+alzheimers parkinson parkinsons huntington huntingtons creutzfeldt-jakob binswanger
+binswangers wernicke wernickes korsakoff guillain-barre guillain barre bell bells horner
+horners pancoast pancoasts hampton hamptons westermark westermarks fleischner-sign kartagener
+kartageners mounier-kuhn swyer-james macleod poland mendelson mendelsons loeffler loefflers
+caplan caplans felty dressler dresslers ebstein ebsteins fallot fallots eisenmenger blalock
+blalock-taussig glenn fontan rastelli jatene kommerell kommerells adamkiewicz stanford debakey
+leriche lerichs nutcracker may-thurner thurner paget-schroetter schroetter raynaud raynauds
+buerger buergers mondor mondors tietze tietzes cooper coopers montgomery montgomerys
+bartholin bartholins skene skenes nabothian gartner gartners krukenberg krukenbergs meigs
+brenner asherman ashermans peyronie peyronies fournier fourniers whipple whipples puestow
+nissen roux-en-y roux billroth hartmann hartmanns kock bricker indiana mitrofanoff gamekeeper
+stener segmental frank frankfort reid baastrup baastrups bertolotti bertolottis forestier
+schmorl schmorls tarlov tarlovs modic modics chance jefferson hangman hangmans clay-shoveler
+anderson montgomery-asberg hoffa hoffas wrisberg humphrey baker-cyst pellegrini-stieda
+pellegrini stieda osteochondritis freiberg freibergs kohler kohlers sever severs haglund
+haglunds achilles morton mortons stryker brodie brodies codman codmans garre looser
+milkman pott potts charcot charcots sudeck lhermitte lhermittes brown-sequard bezold mastoid
+ramsay hunt dix-hallpike valsalva trendelenburg fowler heimlich hickman broviac groshong
+port-a-cath mediport dobhoff sengstaken-blakemore sengstaken blakemore minnesota salem
+pleurx denver tenckhoff jackson-pratt jackson pratt blake penrose malecot cope pigtail
+greenfield celect denali gunther tulip bird's nest optease option kimray simon nitinol
+guidewire seldinger doppler fick ohm holter veriphy powerscribe epic cerner vitrea
+""".split()
+
+_CLINICAL = """
+abdomen abdominal ablation abnormal abnormality abscess absent accessory acetabulum acromion
+acute adenoma adenopathy adjacent adrenal advanced agenesis air airspace airway alveolar
+ampulla anatomy anastomosis aneurysm angiogram angiography angle ankle anterior anterolateral
+aorta aortic apex apical appendicitis appendix arch area arm arteries artery arthritis
+arthroplasty articular ascending ascites aspiration asymmetric atelectasis atherosclerosis
+atherosclerotic atrial atrium atrophy attenuation axial axilla axillary azygos back barium base
+basilar benign bibasilar bilateral biliary biopsy bladder blood body bone bones bony bowel
+brachial brain breast bronchi bronchial bronchiectasis bronchus bulb bursa bursitis calcaneus
+calcification calcifications calcified calcium calculus calyx cancer capsule carcinoma cardiac
+cardiomediastinal cardiomegaly cardiopulmonary carina carotid cartilage catheter caudal cavity
+cecum celiac central cephalic cerebellar cerebellum cerebral cervical change changes chest
+cholecystectomy cholecystitis chronic circumflex cirrhosis clavicle clinical clip clips coil
+colitis collapse colon common compression conclusion consolidation contour contrast coronal
+coronary cortex cortical costophrenic cranial cranium cyst cystic cysts debris defect
+degenerative density dependent descending diaphragm diaphragmatic diffuse dilatation dilated
+disc discs disease disk dissection distal diverticula diverticulitis diverticulosis dorsal
+duct ducts duodenum dural echo edema effusion effusions embolism embolus emphysema
+encephalomalacia endometrium enhancement enlarged enlargement esophagus evidence exam
+examination extremity facet fascia fat femoral femur fibroid fibrosis fibula field findings
+fissure fistula fluid focal follicle foot foramen forearm fossa fracture fractures frontal
+fundus gallbladder gallstone gallstones ganglion gas gastric gland glenoid glenohumeral
+granuloma granulomas groin hand head heart hemangioma hematoma hemidiaphragm hemorrhage
+hepatic hernia hiatal hilar hilum hip history humeral humerus hydronephrosis hyperinflation
+hypodense hypoechoic ileum iliac impression infarct infarction infection inferior infiltrate
+inflammation inguinal interstitial intestine intracranial intraperitoneal ischemia jejunum
+joint joints kidney kidneys knee labrum lateral left lesion lesions ligament limb liver lobe
+lobes lower lumbar lung lungs lymph lymphadenopathy lymphoma malignancy mass masses
+maxillary mediastinal mediastinum medial meniscus mesenteric mesentery metastases metastasis
+metastatic middle midline mild minimal moderate muscle myocardial nasal neck necrosis negative
+neoplasm nerve neural nodes nodular nodule nodules normal obstruction occipital occlusion
+opacities opacity opacification orbit orbital osseous osteoarthritis osteophyte osteophytes
+osteoporosis ovarian ovary pancreas pancreatic parenchyma parenchymal parietal patella
+pelvic pelvis pericardial peripheral peritoneal pleura pleural pneumonia pneumoperitoneum
+pneumothorax portal positive posterior postoperative process prostate proximal pulmonary
+radiograph radiographs radius rectum recommendation recommendations rectal region renal
+resection retroperitoneal rib ribs right rotator rupture sacral sacroiliac sacrum scan scapula
+sclerosis sclerotic segment segmental seminal septal septum severe shoulder sigmoid silhouette
+sinus sinuses skull small soft spinal spine spleen splenic spondylosis stable stenosis sternum
+stomach stone stones subchondral subcutaneous subdural superior supraspinatus surgical suture
+sutures symphysis syndrome technique temporal tendon tendons testis thalamus thickening
+thoracic thorax thrombosis thrombus thymus thyroid tibia tibial tissue tissues trachea tract
+trauma tube tumor ulna ulnar ultrasound upper ureter ureteral ureters urethra urinary uterus
+vascular vasculature vein veins venous ventral ventricle ventricles ventricular vertebra
+vertebrae vertebral vessel vessels view views volume wall wrist
+ct cta mri mra mr xr pa ap us fl pet spect dexa kub pe dvt copd chf cabg picc svc ivc ij icd
+aicd ng og et ett gi gu ed er icu or ent ob gyn hu cm mm ml fdg suv lad rca lcx mca aca pca
+ica eca cbd ldct tte tee ekg ecg dwi adc flair stir gre swi bi-rads xxxx
+radiology neurology cardiology oncology surgery urology orthopedics pediatrics emergency
+medicine pathology department service team clinic hospital unit floor nurse nursing
+physician resident attending fellow radiologist technologist provider staff doctor
+""".split()
+
+_COMMON = """
+a about above acute after again against all also an and any are as at be because been before
+being below between both but by can cannot could did do does during each either few for from
+further had has have having here how if in into is it its itself just less limited may might
+more most much no nor not now of off on once only or other otherwise our out over own per please
+possible possibly previous prior probable probably recent same seen several should since so
+some stable such than that the their them then there these they this those through to too
+under until up upon very was were what when where which while who whom why will with within
+without would yes yet new old noted note clinically correlation correlate recommend
+recommended suggest suggested follow-up followup follow comparison compared unchanged
+improved increased decreased interval redemonstrated redemonstration demonstrated
+demonstrates demonstrate shows show showing seen identified visualized visible appears
+appear appearance findings impression indication indications reason exam study studies
+report reports addendum history technique procedure protocol conclusion result results
+signed electronically dictated transcribed reviewed read interpreted approved verified
+discussed communicated notified called informed paged spoke date time name patient pt
+mrn accession account number id sex male female man woman age years year old day days week
+weeks month months today yesterday tomorrow morning evening night am pm hours
+january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday
+there here they he she his her him we us you i me my
+md m.d rn r.n np pa-c phd ph.d mbbs frcr cnp aprn fnp d.o mr mrs ms dr prof
+""".split()
+
+ALLOW_TERMS = frozenset(_EPONYMS + _CLINICAL + _COMMON)
+"""Lower-case words that are never treated as a name (clinical terms, eponyms, common words)."""
+# After a cue ("discussed with", "Dr.") a word is a name even if it is also an eponym: many
+# eponyms are common surnames (Baker, Jones, Murphy, Wilson), so only these words are trimmed.
+CUE_STOP_TERMS = frozenset(_CLINICAL + _COMMON)
+
+# Common given names: a capitalised pair that starts with one of these ("John Smith") is a name
+# even without a cue. Also used to pick given-name surrogates.
+FIRST_NAMES = frozenset(
+    """
+    james john robert michael william david richard joseph thomas charles christopher daniel
+    matthew anthony mark donald steven paul andrew joshua kenneth kevin brian george timothy
+    ronald edward jason jeffrey ryan jacob gary nicholas eric jonathan stephen larry justin
+    scott brandon benjamin samuel gregory alexander frank patrick raymond jack dennis jerry tyler
+    aaron jose adam nathan henry douglas zachary peter kyle noah ethan jeremy walter christian
+    keith roger terry austin sean gerald carl harold dylan arthur lawrence jordan jesse bryan
+    billy bruce gabriel joe logan alan juan albert willie elijah wayne randy vincent mason roy
+    ralph bobby russell bradley philip eugene mary patricia jennifer linda elizabeth barbara
+    susan jessica sarah karen lisa nancy betty sandra margaret ashley kimberly emily donna
+    michelle carol amanda melissa deborah stephanie dorothy rebecca sharon laura cynthia amy
+    kathleen angela shirley brenda emma anna pamela nicole samantha katherine christine helen
+    debra rachel carolyn janet maria catherine heather diane olivia julie joyce victoria ruth
+    virginia lauren kelly christina joan evelyn judith andrea hannah megan cheryl jacqueline
+    martha madison teresa gloria sara janice ann kathryn abigail sophia frances jean alice judy
+    isabella julia grace amber denise danielle marilyn beverly charlotte natalie theresa diana
+    brittany doris kayla alexis lori marie wei li priya raj ahmed mohammed fatima yuki hiroshi
+    carlos luis miguel sofia lucia elena ivan olga
+    """.split()
+)
+
+_SURROGATE_GIVEN = sorted(FIRST_NAMES)
+_SURROGATE_FAMILY = """
+Abbott Barker Calloway Dunmore Ellison Fairbanks Garrity Holloway Ingram Jessup Kimball
+Lindqvist Merriweather Northcott Oakley Pendleton Quimby Radcliffe Sherwood Thornbury Underhill
+Vance Whitcombe Yardley Zeller Ashworth Blackwood Crandall Dempsey Eastwood Fenwick Galloway
+Hargrove Iverson Jarrell Kensington Langley Mayfield Norwood Osgood Prescott Rutherford
+Stanton Thackeray Upton Vickery Wakefield Winslow Yates
+""".split()
+_SURROGATE_STREETS = "Elm Oak Maple Cedar Birch Willow Chestnut Spruce Walnut Hawthorn".split()
+
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_MONTH_NUMBER: dict[str, int] = {}
+for _number, _month in enumerate(_MONTHS, start=1):
+    for _form in (_month, _month[:3], "Sept" if _month == "September" else _month):
+        _MONTH_NUMBER[_form.lower()] = _number
+
+# ------------------------------------------------------------------------------------------
+# Patterns
+# ------------------------------------------------------------------------------------------
+# Each alternative ends in an empty marker group ``(?P<KIND__n>)``: ``match.lastgroup`` names
+# the alternative that matched without wrapping alternatives in groups (a leading group would
+# stop ``re`` from hoisting the shared first character class into a fast charset prefix).
+
+
+def _alternatives(*parts: tuple[str, str]) -> str:
+    return "|".join(f"{body}(?P<{kind}__{i}>)" for i, (kind, body) in enumerate(parts))
+
+
+def _month_words(upper: bool) -> list[str]:
+    words = []
+    for month in _MONTHS:
+        forms = {month, month[:3]} | ({"Sept"} if month == "September" else set())
+        words += [w.upper() if upper else w for w in forms]
+    return sorted(set(words), key=len, reverse=True)
+
+
+_MONTH_ANY = "(?:" + "|".join(_month_words(False) + _month_words(True)) + r")\.?(?![A-Za-z])"
+
+# Digit-led patterns. Every alternative starts with the same ``[0-9]`` (the "lead" digit);
+# what follows is the rest of the pattern, so ``[0-9]{2,4}`` is written ``[0-9]` + `[0-9]{1,3}``.
+_LB = r"(?<![A-Za-z0-9.][0-9])"  # the lead digit starts a token: not "C5", "1.5", "12"
+_D = "[0-9]" + _LB
+_AMPM = r"(?:[AaPp]\.[Mm]\.|[AaPp][Mm](?![A-Za-z]))"
+_STREET = (
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|"
+    r"Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Plaza|Trail|Pike|Row)\.?"
+    r"(?![A-Za-z])"
+)
+_ADDRESS_TAIL = (
+    r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl)\.?[ ]?#?[0-9A-Za-z-]+|[ ]#[0-9]+)?"
+    r"(?:,[ ]?[A-Z][a-z]+(?:[ ][A-Z][a-z]+){0,2}(?:,?[ ][A-Z]{2}(?![A-Za-z]))?"
+    r"(?:,?[ ][0-9]{5}(?:-[0-9]{4})?(?![0-9]))?)?"
+)
+_AGE_WORDS = (
+    r"(?:[- ]?(?:years?|yrs?|yr)(?:[- ]old|[- ]of[- ]age)?|[- ]?(?:y/o|y\.o\.|yo|y)(?![a-z]))"
+)
+DIGIT_RE = re.compile(
+    _alternatives(
+        ("IP", _D + r"[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]|\.[0-9])"),
+        ("SSN", _D + r"[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9])"),
+        (
+            "ISODATE",
+            _D + r"[0-9]{3}(?P<iso_sep>[-/.])[0-9]{1,2}(?P=iso_sep)[0-9]{1,2}(?![0-9])"
+            r"(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?",
+        ),
+        (
+            "NUMDATE",
+            _D + r"[0-9]?(?P<num_sep>[-/.])[0-9]{1,2}(?P=num_sep)(?:[0-9]{4}|[0-9]{2})(?![0-9])",
+        ),
+        ("NUMDATE", _D + r"[0-9]?/[0-9]{1,3}/XXXX"),  # Open-i residue such as 02/010/XXXX
+        (
+            "PHONE",
+            _D + r"[0-9]{2}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])"
+            r"(?:[ ]?(?:x|ext\.?)[ ]?[0-9]{1,5})?",
+        ),
+        ("PHONE", "[0-9](?<=[^0-9]1)" + r"[-. ]\(?[0-9]{3}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])"),
+        ("PHONE", _D + r"[0-9]{2}-[0-9]{4}(?![0-9-])"),
+        (
+            "CLOCK",
+            _D + r"[0-9]?:[0-5][0-9](?::[0-5][0-9])?(?:[ ]?" + _AMPM + ")?"
+            r"(?:[ ]?(?:hours|hrs|h)(?![A-Za-z]))?",
+        ),
+        ("CLOCK", _D + r"[0-9]?[ ]?" + _AMPM),
+        ("CLOCK", _D + r"[0-9]{3}[ ]?(?:hours|hrs|hr|h)(?![A-Za-z])"),
+        (
+            "DAYDATE",
+            _D
+            + r"[0-9]?(?:st|nd|rd|th)?(?:[ -]|[ ]of[ ])?"
+            + _MONTH_ANY
+            + r"(?:,?[ -]?(?:[0-9]{4}|'?[0-9]{2})(?![0-9]))?",
+        ),
+        ("MONTHYEAR", _D + r"[0-9]?/[0-9]{4}(?![0-9])"),
+        (
+            "ZIP",
+            "[0-9](?:(?<=[A-Z][A-Z] [0-9])|(?<=[A-Z][A-Z], [0-9])|(?<=ZIP [0-9])|(?<=ZIP: [0-9]))"
+            r"[0-9]{4}(?:-[0-9]{4})?(?![0-9])",
+        ),
+        ("AGE", _D + r"[0-9]{1,2}" + _AGE_WORDS),
+        (
+            "ADDRESS",
+            _D + r"[0-9]{0,5}[A-Z]?[ ](?:(?:[NSEW]\.?|North|South|East|West)[ ])?"
+            r"(?:[0-9]+(?:st|nd|rd|th)[ ]|(?:[A-Z][a-z]+[ ]){1,3})" + _STREET + _ADDRESS_TAIL,
+        ),
+        ("LONGID", "[0-9](?<![0-9.,][0-9])[0-9]{4,}(?:[-/][0-9A-Za-z]+)*"),
+        (
+            "MONTHDAY",
+            "[0-9](?:(?<=on [0-9])|(?<=On [0-9])|(?<=dated [0-9])|(?<=from [0-9])"
+            r"|(?<=since [0-9])|(?<=until [0-9]))[0-9]?/[0-9]{1,2}(?![0-9/])",
+        ),
+        (
+            "AGECUE",
+            "[0-9](?:(?<=\\b[Aa]ge [0-9])|(?<=\\b[Aa]ged [0-9])|(?<=AGE [0-9])"
+            r"|(?<=[Aa]ge: [0-9])|(?<=AGE: [0-9]))[0-9]{1,2}(?![0-9])",
+        ),
+        (
+            "DECADE",
+            "[0-9](?:(?<=his [0-9])|(?<=her [0-9])|(?<=their [0-9])|(?<=late [0-9])"
+            r"|(?<=mid [0-9])|(?<=early [0-9]))0'?s(?![a-z])",
+        ),
+    )
+)
+
+# Capital-led patterns: every alternative starts with ``[A-Z]`` at a word start.
+_LBC = r"(?<![A-Za-z0-9'\[\]^][A-Z])"
+_C = "[A-Z]" + _LBC
+# One name token: Smith, McDonald, O'Brien, Smith-Jones, SMITH, or an initial "J."
+_TOKEN = (
+    r"(?:(?!XXXX)[A-Z](?:[a-z]+(?:[A-Z][a-z]+)?(?:-[A-Z][a-z]+)?|'[A-Z][a-z]+|[A-Z]+(?:['-][A-Z]+)?"
+    r"|\.(?=[ ,])))(?![ ]?[0-9])"
+)
+# The rest of a name token whose first capital is the lead character.
+_TOKEN_REST = (
+    r"(?:[a-z]+(?:[A-Z][a-z]+)?(?:-[A-Z][a-z]+)?|'[A-Z][a-z]+|[A-Z]+(?:['-][A-Z]+)?|\.(?=[ ,]))"
+    r"(?![ ]?[0-9])(?<!XXXX)"
+)
+_NAME_REST = _TOKEN_REST + r"(?:(?:,[ ]?|[ ]|\^)" + _TOKEN + "){0,3}"
+_TITLED = r"\.?[ ]{1,2}" + _TOKEN + r"(?:[ ]" + _TOKEN + "){0,2}"
+_ID_VALUE = r"(?=[A-Za-z0-9-]*[0-9])[A-Za-z0-9][A-Za-z0-9-]*"
+_ID_GLUE = r"[ ]?(?:[Nn]umber|NUMBER|[Nn]o\.|NO\.|#)?[ ]?[:#]?[ ]?#?"
+
+
+def _by_lead(groups: dict[str, Sequence[str]]) -> str:
+    """``{"D": ["r", "octor"]}`` -> ``(?:(?<=D)(?:r|octor))``: words whose lead was consumed."""
+    return (
+        "(?:"
+        + "|".join(
+            f"(?<={lead})(?:{'|'.join(sorted(rests, key=len, reverse=True))})"
+            for lead, rests in groups.items()
+        )
+        + ")"
+    )
+
+
+def _month_groups() -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for word in _month_words(False) + _month_words(True):
+        groups.setdefault(word[0], []).append(word[1:])
+    return groups
+
+
+_ID_LABELS = {
+    "M": ["RN", "rn", "R#", r"edical [Rr]ecord", "EDICAL RECORD"],
+    "A": ["ccession", "CCESSION", "cc", "CC", "ccount", "CCOUNT", "cct", "CCT"],
+    "S": ["SN", r"ocial [Ss]ecurity", "OCIAL SECURITY", "erial", "ERIAL"],
+    "I": ["D"],
+    "P": ["atient ID", "ATIENT ID"],
+    "D": [r"evice(?: ID| [Ss]erial)", r"EVICE(?: ID| SERIAL)"],
+    "O": [r"rder", "RDER"],
+    "E": ["ncounter", "NCOUNTER"],
+    "V": ["isit", "ISIT"],
+    "F": ["IN"],
+    "C": ["SN"],
+    "H": ["ealth [Pp]lan", "EALTH PLAN"],
+    "L": ["icense", "ICENSE"],
+}
+CAP_RE = re.compile(
+    _alternatives(
+        (
+            "MONTHDATE",
+            _C + _by_lead(_month_groups()) + r"\.?(?![A-Za-z])"
+            r"(?:[ ]?[0-9]{1,2}(?:st|nd|rd|th)?(?![0-9])(?:,?[ ]?(?:[0-9]{4}|'[0-9]{2})(?![0-9]))?"
+            r"|,?[ ][0-9]{4}(?![0-9])|-[0-9]{1,2}-[0-9]{2,4}(?![0-9]))",
+        ),
+        ("LABEL", _C + _by_lead(_ID_LABELS) + _ID_GLUE + _ID_VALUE),
+        (
+            "TITLE",
+            _C
+            + _by_lead(
+                {
+                    "D": ["r", "R", "octor", "OCTOR"],
+                    "P": ["rof", "rofessor"],
+                    "M": ["r", "rs", "s", "R", "RS", "S", "iss", "ISS"],
+                }
+            )
+            + _TITLED,
+        ),
+        ("ADDRESS", _C + r"(?<=P)\.?[ ]?O\.?[ ]?(?:Box|BOX)[ ]+[0-9]+"),
+        (
+            "CUE",
+            _C + r"(?:(?<=[:hyodwcr] [A-Z])|(?<=:[A-Z])|(?<=:  [A-Z])|(?<=\t[A-Z]))" + _NAME_REST,
+        ),
+        (
+            "LASTFIRST",
+            _C
+            + r"(?<![^\n][A-Z])(?:[a-z]+|[A-Z]+),[ ]?"
+            + _TOKEN
+            + r"(?:[ ]"
+            + _TOKEN
+            + r")?(?=[ \t]*(?:\n|$))",
+        ),
+        (
+            "PAIR",
+            _C + r"[a-z]+(?:-[A-Z][a-z]+)?[ ](?:[A-Z]\.[ ])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+            r"(?![A-Za-z0-9])",
+        ),
+    )
+)
+# Credentials after a name ("Jane Doe, RN", "J. Smith MD"); run only when _CRED_HINT finds one.
+_CRED_HINT = re.compile(r"[MDRNP](?<=[ ,][MDRNP])(?:\.?D|\.?O|\.?N|\.?P|A-C|h\.?D|BBS)(?![A-Za-z])")
+CRED_RE = re.compile(
+    _C + _TOKEN_REST + r"(?:(?:,[ ]?|[ ])" + _TOKEN + "){0,3}"
+    r"(?:,?[ ](?:M\.D\.|MD|R\.N\.|RN|PA-C|NP|Ph\.?D\.?|MBBS|FRCR|CNP|APRN|FNP)|,[ ](?:DO|D\.O\.))"
+    r"(?![A-Za-z])"
+)
+DR_LOWER_RE = re.compile(r"dr(?<![A-Za-z]dr)\.?[ ]+[a-z][a-z'-]+")
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+URL_RE = re.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)[^\s<>\"'\]\[]+")
+_URL_TRAIL = ".,;:)!?"
+
+# Cue words before a name. Verb cues end right before the name; label cues end in a colon.
+_VERB_CUES = tuple(
+    f" {cue}"
+    for cue in """discussed with|d/w|spoke with|spoken with|conferred with|reviewed with|
+    communicated to|communicated with|called to|conveyed to|relayed to|reported to|given to|
+    notified|paged|informed|contacted|called|telephoned|dictated by|signed by|reviewed by|
+    read by|interpreted by|transcribed by|approved by|verified by|attested by|performed by|
+    electronically signed|seen by""".replace("\n", "")
+    .replace("    ", "")
+    .split("|")
+)
+_LABEL_CUES = tuple(
+    cue
+    for cue in """patient|patient name|name|pt|attending|resident|fellow|radiologist|
+    technologist|tech|referring physician|referring|referring provider|ordering physician|
+    ordering provider|ordering|physician|provider|pcp|cc|dictated by|signed by|reviewed by|
+    read by|interpreted by|transcribed by|electronically signed by|requested by|discussed with|
+    attending physician|attending radiologist|reading radiologist|interpreting radiologist|
+    verified by|approved by|electronically signed|signed|dictated|transcribed|surgeon|
+    clinician|contact|emergency contact|guardian|mother|father|spouse|requesting physician|
+    performing physician|sonographer|nurse""".replace("\n", "")
+    .replace("    ", "")
+    .split("|")
+)
+_CUE_KINDS = frozenset({"CUE"})
+_LEADING_DIGITS = re.compile("[0-9]+")
+_UNITS = ("mm", "cm", "ml", "mgy", "msv", "hu", "kg", "g ", "%", "cc", "mcg", "mg", "units")
+
+
+# ------------------------------------------------------------------------------------------
+# Results
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeidResult:
+    """Redacted text plus what was removed.
+
+    ``spans`` are ``(start, end, TYPE, original)`` in the *input* text, sorted and disjoint;
+    ``replacements[i]`` is what replaced ``spans[i]`` in ``text``.
+    """
+
+    text: str
+    spans: list[tuple[int, int, str, str]]
+    counts: Counter[str]
+    replacements: list[str] = field(default_factory=list)
+
+
+_EMPTY: Counter[str] = Counter()
+
+
+class Deidentifier:
+    """Finds and replaces Safe Harbor identifiers. Picklable (plain config + word sets)."""
+
+    def __init__(self, config: DeidConfig | None = None) -> None:
+        self.config = config or DeidConfig()
+        extra = {term.lower() for term in self.config.extra_allow_terms}
+        self.allow = ALLOW_TERMS | extra
+        self.cue_stop = CUE_STOP_TERMS | extra
+        self.keep_types = frozenset(self.config.keep_types)
+        self._shift_days = _stable_int(f"{self.config.surrogate_seed}:date-shift") % 364 + 1
+
+    # -- public API -------------------------------------------------------------------------
+
+    def redact(self, text: str) -> DeidResult:
+        """Replace every identifier in `text`; see the module docstring for the placeholders."""
+        if not text:
+            return DeidResult(text, [], Counter(), [])
+        found = self.find(text)
+        if not found:
+            return DeidResult(text, [], Counter(), [])
+        return self._apply(text, found)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Identifier spans ``(start, end, TYPE)``, sorted and merged (no overlaps)."""
+        found: list[tuple[int, int, str]] = []
+        for match in DIGIT_RE.finditer(text):
+            span = self._digit_span(text, match)
+            if span is not None:
+                found.append(span)
+        for match in CAP_RE.finditer(text):
+            span = self._cap_span(text, match)
+            if span is not None:
+                found.append(span)
+        self._rare(text, found)
+        if self.keep_types:
+            found = [span for span in found if span[2] not in self.keep_types]
+        return _merge(found) if len(found) > 1 else found
+
+    # -- candidates -> spans ------------------------------------------------------------------
+
+    def _digit_span(self, text: str, match: re.Match[str]) -> tuple[int, int, str] | None:
+        kind = match.lastgroup.split("__")[0]  # type: ignore[union-attr]
+        start, end = match.span()
+        value = match.group()
+        if kind in ("NUMDATE", "MONTHDAY", "MONTHYEAR"):
+            return (start, end, "DATE") if _plausible_numeric_date(value) else None
+        if kind == "CLOCK":
+            return (start, end, "TIME") if _plausible_clock(value) else None
+        if kind in ("AGE", "AGECUE"):
+            number = int(_LEADING_DIGITS.match(value).group())  # type: ignore[union-attr]
+            return (start, end, "AGE") if 89 < number < 130 else None
+        if kind == "DECADE":
+            return start, end, "AGE"
+        if kind in ("ISODATE", "DAYDATE"):
+            return start, end, "DATE"
+        if kind == "PHONE":
+            if start and text[start - 1] == "(":
+                start -= 1
+            elif start >= 2 and text[start - 2 : start] == "+1":
+                start -= 2
+            elif start and text[start - 1] == "+":
+                start -= 1
+            window = text[max(0, start - 16) : start].lower()
+            return start, end, "FAX" if "fax" in window else "PHONE"
+        if kind == "LONGID":
+            return self._long_id(text, start, end)
+        return start, end, kind  # IP, SSN, ZIP, ADDRESS
+
+    def _long_id(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+        after = text[end : end + 6].lstrip().lower()
+        if after.startswith(_UNITS):
+            return None  # a measurement such as "12000 units", not an identifier
+        while start and (text[start - 1].isalnum() or text[start - 1] in "-#"):
+            start -= 1
+        if text.startswith("XXXX", start):
+            return None
+        window = text[max(0, start - 24) : start].lower()
+        return start, end, _id_type(window)
+
+    def _cap_span(self, text: str, match: re.Match[str]) -> tuple[int, int, str] | None:
+        kind = match.lastgroup.split("__")[0]  # type: ignore[union-attr]
+        start, end = match.span()
+        if kind == "MONTHDATE":
+            return start, end, "DATE"
+        if kind == "ADDRESS":
+            return start, end, "ADDRESS"
+        if kind == "LABEL":
+            value = re.search(_ID_VALUE + "$", match.group())
+            label = text[start : start + value.start()].lower()  # type: ignore[union-attr]
+            return start + value.start(), end, _id_type(label)  # type: ignore[union-attr]
+        if kind == "TITLE":
+            head = re.match(r"[A-Za-z]+\.?[ ]+", match.group())
+            return self._name_span(text, start + head.end(), end, cue=True)  # type: ignore[union-attr]
+        if kind == "CUE" and not _cue_before(text, start):
+            return None
+        if kind == "PAIR" and not self._name_like_pair(text, start, end):
+            return None
+        return self._name_span(text, start, end, cue=kind in _CUE_KINDS)
+
+    def _name_span(self, text: str, start: int, end: int, cue: bool) -> tuple[int, int, str] | None:
+        """Trim allow-listed words off both ends of a name candidate; None if nothing is left."""
+        tokens = list(re.finditer(r"[A-Za-z][A-Za-z'.-]*", text[start:end]))
+        allow = self.cue_stop if cue else self.allow
+        while tokens and _is_common(tokens[0].group(), allow):
+            tokens.pop(0)
+        while tokens and _is_common(tokens[-1].group(), allow):
+            tokens.pop()
+        if not tokens:
+            return None
+        if not cue and len(tokens) == 1 and len(tokens[0].group().rstrip(".")) == 1:
+            return None  # a lone initial is not enough evidence
+        first, last = tokens[0], tokens[-1]
+        stop = last.end()
+        if text[start + stop - 1] == "." and len(last.group()) > 2:
+            stop -= 1  # sentence full stop after a name, not part of it
+        return start + first.start(), start + stop, "NAME"
+
+    def _name_like_pair(self, text: str, start: int, end: int) -> bool:
+        first, _, rest = text[start:end].partition(" ")
+        last = rest.split(" ")[-1]
+        allow = self.allow
+        if first.lower() in allow or last.lower() in allow:
+            return False
+        if first.lower() in FIRST_NAMES:
+            return True
+        # Mid-sentence ("... seen by Smith Jones") rather than a sentence or line start.
+        before = text[max(0, start - 2) : start]
+        return len(before) == 2 and before[1] == " " and before[0].islower()
+
+    def _rare(self, text: str, found: list[tuple[int, int, str]]) -> None:
+        """Families behind cheap substring checks: e-mail, URL, credentials, lower-case dr."""
+        if "@" in text:
+            found.extend((m.start(), m.end(), "EMAIL") for m in EMAIL_RE.finditer(text))
+        if "://" in text or "www." in text or "WWW." in text:
+            for m in URL_RE.finditer(text):
+                url_end = m.end()
+                while url_end > m.start() and text[url_end - 1] in _URL_TRAIL:
+                    url_end -= 1
+                found.append((m.start(), url_end, "URL"))
+        if _CRED_HINT.search(text):
+            for m in CRED_RE.finditer(text):
+                cred = re.search(r",?[ ][A-Za-z.()-]+$", m.group())
+                span = self._name_span(text, m.start(), m.start() + cred.start(), cue=True)  # type: ignore[union-attr]
+                if span is not None:
+                    found.append(span)
+        for m in DR_LOWER_RE.finditer(text):
+            name_start = m.start() + len(m.group()) - len(m.group().split()[-1])
+            if m.group().split()[-1] not in self.cue_stop:
+                found.append((name_start, m.end(), "NAME"))
+
+    # -- replacement ----------------------------------------------------------------------------
+
+    def _apply(self, text: str, found: list[tuple[int, int, str]]) -> DeidResult:
+        pieces: list[str] = []
+        spans: list[tuple[int, int, str, str]] = []
+        replacements: list[str] = []
+        counts: dict[str, int] = {}
+        surrogate = self.config.mode == "surrogate"
+        position = 0
+        for start, end, kind in found:
+            original = text[start:end]
+            new = self._surrogate(kind, original) if surrogate else PLACEHOLDERS[kind]
+            pieces.append(text[position:start])
+            pieces.append(new)
+            spans.append((start, end, kind, original))
+            replacements.append(new)
+            counts[kind] = counts.get(kind, 0) + 1
+            position = end
+        pieces.append(text[position:])
+        return DeidResult("".join(pieces), spans, Counter(counts), replacements)
+
+    def _surrogate(self, kind: str, original: str) -> str:
+        """A fake value of the same kind; the same original always gives the same surrogate."""
+        key = _stable_int(f"{self.config.surrogate_seed}:{kind}:{original.lower()}")
+        if kind == "NAME":
+            return _surrogate_name(original, self.config.surrogate_seed)
+        if kind == "DATE":
+            return _shift_date(original, self._shift_days) or PLACEHOLDERS["DATE"]
+        if kind == "TIME":
+            return _shift_time(original, key) or PLACEHOLDERS["TIME"]
+        if kind == "AGE":
+            return re.sub(r"[0-9]+", "90", original, count=1)  # HIPAA: "90 or older"
+        if kind == "EMAIL":
+            return (
+                f"{_SURROGATE_FAMILY[key % len(_SURROGATE_FAMILY)].lower()}{key % 97}@example.org"
+            )
+        if kind == "URL":
+            return f"https://example.org/{key % 100000:05d}"
+        if kind == "IP":
+            return f"192.0.2.{key % 254 + 1}"  # TEST-NET-1, reserved for documentation
+        if kind == "ADDRESS":
+            street = _SURROGATE_STREETS[key % len(_SURROGATE_STREETS)]
+            return f"{key % 900 + 100} {street} Street"
+        return _same_shape(original, key)  # IDs, phone, fax, ZIP
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers
+# ------------------------------------------------------------------------------------------
+
+
+def _merge(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Sort spans and fuse overlapping ones; the longer span names the fused type."""
+    found.sort()
+    merged = [found[0]]
+    for start, end, kind in found[1:]:
+        last_start, last_end, last_kind = merged[-1]
+        if start < last_end:
+            longer = kind if end - start > last_end - last_start else last_kind
+            merged[-1] = (last_start, max(end, last_end), longer)
+        else:
+            merged.append((start, end, kind))
+    return merged
+
+
+def _is_common(word: str, allow: frozenset[str] | set[str]) -> bool:
+    bare = word.rstrip(".").lower()
+    return bare in allow or bare == "xxxx"
+
+
+def _cue_before(text: str, start: int) -> bool:
+    """Is the name candidate at `start` preceded by a cue ("discussed with", "Patient:")?"""
+    head = " " + text[max(0, start - 48) : start].rstrip().lower()
+    if head.endswith(" dr") or head.endswith(" dr."):
+        head = head[: head.rfind(" dr")]
+    if head.endswith(":"):
+        label = head[:-1].rstrip()
+        return label.endswith(tuple(" " + cue for cue in _LABEL_CUES))
+    return head.endswith(_VERB_CUES)
+
+
+def _id_type(label: str) -> str:
+    if "mrn" in label or "medical record" in label or "mr#" in label:
+        return "MRN"
+    if "acc" in label and "account" not in label and "acct" not in label:
+        return "ACCESSION"
+    if "ssn" in label or "social" in label:
+        return "SSN"
+    return "ID"
+
+
+def _plausible_numeric_date(value: str) -> bool:
+    parts = [int(p) for p in re.findall(r"[0-9]+", value)]
+    if len(parts) >= 2 and parts[0] <= 12 and 1 <= parts[1] <= 31:
+        return parts[0] >= 1 or len(parts) == 2
+    if len(parts) == 3 and 1 <= parts[0] <= 31 and 1 <= parts[1] <= 12:
+        return True  # day/month/year
+    return len(parts) == 2 and 1 <= parts[0] <= 12 and parts[1] > 31  # month/year
+
+
+def _plausible_clock(value: str) -> bool:
+    digits = re.match(r"[0-9]+", value).group()  # type: ignore[union-attr]
+    hour = int(digits[:-2]) if len(digits) == 4 else int(digits)
+    has_ampm = re.search(r"[AaPp]\.?[Mm]", value) is not None
+    return hour <= 12 if has_ampm else hour <= 24
+
+
+def _stable_int(key: str) -> int:
+    """A process-independent hash (Python's hash() is salted per process)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
+
+
+def _same_shape(original: str, key: int) -> str:
+    """Digits -> digits, letters -> letters, punctuation kept ("617-555-0134" style)."""
+    out = []
+    for i, char in enumerate(original):
+        step = _stable_int(f"{key}:{i}")
+        if char.isdigit():
+            out.append(str(step % 10))
+        elif char.isalpha():
+            letter = chr(ord("A") + step % 26)
+            out.append(letter if char.isupper() else letter.lower())
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _surrogate_name(original: str, seed: int) -> str:
+    """Each word maps to a fixed fake word, so "John Smith" and "SMITH, JOHN" stay consistent."""
+
+    def fake(match: re.Match[str]) -> str:
+        word = match.group()
+        key = _stable_int(f"{seed}:name:{word.lower().rstrip('.')}")
+        if len(word.rstrip(".")) == 1:
+            new = chr(ord("A") + key % 26) + word[1:]
+        elif word.lower() in FIRST_NAMES:
+            new = _SURROGATE_GIVEN[key % len(_SURROGATE_GIVEN)].capitalize()
+        else:
+            new = _SURROGATE_FAMILY[key % len(_SURROGATE_FAMILY)]
+        return new.upper() if word.isupper() and len(word) > 1 else new
+
+    return re.sub(r"[A-Za-z][A-Za-z'-]*\.?", fake, original)
+
+
+_DATE_FORMS = (
+    re.compile(r"(?P<m>[0-9]{1,2})(?P<s>[-/.])(?P<d>[0-9]{1,2})(?P=s)(?P<y>[0-9]{4}|[0-9]{2})$"),
+    re.compile(r"(?P<y>[0-9]{4})(?P<s>[-/.])(?P<m>[0-9]{1,2})(?P=s)(?P<d>[0-9]{1,2})(?P<rest>.*)$"),
+    re.compile(
+        r"(?P<mon>[A-Za-z]+)(?P<p>\.?[ ]?)(?P<d>[0-9]{1,2})(?P<sfx>st|nd|rd|th)?"
+        r"(?P<c>,?[ ]?)(?P<y>[0-9]{4})?$"
+    ),
+    re.compile(
+        r"(?P<d>[0-9]{1,2})(?P<sfx>st|nd|rd|th)?(?P<p>[ -]|[ ]of[ ])?(?P<mon>[A-Za-z]+)"
+        r"(?P<c>\.?,?[ -]?)(?P<y>[0-9]{4})?$"
+    ),
+)
+
+
+def _shift_date(original: str, days: int) -> str | None:
+    """Shift a date by `days`, wrapping inside its year so the year stays; None if unparsed."""
+    for form in _DATE_FORMS:
+        m = form.match(original)
+        if not m:
+            continue
+        parts = m.groupdict()
+        year = int(parts["y"]) if parts.get("y") else 2000
+        year = year + 2000 if year < 100 else year
+        month = (
+            _MONTH_NUMBER.get(parts["mon"].lower()[:4].rstrip(".")) if parts.get("mon") else None
+        )
+        month = (
+            month
+            or _MONTH_NUMBER.get((parts.get("mon") or "")[:3].lower())
+            or int(parts.get("m") or 0)
+        )
+        try:
+            day = date(year, month, int(parts["d"]))
+        except (ValueError, TypeError):
+            return None
+        size = 366 if calendar.isleap(year) else 365
+        shifted = date(year, 1, 1) + timedelta(days=(day.timetuple().tm_yday - 1 + days) % size)
+        if parts.get("mon"):
+            name = _MONTHS[shifted.month - 1]
+            mon = parts["mon"]
+            name = name[: len(mon)] if len(mon) <= 4 else name
+            name = name.upper() if mon.isupper() else name
+            if form is _DATE_FORMS[2]:
+                return f"{name}{parts['p']}{shifted.day}{parts['sfx'] or ''}{parts['c']}{parts['y'] or ''}"
+            return f"{shifted.day}{parts['sfx'] or ''}{parts['p'] or ''}{name}{parts['c']}{parts['y'] or ''}"
+        sep = parts["s"]
+        if form is _DATE_FORMS[1]:
+            return f"{parts['y']}{sep}{shifted.month:02d}{sep}{shifted.day:02d}{parts['rest']}"
+        return f"{shifted.month:0{len(parts['m'])}d}{sep}{shifted.day:0{len(parts['d'])}d}{sep}{parts['y']}"
+    return None
+
+
+def _shift_time(original: str, key: int) -> str | None:
+    m = re.match(r"([0-9]{1,2}):([0-9]{2})(.*)$", original)
+    if not m:
+        return None
+    hour, minute = int(m.group(1)), int(m.group(2))
+    twelve = re.search(r"[AaPp]\.?[Mm]", m.group(3)) is not None
+    total = (hour * 60 + minute + key % 600 + 7) % (12 * 60 if twelve else 24 * 60)
+    new_hour, new_minute = divmod(total, 60)
+    if twelve and new_hour == 0:
+        new_hour = 12
+    return f"{new_hour:0{len(m.group(1))}d}:{new_minute:02d}{m.group(3)}"
+
+
+# ------------------------------------------------------------------------------------------
+# Audit
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeidAudit:
+    """Redaction counts over many reports plus a fixed-size review sample; mergeable.
+
+    The sample keeps the `sample_size` redactions with the smallest hash of (report id, type,
+    original, offset): a deterministic "bottom-k" sample, so merging the audits of worker
+    processes gives the same sample as one process seeing every report. Texts of one report
+    (findings, impression) are added one after the other with the same `record_id` and count
+    as one report. NOTE: ``original_context`` shows the identifiers themselves; keep the audit
+    file with the raw data, not with the de-identified dataset you share.
+    """
+
+    sample_size: int = 50
+    context_chars: int = 40
+    counts: Counter[str] = field(default_factory=Counter)
+    total_redactions: int = 0
+    reports_seen: int = 0
+    reports_with_phi: int = 0
+    _heap: list[tuple[int, str, str, str, str]] = field(default_factory=list, repr=False)
+    _last_id: str | None = field(default=None, repr=False)
+    _last_had_phi: bool = field(default=False, repr=False)
+
+    @classmethod
+    def for_config(cls, config: DeidConfig) -> DeidAudit:
+        return cls(sample_size=config.audit_sample_size, context_chars=config.audit_context_chars)
+
+    def add(self, record_id: str, result: DeidResult) -> None:
+        record_id = str(record_id)
+        if record_id != self._last_id:
+            self.reports_seen += 1
+            self._last_id, self._last_had_phi = record_id, False
+        if not result.spans:
+            return
+        if not self._last_had_phi:
+            self.reports_with_phi += 1
+            self._last_had_phi = True
+        self.total_redactions += len(result.spans)
+        self.counts.update(result.counts)
+        if self.sample_size:
+            self._sample(record_id, result)
+
+    def merge(self, other: DeidAudit) -> None:
+        self.counts.update(other.counts)
+        self.total_redactions += other.total_redactions
+        self.reports_seen += other.reports_seen
+        self.reports_with_phi += other.reports_with_phi
+        for item in other._heap:
+            self._offer(item)
+
+    def to_json(self) -> dict[str, Any]:
+        by_type = {kind: self.counts.get(kind, 0) for kind in PHI_TYPES}
+        sample = sorted(self._heap, key=lambda item: -item[0])
+        return {
+            "total_redactions": self.total_redactions,
+            "counts_by_type": by_type,
+            "reports_with_phi": self.reports_with_phi,
+            "reports_seen": self.reports_seen,
+            "sample": [
+                {"id": rid, "type": kind, "original_context": orig, "redacted_context": red}
+                for _, rid, kind, orig, red in sample
+            ],
+            "note": "original_context shows identifiers: keep this file with the raw data.",
+        }
+
+    def _offer(self, item: tuple[int, str, str, str, str]) -> None:
+        # Max-heap on the hash (stored negated): the root is the largest kept hash.
+        if len(self._heap) < self.sample_size:
+            heapq.heappush(self._heap, item)
+        elif item > self._heap[0]:
+            heapq.heapreplace(self._heap, item)
+
+    def _sample(self, record_id: str, result: DeidResult) -> None:
+        original: str | None = None
+        shift = 0  # offset of the redacted text relative to the input text
+        width = self.context_chars
+        replacements = result.replacements or [PLACEHOLDERS[s[2]] for s in result.spans]
+        for (start, end, kind, value), new in zip(result.spans, replacements, strict=True):
+            key = zlib.crc32(f"{record_id}\x00{kind}\x00{value}\x00{start}".encode())
+            full = len(self._heap) >= self.sample_size
+            if not full or -key > self._heap[0][0]:
+                if original is None:
+                    original = restore_original(result)
+                out_start = start + shift
+                redacted = result.text[max(0, out_start - width) : out_start + len(new) + width]
+                source = original[max(0, start - width) : end + width]
+                self._offer((-key, record_id, kind, source, redacted))
+            shift += len(new) - (end - start)
+
+
+def restore_original(result: DeidResult) -> str:
+    """The input text of a `DeidResult`, rebuilt from its spans and replacements."""
+    replacements = result.replacements or [PLACEHOLDERS[s[2]] for s in result.spans]
+    pieces, position, shift = [], 0, 0
+    for (start, end, _, value), new in zip(result.spans, replacements, strict=True):
+        out_start = start + shift
+        pieces.append(result.text[position:out_start])
+        pieces.append(value)
+        position = out_start + len(new)
+        shift += len(new) - (end - start)
+    pieces.append(result.text[position:])
+    return "".join(pieces)
+
+
+# ------------------------------------------------------------------------------------------
+# Ground-truth evaluation (synthetic corpus: FILE.phi.jsonl)
+# ------------------------------------------------------------------------------------------
+
+
+def recall_against_ground_truth(
+    texts: Iterable[str],
+    phi_records: Iterable[dict[str, Any]],
+    deidentifier: Deidentifier | None = None,
+    max_examples: int = 20,
+) -> dict[str, Any]:
+    """Share of planted PHI spans fully covered by redactions, and of clinical terms kept.
+
+    `phi_records` are rows of ``FILE.phi.jsonl`` (``spans``: start/end/type/text and ``keep``:
+    start/end/text, offsets in the matching text). A planted span counts as found only if
+    redactions cover every one of its characters; a keep term counts as kept only if no
+    redaction touches it.
+    """
+    deid = deidentifier or Deidentifier()
+    planted: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    keep_total = keep_kept = 0
+    missed: list[dict[str, Any]] = []
+    damaged: list[dict[str, Any]] = []
+    for text, record in zip(texts, phi_records, strict=True):
+        covered = _touching_merged(deid.find(text))
+        for span in record.get("spans", []):
+            planted[span["type"]] += 1
+            if _covered(covered, span["start"], span["end"]):
+                found[span["type"]] += 1
+            elif len(missed) < max_examples:
+                missed.append(_example(text, span, record))
+        for term in record.get("keep", []):
+            keep_total += 1
+            if not _overlaps(covered, term["start"], term["end"]):
+                keep_kept += 1
+            elif len(damaged) < max_examples:
+                damaged.append(_example(text, term, record))
+    total = sum(planted.values())
+    return {
+        "phi_spans": total,
+        "phi_covered": sum(found.values()),
+        "recall": sum(found.values()) / total if total else 1.0,
+        "recall_by_type": {k: found[k] / n for k, n in sorted(planted.items())},
+        "spans_by_type": dict(sorted(planted.items())),
+        "keep_terms": keep_total,
+        "keep_kept": keep_kept,
+        "keep_rate": keep_kept / keep_total if keep_total else 1.0,
+        "missed_examples": missed,
+        "keep_violations": damaged,
+    }
+
+
+def _touching_merged(spans: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end, _ in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _covered(intervals: list[tuple[int, int]], start: int, end: int) -> bool:
+    i = bisect.bisect_right(intervals, (start, float("inf"))) - 1
+    return i >= 0 and intervals[i][0] <= start and intervals[i][1] >= end
+
+
+def _overlaps(intervals: list[tuple[int, int]], start: int, end: int) -> bool:
+    i = bisect.bisect_left(intervals, (end, -1)) - 1
+    return i >= 0 and intervals[i][1] > start
+
+
+def _example(text: str, span: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    start, end = span["start"], span["end"]
+    return {
+        "report_id": record.get("report_id"),
+        "type": span.get("type", "KEEP"),
+        "text": text[start:end],
+        "context": text[max(0, start - 40) : end + 40],
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# JSONL in -> JSONL out (`radllama deid`)
+# ------------------------------------------------------------------------------------------
+
+
+def deidentify_rows(
+    rows: Iterable[dict[str, Any]],
+    text_fields: Sequence[str],
+    deidentifier: Deidentifier,
+    audit: DeidAudit,
+    source: str = "input",
+) -> Iterator[dict[str, Any]]:
+    """Yield each row with its text field(s) redacted; every other field and the order kept."""
+    for number, row in enumerate(rows, start=1):
+        record_id = str(row.get("id", number))
+        for name in text_fields:
+            if name not in row:
+                fields = ", ".join(sorted(row)) or "none"
+                raise DataError(
+                    f"{source}: row {number} has no field '{name}' (fields: {fields}); "
+                    "pass --text-field NAME to choose the text field"
+                )
+            value = row[name]
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise DataError(
+                    f"{source}: row {number} field '{name}' is {type(value).__name__}, not text; "
+                    "pass --text-field NAME of a string field"
+                )
+            result = deidentifier.redact(value)
+            audit.add(record_id, result)
+            row[name] = result.text
+        yield row
+
+
+def deidentify_jsonl(
+    input_path: str | Path,
+    output_path: str | Path,
+    text_fields: Sequence[str] = ("text",),
+    config: DeidConfig | None = None,
+    audit_path: str | Path | None = None,
+    progress: bool = True,
+) -> DeidAudit:
+    """Redact `text_fields` of every row of a JSONL file; write the rows and the audit JSON.
+
+    The audit goes to `audit_path` (default ``OUT.audit.json``). Returns the audit.
+    """
+    from tqdm import tqdm
+
+    from radllama.jsonl import read_jsonl, write_jsonl
+    from radllama.provenance import write_json
+
+    config = config or DeidConfig()
+    input_path, output_path = Path(input_path), Path(output_path)
+    if input_path.resolve() == output_path.resolve():
+        raise DataError(f"--out {output_path} is the input file; choose another output path")
+    audit_path = Path(audit_path) if audit_path else output_path.with_suffix(".audit.json")
+    audit = DeidAudit.for_config(config)
+    rows = read_jsonl(input_path)
+    if progress:
+        rows = tqdm(rows, desc="deid", unit=" rows", disable=None, leave=False)
+    redacted = deidentify_rows(rows, text_fields, Deidentifier(config), audit, str(input_path))
+    try:
+        write_jsonl(output_path, redacted)
+    except DataError:
+        output_path.with_suffix(output_path.suffix + ".tmp").unlink(missing_ok=True)
+        raise
+    audit_path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(audit_path, audit.to_json())
+    return audit
