@@ -17,7 +17,14 @@ from radllama.training.config import (
     TrainConfig,
     WatchdogSettings,
 )
-from radllama.training.run import RUN_FILE, TrainingDiverged, dry_run, train, weights_digest
+from radllama.training.run import (
+    RUN_FILE,
+    TrainingDiverged,
+    dry_run,
+    prepare_training,
+    train,
+    weights_digest,
+)
 
 __all__ = [
     "RUN_FILE",
@@ -27,6 +34,7 @@ __all__ = [
     "TrainingDiverged",
     "WatchdogSettings",
     "dry_run",
+    "prepare_training",
     "train",
     "weights_digest",
 ]

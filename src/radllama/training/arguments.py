@@ -57,9 +57,9 @@ def build_sft_config(config: TrainConfig, run_dir: str | Path, resolved: Resolve
         gradient_checkpointing_kwargs={"use_reentrant": False},
         bf16=resolved.bf16,
         fp16=False,
-        # One CPU process: use_cpu. Several CPU processes (torchrun/accelerate): use_cpu must stay
-        # off or accelerate ignores the process group; gloo is the CPU collective backend.
-        use_cpu=cpu and not hw.distributed,
+        # CPU: use_cpu makes accelerate use gloo across processes (MULTI_CPU). DeepSpeed is the
+        # exception: it must not see use_cpu, and falls back to gloo through its CPU accelerator.
+        use_cpu=cpu and hw.sharding != "deepspeed",
         ddp_backend="gloo" if cpu and hw.distributed else None,
         dataloader_num_workers=0,
         # evaluation, logging, checkpoints

@@ -24,7 +24,7 @@ from radllama.training.arguments import CHECKPOINTS, build_sft_config, describe_
 from radllama.training.callbacks import GracefulInterrupt, LossWatchdog
 from radllama.training.card import deid_totals, model_card
 from radllama.training.config import TrainConfig
-from radllama.training.data import DatasetDir, load_tokenized, open_dataset_dir
+from radllama.training.data import DatasetDir, TokenizedData, load_tokenized, open_dataset_dir
 from radllama.training.hardware import (
     Hardware,
     Resolved,
@@ -93,9 +93,7 @@ def _required(value: str | None, key: str, option: str) -> str:
 def dry_run(config: TrainConfig) -> str:
     """The resolved config and every argument object, built without loading weights."""
     plan = plan_run(config, strict=False)
-    args = build_sft_config(
-        config, plan.run_dir or Path("RUN_DIR"), plan.resolved, _inspectable(plan.hw)
-    )
+    args = build_sft_config(config, plan.run_dir or Path("RUN_DIR"), plan.resolved, plan.hw)
     lora = model_lib.lora_config(config)
     quant = model_lib.quantization_config(config, plan.resolved)
     sections = {
@@ -113,19 +111,29 @@ def dry_run(config: TrainConfig) -> str:
     return "\n\n".join(f"## {title}\n{body}" for title, body in sections.items())
 
 
-def _inspectable(hw: Hardware) -> Hardware:
-    """On a CPU-only machine a GPU recipe's bf16 arguments can only be built with use_cpu."""
-    if hw.device == "cpu" and hw.distributed:
-        return hw
-    return Hardware(hw.device, hw.bf16_supported, hw.flash_attn_installed, 1, 0, hw.sharding)
+@dataclass
+class TrainingSession:
+    """A ready SFTTrainer and what train() needs around it (also used by the benchmarks and
+    the packing tests, which want the exact batches training sees)."""
+
+    plan: RunPlan
+    tokenizer: Any
+    data: TokenizedData
+    trainer: Any
+    checkpoint: str | None
+    interrupt: GracefulInterrupt
+    watchdog: LossWatchdog
+    packing: dict[str, Any]
 
 
-def train(config: TrainConfig, callbacks: list | None = None) -> dict[str, Any]:
-    """Fine-tune and write RUN_DIR. Returns the run record (`radllama_run.json` contents), or
-    `{"status": "interrupted", ...}` when SIGTERM/SIGINT stopped it after a checkpoint."""
+def prepare_training(config: TrainConfig, callbacks: list | None = None) -> TrainingSession:
+    """Checks, tokenisation (or cache hit), run directory, model and SFTTrainer; no step taken."""
     _console_logging()
     plan = plan_run(config)
     tokenizer = model_lib.load_tokenizer(plan.model)
+    # SFTConfig first: it sets up the process group (so the main process alone builds the
+    # tokenisation cache) and, under ZeRO-3, lets from_pretrained load straight into shards.
+    args = build_sft_config(config, plan.run_dir, plan.resolved, plan.hw)
     data = load_tokenized(
         plan.dataset, tokenizer, config.max_length, config.cache_dir, config.dataset_num_proc
     )
@@ -135,31 +143,37 @@ def train(config: TrainConfig, callbacks: list | None = None) -> dict[str, Any]:
         data.stats["train"]["kept"], data.stats.get("eval", {}).get("kept", 0),
     )  # fmt: skip
     checkpoint = _prepare_run_dir(plan, data.cache_path.name)
-    args = build_sft_config(config, plan.run_dir, plan.resolved, plan.hw)
     model = model_lib.load_model(config, plan.model, plan.resolved, plan.hw)
     interrupt = GracefulInterrupt()
     watchdog = LossWatchdog(config.watchdog.divergence_factor)
     guards = [interrupt] + ([watchdog] if config.watchdog.enabled else [])
     trainer = _build_trainer(plan, args, model, tokenizer, data, guards + list(callbacks or []))
-    packing = (
-        dataset_packing_stats(trainer.train_dataset, config.max_length) if config.packing else {}
-    )
-    if packing:
+    packing = {}
+    if config.packing:
+        packing = dataset_packing_stats(trainer.train_dataset, config.max_length)
         logger.info(
             "packing: %d pairs -> %d rows of %d tokens, efficiency %.2f%% real tokens",
             packing["sequences"], packing["packed_rows"], config.max_length,
             100 * packing["packing_efficiency"],
         )  # fmt: skip
-    output = trainer.train(resume_from_checkpoint=checkpoint)
-    if watchdog.problem:
+    return TrainingSession(plan, tokenizer, data, trainer, checkpoint, interrupt, watchdog, packing)
+
+
+def train(config: TrainConfig, callbacks: list | None = None) -> dict[str, Any]:
+    """Fine-tune and write RUN_DIR. Returns the run record (`radllama_run.json` contents), or
+    `{"status": "interrupted", ...}` when SIGTERM/SIGINT stopped it after a checkpoint."""
+    session = prepare_training(config, callbacks)
+    trainer, plan = session.trainer, session.plan
+    output = trainer.train(resume_from_checkpoint=session.checkpoint)
+    if session.watchdog.problem:
         raise TrainingDiverged(
-            f"{watchdog.problem}; training stopped and that step was not saved: lower "
+            f"{session.watchdog.problem}; training stopped and that step was not saved: lower "
             f"learning_rate (now {config.learning_rate:g}) or check the data, then rerun"
         )
-    if interrupt.stopped_at is not None:
-        return _interrupted(plan, interrupt)
-    metrics = _final_metrics(trainer, output, packing)
-    record = _run_record(plan, data, metrics, trainer)
+    if session.interrupt.stopped_at is not None:
+        return _interrupted(plan, session.interrupt)
+    metrics = _final_metrics(trainer, output, session.packing)
+    record = _run_record(plan, session.data, metrics, trainer)
     _save_run(trainer, plan, record)
     return record
 
@@ -181,7 +195,7 @@ def _build_trainer(plan: RunPlan, args, model, tokenizer, data, callbacks):
         model=model,
         args=args,
         train_dataset=data.train,
-        eval_dataset=data.eval if plan.config.eval_steps is not None or data.eval else None,
+        eval_dataset=data.eval,
         processing_class=tokenizer,
         peft_config=model_lib.lora_config(plan.config),
         callbacks=callbacks,
