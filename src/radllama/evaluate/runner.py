@@ -155,10 +155,14 @@ def load_predictions(
     return kept, skipped, system or (systems[0] if systems else path.stem)
 
 
-def _score_clinical(rows: list[dict[str, Any]], per_sample: list[dict], names: list[str]) -> int:
+def _score_clinical(
+    rows: list[dict[str, Any]], per_sample: list[dict], names: list[str], progress: bool
+) -> int:
     """Clinical P/R/F1 and hallucination flags per row; returns rows without findings."""
     missing_findings = 0
-    for row, sample in zip(tqdm(rows, desc="clinical", disable=None), per_sample, strict=True):
+    for row, sample in zip(
+        tqdm(rows, desc="clinical", disable=not progress or None), per_sample, strict=True
+    ):
         if "clinical_f1" in names:
             agreement = clinical.clinical_agreement(row["prediction"], row["reference"])
             for key, value in agreement.items():
@@ -204,7 +208,7 @@ def score_rows(
             for sample, value in zip(per_sample, values, strict=True):
                 sample[f"bertscore_{key}"] = value
     if any(name.startswith(("clinical", "hallucination")) for name in names):
-        if missing := _score_clinical(rows, per_sample, names):
+        if missing := _score_clinical(rows, per_sample, names, progress):
             warnings.append(
                 f"{missing} rows have no findings; hallucination_rate is over the other rows"
             )
@@ -328,4 +332,7 @@ def format_table(scores: dict[str, Any]) -> str:
         lines.append(
             f"{name:<22}{summary['mean']:>9.4f}   [{summary['ci_low']:.4f}, {summary['ci_high']:.4f}]"
         )
+    if message := (scores.get("judge") or {}).get("message"):
+        lines.append(message)
+    lines += [f"warning: {warning}" for warning in scores.get("warnings", [])]
     return "\n".join(lines)
