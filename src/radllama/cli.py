@@ -43,6 +43,24 @@ def version() -> None:
 
 
 # ---- section: synth (issue 2) ------------------------------------------------------------
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Output CSV; FILE.phi.jsonl (PHI ground truth) and FILE.synth.json (config, planted counts) go beside it.")],
+    reports: Annotated[int, typer.Option("--reports", "-n", help="Number of reports (rows) to write.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and config give byte-identical files.")] = 0,
+    config: Annotated[Optional[Path], typer.Option(help="YAML of SynthConfig fields (defect rates, PHI rates, ...).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: CPU count); never changes the output.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Write a synthetic MGH-like report export with PHI ground truth and planted defects."""
+    from radllama.config import load_config
+    from radllama.synth import SynthConfig, synthesize
+
+    synth_config = load_config(SynthConfig, config, {"workers": workers})
+    summary = synthesize(reports, seed, out, config=synth_config, progress=not quiet)
+    typer.echo(summary.line())
+
+
 # ---- end section: synth ------------------------------------------------------------------
 
 # ---- section: prepare / deid (issue 2) ---------------------------------------------------
