@@ -256,15 +256,14 @@ _HEART = ("heart", "heart size", "cardiac silhouette", "cardiomediastinal silhou
 _VERB = ("is", "appears", "remains", "is again", "is now", "are")
 _DEGREE = ("", "mildly", "slightly", "moderately", "markedly", "severely", "minimally")
 _LARGE = ("enlarged", "large", "increased")
-_NORMAL = ("normal", "within normal limits", "normal in size", "not enlarged",
-           "upper limits of normal", "at the upper limits of normal")
+_NORMAL = ("normal", "within normal limits", "normal in size", "not enlarged")
 CARDIOMEGALY_PHRASES = tuple(
     " ".join(w for w in (heart, verb, degree, large) if w)
     for heart in _HEART for verb in _VERB for degree in _DEGREE for large in _LARGE
 ) + tuple(f"{degree} enlarged {heart}".strip() for heart in _HEART for degree in _DEGREE)
 NORMAL_HEART_PHRASES = tuple(
     f"{heart} {verb} {normal}" for heart in _HEART for verb in ("is", "are", "appears", "remains")
-    for normal in _NORMAL if "upper limits" not in normal
+    for normal in _NORMAL
 ) + tuple(f"{heart} {normal}" for heart in _HEART for normal in _NORMAL[:3]) + tuple(
     f"normal {heart}" for heart in _HEART
 )
