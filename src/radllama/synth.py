@@ -259,7 +259,7 @@ _REGION_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "abdomen_pelvis",
         re.compile(
-            r"\b(?:ABD\w*|PELVI[SC]|LIVER|RENAL|KIDNEYS?|RUQ|KUB|UPPER GI|BOWEL|ENEMA|"
+            r"\b(?:ABD\w*|PELVI[SC]|LIVER|RENAL|KIDNEYS?|RUQ|RLQ|[A-Z]+ QUADRANT|KUB|UPPER GI|BOWEL|ENEMA|"
             r"RETROPERITONEAL|MRCP|GALLBLADDER|BLADDER|APPENDIX|ENTEROGRAPHY|COLON)\b",
             re.I,
         ),
@@ -2375,6 +2375,8 @@ def _compose(
     if doc.spread:
         doc.add("\t \n\n")
     text, spans, keep, sections = doc.finish()
+    if not doc.spread:  # one final newline whichever block came last (offsets are unaffected)
+        text = text.rstrip() + "\n"
     record = {
         "spans": spans,
         "keep": keep,
