@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import re
 from collections import Counter
@@ -92,7 +93,7 @@ def test_every_span_offset_is_exact_and_disjoint(corpus):
             assert text[term["start"] : term["end"]] == term["text"]
             marks.append((term["start"], term["end"]))
         marks.sort()
-        assert all(a[1] <= b[0] for a, b in zip(marks, marks[1:])), row["report_id"]
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(marks)), row["report_id"]
 
 
 def test_every_phi_type_is_planted_also_inside_findings_and_impression(corpus):
