@@ -51,6 +51,7 @@ import bisect
 import calendar
 import hashlib
 import heapq
+import itertools
 import re
 import zlib
 from collections import Counter
@@ -245,6 +246,26 @@ vertebrae vertebral vessel vessels view views volume wall wrist
 ct cta mri mra mr xr pa ap us fl pet spect dexa kub pe dvt copd chf cabg picc svc ivc ij icd
 aicd ng og et ett gi gu ed er icu or ent ob gyn hu cm mm ml fdg suv lad rca lcx mca aca pca
 ica eca cbd ldct tte tee ekg ecg dwi adc flair stir gre swi bi-rads xxxx
+comparisons none two three four five dlp ctdi alignment referring medical outside fluoroscopy
+low dob contact clear questions fax paraspinal images image reading evaluate grayscale ordering
+grade real-time real pacs nondisplaced large peritoneum nausea specifically hypoxia elevated pain
+weight home line preoperative gray-white shortness extra-axial cough orbits cardio mucosal
+scattered fluoroscopic insurance ssn paranasal headache superficial address incidental calvarium
+critical altered stroke technically seizure splenomegaly status preliminary unremarkable cord
+acct suspicious cholelithiasis hyperexpanded prominent blood-tinged pericardium multiple patchy
+borderline tortuous pacemaker additional total chronic-appearing mildly marrow infrarenal
+communicating social deep valves risk murmur palpable hydrocephalus dyspnea peripancreatic
+arthritic spectral burst diffusely complications left-sided right-sided age-appropriate
+nonobstructive nonocclusive simple hypoinflation multilevel lines hyperinflated persistent
+postsurgical vague aneurysmal color endotracheal question trace subacute dual-lead augmentation
+however streaky consider high-risk indeterminate severely occlusive complete using subsegmental
+agatston csf terminal phleboliths skin silent grossly emphysematous sternotomy benign-appearing
+restricted overall scoliosis hypodensity extensive marked sequelae ligaments linear targeted
+obstructing age-indeterminate osteopenia blunting continued menisci colonic opening narrowing
+swallow reflux evaluation granulomatous irregular transit echogenic hemodynamic full-thickness
+approximately healed apparent biapical minimally pectus prominence multiplanar axial sagittal
+coronal series sequence sequences study view frontal portable available pager room workstation
+generated call impresion impressin findngs impresson doppler
 radiology neurology cardiology oncology surgery urology orthopedics pediatrics emergency
 medicine pathology department service team clinic hospital unit floor nurse nursing
 physician resident attending fellow radiologist technologist provider staff doctor
@@ -271,7 +292,7 @@ weeks month months today yesterday tomorrow morning evening night am pm hours
 january february march april may june july august september october november december
 monday tuesday wednesday thursday friday saturday sunday
 there here they he she his her him we us you i me my
-md m.d rn r.n np pa-c phd ph.d mbbs frcr cnp aprn fnp d.o mr mrs ms dr prof
+md rn np pa-c phd mbbs frcr cnp aprn fnp mr mrs ms dr prof
 """.split()
 
 ALLOW_TERMS = frozenset(_EPONYMS + _CLINICAL + _COMMON)
@@ -325,29 +346,62 @@ for _number, _month in enumerate(_MONTHS, start=1):
 # ------------------------------------------------------------------------------------------
 # Patterns
 # ------------------------------------------------------------------------------------------
-# Each alternative ends in an empty marker group ``(?P<KIND__n>)``: ``match.lastgroup`` names
-# the alternative that matched without wrapping alternatives in groups (a leading group would
-# stop ``re`` from hoisting the shared first character class into a fast charset prefix).
+# Two big regexes, DIGIT_RE and CAP_RE, each of the form ``LEAD(?:alternatives)``: LEAD is one
+# character class, so ``re`` compiles it into a charset prefix and its C search loop jumps from
+# one digit (capital) to the next without entering the pattern anywhere else. Alternatives are
+# written as "the rest after the lead character" and end in an empty marker group
+# ``(?P<KIND__n>)``, so ``match.lastgroup`` says which one matched. Fixed word lists (months,
+# ID labels, titles) become a character trie whose branches start with a literal, which ``re``
+# rejects with one comparison; the lead letter is checked by a lookbehind only at a leaf.
+
+_marker_ids = itertools.count()
 
 
 def _alternatives(*parts: tuple[str, str]) -> str:
-    return "|".join(f"{body}(?P<{kind}__{i}>)" for i, (kind, body) in enumerate(parts))
+    return "|".join(f"{body}(?P<{kind}__{next(_marker_ids)}>)" for kind, body in parts)
 
 
-def _month_words(upper: bool) -> list[str]:
+def _trie(words: Iterable[str]) -> str:
+    """Regex for the rest of `words` after their (already consumed) first character.
+
+    >>> _trie(["Dr", "Doctor", "Mr"])
+    '(?:octor(?<=Doctor)|r(?:(?<=Dr)|(?<=Mr)))'
+    """
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word[1:]:
+            node = node.setdefault(char, {})
+        node.setdefault("", set()).add(word)
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = []
+        for char in sorted(key for key in node if key):
+            child, rest = node[char], re.escape(char)
+            while len(child) == 1 and "" not in child:  # fold single-child chains
+                ((char, child),) = child.items()
+                rest += re.escape(char)
+            branches.append(rest + emit(child))
+        if "" in node:  # a word ends here: check its lead letter; longer words come first
+            ends = [f"(?<={re.escape(word)})" for word in sorted(node[""])]
+            branches.append(ends[0] if len(ends) == 1 else "(?:" + "|".join(ends) + ")")
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return emit(root)
+
+
+def _month_words() -> list[str]:
     words = []
     for month in _MONTHS:
         forms = {month, month[:3]} | ({"Sept"} if month == "September" else set())
-        words += [w.upper() if upper else w for w in forms]
-    return sorted(set(words), key=len, reverse=True)
+        words += [form for word in forms for form in (word, word.upper())]
+    return words
 
 
-_MONTH_ANY = "(?:" + "|".join(_month_words(False) + _month_words(True)) + r")\.?(?![A-Za-z])"
+_MONTH_ANY = "(?:" + "|".join(sorted(_month_words(), key=len, reverse=True)) + r")\.?(?![A-Za-z])"
 
-# Digit-led patterns. Every alternative starts with the same ``[0-9]`` (the "lead" digit);
-# what follows is the rest of the pattern, so ``[0-9]{2,4}`` is written ``[0-9]` + `[0-9]{1,3}``.
+# -- digit-led ----------------------------------------------------------------------------
 _LB = r"(?<![A-Za-z0-9.][0-9])"  # the lead digit starts a token: not "C5", "1.5", "12"
-_D = "[0-9]" + _LB
 _AMPM = r"(?:[AaPp]\.[Mm]\.|[AaPp][Mm](?![A-Za-z]))"
 _STREET = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|"
@@ -362,178 +416,162 @@ _ADDRESS_TAIL = (
 _AGE_WORDS = (
     r"(?:[- ]?(?:years?|yrs?|yr)(?:[- ]old|[- ]of[- ]age)?|[- ]?(?:y/o|y\.o\.|yo|y)(?![a-z]))"
 )
+# Alternatives are the rest after the lead digit: "[0-9]{2,4}" is written "[0-9]{1,3}".
+_DIGIT_AT_TOKEN_START = _alternatives(
+    ("IP", r"[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]|\.[0-9])"),
+    ("SSN", r"[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9])"),
+    (
+        "ISODATE",
+        r"[0-9]{3}(?P<iso_sep>[-/.])[0-9]{1,2}(?P=iso_sep)[0-9]{1,2}(?![0-9])"
+        r"(?:T[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?",
+    ),
+    ("NUMDATE", r"[0-9]?(?P<num_sep>[-/.])[0-9]{1,2}(?P=num_sep)(?:[0-9]{4}|[0-9]{2})(?![0-9])"),
+    ("NUMDATE", r"[0-9]?/[0-9]{1,3}/XXXX"),  # Open-i residue such as 02/010/XXXX
+    (
+        "PHONE",
+        r"[0-9]{2}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])(?:[ ]?(?:x|ext\.?)[ ]?[0-9]{1,5})?",
+    ),
+    ("PHONE", r"[0-9]{2}-[0-9]{4}(?![0-9-])"),
+    (
+        "CLOCK",
+        r"[0-9]?:[0-5][0-9](?::[0-5][0-9])?(?:[ ]?" + _AMPM + r")?"
+        r"(?:[ ]?(?:hours|hrs|h)(?![A-Za-z]))?",
+    ),
+    ("CLOCK", r"[0-9]?[ ]?" + _AMPM),
+    ("CLOCK", r"[0-9]{3}[ ]?(?:hours|hrs|hr|h)(?![A-Za-z])"),
+    (
+        "DAYDATE",
+        r"[0-9]?(?:st|nd|rd|th)?(?:[ -]|[ ]of[ ])?"
+        + _MONTH_ANY
+        + r"(?:,?[ -]?(?:[0-9]{4}|'?[0-9]{2})(?![0-9]))?",
+    ),
+    ("MONTHYEAR", r"[0-9]?/[0-9]{4}(?![0-9])"),
+    ("AGE", r"[0-9]{1,2}" + _AGE_WORDS),
+    (
+        "ADDRESS",
+        r"[0-9]{0,5}[A-Z]?[ ](?:(?:[NSEW]\.?|North|South|East|West)[ ])?"
+        r"(?:[0-9]+(?:st|nd|rd|th)[ ]|(?:[A-Z][a-z]+[ ]){1,3})" + _STREET + _ADDRESS_TAIL,
+    ),
+)
+# Numbers recognised by the word before them (one cheap gate lookbehind first).
+_DIGIT_AFTER_WORD = _alternatives(
+    (
+        "ZIP",
+        r"(?:(?<=[A-Z][A-Z] [0-9])|(?<=[A-Z][A-Z], [0-9])|(?<=ZIP: [0-9]))"
+        r"[0-9]{4}(?:-[0-9]{4})?(?![0-9])",
+    ),
+    (
+        "MONTHDAY",
+        r"(?:(?<=on [0-9])|(?<=On [0-9])|(?<=dated [0-9])|(?<=from [0-9])|(?<=since [0-9])"
+        r"|(?<=until [0-9]))[0-9]?/[0-9]{1,2}(?![0-9/])",
+    ),
+    (
+        "AGECUE",
+        r"(?:(?<=\b[Aa]ge [0-9])|(?<=\b[Aa]ged [0-9])|(?<=AGE [0-9])|(?<=[Aa]ge: [0-9])"
+        r"|(?<=AGE: [0-9]))[0-9]{1,2}(?![0-9])",
+    ),
+    (
+        "DECADE",
+        r"(?:(?<=his [0-9])|(?<=her [0-9])|(?<=their [0-9])|(?<=late [0-9])|(?<=mid [0-9])"
+        r"|(?<=early [0-9]))0'?s(?![a-z])",
+    ),
+)
 DIGIT_RE = re.compile(
-    _alternatives(
-        ("IP", _D + r"[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]|\.[0-9])"),
-        ("SSN", _D + r"[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9])"),
-        (
-            "ISODATE",
-            _D + r"[0-9]{3}(?P<iso_sep>[-/.])[0-9]{1,2}(?P=iso_sep)[0-9]{1,2}(?![0-9])"
-            r"(?:[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?",
-        ),
-        (
-            "NUMDATE",
-            _D + r"[0-9]?(?P<num_sep>[-/.])[0-9]{1,2}(?P=num_sep)(?:[0-9]{4}|[0-9]{2})(?![0-9])",
-        ),
-        ("NUMDATE", _D + r"[0-9]?/[0-9]{1,3}/XXXX"),  # Open-i residue such as 02/010/XXXX
-        (
-            "PHONE",
-            _D + r"[0-9]{2}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])"
-            r"(?:[ ]?(?:x|ext\.?)[ ]?[0-9]{1,5})?",
-        ),
-        ("PHONE", "[0-9](?<=[^0-9]1)" + r"[-. ]\(?[0-9]{3}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])"),
-        ("PHONE", _D + r"[0-9]{2}-[0-9]{4}(?![0-9-])"),
-        (
-            "CLOCK",
-            _D + r"[0-9]?:[0-5][0-9](?::[0-5][0-9])?(?:[ ]?" + _AMPM + ")?"
-            r"(?:[ ]?(?:hours|hrs|h)(?![A-Za-z]))?",
-        ),
-        ("CLOCK", _D + r"[0-9]?[ ]?" + _AMPM),
-        ("CLOCK", _D + r"[0-9]{3}[ ]?(?:hours|hrs|hr|h)(?![A-Za-z])"),
-        (
-            "DAYDATE",
-            _D
-            + r"[0-9]?(?:st|nd|rd|th)?(?:[ -]|[ ]of[ ])?"
-            + _MONTH_ANY
-            + r"(?:,?[ -]?(?:[0-9]{4}|'?[0-9]{2})(?![0-9]))?",
-        ),
-        ("MONTHYEAR", _D + r"[0-9]?/[0-9]{4}(?![0-9])"),
-        (
-            "ZIP",
-            "[0-9](?:(?<=[A-Z][A-Z] [0-9])|(?<=[A-Z][A-Z], [0-9])|(?<=ZIP [0-9])|(?<=ZIP: [0-9]))"
-            r"[0-9]{4}(?:-[0-9]{4})?(?![0-9])",
-        ),
-        ("AGE", _D + r"[0-9]{1,2}" + _AGE_WORDS),
-        (
-            "ADDRESS",
-            _D + r"[0-9]{0,5}[A-Z]?[ ](?:(?:[NSEW]\.?|North|South|East|West)[ ])?"
-            r"(?:[0-9]+(?:st|nd|rd|th)[ ]|(?:[A-Z][a-z]+[ ]){1,3})" + _STREET + _ADDRESS_TAIL,
-        ),
-        ("LONGID", "[0-9](?<![0-9.,][0-9])[0-9]{4,}(?:[-/][0-9A-Za-z]+)*"),
-        (
-            "MONTHDAY",
-            "[0-9](?:(?<=on [0-9])|(?<=On [0-9])|(?<=dated [0-9])|(?<=from [0-9])"
-            r"|(?<=since [0-9])|(?<=until [0-9]))[0-9]?/[0-9]{1,2}(?![0-9/])",
-        ),
-        (
-            "AGECUE",
-            "[0-9](?:(?<=\\b[Aa]ge [0-9])|(?<=\\b[Aa]ged [0-9])|(?<=AGE [0-9])"
-            r"|(?<=[Aa]ge: [0-9])|(?<=AGE: [0-9]))[0-9]{1,2}(?![0-9])",
-        ),
-        (
-            "DECADE",
-            "[0-9](?:(?<=his [0-9])|(?<=her [0-9])|(?<=their [0-9])|(?<=late [0-9])"
-            r"|(?<=mid [0-9])|(?<=early [0-9]))0'?s(?![a-z])",
-        ),
+    "[0-9](?:"
+    + _LB
+    + "(?:"
+    + _DIGIT_AT_TOKEN_START
+    + ")|(?<=[A-Za-z:,] [0-9])(?:"
+    + _DIGIT_AFTER_WORD
+    + ")|"
+    + _alternatives(
+        # "+1 617 555 0134", "1-800-555-0134": the lead is the country code 1.
+        ("PHONE", r"(?<=[^0-9]1)[-. ]\(?[0-9]{3}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])"),
+        # 5+ digits, also glued to letters ("E1234567"); not the decimals of "0.12345".
+        ("LONGID", r"(?<![0-9.,][0-9])[0-9]{4,}(?:[-/][0-9A-Za-z]+)*"),
     )
+    + ")"
 )
 
-# Capital-led patterns: every alternative starts with ``[A-Z]`` at a word start.
-_LBC = r"(?<![A-Za-z0-9'\[\]^][A-Z])"
-_C = "[A-Z]" + _LBC
-# One name token: Smith, McDonald, O'Brien, Smith-Jones, SMITH, or an initial "J."
-_TOKEN = (
-    r"(?:(?!XXXX)[A-Z](?:[a-z]+(?:[A-Z][a-z]+)?(?:-[A-Z][a-z]+)?|'[A-Z][a-z]+|[A-Z]+(?:['-][A-Z]+)?"
-    r"|\.(?=[ ,])))(?![ ]?[0-9])"
-)
-# The rest of a name token whose first capital is the lead character.
+# -- capital-led --------------------------------------------------------------------------
+_UP = "A-ZÀ-ÖØ-Þ"  # capital letters, Latin-1 included (José, MÜLLER, Zoë)
+_LO = "a-zß-öø-ÿ"
+_LBC = rf"(?<![A-Za-z{_UP}{_LO}0-9'\[\]^][{_UP}])"  # the lead starts a word (not "[NAME]")
+_NOT_CREDENTIAL = r"(?!(?:MD|DO|RN|NP|PA|PhD|MBBS|M\.D\.|D\.O\.|R\.N\.|Ph\.D\.)(?![A-Za-z]))"
+# The rest of one name token after its first capital: Smith, McDonald, O'Brien, Smith-Jones,
+# SMITH, an initial "J." or initials "J.C."; never Open-i's XXXX, never followed by a digit.
 _TOKEN_REST = (
-    r"(?:[a-z]+(?:[A-Z][a-z]+)?(?:-[A-Z][a-z]+)?|'[A-Z][a-z]+|[A-Z]+(?:['-][A-Z]+)?|\.(?=[ ,]))"
-    r"(?![ ]?[0-9])(?<!XXXX)"
+    rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
+    rf"|'[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|'[{_UP}]{{2,}}|[{_UP}]+(?:['-][{_UP}]+)?"
+    rf"|\.(?:[{_UP}]\.)*(?=[ ,\t\n]|$))"
+    r"(?![ ]?[0-9])"
 )
-_NAME_REST = _TOKEN_REST + r"(?:(?:,[ ]?|[ ]|\^)" + _TOKEN + "){0,3}"
-_TITLED = r"\.?[ ]{1,2}" + _TOKEN + r"(?:[ ]" + _TOKEN + "){0,2}"
-_ID_VALUE = r"(?=[A-Za-z0-9-]*[0-9])[A-Za-z0-9][A-Za-z0-9-]*"
+_TOKEN = rf"(?:(?!XXXX){_NOT_CREDENTIAL}[{_UP}]{_TOKEN_REST})"
+# Surname particles: De la Cruz, Van der Berg, von Trapp, DE LA CRUZ.
+_PARTICLES = r"(?:(?:[Dd]e|[Dd]el|[Dd]ella|[Dd]er|[Dd]i|[Dd]a|[Dd]u|[Ll]a|[Ll]e|[Vv]an|[Vv]on|ter|ten|bin|al|el|DE|DEL|LA|VAN|VON|DER)[ ])"
+_NAME_REST = _TOKEN_REST + r"(?:(?:,[ ]?|[ ]|\^)" + _PARTICLES + "*" + _TOKEN + "){0,3}"
+_TITLED = (
+    r"\.?[ \t]{1,4}" + _PARTICLES + "?" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
+)
+_ID_VALUE = r"(?=[A-Za-z0-9-]*[0-9])[A-Za-z0-9][A-Za-z0-9-]{2,}"
 _ID_GLUE = r"[ ]?(?:[Nn]umber|NUMBER|[Nn]o\.|NO\.|#)?[ ]?[:#]?[ ]?#?"
-
-
-def _by_lead(groups: dict[str, Sequence[str]]) -> str:
-    """``{"D": ["r", "octor"]}`` -> ``(?:(?<=D)(?:r|octor))``: words whose lead was consumed."""
-    return (
-        "(?:"
-        + "|".join(
-            f"(?<={lead})(?:{'|'.join(sorted(rests, key=len, reverse=True))})"
-            for lead, rests in groups.items()
-        )
-        + ")"
-    )
-
-
-def _month_groups() -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = {}
-    for word in _month_words(False) + _month_words(True):
-        groups.setdefault(word[0], []).append(word[1:])
-    return groups
-
-
-_ID_LABELS = {
-    "M": ["RN", "rn", "R#", r"edical [Rr]ecord", "EDICAL RECORD"],
-    "A": ["ccession", "CCESSION", "cc", "CC", "ccount", "CCOUNT", "cct", "CCT"],
-    "S": ["SN", r"ocial [Ss]ecurity", "OCIAL SECURITY", "erial", "ERIAL"],
-    "I": ["D"],
-    "P": ["atient ID", "ATIENT ID"],
-    "D": [r"evice(?: ID| [Ss]erial)", r"EVICE(?: ID| SERIAL)"],
-    "O": [r"rder", "RDER"],
-    "E": ["ncounter", "NCOUNTER"],
-    "V": ["isit", "ISIT"],
-    "F": ["IN"],
-    "C": ["SN"],
-    "H": ["ealth [Pp]lan", "EALTH PLAN"],
-    "L": ["icense", "ICENSE"],
-}
+_ID_LABELS = """MRN|Mrn|MR#|Medical Record|Medical record|MEDICAL RECORD|Accession|ACCESSION|Acc|
+ACC|Account|ACCOUNT|Acct|ACCT|SSN|Social Security|SOCIAL SECURITY|Serial|SERIAL|ID|Patient ID|
+PATIENT ID|Device ID|DEVICE ID|Device Serial|Device serial|Order|ORDER|Encounter|ENCOUNTER|Visit|
+VISIT|FIN|CSN|Health Plan|HEALTH PLAN|License|LICENSE|Member ID|Policy|POLICY""".replace("\n", "")
+_TITLES = "Dr|DR|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF"
+_CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O."
+# A capitalised word is a name *candidate* only behind one of these cheap gates (checked in
+# Python afterwards): a cue-like word or colon before it; a Titlecase word after it ("John
+# Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
+_NAME_GATES = (
+    rf"(?:(?<=[:hyodwrt] [{_UP}])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
+    rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}][{_LO}])"
+    rf"|(?<![^\n][{_UP}])(?=(?:[{_LO}]+|[{_UP}]+),))"
+)
 CAP_RE = re.compile(
-    _alternatives(
+    f"[{_UP}]"
+    + _LBC
+    + "(?:"
+    + _alternatives(
         (
             "MONTHDATE",
-            _C + _by_lead(_month_groups()) + r"\.?(?![A-Za-z])"
+            _trie(_month_words()) + r"\.?(?![A-Za-z])"
             r"(?:[ ]?[0-9]{1,2}(?:st|nd|rd|th)?(?![0-9])(?:,?[ ]?(?:[0-9]{4}|'[0-9]{2})(?![0-9]))?"
             r"|,?[ ][0-9]{4}(?![0-9])|-[0-9]{1,2}-[0-9]{2,4}(?![0-9]))",
         ),
-        ("LABEL", _C + _by_lead(_ID_LABELS) + _ID_GLUE + _ID_VALUE),
-        (
-            "TITLE",
-            _C
-            + _by_lead(
-                {
-                    "D": ["r", "R", "octor", "OCTOR"],
-                    "P": ["rof", "rofessor"],
-                    "M": ["r", "rs", "s", "R", "RS", "S", "iss", "ISS"],
-                }
-            )
-            + _TITLED,
-        ),
-        ("ADDRESS", _C + r"(?<=P)\.?[ ]?O\.?[ ]?(?:Box|BOX)[ ]+[0-9]+"),
-        (
-            "CUE",
-            _C + r"(?:(?<=[:hyodwcr] [A-Z])|(?<=:[A-Z])|(?<=:  [A-Z])|(?<=\t[A-Z]))" + _NAME_REST,
-        ),
-        (
-            "LASTFIRST",
-            _C
-            + r"(?<![^\n][A-Z])(?:[a-z]+|[A-Z]+),[ ]?"
-            + _TOKEN
-            + r"(?:[ ]"
-            + _TOKEN
-            + r")?(?=[ \t]*(?:\n|$))",
-        ),
-        (
-            "PAIR",
-            _C + r"[a-z]+(?:-[A-Z][a-z]+)?[ ](?:[A-Z]\.[ ])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
-            r"(?![A-Za-z0-9])",
-        ),
+        ("LABEL", _trie(_ID_LABELS.split("|")) + _ID_GLUE + _ID_VALUE),
+        ("TITLE", _trie(_TITLES.split("|")) + _TITLED),
+        ("CRED", _trie(_CREDENTIALS.split("|")) + r"(?![A-Za-z])"),
+        ("ADDRESS", _trie(["PO", "P.O.", "P. O."]) + r"[ ]?(?:Box|BOX)[ ]+[0-9]+"),
+        # Typist/dictation initials: "RAB/dictated", "JJK/mk" (but not "W/O").
+        ("INITIALS", rf"[{_UP}]{{1,3}}(?=/(?:dictated|dict|[a-z]{{2,3}})(?![A-Za-z]))"),
+        # Consumes only the first word: the whole name is in the lookahead group, so a rejected
+        # candidate ("Patient" in "Patient Richard Nguyen") does not hide the next word.
+        ("NAMEISH", _NAME_GATES + "(?=(?P<name_rest>" + _NAME_REST + "))"),
     )
+    + ")"
 )
-# Credentials after a name ("Jane Doe, RN", "J. Smith MD"); run only when _CRED_HINT finds one.
-_CRED_HINT = re.compile(r"[MDRNP](?<=[ ,][MDRNP])(?:\.?D|\.?O|\.?N|\.?P|A-C|h\.?D|BBS)(?![A-Za-z])")
-CRED_RE = re.compile(
-    _C + _TOKEN_REST + r"(?:(?:,[ ]?|[ ])" + _TOKEN + "){0,3}"
-    r"(?:,?[ ](?:M\.D\.|MD|R\.N\.|RN|PA-C|NP|Ph\.?D\.?|MBBS|FRCR|CNP|APRN|FNP)|,[ ](?:DO|D\.O\.))"
-    r"(?![A-Za-z])"
+# The name before a credential ("Jane Doe, RN", "J. Smith MD"), searched just before a CRED hit.
+NAME_BEFORE_CREDENTIAL_RE = re.compile(
+    f"[{_UP}]"
+    + _LBC
+    + _TOKEN_REST
+    + r"(?:(?:,[ ]?|[ ])"
+    + _PARTICLES
+    + "*"
+    + _TOKEN
+    + r"){0,3},?[ \t]{1,3}$"
 )
-DR_LOWER_RE = re.compile(r"dr(?<![A-Za-z]dr)\.?[ ]+[a-z][a-z'-]+")
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-URL_RE = re.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)[^\s<>\"'\]\[]+")
+DR_LOWER_RE = re.compile(rf"dr(?<![A-Za-z]dr)\.?[ ]+[{_LO}][{_LO}'-]+")
+# E-mail and URL patterns start at a literal ("@", "://", "www.") that ``re`` finds with a fast
+# substring search; the local part / scheme before it is taken by walking back in Python.
+EMAIL_RE = re.compile(r"@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+URL_RE = re.compile(r"://[^\s<>\"'\]\[]+")
+WWW_RE = re.compile(r"(?<![\w/.])[Ww][Ww][Ww]\.[^\s<>\"'\]\[]+")
 _URL_TRAIL = ".,;:)!?"
+_EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
+_SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 
 # Cue words before a name. Verb cues end right before the name; label cues end in a colon.
 _VERB_CUES = tuple(
@@ -542,12 +580,13 @@ _VERB_CUES = tuple(
     communicated to|communicated with|called to|conveyed to|relayed to|reported to|given to|
     notified|paged|informed|contacted|called|telephoned|dictated by|signed by|reviewed by|
     read by|interpreted by|transcribed by|approved by|verified by|attested by|performed by|
-    electronically signed|seen by""".replace("\n", "")
+    electronically signed|seen by|called by|paged by|reported by|contacted by|patient|pt|
+    patient name""".replace("\n", "")
     .replace("    ", "")
     .split("|")
 )
 _LABEL_CUES = tuple(
-    cue
+    f" {cue}"
     for cue in """patient|patient name|name|pt|attending|resident|fellow|radiologist|
     technologist|tech|referring physician|referring|referring provider|ordering physician|
     ordering provider|ordering|physician|provider|pcp|cc|dictated by|signed by|reviewed by|
@@ -559,7 +598,10 @@ _LABEL_CUES = tuple(
     .replace("    ", "")
     .split("|")
 )
-_CUE_KINDS = frozenset({"CUE"})
+_KINDS = {
+    name: name.split("__")[0] for pattern in (DIGIT_RE, CAP_RE) for name in pattern.groupindex
+}
+_WORD_RE = re.compile(r"[^\W\d_][\w'.-]*")
 _LEADING_DIGITS = re.compile("[0-9]+")
 _UNITS = ("mm", "cm", "ml", "mgy", "msv", "hu", "kg", "g ", "%", "cc", "mcg", "mg", "units")
 
@@ -627,7 +669,7 @@ class Deidentifier:
     # -- candidates -> spans ------------------------------------------------------------------
 
     def _digit_span(self, text: str, match: re.Match[str]) -> tuple[int, int, str] | None:
-        kind = match.lastgroup.split("__")[0]  # type: ignore[union-attr]
+        kind = _KINDS[match.lastgroup]  # type: ignore[index]
         start, end = match.span()
         value = match.group()
         if kind in ("NUMDATE", "MONTHDAY", "MONTHYEAR"):
@@ -666,7 +708,7 @@ class Deidentifier:
         return start, end, _id_type(window)
 
     def _cap_span(self, text: str, match: re.Match[str]) -> tuple[int, int, str] | None:
-        kind = match.lastgroup.split("__")[0]  # type: ignore[union-attr]
+        kind = _KINDS[match.lastgroup]  # type: ignore[index]
         start, end = match.span()
         if kind == "MONTHDATE":
             return start, end, "DATE"
@@ -677,17 +719,49 @@ class Deidentifier:
             label = text[start : start + value.start()].lower()  # type: ignore[union-attr]
             return start + value.start(), end, _id_type(label)  # type: ignore[union-attr]
         if kind == "TITLE":
-            head = re.match(r"[A-Za-z]+\.?[ ]+", match.group())
+            head = re.match(r"[A-Za-z]+\.?[ \t]+", match.group())
             return self._name_span(text, start + head.end(), end, cue=True)  # type: ignore[union-attr]
-        if kind == "CUE" and not _cue_before(text, start):
+        if kind == "CRED":
+            before = NAME_BEFORE_CREDENTIAL_RE.search(text, max(0, start - 80), start)
+            if before is None:  # "Dictated by: D.O." are initials, not a credential
+                return (start, end, "NAME") if _cue_before(text, start) else None
+            return self._name_span(text, before.start(), before.end(), cue=True)
+        if kind == "INITIALS":
+            return start, end, "NAME"
+        end = match.end("name_rest")
+        stop = self.cue_stop  # most candidates are "FINDINGS: The ..." or "TECHNIQUE: Axial CT"
+        if all(word.lower() in stop for word in text[start:end].replace(",", " ").split()):
             return None
-        if kind == "PAIR" and not self._name_like_pair(text, start, end):
+        return self._nameish(text, start, end)
+
+    def _nameish(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+        """Accept a capitalised-word candidate after a cue, or one that looks like a person."""
+        span = self._name_span(text, start, end, cue=True)
+        if span is None:  # only clinical or common words ("FINDINGS: The lungs"): no cue check
             return None
-        return self._name_span(text, start, end, cue=kind in _CUE_KINDS)
+        if _cue_before(text, span[0]):
+            return span
+        span = self._name_span(text, start, end, cue=False)
+        if span is None:
+            return None
+        name_start, name_end, _ = span
+        words = text[name_start:name_end].replace(",", " ").split()
+        if len(words) < 2:
+            return None
+        if words[0].lower() in FIRST_NAMES:  # "John Smith"; "Mohammed Bennett" despite Bennett
+            stop = self.cue_stop
+            return None if any(w.lower() in stop for w in words[1:]) else span
+        if any(w.lower() in self.allow for w in words):
+            return None
+        if name_start == 0 or text[name_start - 1] == "\n":
+            return span if "," in text[name_start:name_end] else None  # "SMITH, JOHN" line
+        before = text[max(0, name_start - 2) : name_start]
+        mid_sentence = len(before) == 2 and before[1] == " " and before[0].islower()
+        return span if mid_sentence else None
 
     def _name_span(self, text: str, start: int, end: int, cue: bool) -> tuple[int, int, str] | None:
         """Trim allow-listed words off both ends of a name candidate; None if nothing is left."""
-        tokens = list(re.finditer(r"[A-Za-z][A-Za-z'.-]*", text[start:end]))
+        tokens = list(_WORD_RE.finditer(text, start, end))
         allow = self.cue_stop if cue else self.allow
         while tokens and _is_common(tokens[0].group(), allow):
             tokens.pop(0)
@@ -697,40 +771,29 @@ class Deidentifier:
             return None
         if not cue and len(tokens) == 1 and len(tokens[0].group().rstrip(".")) == 1:
             return None  # a lone initial is not enough evidence
-        first, last = tokens[0], tokens[-1]
-        stop = last.end()
-        if text[start + stop - 1] == "." and len(last.group()) > 2:
-            stop -= 1  # sentence full stop after a name, not part of it
-        return start + first.start(), start + stop, "NAME"
-
-    def _name_like_pair(self, text: str, start: int, end: int) -> bool:
-        first, _, rest = text[start:end].partition(" ")
-        last = rest.split(" ")[-1]
-        allow = self.allow
-        if first.lower() in allow or last.lower() in allow:
-            return False
-        if first.lower() in FIRST_NAMES:
-            return True
-        # Mid-sentence ("... seen by Smith Jones") rather than a sentence or line start.
-        before = text[max(0, start - 2) : start]
-        return len(before) == 2 and before[1] == " " and before[0].islower()
+        stop, last = tokens[-1].end(), tokens[-1].group()
+        if last.endswith(".") and len(last) > 2 and "." not in last[:-1]:
+            stop -= 1  # a sentence full stop after "Smith.", not initials such as "J.C."
+        return tokens[0].start(), stop, "NAME"
 
     def _rare(self, text: str, found: list[tuple[int, int, str]]) -> None:
-        """Families behind cheap substring checks: e-mail, URL, credentials, lower-case dr."""
+        """Families behind cheap substring checks: e-mail, URL, lower-case "dr smith"."""
         if "@" in text:
-            found.extend((m.start(), m.end(), "EMAIL") for m in EMAIL_RE.finditer(text))
-        if "://" in text or "www." in text or "WWW." in text:
-            for m in URL_RE.finditer(text):
-                url_end = m.end()
-                while url_end > m.start() and text[url_end - 1] in _URL_TRAIL:
-                    url_end -= 1
-                found.append((m.start(), url_end, "URL"))
-        if _CRED_HINT.search(text):
-            for m in CRED_RE.finditer(text):
-                cred = re.search(r",?[ ][A-Za-z.()-]+$", m.group())
-                span = self._name_span(text, m.start(), m.start() + cred.start(), cue=True)  # type: ignore[union-attr]
-                if span is not None:
-                    found.append(span)
+            for m in EMAIL_RE.finditer(text):
+                start = _walk_back(text, m.start(), _EMAIL_LOCAL)
+                if start < m.start():
+                    found.append((start, m.end(), "EMAIL"))
+        urls = list(URL_RE.finditer(text)) if "://" in text else []
+        if "www." in text or "WWW." in text:
+            urls += WWW_RE.finditer(text)
+        for m in urls:
+            start = (
+                _walk_back(text, m.start(), _SCHEME) if m.group().startswith("://") else m.start()
+            )
+            end = m.end()
+            while end > start and text[end - 1] in _URL_TRAIL:
+                end -= 1
+            found.append((start, end, "URL"))
         for m in DR_LOWER_RE.finditer(text):
             name_start = m.start() + len(m.group()) - len(m.group().split()[-1])
             if m.group().split()[-1] not in self.cue_stop:
@@ -801,6 +864,13 @@ def _merge(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     return merged
 
 
+def _walk_back(text: str, position: int, allowed: frozenset[str]) -> int:
+    """Start of the run of `allowed` characters (or any letter) that ends at `position`."""
+    while position and (text[position - 1] in allowed or text[position - 1].isalpha()):
+        position -= 1
+    return position
+
+
 def _is_common(word: str, allow: frozenset[str] | set[str]) -> bool:
     bare = word.rstrip(".").lower()
     return bare in allow or bare == "xxxx"
@@ -808,12 +878,12 @@ def _is_common(word: str, allow: frozenset[str] | set[str]) -> bool:
 
 def _cue_before(text: str, start: int) -> bool:
     """Is the name candidate at `start` preceded by a cue ("discussed with", "Patient:")?"""
-    head = " " + text[max(0, start - 48) : start].rstrip().lower()
+    head = " " + " ".join(text[max(0, start - 48) : start].lower().split())
     if head.endswith(" dr") or head.endswith(" dr."):
         head = head[: head.rfind(" dr")]
     if head.endswith(":"):
         label = head[:-1].rstrip()
-        return label.endswith(tuple(" " + cue for cue in _LABEL_CUES))
+        return label.endswith(_LABEL_CUES)
     return head.endswith(_VERB_CUES)
 
 
