@@ -64,6 +64,53 @@ def synth(
 # ---- end section: synth ------------------------------------------------------------------
 
 # ---- section: prepare / deid (issue 2) ---------------------------------------------------
+@app.command()
+def prepare(
+    config: Annotated[Optional[Path], typer.Argument(help="YAML config (see configs/prepare-*.yaml).")] = None,
+    input: Annotated[Optional[Path], typer.Option("--input", help="Report export: csv/tsv/json/jsonl/parquet file or a folder.")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="Input layout: mgh (default), iu-xray, openi, mimic-cxr.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output DATA_DIR.")] = None,
+    output_format: Annotated[Optional[str], typer.Option("--format", help="Split files: jsonl (default) or parquet.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the counts per drop reason; write nothing.")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default 2; 0 = in-process).")] = None,
+) -> None:
+    """Report export -> sections -> de-identification -> filters -> instruction rows -> train/eval/test + manifest."""
+    from rich.console import Console
+
+    from radllama.prepare import load_prepare_config, progress_bar, summary_table
+    from radllama.prepare import prepare as run_prepare
+
+    settings = load_prepare_config(
+        config, input=input, preset=preset, out=out, output_format=output_format, workers=workers
+    )
+    with progress_bar(settings) as progress:
+        result = run_prepare(settings, dry_run=dry_run, progress=progress)
+    Console().print(summary_table(result))
+
+
+@app.command()
+def deid(
+    input: Annotated[Path, typer.Option("--input", help="JSONL rows {\"id\", \"text\", ...}.")],
+    out: Annotated[Path, typer.Option("--out", help="Output JSONL (same rows, text redacted).")],
+    text_field: Annotated[list[str], typer.Option("--text-field", help="Field(s) to redact; repeat for several.")] = ["text"],  # noqa: B006
+    mode: Annotated[str, typer.Option(help="placeholder ([NAME], [DATE]...) or surrogate (consistent fake values).")] = "placeholder",
+    seed: Annotated[int, typer.Option("--seed", help="Surrogate seed (surrogate mode).")] = 0,
+    audit: Annotated[Optional[Path], typer.Option("--audit", help="Audit JSON (default OUT.audit.json): counts per type + review sample.")] = None,
+) -> None:
+    """De-identify a JSONL file: HIPAA Safe Harbor identifiers -> typed placeholders or surrogates."""
+    from radllama.deid import DeidConfig, deidentify_jsonl
+
+    if mode not in ("placeholder", "surrogate"):
+        fail(f"--mode must be 'placeholder' or 'surrogate', not {mode!r}")
+    config = DeidConfig(mode=mode, surrogate_seed=seed)
+    report = deidentify_jsonl(input, out, text_field, config, audit).to_json()
+    counts = ", ".join(f"{k} {v}" for k, v in report["counts_by_type"].items() if v) or "none"
+    typer.echo(
+        f"{report['reports_seen']} rows, {report['reports_with_phi']} with identifiers, "
+        f"{report['total_redactions']} redactions ({counts}) -> {out}"
+    )
+
+
 # ---- end section: prepare / deid ---------------------------------------------------------
 
 # ---- section: base / train / export (issue 3) --------------------------------------------
@@ -88,6 +135,59 @@ def base(
     record = build_base(data, out, config)
     typer.echo(describe(record))
     typer.echo(f"saved to {out}")
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="Training config YAML (see configs/).")],
+    method: Annotated[Optional[str], typer.Option(help="full | lora | qlora (overrides the config).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Dataset directory from `radllama prepare`.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Base model directory (Hugging Face format).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Run directory to write.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (overrides epochs).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in --out.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and arguments; load nothing.")] = False,
+) -> None:
+    """Supervised fine-tuning (TRL SFTTrainer): full, LoRA or QLoRA, packed, resumable."""
+    import signal
+
+    from radllama.config import load_config
+    from radllama.train import TrainConfig
+    from radllama.train import dry_run as describe_run
+    from radllama.train import train as run_training
+
+    overrides = dict(method=method, data=str(data) if data else None, model=model,
+                     output_dir=str(out) if out else None, max_steps=max_steps, resume=resume or None)
+    train_config = load_config(TrainConfig, config, overrides)
+    if dry_run:
+        typer.echo(describe_run(train_config))
+        return
+    record = run_training(train_config)
+    if record.get("status") == "interrupted":
+        typer.echo(f"interrupted ({record['signal']}) at step {record['step']}; checkpoint "
+                   f"{record['checkpoint']}; rerun with --resume to continue", err=True)
+        raise typer.Exit(128 + int(getattr(signal, record["signal"])))
+    metrics = record["final_metrics"]
+    typer.echo(f"{record['method']}: {metrics['steps']} steps, loss {metrics['first_logged_loss']:.4f} -> "
+               f"{metrics['last_logged_loss']:.4f}, eval loss {metrics['eval_loss']}, "
+               f"packing efficiency {metrics['packing_efficiency']}")
+    typer.echo(f"saved to {train_config.output_dir}")
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="LoRA/QLoRA run directory from `radllama train`.")],
+    out: Annotated[Path, typer.Option(help="Directory for the merged model.")],
+    merge: Annotated[bool, typer.Option("--merge", help="Merge the adapter into a 16-bit copy of the base.")] = False,
+    dtype: Annotated[str, typer.Option(help="bfloat16 | float16 | float32 weights of the merged copy.")] = "bfloat16",
+) -> None:
+    """Export a fine-tuned run: merge its adapter into the base for vLLM / llama.cpp."""
+    from radllama.export import export_merged
+
+    if not merge:
+        fail("pass --merge (the only export); the adapter in RUN_DIR already serves with "
+             "`vllm serve BASE --enable-lora --lora-modules NAME=RUN_DIR`")
+    typer.echo(f"merged model saved to {export_merged(run_dir, out, dtype=dtype)}")
 
 
 # ---- end section: base / train / export --------------------------------------------------
@@ -301,6 +401,22 @@ def impress(
 # ---- end section: serve / impress --------------------------------------------------------
 
 # ---- section: demo (issue 4) -------------------------------------------------------------
+@app.command()
+def demo(
+    config: Annotated[Optional[Path], typer.Argument(help="Demo YAML (e.g. configs/openi.yaml); default: embedded synthetic corpus.")] = None,
+    out: Annotated[Path, typer.Option(help="Output directory (rerun resumes: finished steps are skipped).")] = Path("demo_out"),
+    reports: Annotated[Optional[int], typer.Option(help="Synthetic reports to generate.")] = None,
+    base_minutes: Annotated[Optional[float], typer.Option(help="Pretraining wall-clock budget (minutes).")] = None,
+    train_steps: Annotated[Optional[int], typer.Option(help="SFT steps per method.")] = None,
+) -> None:
+    """The main job: synthesise -> prepare -> base -> QLoRA + full SFT -> generate -> evaluate -> report."""
+    from radllama.config import load_config
+    from radllama.demo import DemoConfig, run_demo
+
+    overrides = {"synth_reports": reports, "base_minutes": base_minutes, "train_steps": train_steps}
+    run_demo(load_config(DemoConfig, config, overrides), out)
+
+
 # ---- end section: demo -------------------------------------------------------------------
 
 
