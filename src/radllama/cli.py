@@ -95,7 +95,7 @@ def deid(
     text_field: Annotated[list[str], typer.Option("--text-field", help="Field(s) to redact; repeat for several.")] = ["text"],  # noqa: B006
     mode: Annotated[str, typer.Option(help="placeholder ([NAME], [DATE]...) or surrogate (consistent fake values).")] = "placeholder",
     seed: Annotated[int, typer.Option("--seed", help="Surrogate seed (surrogate mode).")] = 0,
-    audit: Annotated[Optional[Path], typer.Option("--audit", help="Audit JSON (default OUT.audit.json): counts per type + review sample.")] = None,
+    audit: Annotated[Path | None, typer.Option("--audit", help="Audit JSON (default OUT.audit.json): counts per type + review sample.")] = None,
 ) -> None:
     """De-identify a JSONL file: HIPAA Safe Harbor identifiers -> typed placeholders or surrogates."""
     from radllama.deid import DeidConfig, deidentify_jsonl
