@@ -1,0 +1,160 @@
+"""Generation throughput: batched (batch 32) vs one prompt at a time, same model and prompts.
+
+What it measures: generated tokens per second of `ImpressionModel.generate` (the hf backend of
+`radllama generate`) over the same prompts, greedy, once with ``batch_size=32`` (left padding,
+KV cache, prompts sorted by length) and once with ``batch_size=1`` (the naive loop). Both runs
+must give identical impressions (greedy + correct left padding); the script checks that.
+Target: batched >= 8x the tokens/s of one-at-a-time.
+
+The model is the embedded base (radllama.base, ``tiny`` by default) pretrained for a few steps
+on Open-i findings/impressions from ../shared/data (or ``--data DATA_DIR``; or an existing
+model or run dir with ``--model``); prompts are Open-i findings (or the DATA_DIR's rows).
+
+    .venv/bin/python benchmarks/bench_generate.py              # ~2-3 min on a 2-core CPU
+    .venv/bin/python benchmarks/bench_generate.py --size small --prompts 64 --no-append
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+OPENI = REPO.parent / "shared" / "data" / "openi"
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+
+
+def openi_data_dir(out: Path, limit: int = 2000) -> Path:
+    """A minimal DATA_DIR (train.jsonl + test.jsonl) from Open-i's train/validate files."""
+    if not (OPENI / "train.jsonl").is_file():
+        sys.exit(f"{OPENI}/train.jsonl not found; pass --data DATA_DIR or --model MODEL_DIR")
+    from radllama.jsonl import read_jsonl, write_jsonl
+
+    out.mkdir(parents=True, exist_ok=True)
+    for split, source in (("train", "train.jsonl"), ("test", "validate.jsonl")):
+        path = OPENI / source if (OPENI / source).is_file() else OPENI / "train.jsonl"
+        rows = [
+            {
+                "report_id": f"{split}{i}",
+                "exam_code": "XR CHEST",
+                "findings": r["inputs"],
+                "impression": r["target"],
+            }  # fmt: skip
+            for i, r in zip(range(limit), read_jsonl(path), strict=False)
+        ]
+        write_jsonl(out / f"{split}.jsonl", rows)
+    return out
+
+
+def test_items(data_dir: Path, n: int) -> list[tuple[str, str]]:
+    """(exam, findings) of the first n test rows (train rows if there is no test split)."""
+    from radllama.jsonl import read_jsonl
+
+    path = (
+        data_dir / "test.jsonl" if (data_dir / "test.jsonl").is_file() else data_dir / "train.jsonl"
+    )
+    rows = [r for _, r in zip(range(n), read_jsonl(path), strict=False)]
+    if len(rows) < n:
+        sys.exit(f"{path} has {len(rows)} rows; need --prompts {n}")
+    return [(r.get("exam_code") or r.get("exam_description") or "", r["findings"]) for r in rows]
+
+
+def timed(model, items, batch_size: int, max_new_tokens: int) -> tuple[float, list]:
+    from radllama.inference import GenerationSettings
+
+    settings = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size)
+    start = time.perf_counter()
+    outputs = model.generate(items, settings)
+    return time.perf_counter() - start, outputs
+
+
+def measure(model, items, args) -> dict:
+    timed(model, items[:2], 2, 4)  # warm-up: first forward passes allocate
+    batched_s, batched = timed(model, items, args.batch_size, args.max_new_tokens)
+    single_s, single = timed(model, items, 1, args.max_new_tokens)
+    tokens = sum(o.completion_tokens for o in single)
+    return {
+        "prompts": len(items),
+        "mean_prompt_tokens": sum(o.prompt_tokens for o in single) / len(items),
+        "generated_tokens": tokens,
+        "batched_tokens": sum(o.completion_tokens for o in batched),
+        "batched_s": batched_s,
+        "single_s": single_s,
+        "batched_tok_s": sum(o.completion_tokens for o in batched) / batched_s,
+        "single_tok_s": tokens / single_s,
+        "identical": [o.raw_text for o in batched] == [o.raw_text for o in single],
+    }
+
+
+def markdown(result: dict, args, model_note: str) -> str:
+    date = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip()
+    ratio = result["batched_tok_s"] / result["single_tok_s"]
+    verdict = "met" if ratio >= 8 else "NOT met"
+    return "\n".join([
+        f"\n## Generation: batched vs one at a time (`benchmarks/bench_generate.py`, {date})\n",
+        "Machine: 2-core CPU sandbox, shared with other engineers' jobs (noisy; the ratio is "
+        f"more reliable than absolute numbers). Model: {model_note}. `ImpressionModel.generate` "
+        f"(hf backend of `radllama generate`), greedy, max_new_tokens={args.max_new_tokens}, "
+        f"{result['prompts']} test prompts (mean {result['mean_prompt_tokens']:.0f} prompt "
+        "tokens), float32, KV cache. Tokens = generated tokens up to and including EOS.\n",
+        "| mode | wall s | generated tokens | tokens/s |",
+        "|---|---:|---:|---:|",
+        f"| batch_size={args.batch_size} (left padding, length-sorted) | {result['batched_s']:.1f} "
+        f"| {result['batched_tokens']} | {result['batched_tok_s']:.0f} |",
+        f"| batch_size=1 (one prompt at a time) | {result['single_s']:.1f} "
+        f"| {result['generated_tokens']} | {result['single_tok_s']:.0f} |",
+        f"\nBatched gives **{ratio:.1f}x** the tokens/s of one-at-a-time (target >= 8x: "
+        f"{verdict}); impressions identical in both modes: "
+        f"{'yes' if result['identical'] else 'NO'}.\n",
+    ])  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="Existing model/run dir (skip building one).")
+    parser.add_argument(
+        "--data", type=Path, help="DATA_DIR with train/test.jsonl (default: Open-i)."
+    )
+    parser.add_argument("--size", default="tiny", choices=["micro", "tiny", "small"])
+    parser.add_argument("--steps", type=int, default=60, help="Pretraining steps for the model.")
+    parser.add_argument("--prompts", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--no-append", action="store_true", help="Don't write RESULTS.md.")
+    args = parser.parse_args()
+
+    from radllama.base import BaseConfig, build_base
+    from radllama.inference import ImpressionModel
+
+    with tempfile.TemporaryDirectory(prefix="bench_generate_") as tmp:
+        data_dir = args.data or openi_data_dir(Path(tmp) / "data")
+        model_dir = args.model
+        if model_dir is None:
+            model_dir = Path(tmp) / "model"
+            config = BaseConfig(size=args.size, max_steps=args.steps, seq_length=128, batch_size=8)
+            build_base(data_dir, model_dir, config)
+        model = ImpressionModel.load(model_dir, device="cpu")
+        params = sum(p.numel() for p in model.model.parameters()) / 1e6
+        note = (f"embedded `{args.size}` Llama ({params:.1f} M params, {args.steps} pretraining "
+                "steps on Open-i)") if not args.model else f"`{args.model}` ({params:.1f} M params)"  # fmt: skip
+        result = measure(model, test_items(data_dir, args.prompts), args)
+    text = markdown(result, args, note)
+    print(text)
+    print(json.dumps(result))
+    if not args.no_append:
+        with open(RESULTS, "a", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"appended to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
