@@ -563,7 +563,10 @@ NAME_BEFORE_CREDENTIAL_RE = re.compile(
     + _TOKEN
     + r"){0,3},?[ \t]{1,3}$"
 )
-DR_LOWER_RE = re.compile(rf"dr(?<![A-Za-z]dr)\.?[ ]+[{_LO}][{_LO}'-]+")
+DR_LOWER_RE = re.compile(
+    rf"dr(?<![A-Za-z]dr)\.?[ ]+(?P<lower_name>(?:(?:van|von|de|del|della|der|di|da|du|la|le|ter|ten)"
+    rf"[ ])*[{_LO}][{_LO}'-]+)"
+)
 # E-mail and URL patterns start at a literal ("@", "://", "www.") that ``re`` finds with a fast
 # substring search; the local part / scheme before it is taken by walking back in Python.
 EMAIL_RE = re.compile(r"@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
@@ -794,10 +797,9 @@ class Deidentifier:
             while end > start and text[end - 1] in _URL_TRAIL:
                 end -= 1
             found.append((start, end, "URL"))
-        for m in DR_LOWER_RE.finditer(text):
-            name_start = m.start() + len(m.group()) - len(m.group().split()[-1])
-            if m.group().split()[-1] not in self.cue_stop:
-                found.append((name_start, m.end(), "NAME"))
+        for m in DR_LOWER_RE.finditer(text):  # "discussed with dr smith"
+            if m.group().rsplit(None, 1)[-1] not in self.cue_stop:
+                found.append((m.start("lower_name"), m.end(), "NAME"))
 
     # -- replacement ----------------------------------------------------------------------------
 
