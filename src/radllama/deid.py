@@ -42,7 +42,7 @@ terms, eponyms and common words, so "consistent with Crohn disease" keeps "Crohn
 >>> Deidentifier().redact("Discussed with Dr. Smith at 10:30 on 03/04/2019.").text
 'Discussed with Dr. [NAME] at [TIME] on [DATE].'
 >>> Deidentifier().redact("A 94-year-old with Crohn disease; 8 mm nodule at L4-L5 in 2019.").text
-'A [AGE]-year-old with Crohn disease; 8 mm nodule at L4-L5 in 2019.'
+'A [AGE] with Crohn disease; 8 mm nodule at L4-L5 in 2019.'
 """
 
 from __future__ import annotations
@@ -873,9 +873,11 @@ def _walk_back(text: str, position: int, allowed: frozenset[str]) -> int:
     return position
 
 
-def _is_common(word: str, allow: frozenset[str] | set[str]) -> bool:
+def _is_common(word: str, allow: frozenset[str]) -> bool:
     bare = word.rstrip(".").lower()
-    return bare in allow or bare == "xxxx"
+    if len(bare) == 1 and word.endswith("."):
+        return False  # an initial ("John A."), not the article "a"
+    return bare in allow or set(bare) == {"x"}  # XXXX and its fragments are placeholders
 
 
 def _cue_before(text: str, start: int) -> bool:
@@ -1231,7 +1233,8 @@ def deidentify_rows(
                     "pass --text-field NAME to choose the text field"
                 )
             value = row[name]
-            if value is None:
+            if value is None:  # nothing to redact; the row still counts as seen
+                audit.add(record_id, DeidResult("", [], Counter(), []))
                 continue
             if not isinstance(value, str):
                 raise DataError(
