@@ -542,10 +542,10 @@ CAP_RE = re.compile(
         ),
         ("LABEL", _trie(_ID_LABELS.split("|")) + _ID_GLUE + _ID_VALUE),
         ("TITLE", _trie(_TITLES.split("|")) + _TITLED),
-        ("CRED", _trie(_CREDENTIALS.split("|")) + r"(?![A-Za-z])"),
         ("ADDRESS", _trie(["PO", "P.O.", "P. O."]) + r"[ ]?(?:Box|BOX)[ ]+[0-9]+"),
         # Typist/dictation initials: "RAB/dictated", "JJK/mk" (but not "W/O").
         ("INITIALS", rf"[{_UP}]{{1,3}}(?=/(?:dictated|dict|[a-z]{{2,3}})(?![A-Za-z]))"),
+        ("CRED", _trie(_CREDENTIALS.split("|")) + r"(?![A-Za-z])"),
         # Consumes only the first word: the whole name is in the lookahead group, so a rejected
         # candidate ("Patient" in "Patient Richard Nguyen") does not hide the next word.
         ("NAMEISH", _NAME_GATES + "(?=(?P<name_rest>" + _NAME_REST + "))"),
