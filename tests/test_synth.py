@@ -14,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from radllama import synth
+from radllama.deid import PLACEHOLDERS
 from radllama.synth import (
     BODY_REGIONS,
     CSV_COLUMNS,
@@ -58,12 +59,13 @@ def section(row: dict, record: dict, name: str) -> str | None:
 
 
 def deidentified(row: dict, record: dict, name: str) -> str:
-    """Section text with every PHI span replaced by its placeholder, white space collapsed."""
+    """Section text with every PHI span replaced by its deid placeholder, white space collapsed."""
     text, (start, end) = row["report_text"], record["sections"][name]
     for span in sorted(record["spans"], key=lambda s: -s["start"]):
         if start <= span["start"] and span["end"] <= end:
-            text = text[: span["start"]] + f"[{span['type']}]" + text[span["end"] :]
-            end += len(span["type"]) + 2 - (span["end"] - span["start"])
+            placeholder = PLACEHOLDERS[span["type"]]
+            text = text[: span["start"]] + placeholder + text[span["end"] :]
+            end += len(placeholder) - (span["end"] - span["start"])
     return " ".join(text[start:end].split())
 
 

@@ -2605,12 +2605,15 @@ _DROPPED_BEFORE_DEDUP = frozenset(
 
 
 def _deidentified_section(text: str, bounds: list[int], spans: list[dict]) -> str:
-    """A section as perfect typed-placeholder de-identification + white space collapse give it."""
+    """A section as perfect de-identification (`radllama.deid` placeholders, e.g. MRN and SSN
+    both become "[ID]") followed by white space collapse would leave it."""
+    from radllama.deid import PLACEHOLDERS
+
     start, end = bounds
     pieces, cursor = [], start
     for span in spans:  # spans are in text order
         if start <= span["start"] and span["end"] <= end:
-            pieces += (text[cursor : span["start"]], f"[{span['type']}]")
+            pieces += (text[cursor : span["start"]], PLACEHOLDERS[span["type"]])
             cursor = span["end"]
     pieces.append(text[cursor:end])
     return " ".join("".join(pieces).split())
@@ -2793,8 +2796,8 @@ def _write_meta(summary: SynthSummary, cfg: SynthConfig, totals: dict[str, Any])
             "clean_reports": summary.n_reports - sum(summary.defect_counts.values()),
             "expected_drops": summary.expected_drops,
             "expected_drops_note": (
-                "what `radllama prepare` drops given exact sections and typed-placeholder "
-                "de-identification; duplicate = repeated (findings, impression) pair after "
+                "what `radllama prepare` drops given exact sections and perfect "
+                "de-identification (radllama.deid placeholders); duplicate = repeated (findings, impression) pair after "
                 "de-identification and white space collapse, first occurrence kept"
             ),
             "phi_counts": summary.phi_counts,
