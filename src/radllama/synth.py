@@ -708,12 +708,24 @@ def _ip(rng: random.Random, ctx: _Ctx) -> tuple[str, str | None]:
 # ---------------------------------------------------------------------------------------------
 
 
+# A normal sentence: a template for every modality of the organ, or (template, "CT MR").
+NormalSpec = str | tuple[str, str]
+
+
 class _Organ:
     """One line of the FINDINGS (e.g. "Lungs"), with its normal sentences."""
 
     __slots__ = ("region", "name", "label", "modalities", "sites", "normals")
 
-    def __init__(self, region, name, label, modalities, normals, sites):
+    def __init__(
+        self,
+        region: str,
+        name: str,
+        label: str,
+        modalities: str,
+        normals: tuple[NormalSpec, ...],
+        sites: str | None,
+    ):
         self.region, self.name, self.label = region, name, label
         self.modalities = frozenset(modalities.split())
         self.sites = frozenset(sites.split()) if sites else None
@@ -736,7 +748,16 @@ class Observation:
     __slots__ += ("modalities", "sites")
 
     def __init__(
-        self, region, organ, name, severity, term, findings, impressions, modalities, sites
+        self,
+        region: str,
+        organ: str,
+        name: str,
+        severity: int,
+        term: str,
+        findings: tuple[str, ...],
+        impressions: tuple[str, ...],
+        modalities: str | None,
+        sites: str | None,
     ):
         self.key = f"{region}/{organ}/{name}"
         self.region, self.organ, self.severity, self.term = region, organ, severity, term
@@ -755,16 +776,36 @@ OBSERVATIONS: dict[str, Observation] = {}
 _INCIDENTALS: dict[str, list[tuple[Template, frozenset[str] | None]]] = {}
 
 
-def _organ(region, name, label, modalities, normals, sites=None):
+def _organ(
+    region: str,
+    name: str,
+    label: str,
+    modalities: str,
+    normals: tuple[NormalSpec, ...],
+    sites: str | None = None,
+) -> None:
+    """Register a findings line; `modalities`/`sites` are space-separated allow-lists."""
     _ORGANS.append(_Organ(region, name, label, modalities, normals, sites))
 
 
-def _abn(region, organ, name, severity, term, findings, impressions, modalities=None, sites=None):
+def _abn(
+    region: str,
+    organ: str,
+    name: str,
+    severity: int,
+    term: str,
+    findings: tuple[str, ...],
+    impressions: tuple[str, ...],
+    modalities: str | None = None,
+    sites: str | None = None,
+) -> None:
+    """Register an abnormal observation of `organ` (see `Observation`)."""
     obs = Observation(region, organ, name, severity, term, findings, impressions, modalities, sites)
     OBSERVATIONS[obs.key] = obs
 
 
-def _incidental(region, template, modalities=None):
+def _incidental(region: str, template: str, modalities: str | None = None) -> None:
+    """A minor remark that may end the findings and that the impression leaves out."""
     mods = frozenset(modalities.split()) if modalities else None
     _INCIDENTALS.setdefault(region, []).append((_compile(template), mods))
 
@@ -1988,15 +2029,15 @@ _FOOTERS = _variants(
 _FINDINGS_PHI = _variants(
     "Compared with prior from {prior_date}.",
     "Comparison is made to the outside study of {prior_date}.",
-    "Preliminary findings were reviewed with Dr. {ref_last} at {time}.",
+    "Preliminary findings were reviewed at {time} with Dr. {ref_last}.",
     "Images reviewed with dr {ref_last_lower}.",
 )
 _DISCUSSIONS = _variants(
     "Findings discussed with Dr. {ref_last} by telephone at {time} on {exam_date}.",
-    "These results were communicated to dr {ref_last_lower} at {time}.",
-    "Discussed with {ref_name}, NP at {time}.",
+    "These results were communicated at {time} to dr {ref_last_lower}.",
+    "Discussed at {time} with {ref_name}, NP.",
     "Critical result called by {rad_initials} to Dr. {ref_name} at {later_time} on {exam_date}.",
-    "Results conveyed to {ref_lf} at {time}.",
+    "Results conveyed at {time} to {ref_lf}.",
 )
 _ADDENDA = _variants(
     "Comparison was made with the outside study from {prior_date}; the findings are unchanged.",
@@ -2220,7 +2261,8 @@ def _write_history(doc: _Doc, rng: random.Random, cfg: SynthConfig, ctx: _Ctx, p
         doc.tagged(str(ctx.age), "AGE")
     else:
         doc.add(str(ctx.age))
-    doc.add(_pick(rng, ("-year-old ", " year old ", " y/o ", " yo ")) + ctx.pt.sex + ". ")
+    sex = "female" if plan.region == "breast" else ctx.pt.sex
+    doc.add(_pick(rng, ("-year-old ", " year old ", " y/o ", " yo ")) + sex + ". ")
     doc.render(_pick(rng, _INDICATIONS[plan.region]), rng, ctx, {})
     if rng.random() < cfg.eponym_history_rate:
         doc.add(" ")
