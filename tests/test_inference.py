@@ -245,9 +245,26 @@ def test_qlora_run_loads_in_4bit_and_generates(lora_run_dir, tmp_path):
     run_dir = tmp_path / "qlora"
     shutil.copytree(lora_run_dir, run_dir)
     run = json.loads((run_dir / "radllama_run.json").read_text())
-    (run_dir / "radllama_run.json").write_text(json.dumps(dict(run, method="qlora")))
+    quantization = {"load_in_4bit": True, "bnb_4bit_quant_type": "fp4"}  # as the run trained
+    (run_dir / "radllama_run.json").write_text(
+        json.dumps(dict(run, method="qlora", quantization=quantization))
+    )
     model = ImpressionModel.load(run_dir, device="cpu", load_in_4bit=True)
-    assert any(isinstance(m, bnb.nn.Linear4bit) for m in model.model.modules())
+    layers = [m for m in model.model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert layers and {m.weight.quant_state.quant_type for m in layers} == {"fp4"}
     assert any("lora_A" in name for name, _ in model.model.named_parameters())  # not merged
     out = model.generate([("XR CHEST", "Clear lungs.")], GenerationSettings(max_new_tokens=4))[0]
     assert out.prompt_tokens > 0 and 1 <= out.completion_tokens <= 4
+
+
+def test_prompt_tokens_match_the_training_tokenization(full_run_dir):
+    """Generation's prompt ids are exactly the prompt part of a training example."""
+    data = pytest.importorskip("radllama.training.data")
+    model = ImpressionModel.load(full_run_dir)
+    exam, findings = "CT HEAD W/O", "No intracranial hemorrhage."
+    messages = model.prompt_style.messages(exam, findings)
+    completion = [{"role": "assistant", "content": "No acute intracranial abnormality."}]
+    example = data.tokenize_pair(model.tokenizer, messages, completion)
+    n_prompt = example["completion_mask"].index(1)
+    ids = model.tokenizer(model.build_prompt(exam, findings), add_special_tokens=False)["input_ids"]
+    assert ids == example["input_ids"][:n_prompt]

@@ -163,17 +163,19 @@ def _torch_dtype(dtype: str | None, device: str):
     return getattr(torch, dtype)
 
 
-def _load_weights(path: Path, *, dtype, device: str, load_in_4bit: bool):
+def _load_weights(path: Path, *, dtype, device: str, quantization: dict[str, Any] | None):
+    """Weights in `dtype`, or 4-bit when `quantization` is a dict (the run's bnb settings)."""
     import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
+    load_in_4bit = quantization is not None
     kwargs: dict[str, Any] = {"dtype": dtype}
-    if load_in_4bit:
-        # QLoRA's NF4 + double quantisation; matmuls run in `dtype`.
+    if quantization is not None:
+        # As the QLoRA run was trained (default NF4 + double quantisation); matmuls in `dtype`.
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
+            bnb_4bit_quant_type=quantization.get("bnb_4bit_quant_type", "nf4"),
+            bnb_4bit_use_double_quant=quantization.get("bnb_4bit_use_double_quant", True),
             bnb_4bit_compute_dtype=dtype,
         )
         kwargs["device_map"] = {"": device}
@@ -259,25 +261,26 @@ class ImpressionModel:
         if load_in_4bit is None:
             # bitsandbytes 4-bit runs on CPU but slowly; default to it only on a GPU.
             load_in_4bit = run.get("method") == "qlora" and device.startswith("cuda")
+        quantization = (run.get("quantization") or {}) if load_in_4bit else None
         if (path / ADAPTER_FILE).is_file():
-            model, tokenizer = cls._load_adapter(path, run, torch_dtype, device, load_in_4bit)
+            model, tokenizer = cls._load_adapter(path, run, torch_dtype, device, quantization)
         else:
             tokenizer = _load_tokenizer(path)
-            model = _load_weights(path, dtype=torch_dtype, device=device, load_in_4bit=load_in_4bit)
+            model = _load_weights(path, dtype=torch_dtype, device=device, quantization=quantization)
         return cls(path.name, model, tokenizer, style, run)
 
     @staticmethod
-    def _load_adapter(path: Path, run: dict[str, Any], dtype, device: str, load_in_4bit: bool):
+    def _load_adapter(path: Path, run: dict[str, Any], dtype, device: str, quantization):
         from peft import PeftModel
 
         base = _resolve_base(path, run)
         tokenizer = _load_tokenizer(path, base)  # the run's tokenizer wins (it may add tokens)
-        model = _load_weights(base, dtype=dtype, device=device, load_in_4bit=load_in_4bit)
+        model = _load_weights(base, dtype=dtype, device=device, quantization=quantization)
         if len(tokenizer) > model.get_input_embeddings().num_embeddings:
             model.resize_token_embeddings(len(tokenizer))
         model = PeftModel.from_pretrained(model, path)
         # Merging removes the adapter's extra matmuls; a 4-bit base keeps them separate.
-        return (model if load_in_4bit else model.merge_and_unload()), tokenizer
+        return (model if quantization is not None else model.merge_and_unload()), tokenizer
 
     def messages(self, exam: str, findings: str) -> list[dict[str, str]]:
         """System + user chat messages for one report (no assistant turn)."""
