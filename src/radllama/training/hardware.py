@@ -67,9 +67,11 @@ def resolve(config: TrainConfig, hw: Hardware) -> Resolved:
     compute = config.quantization.compute_dtype
     if compute == "auto":
         compute = "bfloat16" if hw.device == "cuda" and hw.bf16_supported else "float32"
-    # Full fine-tuning keeps fp32 master weights (the Trainer autocasts to bf16); adapters train
-    # on a frozen bf16 base on GPU, which halves its memory.
-    model_dtype = "bfloat16" if (bf16 and config.method != "full") else "float32"
+    # Full fine-tuning keeps fp32 weights that the Trainer autocasts to bf16, except under
+    # DeepSpeed, which keeps its own fp32 master copy and wants bf16 weights. Adapters train on
+    # a frozen bf16 base, which halves its memory.
+    bf16_weights = config.method != "full" or hw.sharding == "deepspeed"
+    model_dtype = "bfloat16" if (bf16 and bf16_weights) else "float32"
     return Resolved(
         bf16=bf16, attn_implementation=attn, model_dtype=model_dtype, compute_dtype=compute
     )
