@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import Field
 
 from radllama.config import StrictModel
+from radllama.split import splitmix64
 
 # Malformed input (decided by ingest, before any text is looked at).
 MALFORMED_REASONS = (
@@ -63,15 +64,23 @@ def drop_reason(findings: str, impression: str, min_findings_words: int) -> str 
     return None
 
 
-def pair_hash(findings: str, impression: str) -> int:
-    """Stable 64-bit hash of a (findings, impression) pair (same in every process)."""
-    digest = hashlib.blake2b(f"{findings}\x00{impression}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
-
-
 def text_hash(text: str) -> int:
-    """Stable 64-bit hash of one text (used to find test findings that occur in train)."""
+    """Stable 64-bit hash of one text (the same in every process, unlike `hash`)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def pair_hashes(findings_hashes: np.ndarray, impression_hashes: np.ndarray) -> np.ndarray:
+    """64-bit key of each (findings, impression) pair from the two text hashes (vectorised;
+    the findings hash is mixed first so that (a, b) and (b, a) differ)."""
+    return splitmix64(findings_hashes) ^ impression_hashes.astype(np.uint64)
+
+
+def pair_hash(findings: str, impression: str) -> int:
+    """`pair_hashes` for one pair."""
+    one = pair_hashes(
+        np.array([text_hash(findings)], np.uint64), np.array([text_hash(impression)], np.uint64)
+    )
+    return int(one[0])
 
 
 def first_occurrence(hashes: np.ndarray) -> np.ndarray:

@@ -33,15 +33,16 @@ from pydantic import Field, model_validator
 from radllama.config import StrictModel
 from radllama.errors import ConfigError, DataError
 
+# In the order missing columns are reported: the report text first.
 CANONICAL = (
-    "report_id",
-    "patient_id",
-    "exam_code",
-    "exam_description",
-    "report_date",
     "text",
     "findings",
     "impression",
+    "exam_code",
+    "exam_description",
+    "patient_id",
+    "report_id",
+    "report_date",
 )
 Format = Literal["auto", "csv", "tsv", "json", "jsonl", "parquet", "mimic-cxr"]
 _SUFFIX_FORMAT = {
@@ -109,7 +110,10 @@ class IngestConfig(StrictModel):
     columns: ColumnMap = Field(description="Input column for each field.")
     encoding: str = Field("utf-8", description="Text encoding of the input file.")
     chunk_bytes: int = Field(
-        4 << 20, ge=1 << 10, description="Bytes per CSV/JSONL chunk (4 MiB ~ 2-4k reports)."
+        1 << 20,
+        ge=1 << 10,
+        description="Bytes per CSV/JSONL chunk (1 MiB ~ 700 reports: small enough to keep "
+        "both workers busy to the end, large enough that per-chunk overhead is noise).",
     )
     chunk_rows: int = Field(
         4000, ge=1, description="Rows per chunk for Parquet, JSON arrays and report folders."
