@@ -71,20 +71,39 @@ def load_tokenizer(reference: str):
     return tokenizer
 
 
-def lora_config(config: TrainConfig):
-    """PEFT LoraConfig for lora/qlora (None for full)."""
+def lora_config(config: TrainConfig, model=None):
+    """PEFT LoraConfig for lora/qlora (None for full). With the model at hand, "all-linear"
+    becomes the short names of its linear layers (q_proj, ..., down_proj), the form every
+    serving stack reads; PEFT would otherwise write full module paths for 4-bit models."""
     if config.method == "full":
         return None
     from peft import LoraConfig
 
+    targets = config.lora.target_modules
+    if targets == "all-linear" and model is not None:
+        targets = linear_module_names(model)
     return LoraConfig(
         r=config.lora.r,
         lora_alpha=config.lora.alpha,
         lora_dropout=config.lora.dropout,
-        target_modules=config.lora.target_modules,
+        target_modules=targets,
         bias="none",
         task_type="CAUSAL_LM",
     )
+
+
+def linear_module_names(model) -> list[str]:
+    """Short names of the linear layers (4-bit ones included), leaving out the LM head (QLoRA's
+    "all linear layers")."""
+    import torch
+
+    head = model.get_output_embeddings()
+    names = {
+        name.rsplit(".", 1)[-1]
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and module is not head
+    }
+    return sorted(names)
 
 
 def quantization_config(config: TrainConfig, resolved: Resolved):

@@ -197,7 +197,7 @@ def _build_trainer(plan: RunPlan, args, model, tokenizer, data, callbacks):
         train_dataset=data.train,
         eval_dataset=data.eval,
         processing_class=tokenizer,
-        peft_config=model_lib.lora_config(plan.config),
+        peft_config=model_lib.lora_config(plan.config, model),
         callbacks=callbacks,
     )
     if plan.config.method == "qlora" and plan.resolved.compute_dtype == "float32":
