@@ -48,6 +48,7 @@ _FUZZY_TARGETS = {"FINDINGS": "findings", "IMPRESSION": "impression"}
 _FUZZY_MAX_EDITS = 2
 # Kinds that precede the findings; inside findings/impression only upper case starts them.
 _PREAMBLE_KINDS = frozenset({"exam", "history", "technique", "comparison"})
+_BODY_KINDS = frozenset({"findings", "impression", "combined"})
 TRAILER = "trailer"
 # Lines that start the trailer after the last section: signatures, attestations, contact
 # and footer lines.
@@ -57,12 +58,15 @@ _TRAILER = (
     r"i\s+have\s+personally\s+reviewed|[a-z]{1,5}/dictated|reading\s+room|questions\?|"
     r"fax\s+results|contact:|images\s+available|report\s+generated|pacs:"
 )
-# One match per line, at position 0 (so it fails fast; ~3 us per report): a trailer line,
-# a stand-alone "*** ADDENDUM ***", or up to four words and a colon (classified below).
-_LINE_RE = re.compile(
-    rf"[ \t*]*(?:(?P<trailer>(?i:{_TRAILER}))(?![A-Za-z])"
-    r"|(?P<addendum>(?i:ADDEND(?:UM|A)))[ \t*\r]*$"
-    r"|(?P<name>[A-Za-z][A-Za-z/&]*(?:[ \t]+[A-Za-z/&]+){0,3})[ \t]*:)"
+# Header candidates: words and a colon at a line start (classified below). Both patterns
+# start with a literal newline (the text is searched with one prepended), so `re` jumps from
+# line to line with memchr: ~3 us per report instead of ~10 us for a per-line match loop.
+_NAME_LINE_RE = re.compile(r"\n[ \t*]*(?P<name>[A-Za-z][A-Za-z/& \t]{0,40}):")
+# Trailer lines and a stand-alone "*** ADDENDUM ***" line, searched only after the first
+# findings/impression header (they never come before it).
+_BODY_LINE_RE = re.compile(
+    rf"\n[ \t*]*(?:(?P<trailer>(?i:{_TRAILER}))(?![A-Za-z])"
+    r"|(?P<addendum>(?i:ADDEND(?:UM|A)))[ \t*\r]*(?=\n|\Z))"
 )
 _INLINE_TRAILER_RE = re.compile(rf"(?i)\b(?:{_TRAILER})(?![A-Za-z])")
 _PARAGRAPH_BREAK_RE = re.compile(r"\n[ \t]*\n\s*")
@@ -135,21 +139,23 @@ def header_kind(name: str) -> str:
 def _line_headers(text: str) -> list[Header]:
     """Headers and trailer lines at line starts, any case."""
     hits = []
-    offset = 0
-    match = _LINE_RE.match
-    for line in text.split("\n"):
-        found = match(line)
-        if found is not None:
-            name = found.group("name")
-            if name is None:
-                kind = TRAILER if found.group("trailer") else "addendum"
-            elif (kind := _kind_or_none(name)) is None:
-                offset += len(line) + 1
-                continue  # "Lungs:" and other sub-headings are content
-            elif kind in _PREAMBLE_KINDS and not name.isupper():
-                kind = "sub:" + kind  # decided by position in split_sections
-            hits.append((offset + found.start(), offset + found.end(), kind))
-        offset += len(line) + 1
+    body = -1
+    lines = "\n" + text  # offsets in `lines` are one more than in `text`
+    for found in _NAME_LINE_RE.finditer(lines):
+        name = found.group("name")
+        kind = _kind_or_none(name)
+        if kind is None:
+            continue  # "Lungs:", "Referring Physician:" and other labels are content
+        if kind in _PREAMBLE_KINDS and not name.strip().isupper():
+            kind = "sub:" + kind  # a sub-heading or a header: decided by position
+        elif body < 0 and kind in _BODY_KINDS:
+            body = found.end()
+        hits.append((found.start(), found.end() - 1, kind))
+    if body >= 0:
+        for found in _BODY_LINE_RE.finditer(lines, body - 1):
+            kind = TRAILER if found["trailer"] else "addendum"
+            hits.append((found.start(), found.end() - 1, kind))
+        hits.sort()
     return hits
 
 
