@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from radllama.config import load_config
 from radllama.train import TrainConfig
@@ -15,7 +16,10 @@ from radllama.training.hardware import Hardware, detect_hardware, hardware_probl
 from radllama.training.model import lora_config, quantization_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-RECIPES = sorted(CONFIGS.glob("*.yaml"))
+# Training recipes are the configs with a `method` (the others drive prepare / demo).
+RECIPES = sorted(
+    p for p in CONFIGS.glob("*.yaml") if "method" in (yaml.safe_load(p.read_text()) or {})
+)
 ACCELERATE = sorted((CONFIGS / "accelerate").glob("*.yaml"))
 H100_NODE = Hardware("cuda", True, True, world_size=8, local_rank=0, sharding="deepspeed")
 
