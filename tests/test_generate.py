@@ -198,15 +198,16 @@ def _scripted_data(tiny_data_dir: Path, tmp_path: Path, behaviours: list[str]) -
 def test_openai_backend_retries_records_failures_and_bounds_concurrency(
     tiny_data_dir, tmp_path, run_cli
 ):
+    # Sleeps first: the first two requests start together, so both workers are in flight.
     behaviours = [
+        "sleep:0.5",
+        "sleep:0.5",
+        "sleep:0.5",
         "",
         "fail500:1",
         "fail500",
         "bad400",
-        "sleep:0.3",
-        "sleep:0.3",
-        "sleep:0.3",
-        "sleep:0.3",
+        "sleep:0.1",
     ]
     data = _scripted_data(tiny_data_dir, tmp_path, behaviours)
     out = tmp_path / "preds.jsonl"
