@@ -241,14 +241,17 @@ def prepare_output(out: Path, system: str) -> tuple[set[str], int]:
             f"{out} holds predictions of system {sorted(map(str, others))[0]!r}, not {system!r}; "
             "write to another --out or pass the same --system"
         )
-    kept = [r for r in rows if not r.get("error")]
+    kept = [r for r in rows if not r.get("error") and r.get("report_id") is not None]
     if len(kept) != len(lines):
         write_jsonl(out, kept)  # atomic: drop failed rows and any partial last line
     return {str(r["report_id"]) for r in kept}, len(rows) - len(kept)
 
 
-def prediction_row(row: dict[str, Any], system: str, prompt: str, **result: Any) -> dict[str, Any]:
-    """One PREDS.jsonl row; `result` holds raw_output, prediction, latency_s, token counts."""
+def prediction_row(
+    row: dict[str, Any], system: str, prompt: str | None, **result: Any
+) -> dict[str, Any]:
+    """One PREDS.jsonl row (prompt None: no prompt, e.g. a baseline); `result` holds
+    raw_output, prediction, latency_s and token counts."""
     return {
         "report_id": row["report_id"],
         "system": system,
