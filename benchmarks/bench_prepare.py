@@ -129,6 +129,7 @@ def _child(which: str, csv_path: Path, out: Path, workers: int) -> None:
         "seconds": seconds,
         "peak_rss_mib": own.ru_maxrss / 1024,
         "worker_peak_rss_mib": workers_usage.ru_maxrss / 1024,
+        "main_cpu_seconds": own.ru_utime + own.ru_stime,
         "cpu_seconds": own.ru_utime
         + own.ru_stime
         + workers_usage.ru_utime
@@ -237,7 +238,7 @@ def _section(args, ours, ours_small, baseline, recall, load_before, load_after) 
         f"Speed-up: **{ours_rate / base_rate:.1f}x** (target >= 5x). radllama at {n // 10:,} "
         f"reports: peak RSS {ours_small['peak_rss_mib']:.0f} / {ours_small['worker_peak_rss_mib']:.0f} "
         f"MiB vs {ours['peak_rss_mib']:.0f} / {ours['worker_peak_rss_mib']:.0f} MiB at {n:,} "
-        "(memory is one chunk per process plus 26 bytes of hashes per row; the pandas "
+        "(memory is one chunk per process plus ~30 bytes of hashes per row; the pandas "
         "version holds the whole file). CPU: "
         f"{ours['cpu_seconds'] / n * 1e6:.0f} us/report in all ({ours['main_cpu_seconds'] / n * 1e6:.0f} "
         f"in the main process) vs {baseline['cpu_seconds'] / n * 1e6:.0f} for pandas; "

@@ -339,3 +339,30 @@ def test_openi_preset_on_the_shared_jsonl(shared_data, tmp_path, run_cli):
     assert all(r["exam_code"] == "" and "EXAM: UNKNOWN" in r["prompt"] for r in rows)
     assert Counter(r["modality"] for r in rows) == {"XR": len(rows)}
     assert any("XXXX" in r["findings"] for r in rows)  # existing placeholders survive
+
+
+def test_mimic_cxr_folder_end_to_end(tmp_path):
+    report = (
+        "FINAL REPORT\nEXAMINATION: CHEST (PA AND LAT)\nINDICATION: cough.\n"
+        "FINDINGS: The lungs are clear without focal consolidation, effusion or pneumothorax "
+        "seen {i}.\nIMPRESSION: No acute cardiopulmonary process.\n"
+    )
+    for patient in range(6):
+        folder = tmp_path / "files" / "p10" / f"p1000000{patient}"
+        folder.mkdir(parents=True)
+        for study in range(2):
+            (folder / f"s5{patient}{study}.txt").write_text(report.format(i=f"{patient}-{study}"))
+    config = load_prepare_config(
+        None, input=tmp_path / "files", preset="mimic-cxr", out=tmp_path / "out", workers=0
+    )
+    config.split.test_size = 2
+    config.split.min_eval_rows = 2
+    result = prepare(config)
+    assert result.manifest["counts"]["kept"] == 12
+    rows = [r for s in ("train", "eval", "test") for r in _rows(tmp_path / "out" / f"{s}.jsonl")]
+    assert {r["exam_description"] for r in rows} == {"CHEST (PA AND LAT)"}
+    by_patient = {}
+    for r in rows:
+        by_patient.setdefault(r["patient_id"], set()).add(r["split"])
+    assert len(by_patient) == 6 and all(len(s) == 1 for s in by_patient.values())
+    assert result.manifest["counts"]["splits"]["test"] == 2

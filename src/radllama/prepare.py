@@ -1,6 +1,6 @@
 """`radllama prepare`: raw report export -> de-identified instruction dataset (DATA_DIR).
 
-Two passes, memory bounded by the chunk size plus 26 bytes of bookkeeping per row:
+Two passes, memory bounded by the chunk size plus ~30 bytes of hashes per row:
 
 1. The main process cuts the input into raw chunks (`ingest.iter_raw_chunks`); worker
    processes parse each chunk, split sections, de-identify, filter and format the rows
