@@ -92,10 +92,10 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
 
 
 def _counts_line(manifest: dict) -> str:
-    splits = manifest.get("splits", {})
-    sizes = ", ".join(f"{name} {info.get('rows', info) if isinstance(info, dict) else info}"
-                      for name, info in splits.items())
-    return f"input rows {manifest.get('counts', {}).get('input_rows', '?')} -> {sizes}"
+    counts = manifest.get("counts", {})
+    dropped = sum(counts.get("dropped", {}).values())
+    sizes = ", ".join(f"{name} {n}" for name, n in counts.get("splits", {}).items())
+    return f"{counts.get('input_rows', '?')} input rows, {dropped} dropped -> {sizes}"
 
 
 def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
@@ -103,12 +103,17 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     import json
     import shutil
 
+    from radllama.jsonl import read_jsonl
     from radllama.provenance import json_sha256, write_json
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
     shutil.copyfile(train_dir / "eval.jsonl", out / "eval.jsonl")
-    shutil.copyfile(test_dir / "test.jsonl", out / "test.jsonl")
+    # The split never empties train completely, so gather every kept row of the test input.
+    with open(out / "test.jsonl", "w", encoding="utf-8") as test_file:
+        for split in ("test", "eval", "train"):
+            for row in read_jsonl(test_dir / f"{split}.jsonl"):
+                test_file.write(json.dumps(dict(row, split="test"), ensure_ascii=False) + "\n")
     shutil.copyfile(train_dir / "deid_audit.json", out / "deid_audit.json")
     manifest = json.loads((train_dir / "manifest.json").read_text())
     test_manifest = json.loads((test_dir / "manifest.json").read_text())
