@@ -25,10 +25,10 @@ def cache_dir(tmp_path_factory):
 
 
 def _session(tiny_model_dir, tiny_data_dir, tmp_path, cache_dir, attn="sdpa", max_length=1024):
-    from radllama.config import load_config
+    from radllama.config import validate_config
     from radllama.train import TrainConfig, prepare_training
 
-    config = load_config(TrainConfig, None, dict(
+    config = validate_config(TrainConfig, dict(
         model=str(tiny_model_dir), data=str(tiny_data_dir), output_dir=str(tmp_path / "run"),
         method="full", max_length=max_length, per_device_train_batch_size=1,
         attn_implementation=attn, cache_dir=str(cache_dir), eval_steps=None,
@@ -103,3 +103,42 @@ def test_efficiency_helpers_by_hand():
     # Batches (3, 1) -> padded to 3 x 2 = 6; (2,) -> 2: 6 real of 8 computed.
     assert padded_efficiency([3, 1, 2], batch_size=2) == 0.75
     assert padded_efficiency([], batch_size=2) == 0.0
+
+
+def test_labels_and_packing_by_hand():
+    from datasets import Dataset
+
+    from radllama.training.packing import training_dataset
+
+    tokenized = Dataset.from_dict(
+        {"input_ids": [[1, 2, 3], [4, 5]], "completion_mask": [[0, 1, 1], [0, 1]]}
+    )
+    padded = training_dataset(tokenized, max_length=5, packing=False)
+    assert padded["labels"] == [[-100, 2, 3], [-100, 5]]
+    packed = training_dataset(tokenized, max_length=5, packing=True)
+    assert packed[:] == {
+        "input_ids": [[1, 2, 3, 4, 5]],
+        "labels": [[-100, 2, 3, -100, 5]],
+        "seq_lengths": [[3, 2]],
+    }
+
+
+def test_packing_in_large_batches_reaches_99_percent():
+    """TRL packs per 1,000-row map batch (a part-filled row per batch); radllama packs larger
+    batches. 2,500 radiology-sized pairs at 2048 tokens."""
+    import random
+
+    from datasets import Dataset
+    from trl import pack_dataset
+
+    from radllama.training.packing import dataset_packing_stats, training_dataset
+
+    rng = random.Random(0)
+    lengths = [rng.randint(60, 400) for _ in range(2500)]  # ours: 99.6%, TRL default: 99.3%
+    ids = [[7] * n for n in lengths]
+    tokenized = Dataset.from_dict({"input_ids": ids, "completion_mask": [[1] * n for n in lengths]})
+    ours = dataset_packing_stats(training_dataset(tokenized, 2048, packing=True), 2048)
+    trl_default = pack_dataset(Dataset.from_dict({"input_ids": ids}), 2048, "bfd")
+    assert ours["sequences"] == 2500 and ours["real_tokens"] == sum(lengths)
+    assert ours["packing_efficiency"] >= 0.99
+    assert packed_efficiency(trl_default["seq_lengths"], 2048) < ours["packing_efficiency"]

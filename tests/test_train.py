@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from radllama.config import load_config
+from radllama.config import validate_config
 from radllama.train import RUN_FILE, TrainConfig, train
 
 RUN_KEYS = {
@@ -37,7 +37,7 @@ def tiny_config(model, data, out, cache, **overrides) -> TrainConfig:
         gradient_checkpointing=False, report_to="none",
     )  # fmt: skip
     values.update(overrides)
-    return load_config(TrainConfig, None, values)
+    return validate_config(TrainConfig, values)
 
 
 class KeepFinalWeights:
@@ -219,3 +219,17 @@ def test_bad_input_is_one_line_with_the_fix(run_cli, tiny_model_dir, tiny_data_d
         code, _, err = run_cli("train", _write(tmp_path / f"c{i}.yaml", data))
         assert code == 2, (data, err)
         assert len(err.strip().splitlines()) == 1 and fix in err and "Traceback" not in err, err
+
+
+def test_model_card_reports_deid_audit_totals(lora_run, tmp_path):
+    from radllama.training.card import deid_totals, model_card
+
+    (tmp_path / "deid_audit.json").write_text(json.dumps({
+        "total_redactions": 12, "counts_by_type": {"NAME": 9, "DATE": 3, "SSN": 0},
+    }))  # fmt: skip
+    totals = deid_totals(tmp_path)
+    assert totals == {"NAME": 9, "DATE": 3, "total": 12}
+    record = dict(lora_run[1], data=dict(lora_run[1]["data"], deid_audit_totals=totals))
+    card = model_card(record)
+    assert "NAME: 9, DATE: 3, total: 12" in card and "A radiologist must review" in card
+    assert deid_totals(tmp_path / "absent") is None

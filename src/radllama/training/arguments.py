@@ -32,10 +32,13 @@ def build_sft_config(config: TrainConfig, run_dir: str | Path, resolved: Resolve
     eval_every = config.eval_steps is not None
     return SFTConfig(
         output_dir=str(Path(run_dir) / CHECKPOINTS),
-        # data: pre-tokenised input_ids + completion_mask; TRL builds labels and packs
+        # data: labels and BFD packing are prepared by radllama.training.packing with TRL's
+        # pack_dataset (in larger batches than SFTTrainer uses); packing + "bfd" still selects
+        # TRL's padding-free collator (position_ids restarting at each packed sequence).
+        dataset_kwargs={"skip_prepare_dataset": True},
         max_length=config.max_length,
         packing=config.packing,
-        packing_strategy="bfd",  # best-fit decreasing + padding-free collator (position_ids)
+        packing_strategy="bfd",
         completion_only_loss=True,
         dataset_num_proc=config.dataset_num_proc,
         shuffle_dataset=False,  # the Trainer's seeded sampler shuffles packed rows each epoch

@@ -15,18 +15,21 @@ LIMITATION = (
 
 
 def deid_totals(data_dir: str | Path) -> dict[str, int] | None:
-    """Redactions per identifier type from DATA_DIR/deid_audit.json, when it has them."""
+    """Redactions per identifier type (non-zero ones) from DATA_DIR/deid_audit.json, plus their
+    total under "total"; None when the dataset has no audit."""
     path = Path(data_dir) / "deid_audit.json"
-    if not path.is_file():
-        return None
     try:
-        audit = json.loads(path.read_text())
+        audit = json.loads(path.read_text()) if path.is_file() else None
     except json.JSONDecodeError:
+        audit = None
+    if not isinstance(audit, dict):
         return None
-    for key in ("totals", "counts", "by_type", "redactions", "per_type"):
-        value = audit.get(key) if isinstance(audit, dict) else None
-        if isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
-            return dict(value)
+    for key in ("counts_by_type", "totals", "counts", "by_type"):
+        counts = audit.get(key)
+        if isinstance(counts, dict) and all(isinstance(v, int) for v in counts.values()):
+            totals = {name: n for name, n in counts.items() if n}
+            totals["total"] = int(audit.get("total_redactions", sum(counts.values())))
+            return totals
     return None
 
 

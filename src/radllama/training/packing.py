@@ -46,3 +46,36 @@ def dataset_packing_stats(packed_dataset, max_length: int) -> dict[str, float | 
         "real_tokens": real,
         "packing_efficiency": real / (rows * max_length) if rows else 0.0,
     }
+
+
+# TRL's pack_dataset packs inside each `Dataset.map` batch (1,000 rows by default, and
+# SFTTrainer does not let it be changed): every batch ends with a part-filled row, which costs
+# 2-3% of the tokens at 2048. Packing larger batches keeps BFD's near-perfect fill.
+PACK_BATCH_ROWS = 100_000
+
+
+def _labels_batch(table):
+    """Arrow batch: labels = input_ids on completion tokens, -100 elsewhere (vectorised)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = table.column("input_ids").combine_chunks()
+    mask = table.column("completion_mask").combine_chunks()
+    values = pc.if_else(pc.equal(mask.values, 1), ids.values, pa.scalar(-100, ids.values.type))
+    labels = type(ids).from_arrays(ids.offsets, values)
+    return pa.table({"input_ids": ids, "labels": labels})
+
+
+def training_dataset(tokenized, max_length: int, packing: bool, num_proc: int | None = None):
+    """input_ids + completion_mask -> input_ids + labels (+ seq_lengths when packed), ready for
+    SFTTrainer with `skip_prepare_dataset` (TRL's own labels rule, TRL's BFD packing)."""
+    from trl import pack_dataset
+
+    labelled = tokenized.with_format("arrow").map(
+        _labels_batch, batched=True, num_proc=num_proc, remove_columns=tokenized.column_names,
+        desc="Building labels",
+    ).with_format(None)  # fmt: skip
+    if not packing:
+        return labelled
+    map_kwargs = {"batch_size": PACK_BATCH_ROWS, "num_proc": num_proc, "desc": "Packing (BFD)"}
+    return pack_dataset(labelled, max_length, "bfd", map_kwargs)

@@ -32,7 +32,7 @@ from radllama.training.hardware import (
     hardware_problems,
     resolve,
 )
-from radllama.training.packing import dataset_packing_stats
+from radllama.training.packing import dataset_packing_stats, training_dataset
 
 RUN_FILE = "radllama_run.json"
 RESUME_FILE = "radllama_resume.json"
@@ -191,11 +191,16 @@ def _build_trainer(plan: RunPlan, args, model, tokenizer, data, callbacks):
     import torch
     from trl import SFTTrainer
 
+    config = plan.config
+    prepared = {
+        name: training_dataset(split, config.max_length, config.packing, config.dataset_num_proc)
+        for name, split in (("train", data.train), ("eval", data.eval)) if split is not None
+    }  # fmt: skip
     trainer = SFTTrainer(
         model=model,
         args=args,
-        train_dataset=data.train,
-        eval_dataset=data.eval,
+        train_dataset=prepared["train"],
+        eval_dataset=prepared.get("eval"),
         processing_class=tokenizer,
         peft_config=model_lib.lora_config(plan.config, model),
         callbacks=callbacks,

@@ -1,0 +1,154 @@
+"""Packing vs padding: share of real tokens, and training tokens/s on this CPU.
+
+    python benchmarks/bench_train.py [--steps 20] [--synth-reports 2000] [--no-append]
+
+For the shared Open-i pairs and the synthetic corpus (`radllama synth` + `radllama prepare`):
+1. packing efficiency at max_length 2048 and 512 = real tokens / (packed rows x max_length),
+   with TRL's best-fit-decreasing packing, against padded batches of 8 pairs (dynamic padding to
+   the longest pair of each shuffled batch) and padding to max_length;
+2. training throughput = real (non-pad) tokens per second over the same number of optimizer
+   steps, same model (embedded `tiny` Llama), same data, same pairs per step on average:
+   packed (padding-free rows, position_ids restarting per pair) vs padded batches.
+Appends a section to benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from radllama.cli import main as radllama
+from radllama.config import validate_config
+from radllama.train import TrainConfig, prepare_training
+from radllama.training.data import load_tokenized, open_dataset_dir
+from radllama.training.packing import packed_efficiency, padded_efficiency
+
+REPO = Path(__file__).resolve().parents[1]
+OPENI = REPO.parent / "shared" / "data" / "openi" / "train.jsonl"
+
+
+def run(*args) -> None:
+    code = radllama([str(a) for a in args])
+    if code != 0:
+        raise SystemExit(f"radllama {args[0]} failed with exit code {code}")
+
+
+def prepare_datasets(work: Path, synth_reports: int) -> dict[str, Path]:
+    datasets = {}
+    if OPENI.is_file():
+        run("prepare", "--input", OPENI, "--preset", "openi", "--out", work / "openi")
+        datasets["openi"] = work / "openi"
+    run("synth", "--out", work / "synth.csv", "--reports", synth_reports, "--quiet")
+    run("prepare", "--input", work / "synth.csv", "--out", work / "synthetic")
+    datasets["synthetic"] = work / "synthetic"
+    return datasets
+
+
+def efficiency_rows(name: str, data_dir: Path, tokenizer, cache: Path) -> list[str]:
+    from datasets import Dataset
+    from trl import pack_dataset
+
+    rows = []
+    for max_length in (2048, 512):
+        data = load_tokenized(open_dataset_dir(data_dir), tokenizer, max_length, cache)
+        lengths = [len(ids) for ids in data.train["input_ids"]]
+        packed = pack_dataset(
+            Dataset.from_dict({"input_ids": data.train["input_ids"]}), max_length, "bfd"
+        )
+        packed_eff = packed_efficiency(packed["seq_lengths"], max_length)
+        shuffled = random.Random(0).sample(lengths, len(lengths))
+        dynamic = padded_efficiency(shuffled, batch_size=8)
+        static = sum(lengths) / (len(lengths) * max_length)
+        rows.append(
+            f"| {name} | {max_length} | {len(lengths):,} | {sum(lengths) / len(lengths):.0f} | "
+            f"{100 * packed_eff:.2f}% | {100 * dynamic:.1f}% | {100 * static:.1f}% |"
+        )
+    return rows
+
+
+def throughput(
+    data_dir: Path, model_dir: Path, work: Path, packing: bool, batch: int, steps: int
+) -> float:
+    """Real tokens per second of training (TRL's num_tokens counts non-pad tokens)."""
+    config = validate_config(TrainConfig, dict(
+        model=str(model_dir), data=str(data_dir), output_dir=str(work / f"run_{data_dir.name}_{packing}"),
+        cache_dir=str(work / "cache"), method="full", max_length=512, packing=packing,
+        per_device_train_batch_size=batch, max_steps=steps, logging_steps=steps,
+        eval_steps=None, save_steps=10 * steps, gradient_checkpointing=False, report_to="none",
+        learning_rate=1e-4, warmup_ratio=0.0,
+    ))  # fmt: skip
+    session = prepare_training(config)
+    output = session.trainer.train()
+    tokens = [e["num_tokens"] for e in session.trainer.state.log_history if "num_tokens" in e][-1]
+    return tokens / output.metrics["train_runtime"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20, help="optimizer steps per throughput run")
+    parser.add_argument("--synth-reports", type=int, default=2000)
+    parser.add_argument("--no-append", action="store_true", help="print only")
+    args = parser.parse_args()
+    from transformers import AutoTokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        datasets = prepare_datasets(work, args.synth_reports)
+        first = next(iter(datasets.values()))
+        # Tokenizer + tiny Llama shape; 1 pretraining step (throughput does not depend on weights).
+        run("base", "--data", first, "--out", work / "model", "--size", "tiny", "--max-steps", 1)
+        tokenizer = AutoTokenizer.from_pretrained(work / "model")
+        eff = [
+            r for n, d in datasets.items() for r in efficiency_rows(n, d, tokenizer, work / "cache")
+        ]
+        speed = []
+        for name, data_dir in datasets.items():
+            # Same pairs per step on average: a packed 512-token row holds ~512/mean_len pairs.
+            data = load_tokenized(open_dataset_dir(data_dir), tokenizer, 512, work / "cache")
+            mean = sum(len(i) for i in data.train["input_ids"]) / len(data.train)
+            packed_rows = 2
+            padded_batch = max(1, round(packed_rows * 512 / mean))
+            packed = throughput(data_dir, work / "model", work, True, packed_rows, args.steps)
+            padded = throughput(data_dir, work / "model", work, False, padded_batch, args.steps)
+            speed.append(f"| {name} | {packed_rows} rows x 512 | {padded_batch} pairs | "
+                         f"{packed:,.0f} | {padded:,.0f} | {packed / padded:.2f}x |")  # fmt: skip
+    report(datasets, eff, speed, args)
+
+
+def report(datasets, eff: list[str], speed: list[str], args) -> None:
+    cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    section = "\n".join([
+        f"## Training: packing vs padding ({datetime.now(UTC):%Y-%m-%d}, {cpu}-core CPU sandbox)",
+        "",
+        "`python benchmarks/bench_train.py` - embedded tiny Llama (~5 M params) and its BPE "
+        "tokenizer; datasets: " + ", ".join(datasets)
+        + ("" if "openi" in datasets else " (shared Open-i data absent)")
+        + f"; synthetic = {args.synth_reports} `radllama synth` reports through `radllama prepare`. "
+        "The machine was shared with other engineers' jobs: throughput figures are noisy.",
+        "",
+        "Share of real tokens (train split; pairs longer than max_length dropped, as in training):",
+        "",
+        "| data | max_length | pairs | mean tokens | packed (BFD) | padded batches of 8 | padded to max_length |",
+        "|---|---|---|---|---|---|---|",
+        *eff,
+        "",
+        f"Training throughput, full fine-tune, {args.steps} optimizer steps each, real tokens/s:",
+        "",
+        "| data | packed batch | padded batch | packed tok/s | padded tok/s | ratio |",
+        "|---|---|---|---|---|---|",
+        *speed,
+        "",
+    ])  # fmt: skip
+    print(section)
+    if not args.no_append:
+        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
+            handle.write("\n" + section)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
