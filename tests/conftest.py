@@ -38,24 +38,54 @@ def run_cli(capsys):
 
 # ---- tiny dataset + tiny model shared by train / generate / serve tests -----------------
 _FINDINGS = [
-    ("XR CHEST 2V", "XR", "chest",
-     "The lungs are clear without focal consolidation. No pleural effusion or pneumothorax. "
-     "Heart size is normal.", "No acute cardiopulmonary process."),
-    ("XR CHEST 2V", "XR", "chest",
-     "There is a right lower lobe consolidation. Small right pleural effusion. No pneumothorax. "
-     "Heart size is normal.", "Right lower lobe pneumonia with small right pleural effusion."),
-    ("CT HEAD W/O", "CT", "head",
-     "No intracranial hemorrhage, mass effect or midline shift. Ventricles are normal in size. "
-     "Gray-white differentiation is preserved.", "No acute intracranial abnormality."),
-    ("CT HEAD W/O", "CT", "head",
-     "There is an acute subdural hematoma along the left convexity measuring 8 mm with 3 mm of "
-     "midline shift.", "Acute left subdural hematoma with 3 mm midline shift."),
-    ("US ABDOMEN", "US", "abdomen",
-     "The gallbladder contains multiple shadowing stones without wall thickening. The common "
-     "bile duct measures 4 mm. No free fluid.", "Cholelithiasis without sonographic cholecystitis."),
-    ("MR L-SPINE", "MR", "spine",
-     "At L4-L5 there is a broad based disc bulge with moderate spinal canal stenosis. "
-     "Other levels are unremarkable.", "L4-L5 disc bulge with moderate spinal canal stenosis."),
+    (
+        "XR CHEST 2V",
+        "XR",
+        "chest",
+        "The lungs are clear without focal consolidation. No pleural effusion or pneumothorax. "
+        "Heart size is normal.",
+        "No acute cardiopulmonary process.",
+    ),
+    (
+        "XR CHEST 2V",
+        "XR",
+        "chest",
+        "There is a right lower lobe consolidation. Small right pleural effusion. No pneumothorax. "
+        "Heart size is normal.",
+        "Right lower lobe pneumonia with small right pleural effusion.",
+    ),
+    (
+        "CT HEAD W/O",
+        "CT",
+        "head",
+        "No intracranial hemorrhage, mass effect or midline shift. Ventricles are normal in size. "
+        "Gray-white differentiation is preserved.",
+        "No acute intracranial abnormality.",
+    ),
+    (
+        "CT HEAD W/O",
+        "CT",
+        "head",
+        "There is an acute subdural hematoma along the left convexity measuring 8 mm with 3 mm of "
+        "midline shift.",
+        "Acute left subdural hematoma with 3 mm midline shift.",
+    ),
+    (
+        "US ABDOMEN",
+        "US",
+        "abdomen",
+        "The gallbladder contains multiple shadowing stones without wall thickening. The common "
+        "bile duct measures 4 mm. No free fluid.",
+        "Cholelithiasis without sonographic cholecystitis.",
+    ),
+    (
+        "MR L-SPINE",
+        "MR",
+        "spine",
+        "At L4-L5 there is a broad based disc bulge with moderate spinal canal stenosis. "
+        "Other levels are unremarkable.",
+        "L4-L5 disc bulge with moderate spinal canal stenosis.",
+    ),
 ]
 
 
@@ -74,19 +104,27 @@ def make_tiny_rows(n: int, seed: int = 0) -> list[dict]:
         prepend_index = prompts.choose_prepend(rng, 0.3)
         prompt = prompts.build_user_prompt(exam, findings, prompts.INSTRUCTIONS[instruction_index])
         completion = prompts.build_completion(impression, prepend_index)
-        rows.append({
-            "report_id": f"r{i:05d}", "patient_id": f"p{i // 2:05d}",
-            "exam_code": exam, "exam_description": exam,
-            "modality": modality, "body_region": region,
-            "findings": findings, "impression": impression,
-            "instruction_index": instruction_index, "prepend_index": prepend_index,
-            "prompt": prompt, "completion": completion,
-            "messages": [
-                {"role": "system", "content": style.system_prompt},
-                {"role": "user", "content": prompt},
-                {"role": "assistant", "content": completion},
-            ],
-        })
+        rows.append(
+            {
+                "report_id": f"r{i:05d}",
+                "patient_id": f"p{i // 2:05d}",
+                "exam_code": exam,
+                "exam_description": exam,
+                "modality": modality,
+                "body_region": region,
+                "findings": findings,
+                "impression": impression,
+                "instruction_index": instruction_index,
+                "prepend_index": prepend_index,
+                "prompt": prompt,
+                "completion": completion,
+                "messages": [
+                    {"role": "system", "content": style.system_prompt},
+                    {"role": "user", "content": prompt},
+                    {"role": "assistant", "content": completion},
+                ],
+            }
+        )
     return rows
 
 
@@ -105,13 +143,17 @@ def make_tiny_data_dir(path: Path, n_train: int = 48, n_eval: int = 6, n_test: i
     }
     for name, split_rows in splits.items():
         write_jsonl(path / f"{name}.jsonl", [dict(r, split=name) for r in split_rows])
-    write_json(path / "manifest.json", {
-        "kind": "radllama-dataset", "fixture": True,
-        "counts": {name: len(r) for name, r in splits.items()},
-        "prompt_style": prompts.PromptStyle().model_dump(),
-        "deid": {"enabled": True, "mode": "placeholder"},
-        "data_hash": "fixture",
-    })
+    write_json(
+        path / "manifest.json",
+        {
+            "kind": "radllama-dataset",
+            "fixture": True,
+            "counts": {name: len(r) for name, r in splits.items()},
+            "prompt_style": prompts.PromptStyle().model_dump(),
+            "deid": {"enabled": True, "mode": "placeholder"},
+            "data_hash": "fixture",
+        },
+    )
     return path
 
 
@@ -128,7 +170,8 @@ def tiny_model_dir(tiny_data_dir, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("tiny_model")
     build_base(
-        tiny_data_dir, out,
+        tiny_data_dir,
+        out,
         BaseConfig(size="micro", vocab_size=512, seq_length=64, batch_size=4, max_steps=20),
     )
     return out

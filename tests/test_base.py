@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from radllama.base import LLAMA3_CHAT_TEMPLATE, MODEL_SIZES, BaseConfig, build_base, build_model, train_tokenizer
+from radllama.base import (
+    LLAMA3_CHAT_TEMPLATE,
+    MODEL_SIZES,
+    BaseConfig,
+    build_base,
+    build_model,
+    train_tokenizer,
+)
 
 
 def test_tokenizer_roundtrip_special_tokens_and_chat_template():
@@ -41,7 +48,8 @@ def test_build_base_pretrains_and_loads_with_auto_classes(tiny_data_dir, tmp_pat
 
     out = tmp_path / "base"
     record = build_base(
-        tiny_data_dir, out,
+        tiny_data_dir,
+        out,
         BaseConfig(size="micro", vocab_size=400, seq_length=64, batch_size=4, max_steps=30),
     )
     stats = record["pretraining"]

@@ -37,8 +37,15 @@ def test_openi_config_tests_on_validate_only(shared_data, tmp_path, monkeypatch)
 
 @pytest.mark.slow
 def test_demo_end_to_end_and_resume(tmp_path):
-    config = DemoConfig(synth_reports=600, test_size=20, base_size="micro", base_steps=15,
-                        base_minutes=0.5, train_steps=4, max_new_tokens=16)
+    config = DemoConfig(
+        synth_reports=600,
+        test_size=20,
+        base_size="micro",
+        base_steps=15,
+        base_minutes=0.5,
+        train_steps=4,
+        max_new_tokens=16,
+    )
     report = run_demo(config, tmp_path)
     systems = [row["system"] for row in report["systems"]]
     assert systems == ["base-zero-shot", "qlora", "full", "retrieval-tfidf", "most-frequent"]

@@ -61,4 +61,7 @@ def test_config_unknown_key_and_bad_value(tmp_path):
     with pytest.raises(ConfigError, match="invalid value for 'alpha'"):
         load_config(_Cfg, path)
     path.write_text("alpha: 3\n")
-    assert load_config(_Cfg, path, {"name": "y", "alpha": None}).model_dump() == {"alpha": 3, "name": "y"}
+    assert load_config(_Cfg, path, {"name": "y", "alpha": None}).model_dump() == {
+        "alpha": 3,
+        "name": "y",
+    }

@@ -27,7 +27,11 @@ from radllama.jsonl import read_jsonl
 from radllama.provenance import package_versions, path_sha256, utc_now, write_json
 
 BOS, EOT, END = "<|begin_of_text|>", "<|eot_id|>", "<|end_of_text|>"
-HEADER_START, HEADER_END, PAD = "<|start_header_id|>", "<|end_header_id|>", "<|finetune_right_pad_id|>"
+HEADER_START, HEADER_END, PAD = (
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|finetune_right_pad_id|>",
+)
 SPECIAL_TOKENS = [BOS, END, HEADER_START, HEADER_END, EOT, PAD]
 
 # Llama 3 Instruct's chat template (same special tokens, same layout), so prompts rendered
@@ -47,21 +51,41 @@ LLAMA3_CHAT_TEMPLATE = (
 # attention, as in Llama 3). Parameter counts include untied embeddings + LM head.
 MODEL_SIZES: dict[str, dict] = {
     # ~5 M params: 4096*256*2 (emb + head) = 2.1 M + 4 layers * ~0.72 M.
-    "tiny": dict(hidden_size=256, intermediate_size=688, num_hidden_layers=4,
-                 num_attention_heads=8, num_key_value_heads=4, vocab_size=4096),
+    "tiny": dict(
+        hidden_size=256,
+        intermediate_size=688,
+        num_hidden_layers=4,
+        num_attention_heads=8,
+        num_key_value_heads=4,
+        vocab_size=4096,
+    ),
     # ~22 M params: 8192*384*2 = 6.3 M + 8 layers * ~1.9 M.
-    "small": dict(hidden_size=384, intermediate_size=1024, num_hidden_layers=8,
-                  num_attention_heads=6, num_key_value_heads=3, vocab_size=8192),
+    "small": dict(
+        hidden_size=384,
+        intermediate_size=1024,
+        num_hidden_layers=8,
+        num_attention_heads=6,
+        num_key_value_heads=3,
+        vocab_size=8192,
+    ),
     # ~0.4 M params, for unit tests only.
-    "micro": dict(hidden_size=64, intermediate_size=172, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, vocab_size=1024),
+    "micro": dict(
+        hidden_size=64,
+        intermediate_size=172,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=1024,
+    ),
 }
 
 
 class BaseConfig(StrictModel):
     """How the embedded base model is built and pretrained."""
 
-    size: Literal["micro", "tiny", "small"] = Field("tiny", description="Model shape (MODEL_SIZES).")
+    size: Literal["micro", "tiny", "small"] = Field(
+        "tiny", description="Model shape (MODEL_SIZES)."
+    )
     vocab_size: int | None = Field(None, description="Override the size's BPE vocabulary size.")
     seq_length: int = Field(256, ge=16, description="Pretraining block length in tokens.")
     batch_size: int = Field(16, ge=1, description="Blocks per optimizer step.")
@@ -220,7 +244,9 @@ def build_base(data_dir: str | Path, out_dir: str | Path, config: BaseConfig | N
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     documents = list(report_documents(data_dir, config.max_documents))
     if len(documents) < 2:
-        raise DataError(f"{data_dir}/train.jsonl has {len(documents)} rows; need at least 2 reports")
+        raise DataError(
+            f"{data_dir}/train.jsonl has {len(documents)} rows; need at least 2 reports"
+        )
     vocab_size = config.vocab_size or MODEL_SIZES[config.size]["vocab_size"]
     tokenizer = train_tokenizer(documents, vocab_size)
     blocks = pack_blocks(documents, tokenizer, config.seq_length)

@@ -48,7 +48,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error.__class__.__name__}); fix the syntax") from None
+        raise ConfigError(
+            f"{path}: not valid YAML ({error.__class__.__name__}); fix the syntax"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping of config keys")
     return data

@@ -68,23 +68,40 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
         _step(
             f"synthesise {config.synth_reports} reports",
             corpus.is_file(),
-            lambda: log(synthesize(config.synth_reports, config.seed, corpus, progress=False).line()),
+            lambda: log(
+                synthesize(config.synth_reports, config.seed, corpus, progress=False).line()
+            ),
             log,
         )
     data_dir = out / "data"
     if config.test_input is None:
         split = {"test_size": config.test_size}
-        result = prepare(load_prepare_config(
-            input=corpus, out=data_dir, preset=config.preset, seed=config.seed, split=split))
+        result = prepare(
+            load_prepare_config(
+                input=corpus, out=data_dir, preset=config.preset, seed=config.seed, split=split
+            )
+        )
         log(f"prepare: {result.status}; {_counts_line(result.manifest)}")
         return data_dir
     # Separate test file (e.g. Open-i validate): prepare both, then join them in one DATA_DIR.
-    train_part = prepare(load_prepare_config(
-        input=corpus, out=out / "data-train", preset=config.preset, seed=config.seed,
-        split={"test_size": 0}))
-    test_part = prepare(load_prepare_config(
-        input=config.test_input, out=out / "data-test", preset=config.preset, seed=config.seed,
-        split={"test_size": 10**9, "eval_fraction": 0.0, "min_eval_rows": 0}))
+    train_part = prepare(
+        load_prepare_config(
+            input=corpus,
+            out=out / "data-train",
+            preset=config.preset,
+            seed=config.seed,
+            split={"test_size": 0},
+        )
+    )
+    test_part = prepare(
+        load_prepare_config(
+            input=config.test_input,
+            out=out / "data-test",
+            preset=config.preset,
+            seed=config.seed,
+            split={"test_size": 10**9, "eval_fraction": 0.0, "min_eval_rows": 0},
+        )
+    )
     log(f"prepare train: {_counts_line(train_part.manifest)}")
     log(f"prepare test:  {_counts_line(test_part.manifest)}")
     _join_data_dirs(out / "data-train", out / "data-test", data_dir)
@@ -127,17 +144,32 @@ def _train(config: DemoConfig, method: str, data_dir: Path, base_dir: Path, run_
     from radllama.config import validate_config
     from radllama.train import TrainConfig, train
 
-    train_config = validate_config(TrainConfig, {
-        "method": method, "data": str(data_dir), "model": str(base_dir),
-        "output_dir": str(run_dir), "max_steps": config.train_steps, "seed": config.seed,
-        # 512-token packed rows x 4 = 2,048 tokens/step (~10 pairs); see configs/tiny-cpu.yaml.
-        "max_length": 512, "per_device_train_batch_size": 4,
-        "learning_rate": config.full_learning_rate if method == "full" else config.lora_learning_rate,
-        "warmup_ratio": 0.05, "gradient_checkpointing": False, "bf16": False,
-        "attn_implementation": "sdpa", "eval_steps": max(1, config.train_steps // 2),
-        "logging_steps": max(1, config.train_steps // 10), "save_steps": config.train_steps,
-        "report_to": "none",
-    }, source="demo")
+    train_config = validate_config(
+        TrainConfig,
+        {
+            "method": method,
+            "data": str(data_dir),
+            "model": str(base_dir),
+            "output_dir": str(run_dir),
+            "max_steps": config.train_steps,
+            "seed": config.seed,
+            # 512-token packed rows x 4 = 2,048 tokens/step (~10 pairs); see configs/tiny-cpu.yaml.
+            "max_length": 512,
+            "per_device_train_batch_size": 4,
+            "learning_rate": config.full_learning_rate
+            if method == "full"
+            else config.lora_learning_rate,
+            "warmup_ratio": 0.05,
+            "gradient_checkpointing": False,
+            "bf16": False,
+            "attn_implementation": "sdpa",
+            "eval_steps": max(1, config.train_steps // 2),
+            "logging_steps": max(1, config.train_steps // 10),
+            "save_steps": config.train_steps,
+            "report_to": "none",
+        },
+        source="demo",
+    )
     return train(train_config)
 
 
@@ -151,17 +183,29 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
     data_dir = _prepare_data(config, out, log)
 
     base_dir = out / "base"
-    base_config = BaseConfig(size=config.base_size, max_steps=config.base_steps,
-                             max_minutes=config.base_minutes, seed=config.seed)
-    _step(f"pretrain the embedded {config.base_size} base model", (base_dir / "config.json").is_file(),
-          lambda: log(describe(build_base(data_dir, base_dir, base_config))), log)
+    base_config = BaseConfig(
+        size=config.base_size,
+        max_steps=config.base_steps,
+        max_minutes=config.base_minutes,
+        seed=config.seed,
+    )
+    _step(
+        f"pretrain the embedded {config.base_size} base model",
+        (base_dir / "config.json").is_file(),
+        lambda: log(describe(build_base(data_dir, base_dir, base_config))),
+        log,
+    )
 
     models = {"base-zero-shot": base_dir}
     for method in config.methods:
         run_dir = out / "runs" / method
         models[method] = run_dir
-        _step(f"fine-tune ({method})", (run_dir / "radllama_run.json").is_file(),
-              lambda m=method, r=run_dir: _log_run(_train(config, m, data_dir, base_dir, r), log), log)
+        _step(
+            f"fine-tune ({method})",
+            (run_dir / "radllama_run.json").is_file(),
+            lambda m=method, r=run_dir: _log_run(_train(config, m, data_dir, base_dir, r), log),
+            log,
+        )
 
     preds = _generate_all(config, data_dir, models, out / "preds", log)
     scores = _evaluate_all(config, data_dir, preds, out / "scores", log)
@@ -178,12 +222,19 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
 
 def _log_run(record: dict, log: Callable[[str], None]) -> None:
     metrics = record.get("final_metrics", {})
-    shown = {k: metrics.get(k) for k in ("first_logged_loss", "last_logged_loss", "eval_loss", "steps")}
+    shown = {
+        k: metrics.get(k) for k in ("first_logged_loss", "last_logged_loss", "eval_loss", "steps")
+    }
     log(f"  {record.get('method')}: {shown}")
 
 
-def _generate_all(config: DemoConfig, data_dir: Path, models: dict[str, Path], out: Path,
-                  log: Callable[[str], None]) -> dict[str, Path]:
+def _generate_all(
+    config: DemoConfig,
+    data_dir: Path,
+    models: dict[str, Path],
+    out: Path,
+    log: Callable[[str], None],
+) -> dict[str, Path]:
     """PREDS.jsonl per system: the models through `generate`, the baselines through `baselines`."""
     from radllama.baselines import BaselinesConfig, run_baselines
     from radllama.generate import GenerateConfig, generate_predictions
@@ -192,9 +243,16 @@ def _generate_all(config: DemoConfig, data_dir: Path, models: dict[str, Path], o
     preds: dict[str, Path] = {}
     for system, model_dir in models.items():
         path = out / f"{system}.jsonl"
-        summary = generate_predictions(GenerateConfig(
-            data=data_dir / "test.jsonl", out=path, model=model_dir, system=system,
-            max_new_tokens=config.max_new_tokens, batch_size=32))
+        summary = generate_predictions(
+            GenerateConfig(
+                data=data_dir / "test.jsonl",
+                out=path,
+                model=model_dir,
+                system=system,
+                max_new_tokens=config.max_new_tokens,
+                batch_size=32,
+            )
+        )
         log(f"generate {summary.describe()}")
         preds[system] = path
     baselines = run_baselines(BaselinesConfig(data=data_dir, out_dir=out))
@@ -204,8 +262,13 @@ def _generate_all(config: DemoConfig, data_dir: Path, models: dict[str, Path], o
     return preds
 
 
-def _evaluate_all(config: DemoConfig, data_dir: Path, preds: dict[str, Path], out: Path,
-                  log: Callable[[str], None]) -> list[Path]:
+def _evaluate_all(
+    config: DemoConfig,
+    data_dir: Path,
+    preds: dict[str, Path],
+    out: Path,
+    log: Callable[[str], None],
+) -> list[Path]:
     import json
 
     from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions
@@ -215,8 +278,12 @@ def _evaluate_all(config: DemoConfig, data_dir: Path, preds: dict[str, Path], ou
     paths = []
     for system, pred_path in preds.items():
         path = out / f"{system}.json"
-        evaluate_predictions(pred_path, EvaluateConfig(metrics=config.metrics, system=system),
-                             manifest=manifest, out_path=path)
+        evaluate_predictions(
+            pred_path,
+            EvaluateConfig(metrics=config.metrics, system=system),
+            manifest=manifest,
+            out_path=path,
+        )
         log(f"evaluate {system} -> {path.name}")
         paths.append(path)
     return paths

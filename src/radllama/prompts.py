@@ -65,7 +65,9 @@ PREPEND_PHRASES: tuple[str, ...] = (
 )
 
 _PREPEND_RE = re.compile(
-    r"^\s*(?:" + "|".join(re.escape(p) for p in sorted(PREPEND_PHRASES, key=len, reverse=True)) + r")\s*",
+    r"^\s*(?:"
+    + "|".join(re.escape(p) for p in sorted(PREPEND_PHRASES, key=len, reverse=True))
+    + r")\s*",
     re.IGNORECASE,
 )
 
