@@ -8,14 +8,14 @@ import json
 import pytest
 import torch
 
-from radllama.config import load_config
+from radllama.config import validate_config
 from radllama.train import RUN_FILE, TrainConfig, train
 
 
 @pytest.fixture(scope="module")
 def qlora_run(tiny_model_dir, tiny_data_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
-    config = load_config(TrainConfig, None, dict(
+    config = validate_config(TrainConfig, dict(
         model=str(tiny_model_dir), data=str(tiny_data_dir), output_dir=str(root / "run"),
         cache_dir=str(root / "cache"), method="qlora", max_length=512,
         per_device_train_batch_size=2, learning_rate=2e-2, max_steps=3, logging_steps=1,

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from radllama.config import load_config
+from radllama.config import validate_config
 from radllama.errors import ConfigError
 from radllama.train import TrainConfig, train
 
@@ -36,7 +36,7 @@ def _config(tiny_model_dir, tiny_data_dir, out, cache, **overrides) -> TrainConf
         lora={"dropout": 0.1},  # dropout makes the RNG state part of what must be restored
     )  # fmt: skip
     values.update(overrides)
-    return load_config(TrainConfig, None, values)
+    return validate_config(TrainConfig, values)
 
 
 def test_sigterm_checkpoint_then_resume_equals_uninterrupted(
