@@ -113,7 +113,8 @@ def _malformed(max_context: int) -> list[tuple[str, bytes, int, str | None]]:
         ("/v1/impressions", j({"exam_code": "CT"}).encode(), 400, "findings"),
         ("/v1/impressions", j({"findings": FINDINGS}).encode(), 400, "exam_code"),
         ("/v1/impressions", j({"exam_code": 7, "findings": FINDINGS}).encode(), 400, "exam_code"),
-        ("/v1/impressions", j({"exam_code": "CT", "findings": ["a"]}).encode(), 400, "findings"),
+        ("/v1/chat/completions", j({"messages": [{"role": "user", "content": "x"}],
+                                    "stream": "yes"}).encode(), 400, "stream"),
         ("/v1/impressions", j(_impression("   ")).encode(), 400, "findings"),
         ("/v1/impressions", j(_impression(too_long)).encode(), 400, "findings"),
         ("/v1/impressions", j(_impression(max_tokens=0)).encode(), 400, "max_tokens"),
@@ -276,3 +277,29 @@ def test_request_log_has_ids_and_sizes_but_no_report_text(server, model, caplog)
     assert "Zebrafinding" not in log and "nodule" not in log
     assert response.json()["impression"] not in log
     assert chat.json()["choices"][0]["message"]["content"] not in log
+
+
+def test_generate_openai_backend_against_the_server_matches_in_process(
+    server, model, tiny_model_dir, tiny_data_dir, tmp_path, monkeypatch
+):
+    """`radllama generate --backend openai` pointed at the server reproduces the hf backend."""
+    from radllama.generate import GenerateConfig, generate_predictions
+    from radllama.jsonl import read_jsonl
+
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    common = dict(data=tiny_data_dir, model=tiny_model_dir, max_new_tokens=MAX_TOKENS, limit=4)
+    generate_predictions(GenerateConfig(out=tmp_path / "hf.jsonl", backend="hf", **common))
+    generate_predictions(
+        GenerateConfig(
+            out=tmp_path / "served.jsonl",
+            backend="openai",
+            base_url=server.base_url,
+            api_model=model.name,
+            concurrency=4,
+            **common,
+        )  # fmt: skip
+    )
+    local = {r["report_id"]: r["prediction"] for r in read_jsonl(tmp_path / "hf.jsonl")}
+    served = {r["report_id"]: r["prediction"] for r in read_jsonl(tmp_path / "served.jsonl")}
+    assert len(served) == 4 and all(served.values())
+    assert served == local

@@ -185,11 +185,15 @@ def _validation_error(errors: list[dict[str, Any]]) -> JSONResponse:
             f"application/json ({first['msg']})",
             code="invalid_body",
         )
-    # Union members show up in the location (e.g. content.str); keep the field path only.
-    param = ".".join(
-        p for p in loc if not p.startswith(("str", "list[", "int", "float", "function-"))
-    )
+    param = ".".join(p for p in loc if not _is_union_tag(p))
     return _error(400, f"{param}: {first['msg']}", param=param, code=first["type"])
+
+
+def _is_union_tag(part: str) -> bool:
+    # pydantic puts the union member tried into the location (messages.0.content.str); drop it.
+    return part in {"str", "int", "float", "bool", "none"} or part.startswith(
+        ("list[", "dict[", "function-", "literal[", "tagged-union[")
+    )
 
 
 # ---- health, metrics, models ------------------------------------------------------------------
