@@ -74,3 +74,37 @@ def test_api_key_comes_from_the_named_variable(monkeypatch):
     monkeypatch.setenv("RADLLAMA_SOME_KEY", " abc ")
     assert resolve_api_key(ServeConfig(api_key_env="RADLLAMA_SOME_KEY")) == "abc"
     assert resolve_api_key(ServeConfig()) is None
+
+
+def test_server_serves_a_lora_run_directory(tiny_model_dir, tiny_data_dir, tmp_path):
+    """A RUN_DIR from `radllama train` (adapter + run file) answers the openai client."""
+    from radllama.config import validate_config
+    from radllama.inference import ImpressionModel
+    from radllama.serve import build_app, start_in_thread
+    from radllama.train import TrainConfig, train
+
+    config = validate_config(TrainConfig, dict(
+        model=str(tiny_model_dir), data=str(tiny_data_dir), output_dir=str(tmp_path / "run"),
+        cache_dir=str(tmp_path / "cache"), method="lora", max_length=512,
+        per_device_train_batch_size=2, learning_rate=2e-2, max_steps=2, logging_steps=1,
+        eval_steps=None, save_steps=100, gradient_checkpointing=False, report_to="none",
+    ))  # fmt: skip
+    train(config)
+    model = ImpressionModel.load(tmp_path / "run")
+    findings = "No intracranial hemorrhage, mass effect or midline shift."
+    with start_in_thread(build_app(model)) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+        assert [m.id for m in client.models.list().data] == ["run"]
+        chat = client.chat.completions.create(
+            model="run", messages=model.messages("CT HEAD W/O", findings), max_tokens=5
+        )
+        served = httpx.post(
+            f"{server.root_url}/v1/impressions",
+            json={"exam_code": "CT HEAD W/O", "findings": findings, "max_tokens": 5},
+            timeout=60,
+        ).json()
+    from radllama.inference import GenerationSettings
+
+    direct = model.generate([("CT HEAD W/O", findings)], GenerationSettings(max_new_tokens=5))[0]
+    assert chat.choices[0].message.content == direct.raw_text
+    assert served["impression"] == direct.prediction
