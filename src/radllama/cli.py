@@ -356,8 +356,8 @@ def serve(
     model_dir: Annotated[Path, typer.Argument(help="RUN_DIR from `radllama train` or a local HF model dir.")],
     host: Annotated[str, typer.Option(help="Bind address (loopback by default: reports are PHI).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    api_key_env: Annotated[Optional[str], typer.Option(help="Env var holding the API key (Bearer).")] = None,
-    model_name: Annotated[Optional[str], typer.Option(help="Served model name (default: dir name).")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="Env var holding the API key (Bearer).")] = None,
+    model_name: Annotated[str | None, typer.Option(help="Served model name (default: dir name).")] = None,
     max_batch_size: Annotated[int, typer.Option(help="Most requests per generate call.")] = 16,
     batch_wait_ms: Annotated[float, typer.Option(help="How long a request waits for batch mates.")] = 10.0,
     max_queue: Annotated[int, typer.Option(help="Queued requests beyond this get 503 + Retry-After.")] = 256,
@@ -378,8 +378,8 @@ def serve(
 def impress(
     model: Annotated[Path, typer.Option(help="RUN_DIR from `radllama train` or a local HF model dir.")],
     exam: Annotated[str, typer.Option(help="Exam code or description, e.g. 'CT HEAD W/O'.")],
-    findings: Annotated[Optional[str], typer.Option(help="FINDINGS text; omit or '-' to read stdin.")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Most impression tokens.")] = None,
+    findings: Annotated[str | None, typer.Option(help="FINDINGS text; omit or '-' to read stdin.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Most impression tokens.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the /v1/impressions object.")] = False,
 ) -> None:
     """Write the IMPRESSION for one report's exam + FINDINGS (same answer as the server)."""
