@@ -45,11 +45,25 @@ def version() -> None:
 # ---- section: synth (issue 2) ------------------------------------------------------------
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Option(help="Output CSV; FILE.phi.jsonl (PHI ground truth) and FILE.synth.json (config, planted counts) go beside it.")],
-    reports: Annotated[int, typer.Option("--reports", "-n", help="Number of reports (rows) to write.")] = 10_000,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed and config give byte-identical files.")] = 0,
-    config: Annotated[Optional[Path], typer.Option(help="YAML of SynthConfig fields (defect rates, PHI rates, ...).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: CPU count); never changes the output.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output CSV; FILE.phi.jsonl (PHI ground truth) and FILE.synth.json (config, planted counts) go beside it."
+        ),
+    ],
+    reports: Annotated[
+        int, typer.Option("--reports", "-n", help="Number of reports (rows) to write.")
+    ] = 10_000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed and config give byte-identical files.")
+    ] = 0,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML of SynthConfig fields (defect rates, PHI rates, ...).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default: CPU count); never changes the output."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Write a synthetic MGH-like report export with PHI ground truth and planted defects."""
@@ -63,16 +77,30 @@ def synth(
 
 # ---- end section: synth ------------------------------------------------------------------
 
+
 # ---- section: prepare / deid (issue 2) ---------------------------------------------------
 @app.command()
 def prepare(
-    config: Annotated[Optional[Path], typer.Argument(help="YAML config (see configs/prepare-*.yaml).")] = None,
-    input: Annotated[Optional[Path], typer.Option("--input", help="Report export: csv/tsv/json/jsonl/parquet file or a folder.")] = None,
-    preset: Annotated[Optional[str], typer.Option(help="Input layout: mgh (default), iu-xray, openi, mimic-cxr.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output DATA_DIR.")] = None,
-    output_format: Annotated[Optional[str], typer.Option("--format", help="Split files: jsonl (default) or parquet.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the counts per drop reason; write nothing.")] = False,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default 2; 0 = in-process).")] = None,
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML config (see configs/prepare-*.yaml).")
+    ] = None,
+    input: Annotated[
+        Path | None,
+        typer.Option("--input", help="Report export: csv/tsv/json/jsonl/parquet file or a folder."),
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="Input layout: mgh (default), iu-xray, openi, mimic-cxr.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output DATA_DIR.")] = None,
+    output_format: Annotated[
+        str | None, typer.Option("--format", help="Split files: jsonl (default) or parquet.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the counts per drop reason; write nothing.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default 2; 0 = in-process).")
+    ] = None,
 ) -> None:
     """Report export -> sections -> de-identification -> filters -> instruction rows -> train/eval/test + manifest."""
     from rich.console import Console
@@ -90,12 +118,22 @@ def prepare(
 
 @app.command()
 def deid(
-    input: Annotated[Path, typer.Option("--input", help="JSONL rows {\"id\", \"text\", ...}.")],
+    input: Annotated[Path, typer.Option("--input", help='JSONL rows {"id", "text", ...}.')],
     out: Annotated[Path, typer.Option("--out", help="Output JSONL (same rows, text redacted).")],
-    text_field: Annotated[list[str], typer.Option("--text-field", help="Field(s) to redact; repeat for several.")] = ["text"],  # noqa: B006
-    mode: Annotated[str, typer.Option(help="placeholder ([NAME], [DATE]...) or surrogate (consistent fake values).")] = "placeholder",
+    text_field: Annotated[
+        list[str], typer.Option("--text-field", help="Field(s) to redact; repeat for several.")
+    ] = ["text"],  # noqa: B006
+    mode: Annotated[
+        str,
+        typer.Option(help="placeholder ([NAME], [DATE]...) or surrogate (consistent fake values)."),
+    ] = "placeholder",
     seed: Annotated[int, typer.Option("--seed", help="Surrogate seed (surrogate mode).")] = 0,
-    audit: Annotated[Path | None, typer.Option("--audit", help="Audit JSON (default OUT.audit.json): counts per type + review sample.")] = None,
+    audit: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit", help="Audit JSON (default OUT.audit.json): counts per type + review sample."
+        ),
+    ] = None,
 ) -> None:
     """De-identify a JSONL file: HIPAA Safe Harbor identifiers -> typed placeholders or surrogates."""
     from radllama.deid import DeidConfig, deidentify_jsonl
@@ -113,14 +151,21 @@ def deid(
 
 # ---- end section: prepare / deid ---------------------------------------------------------
 
+
 # ---- section: base / train / export (issue 3) --------------------------------------------
 @app.command()
 def base(
-    data: Annotated[Path, typer.Option(help="Dataset directory from `radllama prepare` (reads train.jsonl).")],
+    data: Annotated[
+        Path, typer.Option(help="Dataset directory from `radllama prepare` (reads train.jsonl).")
+    ],
     out: Annotated[Path, typer.Option(help="Output model directory (Hugging Face format).")],
-    size: Annotated[str, typer.Option(help="micro | tiny (~5 M params) | small (~22 M params).")] = "tiny",
+    size: Annotated[
+        str, typer.Option(help="micro | tiny (~5 M params) | small (~22 M params).")
+    ] = "tiny",
     max_steps: Annotated[int, typer.Option(help="Pretraining optimizer steps.")] = 300,
-    max_minutes: Annotated[Optional[float], typer.Option(help="Wall-clock budget; stops early.")] = None,
+    max_minutes: Annotated[
+        float | None, typer.Option(help="Wall-clock budget; stops early.")
+    ] = None,
     seq_length: Annotated[int, typer.Option(help="Pretraining block length (tokens).")] = 256,
     batch_size: Annotated[int, typer.Option(help="Blocks per optimizer step.")] = 16,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -129,9 +174,18 @@ def base(
     from radllama.base import BaseConfig, build_base, describe
     from radllama.config import validate_config
 
-    config = validate_config(BaseConfig, dict(
-        size=size, max_steps=max_steps, max_minutes=max_minutes, seq_length=seq_length,
-        batch_size=batch_size, seed=seed), source="options")
+    config = validate_config(
+        BaseConfig,
+        dict(
+            size=size,
+            max_steps=max_steps,
+            max_minutes=max_minutes,
+            seq_length=seq_length,
+            batch_size=batch_size,
+            seed=seed,
+        ),
+        source="options",
+    )
     record = build_base(data, out, config)
     typer.echo(describe(record))
     typer.echo(f"saved to {out}")
@@ -140,13 +194,26 @@ def base(
 @app.command()
 def train(
     config: Annotated[Path, typer.Argument(help="Training config YAML (see configs/).")],
-    method: Annotated[Optional[str], typer.Option(help="full | lora | qlora (overrides the config).")] = None,
-    data: Annotated[Optional[Path], typer.Option(help="Dataset directory from `radllama prepare`.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Base model directory (Hugging Face format).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Run directory to write.")] = None,
-    max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (overrides epochs).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint in --out.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and arguments; load nothing.")] = False,
+    method: Annotated[
+        str | None, typer.Option(help="full | lora | qlora (overrides the config).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Dataset directory from `radllama prepare`.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Base model directory (Hugging Face format).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory to write.")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Optimizer steps (overrides epochs).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the last checkpoint in --out.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the resolved config and arguments; load nothing."),
+    ] = False,
 ) -> None:
     """Supervised fine-tuning (TRL SFTTrainer): full, LoRA or QLoRA, packed, resumable."""
     import signal
@@ -156,41 +223,61 @@ def train(
     from radllama.train import dry_run as describe_run
     from radllama.train import train as run_training
 
-    overrides = dict(method=method, data=str(data) if data else None, model=model,
-                     output_dir=str(out) if out else None, max_steps=max_steps, resume=resume or None)
+    overrides = dict(
+        method=method,
+        data=str(data) if data else None,
+        model=model,
+        output_dir=str(out) if out else None,
+        max_steps=max_steps,
+        resume=resume or None,
+    )
     train_config = load_config(TrainConfig, config, overrides)
     if dry_run:
         typer.echo(describe_run(train_config))
         return
     record = run_training(train_config)
     if record.get("status") == "interrupted":
-        typer.echo(f"interrupted ({record['signal']}) at step {record['step']}; checkpoint "
-                   f"{record['checkpoint']}; rerun with --resume to continue", err=True)
+        typer.echo(
+            f"interrupted ({record['signal']}) at step {record['step']}; checkpoint "
+            f"{record['checkpoint']}; rerun with --resume to continue",
+            err=True,
+        )
         raise typer.Exit(128 + int(getattr(signal, record["signal"])))
     metrics = record["final_metrics"]
-    typer.echo(f"{record['method']}: {metrics['steps']} steps, loss {metrics['first_logged_loss']:.4f} -> "
-               f"{metrics['last_logged_loss']:.4f}, eval loss {metrics['eval_loss']}, "
-               f"packing efficiency {metrics['packing_efficiency']}")
+    typer.echo(
+        f"{record['method']}: {metrics['steps']} steps, loss {metrics['first_logged_loss']:.4f} -> "
+        f"{metrics['last_logged_loss']:.4f}, eval loss {metrics['eval_loss']}, "
+        f"packing efficiency {metrics['packing_efficiency']}"
+    )
     typer.echo(f"saved to {train_config.output_dir}")
 
 
 @app.command()
 def export(
-    run_dir: Annotated[Path, typer.Argument(help="LoRA/QLoRA run directory from `radllama train`.")],
+    run_dir: Annotated[
+        Path, typer.Argument(help="LoRA/QLoRA run directory from `radllama train`.")
+    ],
     out: Annotated[Path, typer.Option(help="Directory for the merged model.")],
-    merge: Annotated[bool, typer.Option("--merge", help="Merge the adapter into a 16-bit copy of the base.")] = False,
-    dtype: Annotated[str, typer.Option(help="bfloat16 | float16 | float32 weights of the merged copy.")] = "bfloat16",
+    merge: Annotated[
+        bool, typer.Option("--merge", help="Merge the adapter into a 16-bit copy of the base.")
+    ] = False,
+    dtype: Annotated[
+        str, typer.Option(help="bfloat16 | float16 | float32 weights of the merged copy.")
+    ] = "bfloat16",
 ) -> None:
     """Export a fine-tuned run: merge its adapter into the base for vLLM / llama.cpp."""
     from radllama.export import export_merged
 
     if not merge:
-        fail("pass --merge (the only export); the adapter in RUN_DIR already serves with "
-             "`vllm serve BASE --enable-lora --lora-modules NAME=RUN_DIR`")
+        fail(
+            "pass --merge (the only export); the adapter in RUN_DIR already serves with "
+            "`vllm serve BASE --enable-lora --lora-modules NAME=RUN_DIR`"
+        )
     typer.echo(f"merged model saved to {export_merged(run_dir, out, dtype=dtype)}")
 
 
 # ---- end section: base / train / export --------------------------------------------------
+
 
 # ---- section: generate / evaluate / report / baselines (issue 4) -------------------------
 @app.command()
@@ -200,11 +287,19 @@ def generate(
     model: Annotated[
         Path | None, typer.Option(help="RUN_DIR or HF model dir (openai: prompt style only).")
     ] = None,
-    backend: Annotated[str, typer.Option(help="hf (in-process) | openai (any compatible server).")] = "hf",
-    base_url: Annotated[str | None, typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1")] = None,
+    backend: Annotated[
+        str, typer.Option(help="hf (in-process) | openai (any compatible server).")
+    ] = "hf",
+    base_url: Annotated[
+        str | None, typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1")
+    ] = None,
     api_model: Annotated[str | None, typer.Option(help="openai: model name on the server.")] = None,
-    api_key_env: Annotated[str, typer.Option(help="openai: env var with the API key.")] = "OPENAI_API_KEY",
-    allow_remote: Annotated[bool, typer.Option(help="openai: allow a non-loopback endpoint.")] = False,
+    api_key_env: Annotated[
+        str, typer.Option(help="openai: env var with the API key.")
+    ] = "OPENAI_API_KEY",
+    allow_remote: Annotated[
+        bool, typer.Option(help="openai: allow a non-loopback endpoint.")
+    ] = False,
     max_new_tokens: Annotated[int, typer.Option(help="Generation length cap (tokens).")] = 128,
     batch_size: Annotated[int, typer.Option(help="hf: prompts per forward pass.")] = 16,
     concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 4,
@@ -233,7 +328,9 @@ def baselines(
     data: Annotated[Path, typer.Option(help="DATA_DIR from `radllama prepare` (fits on train).")],
     out_dir: Annotated[Path, typer.Option(help="Directory for <system>.jsonl prediction files.")],
     split: Annotated[str, typer.Option(help="Split to predict.")] = "test",
-    systems: Annotated[str, typer.Option(help="Comma-separated.")] = "retrieval-tfidf,most-frequent",
+    systems: Annotated[
+        str, typer.Option(help="Comma-separated.")
+    ] = "retrieval-tfidf,most-frequent",
 ) -> None:
     """Retrieval (TF-IDF nearest neighbour) and most-frequent-impression baselines as PREDS."""
     from radllama.baselines import BaselinesConfig, describe, run_baselines
@@ -350,37 +447,68 @@ def _judge_options(
 
 # ---- end section: generate / evaluate / report / baselines -------------------------------
 
+
 # ---- section: serve / impress (issue 5) --------------------------------------------------
 @app.command()
 def serve(
-    model_dir: Annotated[Path, typer.Argument(help="RUN_DIR from `radllama train` or a local HF model dir.")],
-    host: Annotated[str, typer.Option(help="Bind address (loopback by default: reports are PHI).")] = "127.0.0.1",
+    model_dir: Annotated[
+        Path, typer.Argument(help="RUN_DIR from `radllama train` or a local HF model dir.")
+    ],
+    host: Annotated[
+        str, typer.Option(help="Bind address (loopback by default: reports are PHI).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    api_key_env: Annotated[str | None, typer.Option(help="Env var holding the API key (Bearer).")] = None,
-    model_name: Annotated[str | None, typer.Option(help="Served model name (default: dir name).")] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Env var holding the API key (Bearer).")
+    ] = None,
+    model_name: Annotated[
+        str | None, typer.Option(help="Served model name (default: dir name).")
+    ] = None,
     max_batch_size: Annotated[int, typer.Option(help="Most requests per generate call.")] = 16,
-    batch_wait_ms: Annotated[float, typer.Option(help="How long a request waits for batch mates.")] = 10.0,
-    max_queue: Annotated[int, typer.Option(help="Queued requests beyond this get 503 + Retry-After.")] = 256,
-    request_timeout_s: Annotated[float, typer.Option(help="503 for requests not answered by then.")] = 120.0,
+    batch_wait_ms: Annotated[
+        float, typer.Option(help="How long a request waits for batch mates.")
+    ] = 10.0,
+    max_queue: Annotated[
+        int, typer.Option(help="Queued requests beyond this get 503 + Retry-After.")
+    ] = 256,
+    request_timeout_s: Annotated[
+        float, typer.Option(help="503 for requests not answered by then.")
+    ] = 120.0,
 ) -> None:
     """Serve the model: OpenAI-compatible API + POST /v1/impressions, with dynamic batching."""
     from radllama.config import validate_config
     from radllama.serve import ServeConfig, run_server
 
-    config = validate_config(ServeConfig, dict(
-        host=host, port=port, api_key_env=api_key_env, model_name=model_name,
-        max_batch_size=max_batch_size, batch_wait_ms=batch_wait_ms, max_queue=max_queue,
-        request_timeout_s=request_timeout_s), source="options")
+    config = validate_config(
+        ServeConfig,
+        dict(
+            host=host,
+            port=port,
+            api_key_env=api_key_env,
+            model_name=model_name,
+            max_batch_size=max_batch_size,
+            batch_wait_ms=batch_wait_ms,
+            max_queue=max_queue,
+            request_timeout_s=request_timeout_s,
+        ),
+        source="options",
+    )
     run_server(model_dir, config)
 
 
 @app.command()
 def impress(
-    model: Annotated[Path, typer.Option(help="RUN_DIR from `radllama train` or a local HF model dir.")],
+    model: Annotated[
+        Path, typer.Option(help="RUN_DIR from `radllama train` or a local HF model dir.")
+    ],
     exam: Annotated[str, typer.Option(help="Exam code or description, e.g. 'CT HEAD W/O'.")],
-    findings: Annotated[str | None, typer.Option(help="FINDINGS text; omit or '-' to read stdin.")] = None,
+    findings: Annotated[
+        str | None, typer.Option(help="FINDINGS text; omit or '-' to read stdin.")
+    ] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Most impression tokens.")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the /v1/impressions object.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the /v1/impressions object.")
+    ] = False,
 ) -> None:
     """Write the IMPRESSION for one report's exam + FINDINGS (same answer as the server)."""
     import json
@@ -400,14 +528,24 @@ def impress(
 
 # ---- end section: serve / impress --------------------------------------------------------
 
+
 # ---- section: demo (issue 4) -------------------------------------------------------------
 @app.command()
 def demo(
-    config: Annotated[Optional[Path], typer.Argument(help="Demo YAML (e.g. configs/openi.yaml); default: embedded synthetic corpus.")] = None,
-    out: Annotated[Path, typer.Option(help="Output directory (rerun resumes: finished steps are skipped).")] = Path("demo_out"),
-    reports: Annotated[Optional[int], typer.Option(help="Synthetic reports to generate.")] = None,
-    base_minutes: Annotated[Optional[float], typer.Option(help="Pretraining wall-clock budget (minutes).")] = None,
-    train_steps: Annotated[Optional[int], typer.Option(help="SFT steps per method.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Demo YAML (e.g. configs/openi.yaml); default: embedded synthetic corpus."
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Output directory (rerun resumes: finished steps are skipped).")
+    ] = Path("demo_out"),
+    reports: Annotated[int | None, typer.Option(help="Synthetic reports to generate.")] = None,
+    base_minutes: Annotated[
+        float | None, typer.Option(help="Pretraining wall-clock budget (minutes).")
+    ] = None,
+    train_steps: Annotated[int | None, typer.Option(help="SFT steps per method.")] = None,
 ) -> None:
     """The main job: synthesise -> prepare -> base -> QLoRA + full SFT -> generate -> evaluate -> report."""
     from radllama.config import load_config
