@@ -164,6 +164,7 @@ class ScriptedChatServer:
             host="127.0.0.1",
             port=0,
             log_level="warning",
+            log_config=None,  # don't rebind logging to a captured (later closed) sys.stderr
             timeout_graceful_shutdown=1,  # slow scripted handlers must not hold up teardown
         )
         self._server = uvicorn.Server(config)

@@ -59,30 +59,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import Field
 
 from radllama.config import StrictModel
 from radllama.errors import DataError
 
-PHI_TYPES = (
-    "NAME",
-    "DATE",
-    "TIME",
-    "AGE",
-    "MRN",
-    "ACCESSION",
-    "SSN",
-    "ID",
-    "PHONE",
-    "FAX",
-    "EMAIL",
-    "URL",
-    "IP",
-    "ADDRESS",
-    "ZIP",
-)
 PhiType = Literal[
     "NAME",
     "DATE",
@@ -100,6 +83,7 @@ PhiType = Literal[
     "ADDRESS",
     "ZIP",
 ]
+PHI_TYPES: tuple[str, ...] = get_args(PhiType)  # the type names, in this order
 PLACEHOLDERS: dict[str, str] = {
     "NAME": "[NAME]",
     "DATE": "[DATE]",

@@ -32,14 +32,14 @@ class DemoConfig(StrictModel):
     test_size: int = Field(120, ge=1, description="Test reports (paper: 2,114).")
     base_size: Literal["micro", "tiny", "small"] = Field("tiny", description="Embedded base model.")
     base_steps: int = Field(400, ge=1, description="Pretraining steps (upper bound).")
-    base_minutes: float = Field(3.0, gt=0, description="Pretraining wall-clock budget.")
-    train_steps: int = Field(150, ge=1, description="SFT steps per method (upper bound).")
+    base_minutes: float = Field(2.5, gt=0, description="Pretraining wall-clock budget.")
+    train_steps: int = Field(250, ge=1, description="SFT steps per method (upper bound).")
     train_minutes: float = Field(2.5, gt=0, description="SFT wall-clock budget per method.")
     methods: list[Literal["full", "lora", "qlora"]] = Field(
         ["qlora", "full"], description="Fine-tuning methods to compare (paper: QLoRA and full)."
     )
-    full_learning_rate: float = Field(5e-4, gt=0, description="Peak LR for full fine-tuning.")
-    lora_learning_rate: float = Field(2e-3, gt=0, description="Peak LR for LoRA / QLoRA.")
+    full_learning_rate: float = Field(1e-3, gt=0, description="Peak LR for full fine-tuning.")
+    lora_learning_rate: float = Field(3e-3, gt=0, description="Peak LR for LoRA / QLoRA.")
     max_new_tokens: int = Field(64, ge=1, description="Generation length cap.")
     metrics: list[str] = Field(
         ["rougeL", "bertscore", "clinical"], description="Metrics for `evaluate`."

@@ -134,6 +134,10 @@ def start_in_thread(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,
+        # Embedded in another program (or a test): leave its logging set-up alone. uvicorn's
+        # default dictConfig would bind handlers to the sys.stderr of the moment and flush
+        # the previous ones, which fails when that stream has since been closed.
+        log_config=None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="radllama-uvicorn", daemon=True)

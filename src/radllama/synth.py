@@ -54,6 +54,7 @@ import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
 from radllama.config import StrictModel
+from radllama.deid import PHI_TYPES  # the identifier types planted here are the ones deid finds
 from radllama.errors import ConfigError, DataError
 
 CSV_COLUMNS = (
@@ -63,23 +64,6 @@ CSV_COLUMNS = (
     "exam_description",
     "report_date",
     "report_text",
-)
-PHI_TYPES = (
-    "NAME",
-    "DATE",
-    "TIME",
-    "AGE",
-    "MRN",
-    "ACCESSION",
-    "SSN",
-    "ID",
-    "PHONE",
-    "FAX",
-    "EMAIL",
-    "URL",
-    "IP",
-    "ADDRESS",
-    "ZIP",
 )
 DEFECT_KINDS = (
     "missing_findings",
