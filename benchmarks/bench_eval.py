@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    load_before = os.getloadavg()[0]
     if not OPENI.is_dir():
         raise SystemExit(f"{OPENI} not found: this benchmark needs the shared Open-i data")
     preds, refs, findings = load_pairs(args.pairs)
@@ -116,7 +117,7 @@ def main() -> None:
         f"{t_clin:.2f} s | hallucination flags {t_hall:.2f} s",
         f"total metrics: {t_total:.2f} s wall (target <= 10 s); with scorer load: "
         f"{t_total + t_load:.2f} s; BERTScore used {cpu_bert:.1f} CPU s on 2 threads",
-        f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores)",
+        f"1-min load average: {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores)",
         f"BERTScore batch 64 vs batch 1, same {k} pairs: {t_b64:.2f} s vs {t_b1:.2f} s -> "
         f"{t_b1 / t_b64:.1f}x",
         f"cached scorer vs bert_score.score() re-creating the model, {m} single-pair calls: "
@@ -127,7 +128,6 @@ def main() -> None:
         date = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip()
         section = (
             f"\n## bench_eval.py — evaluation metrics ({date}, 2-core CPU sandbox)\n\n"
-            "Machine shared with other engineers' jobs at the same time, so timings are noisy.\n"
             "`.venv/bin/python benchmarks/bench_eval.py`\n\n"
             + "\n".join(f"- {line}" for line in lines)
             + "\n"

@@ -50,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=200_000)
     parser.add_argument("--no-single", action="store_true", help="Skip the 1-process run.")
+    parser.add_argument("--no-append", action="store_true", help="Print only; leave RESULTS.md.")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     load_before = os.getloadavg()[0]
@@ -75,8 +76,8 @@ def main() -> None:
             f"ratio {parallel / single:.2f}x; outputs byte-identical",
         ]
     lines.append(
-        f"- machine shared with other engineers: 1-min load average {load_before:.1f} before, "
-        f"{load_after:.1f} after (on {cores} cores), so absolute numbers are noisy"
+        f"- 1-min load average {load_before:.1f} before, {load_after:.1f} after (on {cores} "
+        "cores): wall-clock figures are only as good as the machine was idle"
     )
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
@@ -88,6 +89,8 @@ def main() -> None:
         + "\n"
     )
     print(section)
+    if args.no_append:
+        return
     with open(RESULTS, "a", encoding="utf-8") as handle:
         handle.write(section)
 
