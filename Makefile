@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH_CPU := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install demo test test-slow test-all lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,15 +25,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -x --durations=15
 
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow --durations=10
+
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m "" --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_prepare.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache
