@@ -34,7 +34,6 @@ class DemoConfig(StrictModel):
     base_steps: int = Field(400, ge=1, description="Pretraining steps (upper bound).")
     base_minutes: float = Field(2.5, gt=0, description="Pretraining wall-clock budget.")
     train_steps: int = Field(250, ge=1, description="SFT steps per method (upper bound).")
-    train_minutes: float = Field(2.5, gt=0, description="SFT wall-clock budget per method.")
     methods: list[Literal["full", "lora", "qlora"]] = Field(
         ["qlora", "full"], description="Fine-tuning methods to compare (paper: QLoRA and full)."
     )
