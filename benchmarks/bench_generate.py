@@ -17,7 +17,6 @@ model or run dir with ``--model``); prompts are Open-i findings (or the DATA_DIR
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -25,12 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import publish  # benchmarks/results.py (the script folder is on sys.path)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 OPENI = REPO.parent / "shared" / "data" / "openi"
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 
 
 def openi_data_dir(out: Path, limit: int = 2000) -> Path:
@@ -148,12 +148,7 @@ def main() -> None:
                 "steps on Open-i)") if not args.model else f"`{args.model}` ({params:.1f} M params)"  # fmt: skip
         result = measure(model, test_items(data_dir, args.prompts), args)
     text = markdown(result, args, note)
-    print(text)
-    print(json.dumps(result))
-    if not args.no_append:
-        with open(RESULTS, "a", encoding="utf-8") as handle:
-            handle.write(text)
-        print(f"appended to {RESULTS}")
+    publish(text, result, append=not args.no_append)
 
 
 if __name__ == "__main__":

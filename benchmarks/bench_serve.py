@@ -18,7 +18,6 @@ tokens' budget; impressions are greedy.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -31,13 +30,13 @@ from pathlib import Path
 
 import httpx
 import psutil
+from results import publish  # benchmarks/results.py (the script folder is on sys.path)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 OPENI = REPO.parent / "shared" / "data" / "openi"
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 QUIET = 0.15  # a run is "quiet" when other jobs used < 15% of the machine's CPU
 
 
@@ -296,12 +295,7 @@ def main() -> None:
         findings = findings_pool(data_dir)
         on, off = bench(model_dir, findings, args)
     text = markdown(on, off, args, note)
-    print(text)
-    print(json.dumps({"on": on, "off": off}))
-    if not args.no_append:
-        with open(RESULTS, "a", encoding="utf-8") as handle:
-            handle.write(text)
-        print(f"appended to {RESULTS}")
+    publish(text, {"on": on, "off": off}, append=not args.no_append)
 
 
 if __name__ == "__main__":
