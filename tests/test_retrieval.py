@@ -188,3 +188,28 @@ def test_cli_builds_adds_and_fails_in_one_line(run_cli, tmp_path):
         code, out, err = run_cli(*args)
         assert code == 2, (args, err)
         assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_dense_copy_baseline_writes_preds(run_cli, tmp_path):
+    data = make_data_dir(tmp_path / "data")
+    args = (
+        "baselines",
+        "--data",
+        data,
+        "--out-dir",
+        tmp_path / "preds",
+        "--systems",
+        "retrieval-dense",
+    )
+    code, out, err = run_cli(*args)
+    assert code == 2 and "radllama index" in err and len(err.strip().splitlines()) == 1
+    build_index(data, progress=False)
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    (row,) = list(read_jsonl(tmp_path / "preds" / "retrieval-dense.jsonl"))
+    assert row["system"] == "retrieval-dense" and row["report_id"] == "t1"
+    assert row["retrieved_report_id"] in {"a1", "a2", "a3", "b1"}
+    assert row["prediction"] == next(
+        r["impression"] for r in TRAIN if r["report_id"] == row["retrieved_report_id"]
+    )
+    assert 0.5 < row["similarity"] <= 1.0

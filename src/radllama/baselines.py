@@ -3,6 +3,8 @@
 - ``retrieval-tfidf``: nearest neighbour over the *training* findings (TF-IDF, cosine); the
   prediction is that training report's impression. It is what a copy-paste radiologist
   would do, and it is strong on templated normal studies.
+- ``retrieval-dense``: the same 1-NN copy with MiniLM sentence vectors in the FAISS index of
+  `radllama index DATA_DIR` (cosine): paraphrases match without shared words.
 - ``most-frequent``: the single most common training impression (e.g. "No acute
   cardiopulmonary process."), the floor every system should clear.
 
@@ -22,12 +24,13 @@ from typing import Any, Literal
 from pydantic import Field
 
 from radllama.config import StrictModel
-from radllama.errors import DataError
+from radllama.errors import ConfigError, DataError
 from radllama.generate import load_split, prediction_row
 from radllama.jsonl import write_jsonl
 
-BaselineName = Literal["retrieval-tfidf", "most-frequent"]
-BASELINES: tuple[str, ...] = ("retrieval-tfidf", "most-frequent")
+BaselineName = Literal["retrieval-tfidf", "retrieval-dense", "most-frequent"]
+BASELINES: tuple[str, ...] = ("retrieval-tfidf", "retrieval-dense", "most-frequent")
+DEFAULT_BASELINES: tuple[str, ...] = ("retrieval-tfidf", "most-frequent")  # need no index
 _CHUNK_ROWS = 512  # test rows per sparse similarity product: (512 x n_train) stays small
 
 
@@ -38,7 +41,9 @@ class BaselinesConfig(StrictModel):
     out_dir: Path = Field(description="Directory for <system>.jsonl prediction files.")
     split: str = Field("test", description="Split to predict (test, eval).")
     systems: list[BaselineName] = Field(
-        default_factory=lambda: list(BASELINES), min_length=1, description="Baselines to run."
+        default_factory=lambda: list(DEFAULT_BASELINES),
+        min_length=1,
+        description="Baselines to run (retrieval-dense needs `radllama index DATA_DIR` first).",
     )
 
 
@@ -106,6 +111,21 @@ class TfidfRetriever:
         return results
 
 
+def _dense_answers(data: Path, rows: list[dict[str, Any]]) -> tuple[list[Retrieved], dict]:
+    """1-NN over the dense index of DATA_DIR (one batched FAISS search)."""
+    from radllama.retrieval import Retriever
+
+    retriever = Retriever.for_data(data)
+    if retriever.meta["kind"] != "dense":
+        raise ConfigError(
+            f"retrieval-dense needs a dense index; {retriever.folder} is {retriever.meta['kind']}: "
+            f"rebuild it with `radllama index {data}`"
+        )
+    found = retriever.search(rows, k=1)
+    answers = [Retrieved(n[0].impression, n[0].row_id, n[0].similarity) for n in found]
+    return answers, {"index": retriever.meta["kind"], "encoder": retriever.meta["encoder"]}
+
+
 def _rows_for(system: str, rows: list[dict[str, Any]], answers: list[Retrieved], seconds: float):
     latency = round(seconds / max(1, len(rows)), 6)  # amortised: the baselines run in bulk
     for row, answer in zip(rows, answers, strict=True):
@@ -129,6 +149,8 @@ def run_baselines(config: BaselinesConfig) -> dict[str, dict[str, Any]]:
             )
             answers = retriever.query([r["findings"] for r in rows])
             detail = {"fallbacks": sum(a.report_id is None for a in answers)}
+        elif system == "retrieval-dense":
+            answers, detail = _dense_answers(config.data, rows)
         else:
             mode, count = most_frequent_impression(impressions)
             answers = [Retrieved(mode, None, 0.0)] * len(rows)

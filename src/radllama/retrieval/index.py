@@ -332,6 +332,19 @@ class Retriever:
             )
         return cls(folder, meta, rows, backend)
 
+    @classmethod
+    def for_data(cls, data_dir: str | Path) -> Retriever:
+        """The index under DATA_DIR/index, checked to be built from this DATA_DIR's train split."""
+        data_dir = Path(data_dir)
+        train = _train_file(data_dir)
+        retriever = cls.load(data_dir)
+        if retriever.meta["train_sha256"] != file_sha256(train):
+            raise ConfigError(
+                f"the index at {retriever.folder} was built from another train split than "
+                f"{train}; rebuild it with `radllama index {data_dir}`"
+            )
+        return retriever
+
     @property
     def identity(self) -> dict[str, Any]:
         return identity_of(self.meta)
