@@ -339,6 +339,12 @@ def generate(
     system: Annotated[str | None, typer.Option(help="System name in the rows.")] = None,
     exam_field: Annotated[str | None, typer.Option(help="exam_code | exam_description.")] = None,
     device: Annotated[str | None, typer.Option(help="hf: torch device.")] = None,
+    index: Annotated[
+        Path | None, typer.Option(help="Retrieval index DATA_DIR (default: the run's).")
+    ] = None,
+    num_examples: Annotated[
+        int | None, typer.Option(help="k retrieved examples per prompt (default: the run's).")
+    ] = None,
 ) -> None:
     """Write an impression for every test report (resumable): PREDS.jsonl for `evaluate`."""
     from radllama.config import validate_config
@@ -348,7 +354,8 @@ def generate(
         data=data, out=out, model=model, backend=backend, base_url=base_url, api_model=api_model,
         api_key_env=api_key_env, allow_remote=allow_remote, max_new_tokens=max_new_tokens,
         batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, limit=limit,
-        system=system, exam_field=exam_field, device=device,
+        system=system, exam_field=exam_field, device=device, index=index,
+        num_examples=num_examples,
     )  # fmt: skip
     config = validate_config(GenerateConfig, options, source="options")
     typer.echo(generate_predictions(config).describe())
@@ -505,6 +512,12 @@ def serve(
     request_timeout_s: Annotated[
         float, typer.Option(help="503 for requests not answered by then.")
     ] = 120.0,
+    index: Annotated[
+        Path | None, typer.Option(help="Retrieval index DATA_DIR (default: the run's).")
+    ] = None,
+    num_examples: Annotated[
+        int | None, typer.Option(help="k retrieved examples per prompt (default: the run's).")
+    ] = None,
 ) -> None:
     """Serve the model: OpenAI-compatible API + POST /v1/impressions, with dynamic batching."""
     from radllama.config import validate_config
@@ -521,6 +534,8 @@ def serve(
             batch_wait_ms=batch_wait_ms,
             max_queue=max_queue,
             request_timeout_s=request_timeout_s,
+            index=index,
+            num_examples=num_examples,
         ),
         source="options",
     )
@@ -540,6 +555,12 @@ def impress(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the /v1/impressions object.")
     ] = False,
+    index: Annotated[
+        Path | None, typer.Option(help="Retrieval index DATA_DIR (default: the run's).")
+    ] = None,
+    num_examples: Annotated[
+        int | None, typer.Option(help="k retrieved examples per prompt (default: the run's).")
+    ] = None,
 ) -> None:
     """Write the IMPRESSION for one report's exam + FINDINGS (same answer as the server)."""
     import json
@@ -553,7 +574,8 @@ def impress(
             fail("no findings: pass --findings TEXT or pipe the FINDINGS text on stdin")
         findings = sys.stdin.read()
     check_impression_request(findings, max_tokens, ServeConfig())  # before the slow model load
-    result = impress_one(ImpressionModel.load(model), exam, findings, max_tokens)
+    loaded = ImpressionModel.load(model, index=index, num_examples=num_examples)
+    result = impress_one(loaded, exam, findings, max_tokens)
     typer.echo(json.dumps(result, ensure_ascii=False) if json_output else result["impression"])
 
 

@@ -37,7 +37,7 @@ from pydantic import Field, model_validator
 from radllama.config import StrictModel
 from radllama.errors import ConfigError, DataError
 from radllama.jsonl import append_jsonl, read_jsonl, write_jsonl
-from radllama.prompts import PromptStyle, build_user_prompt, strip_prepend
+from radllama.prompts import PromptStyle, strip_prepend
 
 REQUIRED_FIELDS = ("report_id", "findings", "impression")
 EXAM_FIELDS = ("exam_code", "exam_description")
@@ -90,6 +90,14 @@ class GenerateConfig(StrictModel):
     )
     load_in_4bit: bool | None = Field(
         None, description="hf: 4-bit base (default: qlora runs on GPU)."
+    )
+    index: Path | None = Field(
+        None,
+        description="Retrieval index (DATA_DIR or DATA_DIR/index from `radllama index`); "
+        "default: the one the run was trained with.",
+    )
+    num_examples: int | None = Field(
+        None, ge=0, description="k similar prior reports in the prompt (default: the run's k)."
     )
 
     @model_validator(mode="after")
@@ -283,8 +291,10 @@ class _Sink:
     style: PromptStyle
     summary: GenerateSummary
 
-    def write(self, row: dict[str, Any], item: tuple[str, str], result: dict[str, Any]) -> None:
-        prompt = build_user_prompt(item[0], item[1], self.style.inference_instruction)
+    def write(self, row: dict[str, Any], item: tuple, result: dict[str, Any]) -> None:
+        prompt = _messages(self.style, item)[-1]["content"]  # the user turn, with examples
+        if len(item) > 2 and item[2]:
+            result = {**result, "retrieved": [n.evidence() for n in item[2]]}
         append_jsonl(self.out, prediction_row(row, self.system, prompt, **result))
         if result.get("error"):
             self.summary.errors += 1
@@ -317,13 +327,12 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
 # ---- backends ----------------------------------------------------------------------------
 
 
-def _run_hf(model, rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> None:
+def _run_hf(model, rows, config: GenerateConfig, sink: _Sink, items: list[tuple]) -> None:
     from radllama.inference import GenerationSettings
 
     settings = GenerationSettings(
         max_new_tokens=config.max_new_tokens, batch_size=config.batch_size
     )
-    items = [(exam_text(r, exam_field), r["findings"]) for r in rows]
     lengths = [model.prompt_tokens(*item) for item in items]
     # Similar lengths in one batch waste little compute on padding.
     order = sorted(range(len(rows)), key=lambda i: lengths[i])
@@ -408,7 +417,7 @@ def _ask(client, config: GenerateConfig, messages: list[dict[str, str]]) -> dict
     }
 
 
-def _run_openai(rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> None:
+def _run_openai(rows, config: GenerateConfig, sink: _Sink, items: list[tuple]) -> None:
     import openai
 
     client = openai.OpenAI(
@@ -417,11 +426,10 @@ def _run_openai(rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> N
         timeout=config.timeout_s,
         max_retries=config.max_retries,  # the client's exponential back-off with jitter
     )
-    items = [(exam_text(r, exam_field), r["findings"]) for r in rows]
     pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="generate")
     try:
         futures = {
-            pool.submit(_ask, client, config, sink.style.messages(*items[i])): i
+            pool.submit(_ask, client, config, _messages(sink.style, items[i])): i
             for i in range(len(rows))
         }
         with progress_bar(len(rows), f"generate {sink.system}") as advance:
@@ -445,6 +453,22 @@ def _saved_prompt_style(model: Path | None) -> tuple[PromptStyle, dict[str, Any]
     return load_prompt_style(run, model or ""), run
 
 
+def _messages(style: PromptStyle, item: tuple) -> list[dict]:
+    """Chat messages for an (exam, findings[, examples]) item."""
+    return style.messages(item[0], item[1], examples=item[2] if len(item) > 2 else None)
+
+
+def _items(rows, exam_field: str, style: PromptStyle, retriever) -> list[tuple]:
+    """(exam, findings, neighbours) per row; neighbours of all rows in one matrix search."""
+    from radllama.retrieval.prompting import examples_for
+
+    queries = [{**r, "exam_code": exam_text(r, exam_field)} for r in rows]
+    found = examples_for(retriever, style, queries) if rows else []
+    return [
+        (q["exam_code"], r["findings"], n) for q, r, n in zip(queries, rows, found, strict=True)
+    ]
+
+
 def generate_predictions(config: GenerateConfig) -> GenerateSummary:
     """Generate a prediction for every row of the split not yet in `config.out`."""
     began = time.perf_counter()
@@ -466,16 +490,21 @@ def generate_predictions(config: GenerateConfig) -> GenerateSummary:
         from radllama.inference import ImpressionModel
 
         model = ImpressionModel.load(
-            config.model, device=config.device, dtype=config.dtype, load_in_4bit=config.load_in_4bit
-        )
-        style, run = model.prompt_style, model.run
+            config.model, device=config.device, dtype=config.dtype,
+            load_in_4bit=config.load_in_4bit, index=config.index, num_examples=config.num_examples,
+        )  # fmt: skip
+        style, run, retriever = model.prompt_style, model.run, model.retriever
     else:
+        from radllama.retrieval.prompting import attach_retrieval
+
         style, run = _saved_prompt_style(config.model)
+        style, retriever = attach_retrieval(style, config.index, config.num_examples)
     exam_field = resolve_exam_field(config.exam_field, run, manifest)
     sink = _Sink(config.out, system, style, summary)
+    items = _items(pending, exam_field, style, retriever)
     if model is not None:
-        _run_hf(model, pending, config, sink, exam_field)
+        _run_hf(model, pending, config, sink, items)
     elif pending:
-        _run_openai(pending, config, sink, exam_field)
+        _run_openai(pending, config, sink, items)
     summary.seconds = time.perf_counter() - began
     return summary

@@ -227,8 +227,10 @@ class ImpressionModel:
         tokenizer,
         prompt_style: PromptStyle,
         run: dict[str, Any] | None = None,
+        retriever=None,
     ) -> None:
         self.name = name
+        self.retriever = retriever  # radllama.retrieval.Retriever when the prompt has examples
         self.model = model
         self.tokenizer = tokenizer
         self.prompt_style = prompt_style
@@ -248,8 +250,13 @@ class ImpressionModel:
         device: str | None = None,
         dtype: str | None = None,
         load_in_4bit: bool | None = None,
+        index: str | Path | None = None,
+        num_examples: int | None = None,
     ) -> ImpressionModel:
-        """Load a RUN_DIR (full / lora / qlora) or a bare HF model directory (zero-shot)."""
+        """Load a RUN_DIR (full / lora / qlora) or a bare HF model directory (zero-shot).
+
+        `index`/`num_examples` override the run's retrieval settings (k similar prior reports
+        in the prompt); the index is loaded once, here, and checked against the run's."""
         import torch
 
         path = Path(path).expanduser()
@@ -258,6 +265,11 @@ class ImpressionModel:
         torch_dtype = _torch_dtype(dtype, device)
         run = read_run_file(path)
         style = load_prompt_style(run, path)
+        retriever = None
+        if style.num_examples or num_examples:  # before the slow weights load: fail fast
+            from radllama.retrieval.prompting import attach_retrieval
+
+            style, retriever = attach_retrieval(style, index, num_examples)
         if load_in_4bit is None:
             # bitsandbytes 4-bit runs on CPU but slowly; default to it only on a GPU.
             load_in_4bit = run.get("method") == "qlora" and device.startswith("cuda")
@@ -267,7 +279,7 @@ class ImpressionModel:
         else:
             tokenizer = _load_tokenizer(path)
             model = _load_weights(path, dtype=torch_dtype, device=device, quantization=quantization)
-        return cls(path.name, model, tokenizer, style, run)
+        return cls(path.name, model, tokenizer, style, run, retriever)
 
     @staticmethod
     def _load_adapter(path: Path, run: dict[str, Any], dtype, device: str, quantization):
@@ -282,29 +294,38 @@ class ImpressionModel:
         # Merging removes the adapter's extra matmuls; a 4-bit base keeps them separate.
         return (model if quantization is not None else model.merge_and_unload()), tokenizer
 
-    def messages(self, exam: str, findings: str) -> list[dict[str, str]]:
-        """System + user chat messages for one report (no assistant turn)."""
-        return self.prompt_style.messages(exam, findings)
+    def messages(self, exam: str, findings: str, examples=None) -> list[dict[str, str]]:
+        """System + user chat messages for one report (no assistant turn); `examples`: the
+        retrieved prior reports (`retrieve`)."""
+        return self.prompt_style.messages(exam, findings, examples=examples)
 
-    def build_prompt(self, exam: str, findings: str) -> str:
+    def build_prompt(self, exam: str, findings: str, examples=None) -> str:
         """Chat-template rendered prompt, ending with the assistant header."""
         return self.tokenizer.apply_chat_template(
-            self.messages(exam, findings), tokenize=False, add_generation_prompt=True
+            self.messages(exam, findings, examples), tokenize=False, add_generation_prompt=True
         )
+
+    def retrieve(self, rows: list[dict[str, Any]]) -> list[list[Any]]:
+        """Neighbours (radllama.retrieval.Neighbour) for a batch of rows ({exam_code, findings,
+        report_id?}): one matrix search; [] per row when the prompt has no examples."""
+        from radllama.retrieval.prompting import examples_for
+
+        return examples_for(self.retriever, self.prompt_style, rows)
 
     def _encode(self, prompt: str) -> list[int]:
         # The chat template already starts with BOS; don't let the tokenizer add another.
         return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
 
-    def prompt_tokens(self, exam: str, findings: str) -> int:
+    def prompt_tokens(self, exam: str, findings: str, examples=None) -> int:
         """Number of tokens in the rendered prompt."""
-        return len(self._encode(self.build_prompt(exam, findings)))
+        return len(self._encode(self.build_prompt(exam, findings, examples)))
 
     def generate(
-        self, items: list[tuple[str, str]], settings: GenerationSettings | None = None
+        self, items: list[tuple], settings: GenerationSettings | None = None
     ) -> list[GenerationOutput]:
-        """Impressions for (exam, findings) pairs, in input order, in batches."""
-        prompts = [self.build_prompt(exam, findings) for exam, findings in items]
+        """Impressions for (exam, findings) or (exam, findings, examples) items, in input
+        order, in batches."""
+        prompts = [self.build_prompt(*item) for item in items]
         return self.generate_prompts(prompts, settings)
 
     def generate_prompts(

@@ -109,7 +109,8 @@ class PromptStyle(BaseModel):
     ) -> list[dict]:
         """System + user messages (no assistant turn): the generation prompt.
 
-        `examples` (at most `num_examples` are shown) go before the instruction.
+        `examples` (at most `num_examples` are shown; anything with exam, findings and
+        impression attributes, e.g. a retrieval Neighbour) go before the instruction.
         """
         user = build_user_prompt(exam, findings, instruction or self.inference_instruction)
         if examples:

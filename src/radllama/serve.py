@@ -96,7 +96,7 @@ def run_server(model_dir: str | Path, config: ServeConfig) -> None:
             "set --api-key-env",
             config.host,
         )
-    model = ImpressionModel.load(model_dir)
+    model = ImpressionModel.load(model_dir, index=config.index, num_examples=config.num_examples)
     app = create_app(ServingEngine(model, config), api_key=api_key)
     _configure_logging()
     # access_log off: our request log has the same facts plus ids and sizes.

@@ -18,7 +18,7 @@
 matrix search (``faiss.Index.search`` on the (n, dim) query matrix) and applies the leakage
 rules:
 
-- every query: never its own row (same ``report_id``);
+- every query: never its own row (same ``report_id`` and same findings);
 - training rows (``training=True``, used to build the SFT prompts): also never a report with
   the same normalised findings (an exact duplicate would teach pure copying) and never a
   report of the same ``patient_id``;
@@ -429,14 +429,14 @@ class Retriever:
     def _allowed(self, query: dict, ids, scores, k: int, training: bool) -> list[Neighbour]:
         own_id = None if query.get("report_id") in (None, "") else str(query["report_id"])
         patient = None if query.get("patient_id") in (None, "") else str(query["patient_id"])
-        key = findings_key(str(query.get("findings") or "")) if training else None
+        key = findings_key(str(query.get("findings") or ""))
         kept: list[Neighbour] = []
         for index, score in zip(ids, scores, strict=True):
             if index < 0:  # faiss pads with -1 when fewer rows exist
                 continue
             row = self.rows[int(index)]
-            if row["row_id"] == own_id:
-                continue
+            if row["row_id"] == own_id and row["findings_key"] == key:  # itself (ids alone may
+                continue  # collide across splits of different sources)
             if training and (
                 row["findings_key"] == key or (patient and row["patient_id"] == patient)
             ):

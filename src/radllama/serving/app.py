@@ -254,13 +254,15 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
         )
         return done
 
-    @app.post("/v1/impressions", response_model=ImpressionResponse)
+    @app.post(
+        "/v1/impressions", response_model=ImpressionResponse, response_model_exclude_none=True
+    )
     async def impressions(body: ImpressionRequest, request: Request) -> dict:
         started = time.perf_counter()
         job = engine.impression_job(body.exam_code, body.findings, body.max_tokens)
         done = await run(request, job)
         latency_ms = (time.perf_counter() - started) * 1000
-        return engine.impression_response(body.findings, done.value, latency_ms)
+        return engine.impression_response(body.findings, done.value, latency_ms, job)
 
     @app.post("/v1/chat/completions")
     async def chat(body: ChatCompletionRequest, request: Request) -> dict:

@@ -10,8 +10,9 @@ server's answer.
 from __future__ import annotations
 
 import copy
+import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from radllama.prompts import strip_prepend
@@ -24,6 +25,8 @@ from radllama.serving.schemas import (
 
 if TYPE_CHECKING:
     from radllama.inference import GenerationOutput, ImpressionModel
+
+logger = logging.getLogger("radllama.serve")
 
 
 def check_max_tokens(requested: int | None, config: ServeConfig) -> None:
@@ -51,6 +54,8 @@ class GenerationJob:
     temperature: float
     top_p: float
     stop: tuple[str, ...] = ()
+    # /v1/impressions only: the retrieved prior cases and whether retrieval worked.
+    retrieval: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def key(self) -> tuple[int, float, float]:
@@ -114,13 +119,31 @@ class ServingEngine:
             raise ApiError(
                 "findings is empty; send the FINDINGS text of the report", param="findings"
             )
-        prompt = self.model.build_prompt(exam_code, findings)
+        neighbours, retrieval = self._retrieve(exam_code, findings)
+        prompt = self.model.build_prompt(exam_code, findings, neighbours)
         n_prompt = self.count_tokens(prompt)
         n_new = self._max_tokens(
             max_tokens, self.config.impression_max_tokens, n_prompt, "findings"
         )
         # Impressions are always greedy: the same findings give the same impression.
-        return GenerationJob(prompt, n_prompt, n_new, 0.0, 1.0)
+        return GenerationJob(prompt, n_prompt, n_new, 0.0, 1.0, retrieval=retrieval)
+
+    def _retrieve(self, exam_code: str, findings: str) -> tuple[list, dict[str, Any] | None]:
+        """Similar prior reports for the prompt; a failed retrieval never fails the request:
+        the impression is written without examples and the response says so."""
+        k = self.model.prompt_style.num_examples
+        if not k or self.model.retriever is None:
+            return [], None
+        try:
+            neighbours = self.model.retrieve([{"exam_code": exam_code, "findings": findings}])[0]
+        except Exception as error:  # the index is evidence, not a precondition
+            logger.warning(
+                "retrieval failed (%s); answering without examples", type(error).__name__
+            )
+            detail = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            return [], {"k": k, "status": "failed", "detail": detail, "cases": []}
+        cases = [n.evidence() for n in neighbours]
+        return neighbours, {"k": k, "status": "ok", "cases": cases}
 
     def chat_job(self, request: ChatCompletionRequest) -> GenerationJob:
         self.check_model(request.model)
@@ -180,17 +203,26 @@ class ServingEngine:
 
     # ---- responses ----------------------------------------------------------------------
     def impression_response(
-        self, findings: str, output: GenerationOutput, latency_ms: float
+        self,
+        findings: str,
+        output: GenerationOutput,
+        latency_ms: float,
+        job: GenerationJob | None = None,
     ) -> dict:
         """The /v1/impressions object (also `radllama impress --json`)."""
         from radllama.evaluate.hallucination import hallucination_flags
 
-        return {
+        response = {
             "impression": output.prediction,
             "model": self.name,
             "latency_ms": round(latency_ms, 1),
             "flags": hallucination_flags(findings, output.prediction),
         }
+        retrieval = job.retrieval if job is not None else None
+        if retrieval is not None:  # the prompt had retrieved examples (or tried to)
+            response["retrieved"] = retrieval["cases"]
+            response["retrieval"] = {k: v for k, v in retrieval.items() if k != "cases"}
+        return response
 
 
 def _apply_stop(output: GenerationOutput, stops: tuple[str, ...]) -> GenerationOutput:
@@ -210,4 +242,5 @@ def impress(
     engine = ServingEngine(model)
     job = engine.impression_job(exam_code, findings, max_tokens)
     output = engine.generate_one(job)
-    return engine.impression_response(findings, output, (time.perf_counter() - started) * 1000)
+    latency_ms = (time.perf_counter() - started) * 1000
+    return engine.impression_response(findings, output, latency_ms, job)

@@ -7,6 +7,7 @@ checked by the engine, which raises `ApiError` naming the offending field.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -45,6 +46,14 @@ class ServeConfig(StrictModel):
     )
     request_timeout_s: float = Field(
         120.0, gt=0, description="A request not answered within this many seconds gets 503."
+    )
+    index: Path | None = Field(
+        None,
+        description="Retrieval index (DATA_DIR from `radllama index`) for a model trained with "
+        "examples; default: the one recorded in the run.",
+    )
+    num_examples: int | None = Field(
+        None, ge=0, description="k retrieved examples per prompt (default: the run's k)."
     )
     max_tokens_limit: int = Field(
         1024, ge=1, description="Largest `max_tokens` a client may ask for."
@@ -178,4 +187,14 @@ class ImpressionResponse(BaseModel):
     latency_ms: float = Field(description="Time from request to answer, in milliseconds.")
     flags: list[dict[str, Any]] = Field(
         description="Hallucination flags: impression statements not supported by the findings."
+    )
+    retrieved: list[dict[str, Any]] | None = Field(
+        None,
+        description="Similar prior reports shown to the model (row_id, similarity, impression); "
+        "absent when the model uses no retrieved examples.",
+    )
+    retrieval: dict[str, Any] | None = Field(
+        None,
+        description="k and status of retrieval: ok, or failed (the impression was written "
+        "without examples) with a detail line.",
     )

@@ -86,6 +86,20 @@ class TrainConfig(StrictModel):
     )
     dataset_num_proc: int | None = Field(None, ge=1, description="Processes for tokenising.")
 
+    # -- retrieval-augmented SFT (radllama index DATA_DIR first)
+    num_examples: int = Field(
+        0,
+        ge=0,
+        description="k similar training reports put in each prompt (0 = none); they come from "
+        "the index under the leakage rules (never itself, a duplicate or the same patient).",
+    )
+    index: str | None = Field(
+        None, description="Retrieval index (DATA_DIR or DATA_DIR/index); default: DATA_DIR/index."
+    )
+    example_max_words: int = Field(
+        60, ge=1, description="Each example's FINDINGS is cut to this many words (tokens/row)."
+    )
+
     # -- optimisation
     per_device_train_batch_size: int = Field(
         1, ge=1, description="Packed rows per device per micro-step."

@@ -17,6 +17,12 @@ entry, and two runs or methods on the same model + data share one.
 
 Rows longer than ``max_length`` are dropped, not truncated (a truncated impression would
 teach the model not to stop), and counted per reason with the other drops.
+
+Retrieval-augmented SFT (``num_examples`` = k > 0): before tokenising, every row's user turn
+gets the k most similar *training* reports in front (`radllama.prompts.render_examples`),
+found with one batched search of the index under the training leakage rules (never itself, a
+duplicate of its findings, or the same patient); eval rows retrieve like test rows. The
+cache key then includes k, the example length and the index identity.
 """
 
 from __future__ import annotations
@@ -163,7 +169,9 @@ def tokenizer_fingerprint(tokenizer) -> str:
     )
 
 
-def cache_key(tokenizer, dataset: DatasetDir, max_length: int) -> tuple[str, dict[str, Any]]:
+def cache_key(
+    tokenizer, dataset: DatasetDir, max_length: int, examples=None
+) -> tuple[str, dict[str, Any]]:
     """Cache key and the inputs it is made of (saved beside the entry for inspection)."""
     inputs = {
         "format": CACHE_FORMAT,
@@ -173,6 +181,13 @@ def cache_key(tokenizer, dataset: DatasetDir, max_length: int) -> tuple[str, dic
         "system_prompt": dataset.prompt_style.get("system_prompt"),
         "max_length": max_length,
     }
+    if examples is not None:  # (PromptStyle with k > 0, Retriever)
+        style, retriever = examples
+        identity = {k: v for k, v in (style.index or {}).items() if k != "path"}
+        inputs["examples"] = {
+            "k": style.num_examples, "max_words": style.example_max_words, "index": identity,
+            "index_rows": len(retriever), "additions": retriever.meta.get("additions", []),
+        }  # fmt: skip
     return json_sha256(inputs)[:24], inputs
 
 
@@ -188,35 +203,44 @@ def load_tokenized(
     max_length: int,
     cache_root: str | Path | None = None,
     num_proc: int | None = None,
+    examples=None,
 ) -> TokenizedData:
     """Tokenised splits from the cache, building (and saving) them on a miss.
 
     Under several processes the main process builds the entry first and the others load it.
+    `examples`: (PromptStyle with num_examples > 0, radllama.retrieval.Retriever) or None.
     """
     from accelerate import PartialState
     from datasets import load_from_disk
 
-    key, inputs = cache_key(tokenizer, dataset, max_length)
+    key, inputs = cache_key(tokenizer, dataset, max_length, examples)
     entry = Path(cache_root) if cache_root else default_cache_root()
     entry = entry / key
     hit = (entry / "meta.json").is_file()
     with PartialState().main_process_first():
         if not (entry / "meta.json").is_file():
-            _build_entry(dataset, tokenizer, max_length, entry, inputs, num_proc)
+            _build_entry(dataset, tokenizer, max_length, entry, inputs, num_proc, examples)
     meta = json.loads((entry / "meta.json").read_text())
     splits = {s: load_from_disk(str(entry / s)) for s in meta["splits"]}
     return TokenizedData(splits["train"], splits.get("eval"), hit, entry, meta["stats"])
 
 
-def _build_entry(dataset, tokenizer, max_length, entry: Path, inputs, num_proc) -> None:
+def _build_entry(
+    dataset, tokenizer, max_length, entry: Path, inputs, num_proc, examples=None
+) -> None:
     tmp = entry.with_name(f"{entry.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     stats: dict[str, dict[str, Any]] = {}
     system_prompt = dataset.prompt_style.get("system_prompt", "")
     for split, path in dataset.split_files.items():
+        shown = None
+        if examples is not None:
+            path, shown = with_examples(path, split == "train", *examples, tmp / "_work")
         tokenized, stats[split] = tokenize_split(
             path, tokenizer, max_length, system_prompt, tmp / "_work", num_proc
         )
+        if shown is not None:
+            stats[split]["examples"] = shown
         tokenized.save_to_disk(str(tmp / split))
     shutil.rmtree(tmp / "_work", ignore_errors=True)
     write_json(tmp / "meta.json", {"key_inputs": inputs, "splits": list(stats), "stats": stats})
@@ -225,6 +249,47 @@ def _build_entry(dataset, tokenizer, max_length, entry: Path, inputs, num_proc) 
         tmp.rename(entry)
     except OSError:  # another process won the race; its entry is identical
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def with_examples(path: Path, training: bool, style, retriever, work_dir: Path, chunk=8192):
+    """Copy of a split file whose user turns start with k retrieved examples.
+
+    Returns (new path, counts: rows, examples shown, rows that got fewer than k). Rows are
+    searched `chunk` at a time, each chunk one matrix search.
+    """
+    from radllama.prompts import render_examples
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    out = work_dir / f"{path.stem}.examples.jsonl"
+    counts = {"rows": 0, "examples": 0, "fewer_than_k": 0, "k": style.num_examples}
+    with out.open("w", encoding="utf-8") as handle:
+        batch: list[dict[str, Any]] = []
+        for row in [*iter_rows(path), None]:
+            if row is not None:
+                batch.append(row)
+            if batch and (row is None or len(batch) == chunk):
+                found = retriever.search(batch, style.num_examples, training=training)
+                for item, neighbours in zip(batch, found, strict=True):
+                    block = render_examples(neighbours, style.example_max_words)
+                    handle.write(json.dumps(_prefix_user(item, block), ensure_ascii=False) + "\n")
+                    counts["rows"] += 1
+                    counts["examples"] += len(neighbours)
+                    counts["fewer_than_k"] += len(neighbours) < style.num_examples
+                batch = []
+    return out, counts
+
+
+def _prefix_user(row: dict[str, Any], block: str) -> dict[str, Any]:
+    """The row with `block` put in front of its user turn (messages and prompt alike)."""
+    row = dict(row)
+    if row.get("messages"):
+        row["messages"] = [
+            {**m, "content": block + m["content"]} if m.get("role") == "user" else m
+            for m in row["messages"]
+        ]
+    if row.get("prompt") is not None:
+        row["prompt"] = block + row["prompt"]
+    return row
 
 
 def tokenize_split(

@@ -18,7 +18,7 @@ from typing import Any
 from radllama.config import dump_config
 from radllama.errors import ConfigError, RadllamaError
 from radllama.prompts import PromptStyle
-from radllama.provenance import package_versions, utc_now, write_json
+from radllama.provenance import file_sha256, package_versions, utc_now, write_json
 from radllama.training import model as model_lib
 from radllama.training.arguments import CHECKPOINTS, build_sft_config, describe_arguments
 from radllama.training.callbacks import GracefulInterrupt, LossWatchdog
@@ -54,6 +54,7 @@ class RunPlan:
     run_dir: Path | None = None
     dataset: DatasetDir | None = None
     problems: list[str] = field(default_factory=list)
+    prompt_style: PromptStyle | None = None  # with k and the index identity when k > 0
 
 
 def plan_run(config: TrainConfig, strict: bool = True) -> RunPlan:
@@ -134,9 +135,11 @@ def prepare_training(config: TrainConfig, callbacks: list | None = None) -> Trai
     # SFTConfig first: it sets up the process group (so the main process alone builds the
     # tokenisation cache) and, under ZeRO-3, lets from_pretrained load straight into shards.
     args = build_sft_config(config, plan.run_dir, plan.resolved, plan.hw)
+    examples = _retrieval(config, plan)
     data = load_tokenized(
-        plan.dataset, tokenizer, config.max_length, config.cache_dir, config.dataset_num_proc
-    )
+        plan.dataset, tokenizer, config.max_length, config.cache_dir, config.dataset_num_proc,
+        examples=examples,
+    )  # fmt: skip
     logger.info(
         "tokenisation cache %s: %s (train %d pairs, eval %d)",
         "HIT" if data.cache_hit else "MISS (built)", data.cache_path,
@@ -157,6 +160,26 @@ def prepare_training(config: TrainConfig, callbacks: list | None = None) -> Trai
             100 * packing["packing_efficiency"],
         )  # fmt: skip
     return TrainingSession(plan, tokenizer, data, trainer, checkpoint, interrupt, watchdog, packing)
+
+
+def _retrieval(config: TrainConfig, plan: RunPlan):
+    """(style, retriever) for k > 0 examples per prompt, else None; sets plan.prompt_style."""
+    from radllama.retrieval.prompting import attach_retrieval
+
+    style = PromptStyle.model_validate(plan.dataset.prompt_style)
+    style = style.model_copy(update={"example_max_words": config.example_max_words})
+    index = config.index or plan.dataset.path
+    style, retriever = attach_retrieval(style, index if config.num_examples else None,
+                                        config.num_examples)  # fmt: skip
+    plan.prompt_style = style
+    if retriever is None:
+        return None
+    if retriever.meta["train_sha256"] != file_sha256(plan.dataset.split_files["train"]):
+        raise ConfigError(
+            f"the index at {retriever.folder} was built for another dataset than "
+            f"{plan.dataset.path}; run `radllama index {plan.dataset.path}` or fix `index:`"
+        )
+    return style, retriever
 
 
 def train(config: TrainConfig, callbacks: list | None = None) -> dict[str, Any]:
@@ -341,7 +364,9 @@ def _run_record(plan: RunPlan, data, metrics: dict, trainer) -> dict[str, Any]:
     }  # fmt: skip
     if config.method != "full":
         hyperparameters.update({f"lora_{k}": v for k, v in config.lora.model_dump().items()})
-    style = PromptStyle.model_validate(plan.dataset.prompt_style).model_dump()
+    style = (
+        plan.prompt_style or PromptStyle.model_validate(plan.dataset.prompt_style)
+    ).model_dump()
     return {
         "method": config.method,
         "base_model": plan.model,
