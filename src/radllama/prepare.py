@@ -30,6 +30,14 @@ import numpy as np
 from pydantic import Field
 
 from radllama import __version__, prompts
+from radllama.artifacts import (
+    DEID_AUDIT_FILE,
+    MANIFEST_FILE,
+    ArtifactError,
+    DataManifest,
+    DeidCounts,
+    DeidSection,
+)
 from radllama.config import StrictModel, read_yaml, validate_config
 from radllama.deid import DeidAudit, DeidConfig, Deidentifier
 from radllama.errors import ConfigError, DataError
@@ -63,8 +71,8 @@ from radllama.sections import split_sections
 from radllama.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_report, splitmix64
 from radllama.synth import modality_and_region
 
-MANIFEST = "manifest.json"
-DEID_AUDIT = "deid_audit.json"
+MANIFEST = MANIFEST_FILE
+DEID_AUDIT = DEID_AUDIT_FILE
 SPOOL = ".prepare-spool.tmp"
 
 
@@ -607,9 +615,33 @@ def _histograms(pass_one: PassOne, codes: np.ndarray) -> dict[str, dict[str, int
     }
 
 
+def prompt_style(config: PrepareConfig) -> prompts.PromptStyle:
+    """The prompt style of the rows this config writes (saved in the manifest, then the run)."""
+    return prompts.PromptStyle(exam_field=f"exam_{config.prompt.exam_field}")
+
+
+def deid_section(config: PrepareConfig, audit: Any) -> DeidSection:
+    """The manifest's record of de-identification (every text goes through it)."""
+    report = audit.to_json() if audit is not None else None
+    counts = None
+    if isinstance(report, dict):
+        counts = DeidCounts(
+            total_redactions=report["total_redactions"],
+            reports_with_phi=report["reports_with_phi"],
+            reports_seen=report["reports_seen"],
+            by_type={kind: n for kind, n in report["counts_by_type"].items() if n},
+        )
+    return DeidSection(
+        enabled=True,
+        mode=config.deid.mode,
+        kept_types=[str(kind) for kind in config.deid.keep_types],
+        counts=counts,
+    )
+
+
 def build_manifest(
     config: PrepareConfig, pass_one: PassOne, codes: np.ndarray, outputs: dict[str, dict]
-) -> dict[str, Any]:
+) -> DataManifest:
     """The manifest; checks that every input row is kept or dropped with a reason."""
     dropped = Counter(pass_one.dropped)
     dropped["duplicate"] = int(np.count_nonzero(codes < 0))
@@ -622,18 +654,18 @@ def build_manifest(
     kept_mask = codes >= 0
     section_counts = dict(pass_one.sections)
     split_files = {name: meta for name, meta in outputs.items() if name != DEID_AUDIT}
-    return {
-        "radllama_version": __version__,
-        "created_at": utc_now(),
-        "config_hash": config_hash(config),
-        "fingerprint": json_sha256([config_hash(config), pass_one.input_sha256]),
-        "config": config.model_dump(mode="json"),
-        "input": {
+    return DataManifest(
+        radllama_version=__version__,
+        created_at=utc_now(),
+        config_hash=config_hash(config),
+        fingerprint=json_sha256([config_hash(config), pass_one.input_sha256]),
+        config=config.model_dump(mode="json"),
+        input={
             "path": str(config.input),
             "format": resolve_format(config.input, config.ingest),
             "sha256": pass_one.input_sha256,
         },
-        "counts": {
+        counts={
             "input_rows": pass_one.input_rows,
             "kept": kept,
             "dropped": {reason: dropped.get(reason, 0) for reason in DROP_REASONS},
@@ -650,24 +682,23 @@ def build_manifest(
                 "split": splits,
             },
         },
-        "malformed_rows": {
+        malformed_rows={
             "count": pass_one.malformed_count,
             "listed": [{"row": row, "reason": reason} for row, reason in pass_one.malformed],
             "listed_cap": config.max_listed_malformed,
         },
-        "histogram": _histograms(pass_one, codes),
-        "leakage": leakage_report(
+        histogram=_histograms(pass_one, codes),
+        leakage=leakage_report(
             pass_one.findings_hashes[kept_mask], pass_one.group_keys[kept_mask], codes[kept_mask]
         ),
-        "prompt_style": prompts.PromptStyle().model_dump(),
-        "prepend_probability": config.prompt.prepend_probability,
-        "seed": config.seed,
-        "package_versions": package_versions(
-            ("radllama", "numpy", "pandas", "pyarrow", "pydantic")
-        ),
-        "outputs": outputs,
-        "data_hash": json_sha256({name: meta["sha256"] for name, meta in split_files.items()}),
-    }
+        prompt_style=prompt_style(config),
+        deid=deid_section(config, pass_one.audit),
+        prepend_probability=config.prompt.prepend_probability,
+        seed=config.seed,
+        package_versions=package_versions(("radllama", "numpy", "pandas", "pyarrow", "pydantic")),
+        outputs=outputs,
+        data_hash=json_sha256({name: meta["sha256"] for name, meta in split_files.items()}),
+    )
 
 
 # ---- orchestration -----------------------------------------------------------------------------
@@ -675,27 +706,28 @@ def build_manifest(
 
 @dataclass
 class PrepareResult:
-    """`status` is 'written', 'up_to_date' (rerun: nothing done) or 'dry_run' (nothing written)."""
+    """`status` is 'written', 'up_to_date' (rerun: nothing done) or 'dry_run' (nothing written).
+
+    `manifest` is the `DataManifest` as its JSON object (what manifest.json holds)."""
 
     manifest: dict[str, Any]
     status: str
 
 
-def _current_manifest(config: PrepareConfig) -> dict[str, Any] | None:
+def _current_manifest(config: PrepareConfig) -> DataManifest | None:
     """The existing manifest if it was made from this config and input and its files are
     intact (same sizes); None otherwise. Hashes the input only when everything else matches."""
-    path = config.out / MANIFEST
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError):
+        manifest = DataManifest.read_optional(config.out / MANIFEST)
+    except ArtifactError:
+        return None  # an old or broken manifest: rebuild
+    if manifest is None or manifest.config_hash != config_hash(config):
         return None
-    if manifest.get("config_hash") != config_hash(config):
-        return None
-    for name, meta in manifest.get("outputs", {}).items():
+    for name, meta in manifest.outputs.items():
         target = config.out / name
-        if not target.is_file() or target.stat().st_size != meta.get("bytes"):
+        if not target.is_file() or target.stat().st_size != meta.bytes:
             return None
-    if manifest.get("input", {}).get("sha256") != path_sha256(config.input):
+    if manifest.input.get("sha256") != path_sha256(config.input):
         return None
     return manifest
 
@@ -722,12 +754,11 @@ def prepare(
     if dry_run:
         pass_one = run_pass_one(config, None, progress)
         _require_rows(pass_one, config)
-        return PrepareResult(
-            build_manifest(config, pass_one, split_codes(pass_one, config), {}), "dry_run"
-        )
+        manifest = build_manifest(config, pass_one, split_codes(pass_one, config), {})
+        return PrepareResult(manifest.to_json(), "dry_run")
     existing = _current_manifest(config)
     if existing is not None:
-        return PrepareResult(existing, "up_to_date")
+        return PrepareResult(existing.to_json(), "up_to_date")
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     spool = out / SPOOL
@@ -741,8 +772,8 @@ def prepare(
     outputs[DEID_AUDIT] = _write_audit(pass_one.audit, out / DEID_AUDIT)
     manifest = build_manifest(config, pass_one, codes, outputs)
     _remove_stale(out, outputs)
-    write_json(out / MANIFEST, manifest)
-    return PrepareResult(manifest, "written")
+    manifest.write(out / MANIFEST)
+    return PrepareResult(manifest.to_json(), "written")
 
 
 def _require_rows(pass_one: PassOne, config: PrepareConfig) -> None:

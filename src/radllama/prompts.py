@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 INSTRUCTION_SET_VERSION = "radllama-instructions-v1"
+EXAM_FIELDS = ("exam_code", "exam_description")
 
 SYSTEM_PROMPT = (
     "You are a radiology assistant. Given the exam and the FINDINGS of a radiology report, "
@@ -80,6 +83,19 @@ class PromptStyle(BaseModel):
     inference_instruction: str = Field(
         INSTRUCTIONS[0], description="Instruction used at generation time."
     )
+    exam_field: Literal["exam_code", "exam_description"] = Field(
+        "exam_code",
+        description="Row field shown as EXAM; the other one is the fallback when it is empty.",
+    )
+
+    def exam(self, row: Mapping[str, Any]) -> str:
+        """The EXAM text of a row: `exam_field`, else the other exam field, else ''.
+
+        >>> PromptStyle(exam_field="exam_description").exam({"exam_code": "CTH", "exam_description": ""})
+        'CTH'
+        """
+        other = EXAM_FIELDS[1] if self.exam_field == EXAM_FIELDS[0] else EXAM_FIELDS[0]
+        return str(row.get(self.exam_field) or row.get(other) or "")
 
     def messages(self, exam: str, findings: str, instruction: str | None = None) -> list[dict]:
         """System + user messages (no assistant turn): the generation prompt."""

@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radllama.artifacts import MANIFEST_FILE, DataManifest
 from radllama.errors import DataError
 from radllama.jsonl import read_jsonl
+from radllama.prompts import PromptStyle
 from radllama.provenance import file_sha256, json_sha256, write_json
 
 CACHE_FORMAT = "radllama-tokenized-v1"
@@ -41,16 +43,16 @@ class DatasetDir:
     """A validated `radllama prepare` output directory."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: DataManifest
     split_files: dict[str, Path]
 
     @property
-    def data_hash(self) -> str | None:
-        return self.manifest.get("data_hash")
+    def data_hash(self) -> str:
+        return self.manifest.data_hash
 
     @property
-    def prompt_style(self) -> dict[str, Any]:
-        return self.manifest.get("prompt_style") or {}
+    def prompt_style(self) -> PromptStyle:
+        return self.manifest.prompt_style
 
 
 @dataclass
@@ -71,18 +73,12 @@ def open_dataset_dir(path: str | Path) -> DatasetDir:
         raise DataError(
             f"dataset directory {path} not found; pass --data DIR made by `radllama prepare`"
         )
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
+    if not (path / MANIFEST_FILE).is_file():
         raise DataError(
-            f"{path} has no manifest.json; it is not a `radllama prepare` output: run "
+            f"{path} has no {MANIFEST_FILE}; it is not a `radllama prepare` output: run "
             "`radllama prepare` and pass its --out directory as --data"
         )
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as error:
-        raise DataError(
-            f"{manifest_path}: not valid JSON ({error.msg}); re-run `radllama prepare`"
-        ) from None
+    manifest = DataManifest.read(path)
     split_files: dict[str, Path] = {}
     for split in SPLITS:
         for suffix in (".jsonl", ".parquet"):
@@ -170,7 +166,7 @@ def cache_key(tokenizer, dataset: DatasetDir, max_length: int) -> tuple[str, dic
         "tokenizer": tokenizer_fingerprint(tokenizer),
         "chat_template": json_sha256(tokenizer.chat_template),
         "data": {split: file_sha256(p) for split, p in sorted(dataset.split_files.items())},
-        "system_prompt": dataset.prompt_style.get("system_prompt"),
+        "system_prompt": dataset.prompt_style.system_prompt,
         "max_length": max_length,
     }
     return json_sha256(inputs)[:24], inputs
@@ -212,7 +208,7 @@ def _build_entry(dataset, tokenizer, max_length, entry: Path, inputs, num_proc) 
     tmp = entry.with_name(f"{entry.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     stats: dict[str, dict[str, Any]] = {}
-    system_prompt = dataset.prompt_style.get("system_prompt", "")
+    system_prompt = dataset.prompt_style.system_prompt
     for split, path in dataset.split_files.items():
         tokenized, stats[split] = tokenize_split(
             path, tokenizer, max_length, system_prompt, tmp / "_work", num_proc
