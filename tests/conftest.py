@@ -102,8 +102,12 @@ def make_tiny_rows(n: int, seed: int = 0) -> list[dict]:
         exam, modality, region, findings, impression = _FINDINGS[i % len(_FINDINGS)]
         instruction_index = prompts.choose_instruction(rng)
         prepend_index = prompts.choose_prepend(rng, 0.3)
-        prompt = prompts.build_user_prompt(exam, findings, prompts.INSTRUCTIONS[instruction_index])
-        completion = prompts.build_completion(impression, prepend_index)
+        messages = style.messages(
+            exam,
+            findings,
+            instruction=prompts.INSTRUCTIONS[instruction_index],
+            completion=prompts.build_completion(impression, prepend_index),
+        )
         rows.append(
             {
                 "report_id": f"r{i:05d}",
@@ -116,13 +120,9 @@ def make_tiny_rows(n: int, seed: int = 0) -> list[dict]:
                 "impression": impression,
                 "instruction_index": instruction_index,
                 "prepend_index": prepend_index,
-                "prompt": prompt,
-                "completion": completion,
-                "messages": [
-                    {"role": "system", "content": style.system_prompt},
-                    {"role": "user", "content": prompt},
-                    {"role": "assistant", "content": completion},
-                ],
+                "prompt": messages[-2]["content"],
+                "completion": messages[-1]["content"],
+                "messages": messages,
             }
         )
     return rows

@@ -38,7 +38,7 @@ from radllama.artifacts import DataManifest, PredictionRow, RunRecord
 from radllama.config import StrictModel
 from radllama.errors import ConfigError, DataError
 from radllama.jsonl import read_jsonl, write_jsonl
-from radllama.prompts import PromptStyle, build_user_prompt, strip_prepend
+from radllama.prompts import PromptStyle, strip_prepend
 
 REQUIRED_FIELDS = ("report_id", "findings", "impression")
 
@@ -281,7 +281,7 @@ class _Sink:
     summary: GenerateSummary
 
     def write(self, row: dict[str, Any], item: tuple[str, str], result: dict[str, Any]) -> None:
-        prompt = build_user_prompt(item[0], item[1], self.style.inference_instruction)
+        prompt = self.style.user_prompt(*item)
         prediction_row(row, self.system, prompt, **result).append(self.out)
         if result.get("error"):
             self.summary.errors += 1

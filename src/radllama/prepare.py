@@ -15,6 +15,7 @@ the same config and input does no work and leaves every file as it is.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -86,6 +87,9 @@ class FormatConfig(StrictModel):
         "code",
         description="What the prompt shows as EXAM (the other one is the fallback when empty).",
     )
+
+
+_DEFAULT_STYLE = prompts.PromptStyle()
 
 
 class PrepareConfig(StrictModel):
@@ -181,27 +185,27 @@ def instruction_row(
     impression: str,
     instruction_index: int,
     prepend_index: int | None,
-    exam_field: str = "code",
+    style: prompts.PromptStyle = _DEFAULT_STYLE,
 ) -> dict[str, Any]:
     """One DATA_DIR row (without `split`) from the ids/exam fields and a cleaned pair.
 
     `ids` holds report_id, patient_id, exam_code, exam_description, modality, body_region.
+    The messages come from `style.messages`, the one builder every stage uses.
     """
-    code, description = ids["exam_code"], ids["exam_description"]
-    exam = (description or code) if exam_field == "description" else (code or description)
-    prompt = prompts.build_user_prompt(exam, findings, prompts.INSTRUCTIONS[instruction_index])
-    completion = prompts.build_completion(impression, prepend_index)
-    system = [{"role": "system", "content": _SYSTEM}] if _SYSTEM else []
+    messages = style.row_messages(
+        {**ids, "findings": findings},
+        instruction=prompts.INSTRUCTIONS[instruction_index],
+        completion=prompts.build_completion(impression, prepend_index),
+    )
     return {
         **ids,
         "findings": findings,
         "impression": impression,
         "instruction_index": instruction_index,
         "prepend_index": prepend_index,
-        "prompt": prompt,
-        "completion": completion,
-        "messages": system
-        + [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}],
+        "prompt": messages[-2]["content"],
+        "completion": messages[-1]["content"],
+        "messages": messages,
     }
 
 
@@ -214,6 +218,12 @@ def encode_row(row: dict[str, Any]) -> str:
     """
     q = _QUOTE
     prompt, completion = q(row["prompt"]), q(row["completion"])
+    escaped = {row["prompt"]: prompt, row["completion"]: completion}
+    messages = ", ".join(
+        f'{{"role": {_quote_constant(m["role"])}, "content": '
+        f"{escaped.get(m['content']) or _quote_constant(m['content'])}}}"
+        for m in row["messages"]
+    )
     prepend = row["prepend_index"]
     return (
         f'{{"report_id": {q(row["report_id"])}, '
@@ -224,14 +234,17 @@ def encode_row(row: dict[str, Any]) -> str:
         f'"instruction_index": {row["instruction_index"]}, '
         f'"prepend_index": {"null" if prepend is None else prepend}, '
         f'"prompt": {prompt}, "completion": {completion}, '
-        f'"messages": [{_SYSTEM_JSON}{{"role": "user", "content": {prompt}}}, '
-        f'{{"role": "assistant", "content": {completion}}}]'
+        f'"messages": [{messages}]'
     )
 
 
-_SYSTEM = prompts.PromptStyle().system_prompt
 _QUOTE = json.encoder.encode_basestring_ascii  # C; '"..."' with the same escapes as json.dumps
-_SYSTEM_JSON = f'{{"role": "system", "content": {_QUOTE(_SYSTEM)}}}, ' if _SYSTEM else ""
+
+
+@functools.lru_cache(maxsize=64)
+def _quote_constant(text: str) -> str:
+    """Escaped roles and system prompt: a handful of distinct strings, escaped once."""
+    return _QUOTE(text)
 
 
 class ChunkProcessor:
@@ -245,6 +258,7 @@ class ChunkProcessor:
         self.config = config
         self.emit_rows = emit_rows
         self.deidentifier = Deidentifier(config.deid)
+        self.style = prompt_style(config)
         self._labels: dict[tuple[str, str], tuple[str, str]] = {}
         self._descriptions: dict[str, Any] = {}
 
@@ -336,7 +350,7 @@ class ChunkProcessor:
                     "body_region": region,
                 }
                 row_dict = instruction_row(
-                    ids, finding, impression, instructions[i], prepends[i], config.prompt.exam_field
+                    ids, finding, impression, instructions[i], prepends[i], self.style
                 )
                 result.lines.append(encode_row(row_dict))
 
