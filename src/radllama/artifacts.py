@@ -33,6 +33,7 @@ radllama.artifacts.ArtifactError: x.json: run file schema_version 99 is newer th
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -242,6 +243,71 @@ class DataManifest(Artifact):
         return data
 
 
+# ---- DATA_DIR split files (train/eval/test .jsonl or .parquet; rows: docs/ARCHITECTURE.md) --
+
+SPLIT_REQUIRED_FIELDS = ("report_id", "findings", "impression")
+
+
+def resolve_split_path(data: Path, split: str = "test") -> Path:
+    """A split file, or DATA_DIR -> its `split` file (.jsonl or .parquet)."""
+    if data.is_dir():
+        for name in (f"{split}.jsonl", f"{split}.parquet"):
+            if (data / name).is_file():
+                return data / name
+        raise DataError(
+            f"{data} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from `radllama prepare`"
+        )
+    if not data.is_file():
+        raise DataError(
+            f"data file not found: {data}; pass DATA_DIR/test.jsonl from `radllama prepare`"
+        )
+    return data
+
+
+def iter_split_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Stream the rows of a .jsonl or .parquet split file."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            yield from batch.to_pylist()
+    else:
+        from radllama.jsonl import read_jsonl
+
+        yield from read_jsonl(path)
+
+
+def load_split(
+    data: Path, limit: int | None = None, split: str = "test"
+) -> tuple[list[dict[str, Any]], Counter]:
+    """Rows of a split (first `limit`), checked for the fields generation needs.
+
+    Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
+    """
+    path = resolve_split_path(data, split)
+    rows: list[dict[str, Any]] = []
+    dropped: Counter = Counter()
+    seen: set[str] = set()
+    for number, row in enumerate(iter_split_rows(path), start=1):
+        if limit is not None and number > limit:
+            break
+        missing = [name for name in SPLIT_REQUIRED_FIELDS if row.get(name) in (None, "")]
+        if missing:
+            raise DataError(
+                f"{path} row {number}: missing {', '.join(missing)}; generate reads splits "
+                "written by `radllama prepare` (fields report_id, findings, impression)"
+            )
+        report_id = str(row["report_id"])
+        if report_id in seen:
+            dropped["duplicate report_id"] += 1
+            continue
+        seen.add(report_id)
+        rows.append(row)
+    if not rows:
+        raise DataError(f"{path} has no rows; pass a non-empty test split")
+    return rows, dropped
+
+
 # ---- RUN_DIR/radllama_run.json --------------------------------------------------------------
 
 
@@ -300,6 +366,24 @@ class PredictionRow(Artifact):
     completion_tokens: int | None = None
     finish_reason: str | None = None
     error: str | None = Field(None, description="Why the row failed (retried on rerun).")
+
+    @classmethod
+    def for_row(
+        cls, row: dict[str, Any], system: str, prompt: str | None, **result: Any
+    ) -> PredictionRow:
+        """The prediction row for a split row (prompt None: no prompt, e.g. a baseline);
+        `result` holds raw_output, prediction, latency_s, token counts or an error."""
+        return cls(
+            report_id=str(row["report_id"]),
+            system=system,
+            exam_code=row.get("exam_code") or "",
+            findings=row["findings"],
+            prompt=prompt,
+            reference=row["impression"],
+            modality=row.get("modality") or "unknown",
+            body_region=row.get("body_region") or "unknown",
+            **result,
+        )
 
     def to_json(self) -> dict[str, Any]:
         # Optional fields a writer did not set stay out of the row (the format of today's

@@ -35,14 +35,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator
 
-from radllama.artifacts import DataManifest, PredictionRow, RunRecord
+from radllama.artifacts import DataManifest, PredictionRow, RunRecord, load_split
 from radllama.config import StrictModel
 from radllama.errors import ConfigError, DataError
 from radllama.guard import check_phi_guard, is_loopback_url
-from radllama.jsonl import read_jsonl, write_jsonl
+from radllama.jsonl import write_jsonl
 from radllama.prompts import PromptStyle, strip_prepend
-
-REQUIRED_FIELDS = ("report_id", "findings", "impression")
 
 
 class GenerateConfig(StrictModel):
@@ -133,62 +131,6 @@ class GenerateSummary:
 # ---- input -------------------------------------------------------------------------------
 
 
-def resolve_split_path(data: Path, split: str = "test") -> Path:
-    """A split file, or DATA_DIR -> its `split` file (.jsonl or .parquet)."""
-    if data.is_dir():
-        for name in (f"{split}.jsonl", f"{split}.parquet"):
-            if (data / name).is_file():
-                return data / name
-        raise DataError(
-            f"{data} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from `radllama prepare`"
-        )
-    if not data.is_file():
-        raise DataError(
-            f"data file not found: {data}; pass DATA_DIR/test.jsonl from `radllama prepare`"
-        )
-    return data
-
-
-def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        yield from pq.read_table(path).to_pylist()
-    else:
-        yield from read_jsonl(path)
-
-
-def load_split(
-    data: Path, limit: int | None = None, split: str = "test"
-) -> tuple[list[dict[str, Any]], Counter]:
-    """Rows of a split (first `limit`), checked for the fields generation needs.
-
-    Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
-    """
-    path = resolve_split_path(data, split)
-    rows: list[dict[str, Any]] = []
-    dropped: Counter = Counter()
-    seen: set[str] = set()
-    for number, row in enumerate(_iter_rows(path), start=1):
-        if limit is not None and number > limit:
-            break
-        missing = [name for name in REQUIRED_FIELDS if row.get(name) in (None, "")]
-        if missing:
-            raise DataError(
-                f"{path} row {number}: missing {', '.join(missing)}; generate reads splits "
-                "written by `radllama prepare` (fields report_id, findings, impression)"
-            )
-        report_id = str(row["report_id"])
-        if report_id in seen:
-            dropped["duplicate report_id"] += 1
-            continue
-        seen.add(report_id)
-        rows.append(row)
-    if not rows:
-        raise DataError(f"{path} has no rows; pass a non-empty test split")
-    return rows, dropped
-
-
 def read_manifest(data: Path) -> DataManifest | None:
     """The DATA_DIR manifest next to a split file (None when absent)."""
     return DataManifest.read_optional(data if data.is_dir() else data.parent)
@@ -247,24 +189,6 @@ def prepare_output(out: Path, system: str) -> tuple[set[str], int]:
     return {str(r["report_id"]) for r in kept}, len(rows) - len(kept)
 
 
-def prediction_row(
-    row: dict[str, Any], system: str, prompt: str | None, **result: Any
-) -> PredictionRow:
-    """One PREDS.jsonl row (prompt None: no prompt, e.g. a baseline); `result` holds
-    raw_output, prediction, latency_s and token counts."""
-    return PredictionRow(
-        report_id=str(row["report_id"]),
-        system=system,
-        exam_code=row.get("exam_code") or "",
-        findings=row["findings"],
-        prompt=prompt,
-        reference=row["impression"],
-        modality=row.get("modality") or "unknown",
-        body_region=row.get("body_region") or "unknown",
-        **result,
-    )
-
-
 def error_result(message: str, latency_s: float) -> dict[str, Any]:
     return {
         "raw_output": None,
@@ -285,7 +209,7 @@ class _Sink:
 
     def write(self, row: dict[str, Any], item: tuple[str, str], result: dict[str, Any]) -> None:
         prompt = self.style.user_prompt(*item)
-        prediction_row(row, self.system, prompt, **result).append(self.out)
+        PredictionRow.for_row(row, self.system, prompt, **result).append(self.out)
         if result.get("error"):
             self.summary.errors += 1
         else:
