@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
 INSTRUCTION_SET_VERSION = "radllama-instructions-v1"
+EXAM_FIELDS = ("exam_code", "exam_description")
 
 SYSTEM_PROMPT = (
     "You are a radiology assistant. Given the exam and the FINDINGS of a radiology report, "
@@ -72,80 +75,157 @@ _PREPEND_RE = re.compile(
 )
 
 
-class Example(BaseModel):
-    """A similar prior report shown in the prompt (retrieved from the training split)."""
-
-    exam: str = Field("", description="Exam code or description of the prior report.")
-    findings: str = Field(description="FINDINGS of the prior report.")
-    impression: str = Field(description="IMPRESSION of the prior report.")
-
-
 class PromptStyle(BaseModel):
-    """How a (exam, findings) pair becomes chat messages; saved with every checkpoint."""
+    """Everything that shapes the prompt; saved in the manifest and with every checkpoint.
+
+    `messages` is the one function that builds chat messages from a report.
+    """
 
     version: str = Field(INSTRUCTION_SET_VERSION, description="Instruction set version.")
     system_prompt: str = Field(SYSTEM_PROMPT, description="System message ('' for none).")
     inference_instruction: str = Field(
         INSTRUCTIONS[0], description="Instruction used at generation time."
     )
+    exam_field: Literal["exam_code", "exam_description"] = Field(
+        "exam_code",
+        description="Row field shown as EXAM; the other one is the fallback when it is empty.",
+    )
     num_examples: int = Field(
-        0, ge=0, description="k: similar prior reports (retrieved) shown before the report."
+        0, ge=0, description="k: similar prior reports (retrieved) shown before the case."
     )
     example_max_words: int = Field(
         60, ge=1, description="Each example's FINDINGS is cut to this many words (short prompts)."
     )
-    index: dict | None = Field(
+    index: dict[str, Any] | None = Field(
         None,
-        description="Identity of the retrieval index the examples come from (kind, encoder, "
-        "encoder hash, data hash); required when num_examples > 0 at generation time.",
+        description="Identity of the retrieval index the examples come from (kind, encoder and "
+        "its hash, data hash, train split hash, path); set when num_examples > 0.",
     )
+
+    def exam(self, row: Mapping[str, Any]) -> str:
+        """The EXAM text of a row: `exam_field`, else the other exam field, else ''.
+
+        >>> PromptStyle(exam_field="exam_description").exam({"exam_code": "CTH", "exam_description": ""})
+        'CTH'
+        """
+        other = EXAM_FIELDS[1] if self.exam_field == EXAM_FIELDS[0] else EXAM_FIELDS[0]
+        return str(row.get(self.exam_field) or row.get(other) or "")
+
+    def user_prompt(
+        self,
+        exam: str,
+        findings: str,
+        *,
+        instruction: str | None = None,
+        examples: Sequence[Example] | None = None,
+    ) -> str:
+        """The user turn for one report (see `build_user_prompt`).
+
+        `examples`: anything with `findings` and `impression` (an `Example`, a retrieval
+        Neighbour); the first `num_examples` are shown (all when it is 0), each FINDINGS cut
+        to `example_max_words` words.
+        """
+        if examples:
+            shown = examples[: self.num_examples] if self.num_examples else examples
+            examples = [
+                Example(_cut(e.findings, self.example_max_words), e.impression) for e in shown
+            ]
+        return build_user_prompt(
+            exam, findings, instruction or self.inference_instruction, examples=examples
+        )
 
     def messages(
         self,
         exam: str,
         findings: str,
+        *,
         instruction: str | None = None,
-        examples: list[Example] | None = None,
-    ) -> list[dict]:
-        """System + user messages (no assistant turn): the generation prompt.
+        completion: str | None = None,
+        examples: Sequence[Example] | None = None,
+    ) -> list[dict[str, str]]:
+        """THE function that turns one report into chat messages, for every stage.
 
-        `examples` (at most `num_examples` are shown; anything with exam, findings and
-        impression attributes, e.g. a retrieval Neighbour) go before the instruction.
+        prepare and training (`completion` given: system, user, assistant), generation and
+        serving (`completion` None: system + user, the generation prompt) and the tests all
+        call this, so the four cannot drift apart. `instruction` defaults to the style's
+        inference instruction (prepare passes the one drawn for the row). `examples` are
+        similar prior reports put before the case (retrieval; see `build_user_prompt`).
+
+        >>> PromptStyle(system_prompt="").messages("XR", "Clear.", completion="Normal.")
+        [{'role': 'user', 'content': 'Write the IMPRESSION for this radiology report.\\n\\nEXAM: XR\\nFINDINGS: Clear.'}, {'role': 'assistant', 'content': 'Normal.'}]
         """
-        user = build_user_prompt(exam, findings, instruction or self.inference_instruction)
-        if examples:
-            user = render_examples(examples[: self.num_examples], self.example_max_words) + user
-        msgs = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        return msgs + [{"role": "user", "content": user}]
+        user = self.user_prompt(exam, findings, instruction=instruction, examples=examples)
+        return self.chat(user, completion)
+
+    def row_messages(
+        self,
+        row: Mapping[str, Any],
+        *,
+        instruction: str | None = None,
+        completion: str | None = None,
+        examples: Sequence[Example] | None = None,
+    ) -> list[dict[str, str]]:
+        """`messages` for a DATA_DIR row: the exam per `exam_field`, the row's findings."""
+        return self.messages(
+            self.exam(row),
+            str(row["findings"]),
+            instruction=instruction,
+            completion=completion,
+            examples=examples,
+        )
+
+    def chat(self, user: str, completion: str | None = None) -> list[dict[str, str]]:
+        """The message list around an already rendered user turn (system first when set)."""
+        messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        messages.append({"role": "user", "content": user})
+        if completion is not None:
+            messages.append({"role": "assistant", "content": completion})
+        return messages
 
 
-def render_examples(examples: list[Example], max_words: int) -> str:
-    """The block of similar prior reports that precedes the instruction.
+class Example(NamedTuple):
+    """A similar prior report shown in the prompt (retrieval-augmented generation)."""
 
-    >>> print(render_examples([Example(exam="XR", findings="a b c d", impression="Normal.")], 2))
-    Similar prior reports:
-    [1] EXAM: XR
-    FINDINGS: a b ...
+    findings: str
+    impression: str
+
+
+def _cut(text: str, max_words: int) -> str:
+    """At most `max_words` words; ' ...' marks a cut.
+
+    >>> _cut("a b c", 2)
+    'a b ...'
+    """
+    words = text.split()
+    return " ".join(words[:max_words]) + (" ..." if len(words) > max_words else "")
+
+
+def build_user_prompt(
+    exam: str, findings: str, instruction: str, examples: Sequence[Example] | None = None
+) -> str:
+    """The user turn: instruction, then the exam code/description joined with the findings.
+
+    Retrieval plugs in here: `examples` (similar prior reports, most similar first) are
+    listed between the instruction and the case, each as its FINDINGS and IMPRESSION. With
+    no examples the prompt is exactly the one the paper's recipe trains on.
+
+    >>> print(build_user_prompt("XR", "Clear.", "Summarize.", [Example("Clear.", "Normal.")]))
+    Summarize.
+    <BLANKLINE>
+    SIMILAR PRIOR REPORT 1:
+    FINDINGS: Clear.
     IMPRESSION: Normal.
     <BLANKLINE>
-    <BLANKLINE>
+    EXAM: XR
+    FINDINGS: Clear.
     """
-    if not examples:
-        return ""
-    lines = ["Similar prior reports:"]
-    for number, example in enumerate(examples, start=1):
-        words = example.findings.split()
-        findings = " ".join(words[:max_words]) + (" ..." if len(words) > max_words else "")
-        exam = (example.exam or "").strip() or "UNKNOWN"
-        lines += [f"[{number}] EXAM: {exam}", f"FINDINGS: {findings}"]
-        lines.append(f"IMPRESSION: {example.impression.strip()}")
-    return "\n".join(lines) + "\n\n"
-
-
-def build_user_prompt(exam: str, findings: str, instruction: str) -> str:
-    """The user turn: instruction, then the exam code/description joined with the findings."""
     exam = (exam or "").strip() or "UNKNOWN"
-    return f"{instruction}\n\nEXAM: {exam}\nFINDINGS: {findings.strip()}"
+    shown = "".join(
+        f"SIMILAR PRIOR REPORT {i}:\nFINDINGS: {ex.findings.strip()}\n"
+        f"IMPRESSION: {ex.impression.strip()}\n\n"
+        for i, ex in enumerate(examples or (), start=1)
+    )
+    return f"{instruction}\n\n{shown}EXAM: {exam}\nFINDINGS: {findings.strip()}"
 
 
 def choose_instruction(rng: random.Random) -> int:

@@ -82,7 +82,7 @@ class Neighbour:
     impression: str
 
     def example(self) -> Example:
-        return Example(exam=self.exam, findings=self.findings, impression=self.impression)
+        return Example(self.findings, self.impression)
 
     def evidence(self) -> dict[str, Any]:
         """What the server returns: row id, similarity, impression."""
