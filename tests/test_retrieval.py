@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from radllama.artifacts import DataManifest
 from radllama.errors import ConfigError, DataError
 from radllama.jsonl import read_jsonl, write_jsonl
-from radllama.provenance import write_json
+from radllama.prompts import PromptStyle
 from radllama.retrieval import IndexConfig, Retriever, add_to_index, build_index
 
 PNEUMONIA = "There is a right lower lobe consolidation with a small right pleural effusion."
@@ -56,7 +57,11 @@ def make_data_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     for name, rows in (("train", TRAIN), ("eval", EVAL), ("test", TEST)):
         write_jsonl(path / f"{name}.jsonl", rows)
-    write_json(path / "manifest.json", {"kind": "radllama-dataset", "data_hash": "leaky-fixture"})
+    n = len(TRAIN) + len(EVAL) + len(TEST)
+    DataManifest(
+        data_hash="leaky-fixture", prompt_style=PromptStyle(),
+        counts={"input_rows": n, "kept": n, "splits": {"train": len(TRAIN), "eval": 1, "test": 1}},
+    ).write(path)  # fmt: skip
     return path
 
 

@@ -450,8 +450,7 @@ def _run_openai(rows, config: GenerateConfig, sink: _Sink) -> None:
     pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="generate")
     try:
         futures = {
-            pool.submit(_ask, client, config, sink.messages(items[i])): i
-            for i in range(len(rows))
+            pool.submit(_ask, client, config, sink.messages(items[i])): i for i in range(len(rows))
         }
         with progress_bar(len(rows), f"generate {sink.system}") as advance:
             for future in as_completed(futures):  # rows are written by this thread only

@@ -174,16 +174,13 @@ def _index_rows(path: Path, exam_field: str, seen: set[str]) -> tuple[list[dict]
 
 
 def _data_identity(data_dir: Path, train: Path) -> dict[str, Any]:
-    manifest_path = data_dir / "manifest.json"
-    manifest = {}
-    if manifest_path.is_file():
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except json.JSONDecodeError:
-            raise DataError(
-                f"{manifest_path} is not valid JSON; re-run `radllama prepare`"
-            ) from None
-    return {"data_hash": manifest.get("data_hash"), "train_sha256": file_sha256(train)}
+    from radllama.artifacts import DataManifest
+
+    manifest = DataManifest.read_optional(data_dir)  # a bare folder of splits has none
+    return {
+        "data_hash": manifest.data_hash if manifest else None,
+        "train_sha256": file_sha256(train),
+    }
 
 
 def build_index(

@@ -27,6 +27,7 @@ cache key then includes k, the example length and the index identity.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -247,7 +248,7 @@ def with_examples(path: Path, training: bool, style, retriever, work_dir: Path, 
     counts = {"rows": 0, "examples": 0, "fewer_than_k": 0, "k": style.num_examples}
     with out.open("w", encoding="utf-8") as handle:
         batch: list[dict[str, Any]] = []
-        for row in [*iter_rows(path), None]:
+        for row in itertools.chain(iter_split_rows(path), [None]):  # None: flush the last batch
             if row is not None:
                 batch.append(row)
             if batch and (row is None or len(batch) == chunk):
