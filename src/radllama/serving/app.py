@@ -79,6 +79,7 @@ def create_app(
         RequestGuard,
         max_body_bytes=engine.config.max_body_bytes,
         body_timeout_s=engine.config.body_timeout_s,
+        max_header_bytes=engine.config.max_header_bytes,
         api_key=api_key,
         status_counts=app.state.status_counts,
     )

@@ -14,7 +14,9 @@ buffer streamed answers and hide client disconnects). For every HTTP request it
 
 `guarded_h11_protocol` adds what uvicorn lacks: a deadline for the request *headers*
 (slow-loris clients that send a header line every few seconds are closed after
-``header_timeout_s``). The header size limit is uvicorn's ``h11_max_incomplete_event_size``.
+``header_timeout_s``). Headers are limited twice: uvicorn's ``h11_max_incomplete_event_size``
+bounds what h11 buffers while headers trickle in, and the guard answers 431 to a complete
+request whose headers exceed ``max_header_bytes``.
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ class RequestGuard:
         *,
         max_body_bytes: int,
         body_timeout_s: float,
+        max_header_bytes: int,
         api_key: str | None,
         status_counts: Counter,
     ) -> None:
         self.app = app
         self.limit = max_body_bytes
         self.body_timeout_s = body_timeout_s
+        self.max_header_bytes = max_header_bytes
         self.api_key = api_key
         self.status_counts = status_counts
 
@@ -96,6 +100,16 @@ class RequestGuard:
         )
 
     async def _handle(self, scope, receive, send, headers: dict[str, str]) -> int | None:
+        header_bytes = sum(len(k) + len(v) for k, v in scope["headers"])
+        if header_bytes > self.max_header_bytes:
+            await _respond(
+                send,
+                431,
+                f"request headers are {header_bytes} bytes; the limit is {self.max_header_bytes}",
+                code="headers_too_large",
+                headers=[(b"connection", b"close")],
+            )
+            return None
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._too_large(send)
