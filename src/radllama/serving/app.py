@@ -33,6 +33,7 @@ from radllama.serving.batcher import (
 )
 from radllama.serving.engine import GenerationJob, ServingEngine
 from radllama.serving.limits import RequestGuard
+from radllama.serving.page import add_page_routes
 from radllama.serving.schemas import (
     ApiError,
     ChatCompletionRequest,
@@ -85,6 +86,7 @@ def create_app(
     )
     _add_error_handlers(app)
     _add_info_routes(app, engine, batcher)
+    add_page_routes(app, engine.name, engine.model.run, auth_required=api_key is not None)
     _add_generation_routes(app, engine, batcher)
     return app
 

@@ -31,7 +31,7 @@ from collections import Counter
 from typing import Any
 
 logger = logging.getLogger("radllama.serve")
-OPEN_PATHS = frozenset({"/", "/health", "/favicon.ico"})  # probes and the page need no key
+OPEN_PATHS = frozenset({"/", "/health", "/ui/info"})  # probes and the page need no key
 _STATIC_PREFIX = "/static/"
 
 
