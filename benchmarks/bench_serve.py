@@ -42,7 +42,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-OPENI = REPO.parent / "shared" / "data" / "openi"
+# ../shared/data/openi beside the clone (or two levels up, for a git worktree in wt/NAME).
+OPENI = next(
+    (p / "shared" / "data" / "openi" for p in (REPO.parent, REPO.parents[1])
+     if (p / "shared" / "data" / "openi").is_dir()),
+    REPO.parent / "shared" / "data" / "openi",
+)  # fmt: skip
 QUIET = 0.15  # a run is "quiet" when other jobs used < 15% of the machine's CPU
 
 

@@ -187,6 +187,7 @@ def test_health_answers_while_a_request_is_being_tokenised(model):
             "messages.0.content",
         ),
         ("/v1/completions", '{"prompt": "\\ud83d"}', "prompt"),
+        ("/v1/completions", '{"prompt": "x", "model": "\\ud800"}', "model"),
     ],
 )
 def test_lone_surrogate_is_a_400_naming_the_field(server, path, raw, param):

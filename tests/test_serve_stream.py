@@ -74,7 +74,9 @@ def test_openai_client_chat_stream_equals_the_non_streamed_answer(server, model)
     assert text == whole.choices[0].message.content and text.strip()
     content_chunks = [c for c in chunks if c.choices and c.choices[0].delta.content]
     assert len(content_chunks) >= 2  # token by token, not one blob at the end
-    finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finish = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert finish == [whole.choices[0].finish_reason]
     # include_usage: the last chunk has no choices and the usage; the others carry usage=None.
     assert chunks[-1].choices == [] and chunks[-1].usage == whole.usage
@@ -255,3 +257,23 @@ def test_a_client_that_disconnects_stops_its_row_and_frees_the_worker(tiny_model
         )
         assert short.status_code == 200
         assert short.json()["usage"]["completion_tokens"] == 3
+
+
+def test_a_stream_past_its_timeout_ends_with_an_error_event(tiny_model_dir):
+    model = scripted_model(tiny_model_dir, " effusion", repeat=True)  # never stops by itself
+    config = ServeConfig(batch_wait_ms=0, max_tokens_limit=2000, request_timeout_s=1.0)
+    app = build_app(model, config)
+    with start_in_thread(app) as running:
+        body = {"prompt": "x", "max_tokens": 2000, "stream": True}
+        with httpx.stream("POST", f"{running.base_url}/completions", json=body, timeout=60) as r:
+            assert r.status_code == 200  # the first token came in time
+            events = _sse_events(r)
+        assert events[0]["choices"][0]["text"]
+        error = events[-1]["error"]
+        assert "not answered within 1 s" in error["message"] and error["retry_after"] >= 1
+        assert "[DONE]" not in events
+        deadline = time.monotonic() + 60
+        while app.state.batcher.snapshot()["requests"] < 1:  # the cancelled row ended its batch
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert app.state.batcher.snapshot()["timed_out"] == 1

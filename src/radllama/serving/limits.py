@@ -87,7 +87,8 @@ class RequestGuard:
                     "internal server error; it was logged",
                     type="server_error",
                 )
-        self.status_counts[sent["status"]] += 1
+        if sent["status"]:  # 0: the client left before any answer
+            self.status_counts[sent["status"]] += 1
         logger.info(
             "request id=%s method=%s path=%s status=%d bytes_in=%s bytes_out=%d ms=%.1f",
             request_id,

@@ -154,7 +154,7 @@ class StreamOptions(_Wire):
 
 
 class _SamplingFields(_Wire):
-    model: str | None = Field(None, description="Served model name (see GET /v1/models).")
+    model: Text | None = Field(None, description="Served model name (see GET /v1/models).")
     max_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
     max_completion_tokens: int | None = Field(None, ge=1, description="Alias of max_tokens.")
     temperature: float | None = Field(
