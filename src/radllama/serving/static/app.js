@@ -97,7 +97,15 @@ function renderFlags(impression, flags) {
   els.flagsBox.hidden = flags.length === 0;
 }
 
-function renderPriors(retrieved) {
+function renderPriors(retrieved, retrieval) {
+  if (retrieval && retrieval.status === "failed") {
+    els.priorsBox.hidden = false;
+    els.priors.replaceChildren(Object.assign(document.createElement("li"), {
+      className: "muted",
+      textContent: "Similar prior cases could not be looked up; this draft was written without them.",
+    }));
+    return;
+  }
   els.priorsBox.hidden = !retrieved || retrieved.length === 0;
   if (els.priorsBox.hidden) return;
   els.priors.replaceChildren(...retrieved.map((prior) => {
@@ -168,7 +176,7 @@ async function generate() {
       } else if (event.type === "done") {
         const r = event.response;
         renderFlags(r.impression, r.flags || []);
-        renderPriors(r.retrieved);
+        renderPriors(r.retrieved, r.retrieval);
         const total = performance.now() - started;
         els.timing.textContent = `${r.model} · first words after ${Math.round(firstMs ?? total)} ms · complete after ${Math.round(total)} ms`;
         say(r.flags && r.flags.length ? `Draft ready: ${r.flags.length} statement${r.flags.length === 1 ? "" : "s"} to check.` : "Draft ready. Review and edit before use.");
