@@ -18,6 +18,8 @@ import pytest
 from scripted_model import scripted_model
 
 from radllama.serve import ServeConfig, build_app, start_in_thread
+from radllama.serving.app import create_app
+from radllama.serving.engine import ServingEngine
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO / "docs" / "serve_page.png"
@@ -163,4 +165,38 @@ def test_page_explains_server_errors_in_plain_words(browser, planted_model, monk
         assert page.locator("#draft mark.flag").count() == 1
         codes = page.eval_on_selector_all("#exam-codes option", "els => els.map(e => e.value)")
         assert EXAM in codes  # loaded once the key was entered
+        page.close()
+
+
+class _WithPriors(ServingEngine):
+    """Adds `retrieved` cases (the retrieval branch's shape) to every /v1/impressions answer."""
+
+    def impression_response(self, *args, **kwargs) -> dict:
+        response = super().impression_response(*args, **kwargs)
+        response["retrieved"] = [
+            {"row_id": 7, "similarity": 0.91, "impression": "Acute left subdural hematoma."},
+            {"row_id": 12, "similarity": 0.84, "impression": "No acute intracranial abnormality."},
+        ]
+        return response
+
+
+def test_page_lists_similar_prior_cases_when_the_answer_has_them(browser, planted_model):
+    app = create_app(_WithPriors(planted_model, ServeConfig(batch_wait_ms=0)))
+    with start_in_thread(app) as server:
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        page.goto(server.root_url + "/")
+        assert page.locator("#priors-box").is_hidden()
+        page.fill("#findings", FINDINGS)
+        page.click("#generate")
+        page.locator("#priors li").first.wait_for(timeout=60_000)
+        priors = page.locator("#priors li").all_inner_texts()
+        assert len(priors) == 2
+        assert "Acute left subdural hematoma." in priors[0] and "similarity 0.91" in priors[0]
+        # Three columns at a wide monitor: the cases sit beside the draft, not below it.
+        box, draft = (
+            page.locator("#priors-box").bounding_box(),
+            page.locator("#draft").bounding_box(),
+        )
+        assert box["x"] > draft["x"] + draft["width"] and abs(box["y"] - draft["y"]) < 200
+        page.screenshot(path=str(SCREENSHOT.with_name("serve_page_priors.png")))
         page.close()
