@@ -277,3 +277,23 @@ def test_a_stream_past_its_timeout_ends_with_an_error_event(tiny_model_dir):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert app.state.batcher.snapshot()["timed_out"] == 1
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_queued_request_whose_client_left_never_runs(model, stream):
+    app = build_app(model, ServeConfig(batch_wait_ms=0))
+    batcher = app.state.batcher
+    body = {"prompt": "The lungs", "max_tokens": 4, "stream": stream}
+    with start_in_thread(app) as running:
+        batcher.pause()  # the model is busy: the request waits in the queue
+        with pytest.raises(httpx.ReadTimeout):  # the client gives up after 1 s and hangs up
+            httpx.post(f"{running.base_url}/completions", json=body, timeout=1.0)
+        deadline = time.monotonic() + 30
+        while app.state.status_counts.get(499, 0) < 1:  # the server noticed the hang-up
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        batcher.resume()
+        answered = httpx.post(f"{running.base_url}/completions", json=body | {"stream": False})
+        assert answered.status_code == 200
+        snapshot = batcher.snapshot()
+        assert snapshot["requests"] == 1 and snapshot["queued"] == 0  # only the second one ran

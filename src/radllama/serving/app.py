@@ -9,6 +9,7 @@ request ids, sizes, token counts and timings, never prompt or report text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from radllama.serving.batcher import (
@@ -125,6 +126,11 @@ def _add_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": str(error.retry_after_s)},
         )
 
+    @app.exception_handler(ClientGone)
+    async def client_gone(request: Request, error: ClientGone) -> Response:
+        logger.info("request id=%s: the client left before the answer", request.state.request_id)
+        return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return _error(error.status_code, str(error.detail), headers=error.headers)
@@ -226,8 +232,8 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
 
     async def run(request: Request, job: GenerationJob) -> Completed:
         try:
-            done = await batcher.run(job, timeout_s)
-        except RequestTimeout:
+            done = await _unless_client_leaves(request, batcher.run(job, timeout_s))
+        except (RequestTimeout, ClientGone):
             job.cancel.set()  # a running job stops generating for this row
             raise
         log_done(request, job, done)
@@ -237,7 +243,7 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
         request: Request, job: GenerationJob, events: _EventFormat
     ) -> StreamingResponse:
         """Submit a streaming job; refusals before its first token are plain JSON errors."""
-        opened = await _OpenStream.open(batcher, job, timeout_s)
+        opened = await _unless_client_leaves(request, _OpenStream.open(batcher, job, timeout_s))
         return StreamingResponse(
             opened.sse(request, events, log_done),
             media_type="text/event-stream",
@@ -299,6 +305,32 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
             "finish_reason": done.value.finish_reason,
         }
         return _envelope(request, "cmpl", "text_completion", engine.name, choice, done)
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its answer was ready."""
+
+
+async def _unless_client_leaves(request: Request, work):
+    """Await `work`; if the client disconnects first, cancel it (a queued job never runs, a
+    running row stops) and raise `ClientGone`. Frees the slot of clients that gave up."""
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()  # the streaming response listens for the disconnect itself from here
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise ClientGone
+    return task.result()
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _check_stream_options(body: ChatCompletionRequest | CompletionRequest) -> None:
