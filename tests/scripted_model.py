@@ -61,4 +61,4 @@ def scripted_model(tokenizer_dir: Path, text: str, repeat: bool = False) -> Impr
     model = ScriptedLlama(config)
     ScriptedLlama.script = tokenizer(text, add_special_tokens=False)["input_ids"]
     ScriptedLlama.repeat = repeat
-    return ImpressionModel("scripted", model, tokenizer, PromptStyle(), {})
+    return ImpressionModel("scripted", model, tokenizer, PromptStyle(), None)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from scripted_model import scripted_model
 
+from radllama.artifacts import RunRecord
 from radllama.serve import ServeConfig, build_app, start_in_thread
 from radllama.serving.app import create_app
 from radllama.serving.engine import ServingEngine
@@ -56,7 +57,8 @@ def browser():
 def planted_model(tiny_model_dir, tiny_data_dir):
     model = scripted_model(tiny_model_dir, PLANTED)
     model.name = "scripted-test-model"
-    model.run = {"data": {"dir": str(tiny_data_dir)}}  # the run's training data: exam codes
+    # The run record's training data: where the page's exam code suggestions come from.
+    model.run = RunRecord(method="full", data={"dir": str(tiny_data_dir)})
     return model
 
 

@@ -62,7 +62,26 @@ class RequestGuard:
         request_id = uuid.uuid4().hex[:16]
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
-        sent = {"status": 0, "bytes": 0}
+        sent: dict[str, Any] = {"status": 0, "bytes": 0, "bytes_in": None, "logged": False}
+
+        def log_once() -> None:
+            # Logged just before the last byte goes out, so the line exists by the time the
+            # client has its answer (tests and operators read it right after).
+            if sent["logged"]:
+                return
+            sent["logged"] = True
+            if sent["status"]:  # 0: the client left before any answer
+                self.status_counts[sent["status"]] += 1
+            logger.info(
+                "request id=%s method=%s path=%s status=%d bytes_in=%s bytes_out=%d ms=%.1f",
+                request_id,
+                scope["method"],
+                scope["path"],
+                sent["status"],
+                sent["bytes_in"],
+                sent["bytes"],
+                (time.perf_counter() - started) * 1000,
+            )
 
         async def send_with_id(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -71,12 +90,13 @@ class RequestGuard:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             elif message["type"] == "http.response.body":
                 sent["bytes"] += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    log_once()
             await send(message)
 
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        bytes_in: int | None = None
         try:
-            bytes_in = await self._handle(scope, receive, send_with_id, headers)
+            await self._handle(scope, receive, send_with_id, headers, sent)
         except Exception as error:  # a bug, not the client's fault: log it, stay up
             logger.error("request id=%s failed with %s", request_id, type(error).__name__)
             logger.debug("unhandled error detail", exc_info=True)
@@ -87,20 +107,9 @@ class RequestGuard:
                     "internal server error; it was logged",
                     type="server_error",
                 )
-        if sent["status"]:  # 0: the client left before any answer
-            self.status_counts[sent["status"]] += 1
-        logger.info(
-            "request id=%s method=%s path=%s status=%d bytes_in=%s bytes_out=%d ms=%.1f",
-            request_id,
-            scope["method"],
-            scope["path"],
-            sent["status"],
-            bytes_in,
-            sent["bytes"],
-            (time.perf_counter() - started) * 1000,
-        )
+        log_once()
 
-    async def _handle(self, scope, receive, send, headers: dict[str, str]) -> int | None:
+    async def _handle(self, scope, receive, send, headers: dict[str, str], sent: dict) -> None:
         header_bytes = sum(len(k) + len(v) for k, v in scope["headers"])
         if header_bytes > self.max_header_bytes:
             await _respond(
@@ -110,11 +119,11 @@ class RequestGuard:
                 code="headers_too_large",
                 headers=[(b"connection", b"close")],
             )
-            return None
+            return
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._too_large(send)
-            return None
+            return
         path = scope["path"]
         if self.api_key and not _is_open(path) and not _authorized(headers, self.api_key):
             await _respond(
@@ -124,7 +133,7 @@ class RequestGuard:
                 code="invalid_api_key",
                 headers=[(b"www-authenticate", b"Bearer")],
             )
-            return None
+            return
         try:
             body = await asyncio.wait_for(self._read_body(receive), self.body_timeout_s)
         except TimeoutError:
@@ -136,14 +145,14 @@ class RequestGuard:
                 code="request_timeout",
                 headers=[(b"connection", b"close")],
             )
-            return None
+            return
         if body is None:
             await self._too_large(send)
-            return None
+            return
         if body is _DISCONNECTED:
-            return None
+            return
+        sent["bytes_in"] = len(body)
         await self.app(scope, _replay(body, receive), send)
-        return len(body)
 
     async def _read_body(self, receive) -> bytes | None | object:
         """The whole body, or None as soon as it passes the limit (the rest stays unread)."""

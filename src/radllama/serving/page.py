@@ -10,7 +10,6 @@ step, no CDN: it works offline in a hospital network), plus the two small JSON r
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
 from importlib.resources import files
@@ -26,38 +25,39 @@ MAX_EXAM_CODES = 500
 MAX_ROWS_SCANNED = 500_000  # ~1-2 s of JSON parsing, once, off the event loop
 
 
-def exam_codes_seen_in_training(run: dict) -> list[str]:
-    """Exam codes of the run's training data, most frequent first ([] for a bare model)."""
-    data_dir = Path((run.get("data") or {}).get("dir") or "")
+def exam_codes_seen_in_training(run) -> list[str]:
+    """Exam codes of the run's training data, most frequent first ([] for a bare model).
+
+    `run` is the model's run record (`artifacts.RunRecord`, a dict, or None)."""
+    from radllama.artifacts import DataManifest, iter_split_rows, resolve_split_path
+    from radllama.errors import RadllamaError
+
+    data = getattr(run, "data", None) if not isinstance(run, dict) else run.get("data")
+    data_dir = Path((data or {}).get("dir") or "")
     if not str(data_dir) or not data_dir.is_dir():
         return []
-    manifest = data_dir / "manifest.json"
     try:
-        listed = json.loads(manifest.read_text()).get("exam_codes") if manifest.is_file() else None
-    except (OSError, json.JSONDecodeError):
+        manifest = DataManifest.read_optional(data_dir)
+        listed = (manifest.model_extra or {}).get("exam_codes") if manifest else None
+    except RadllamaError:  # an unreadable manifest only costs the suggestions
         listed = None
     if isinstance(listed, dict):
         return [code for code, _ in Counter(listed).most_common(MAX_EXAM_CODES)]
     if isinstance(listed, list):
         return [str(code) for code in listed[:MAX_EXAM_CODES]]
     counts: Counter = Counter()
-    train = data_dir / "train.jsonl"
-    if not train.is_file():
-        return []
-    with train.open(encoding="utf-8", errors="replace") as rows:
-        for i, line in enumerate(rows):
-            if i >= MAX_ROWS_SCANNED:
-                break
-            try:
-                code = json.loads(line).get("exam_code")
-            except (json.JSONDecodeError, AttributeError):
-                continue
+    try:
+        rows = iter_split_rows(resolve_split_path(data_dir, "train"))
+        for _, row in zip(range(MAX_ROWS_SCANNED), rows, strict=False):
+            code = row.get("exam_code") if isinstance(row, dict) else None
             if isinstance(code, str) and code.strip():
                 counts[code.strip()] += 1
+    except (RadllamaError, OSError, ValueError) as error:
+        logger.warning("exam code suggestions unavailable (%s)", type(error).__name__)
     return [code for code, _ in counts.most_common(MAX_EXAM_CODES)]
 
 
-def add_page_routes(app: FastAPI, model_name: str, run: dict, auth_required: bool) -> None:
+def add_page_routes(app: FastAPI, model_name: str, run, auth_required: bool) -> None:
     cache: dict[str, list[str]] = {}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
