@@ -63,7 +63,7 @@ def planted_model(tiny_model_dir, tiny_data_dir):
 
 
 def test_page_streams_the_draft_and_highlights_the_unsupported_statement(
-    browser, planted_model, caplog
+    browser, planted_model, caplog, tmp_path
 ):
     caplog.set_level(logging.INFO, logger="radllama.serve")
     app = build_app(planted_model, ServeConfig(batch_wait_ms=0))
@@ -133,7 +133,7 @@ def test_page_streams_the_draft_and_highlights_the_unsupported_statement(
         # Readable at laptop width: one column, no horizontal scrolling.
         page.set_viewport_size({"width": 1024, "height": 700})
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        page.screenshot(path=str(SCREENSHOT.with_name("serve_page_laptop.png")))
+        page.screenshot(path=str(tmp_path / "laptop.png"))  # to look at by hand; not kept
         page.close()
 
 
@@ -182,7 +182,7 @@ class _WithPriors(ServingEngine):
         return response
 
 
-def test_page_lists_similar_prior_cases_when_the_answer_has_them(browser, planted_model):
+def test_page_lists_similar_prior_cases_when_the_answer_has_them(browser, planted_model, tmp_path):
     app = create_app(_WithPriors(planted_model, ServeConfig(batch_wait_ms=0)))
     with start_in_thread(app) as server:
         page = browser.new_page(viewport={"width": 1600, "height": 900})
@@ -200,5 +200,5 @@ def test_page_lists_similar_prior_cases_when_the_answer_has_them(browser, plante
             page.locator("#draft").bounding_box(),
         )
         assert box["x"] > draft["x"] + draft["width"] and abs(box["y"] - draft["y"]) < 200
-        page.screenshot(path=str(SCREENSHOT.with_name("serve_page_priors.png")))
+        page.screenshot(path=str(tmp_path / "priors.png"))  # to look at by hand; not kept
         page.close()
