@@ -107,6 +107,13 @@ def test_generate_impress_and_serve_build_the_same_prompt(rag_run, data, run_cli
         answer = httpx.post(f"{server.root_url}/v1/impressions", json=body, timeout=60).json()
         assert answer["retrieved"] == local["retrieved"]
         assert answer["impression"] == local["impression"]
+        streamed = {**body, "stream": True}
+        with httpx.stream(
+            "POST", f"{server.root_url}/v1/impressions", json=streamed, timeout=60
+        ) as r:
+            events = [json.loads(x[5:]) for x in r.iter_lines() if x.startswith("data:")]
+        done = next(e for e in events if e.get("type") == "done")
+        assert done["response"]["retrieved"] == local["retrieved"]
         # Retrieval breaks: the request still answers, without examples, and says so.
         model.retriever.search = _broken
         broken = httpx.post(f"{server.root_url}/v1/impressions", json=body, timeout=60)
