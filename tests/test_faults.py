@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 from pathlib import Path
 
@@ -126,3 +127,78 @@ def test_random_stray_quotes_split_like_one_csv_reader(reports_csv, tmp_path, se
     assert len(rows) + malformed == len(expected)
     good = [row for row in expected if row is not None and len(row) == len(header)]
     assert texts == [row[5] for row in good]
+
+
+# ---- item 3: the de-identification audit (original PHI) stays out of DATA_DIR --------------
+
+
+def _small_corpus(tmp_path: Path, n: int = 300, seed: int = 3) -> Path:
+    path = tmp_path / "raw" / "reports.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    synthesize(n, seed=seed, out_csv=path, progress=False)
+    return path
+
+
+def _planted_phi(csv_path: Path) -> set[str]:
+    """Identifier values planted by the generator (its ground truth), 6+ characters."""
+    values = set()
+    for line in csv_path.with_name(csv_path.stem + ".phi.jsonl").open():
+        for span in json.loads(line).get("spans", []):
+            if len(span.get("text", "")) >= 6:
+                values.add(span["text"])
+    return values
+
+
+def test_audit_with_original_context_is_written_beside_the_input_not_in_data_dir(tmp_path):
+    source = _small_corpus(tmp_path)
+    out = tmp_path / "data"
+    manifest = prepare(load_prepare_config(None, input=source, out=out, workers=0)).manifest
+    audit_path = source.with_name("reports.csv.deid_audit.json")
+    audit = json.loads(audit_path.read_text())
+    assert audit["total_redactions"] > 0 and all("original_context" in s for s in audit["sample"])
+    assert not (out / "deid_audit.json").exists()
+    assert "deid_audit.json" not in manifest["outputs"]
+    assert manifest["deid_audit"]["path"] == str(audit_path.resolve())
+    assert manifest["deid_audit"]["counts_by_type"] == audit["counts_by_type"]
+    phi = _planted_phi(source)
+    assert any(value in audit_path.read_text() for value in phi)  # the audit does hold PHI
+    contexts = [json.dumps(item["original_context"])[1:-1] for item in audit["sample"]]
+    for path in out.rglob("*"):  # ... and nothing in DATA_DIR holds its original contexts
+        text = path.read_text(errors="replace")
+        assert not any(context in text for context in contexts), path
+
+
+def test_audit_path_option_and_leaving_out_original_context(tmp_path, run_cli):
+    source = _small_corpus(tmp_path)
+    audit_path = tmp_path / "restricted" / "audit.json"
+    code, _, stderr = run_cli(
+        "prepare", "--input", source, "--out", tmp_path / "data", "--workers", "0",
+        "--audit", audit_path, "--no-audit-context",
+    )  # fmt: skip
+    assert code == 0, stderr
+    audit = json.loads(audit_path.read_text())
+    assert audit["sample"] and not any("original_context" in s for s in audit["sample"])
+    assert not source.with_name("reports.csv.deid_audit.json").exists()
+    manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
+    assert manifest["deid_audit"]["original_context"] is False
+
+
+def test_audit_inside_data_dir_is_refused_with_one_line(tmp_path, run_cli):
+    source = _small_corpus(tmp_path, n=50)
+    out = tmp_path / "data"
+    code, _, stderr = run_cli(
+        "prepare", "--input", source, "--out", out, "--workers", "0", "--audit", out / "a.json"
+    )
+    assert code == 2 and stderr.count("\n") == 1 and "--audit" in stderr, stderr
+
+
+def test_model_card_totals_come_from_the_manifest(tmp_path):
+    from radllama.training.card import deid_totals
+
+    source = _small_corpus(tmp_path, n=100)
+    manifest = prepare(load_prepare_config(None, input=source, out=tmp_path / "d", workers=0))
+    totals = deid_totals(tmp_path / "d")
+    assert (
+        totals is not None
+        and totals["total"] == manifest.manifest["deid_audit"]["total_redactions"]
+    )

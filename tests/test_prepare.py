@@ -146,10 +146,10 @@ def test_manifest_records_what_reproduces_the_run(prepared):
     assert manifest["config"]["prompt"]["prepend_probability"] == 0.3
     assert manifest["package_versions"]["pyarrow"]
     assert len(manifest["input"]["sha256"]) == 64 and len(manifest["data_hash"]) == 64
-    for name in ("train.jsonl", "eval.jsonl", "test.jsonl", "deid_audit.json"):
+    for name in ("train.jsonl", "eval.jsonl", "test.jsonl"):
         assert manifest["outputs"][name]["bytes"] == (config.out / name).stat().st_size
     assert sum(manifest["histogram"]["modality"].values()) == manifest["counts"]["kept"]
-    audit = json.loads((config.out / "deid_audit.json").read_text())
+    audit = json.loads(Path(manifest["deid_audit"]["path"]).read_text())  # beside the input
     assert audit["total_redactions"] > 0 and audit["sample"]
     sections = manifest["counts"]["stages"]["sections"]
     assert sections["combined_split_at_last_paragraph"] > 0
@@ -210,9 +210,7 @@ def test_parquet_output_matches_jsonl(corpus, prepared, tmp_path):
         None, input=csv_path, out=tmp_path, output_format="parquet", workers=0
     )
     result = prepare(other)
-    assert set(result.manifest["outputs"]) == {
-        "train.parquet", "eval.parquet", "test.parquet", "deid_audit.json"
-    }  # fmt: skip
+    assert set(result.manifest["outputs"]) == {"train.parquet", "eval.parquet", "test.parquet"}
     assert pq.read_table(tmp_path / "test.parquet").to_pylist() == _rows(config.out / "test.jsonl")
 
 

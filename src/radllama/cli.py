@@ -101,6 +101,20 @@ def prepare(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default 2; 0 = in-process).")
     ] = None,
+    audit: Annotated[
+        Path | None,
+        typer.Option(
+            help="De-id audit JSON (holds original identifiers; refused inside --out). "
+            "Default: INPUT_NAME.deid_audit.json beside the input."
+        ),
+    ] = None,
+    audit_context: Annotated[
+        bool | None,
+        typer.Option(
+            "--audit-context/--no-audit-context",
+            help="Show the original text around sampled redactions in the audit (default: yes).",
+        ),
+    ] = None,
 ) -> None:
     """Report export -> sections -> de-identification -> filters -> instruction rows -> train/eval/test + manifest."""
     from rich.console import Console
@@ -109,8 +123,9 @@ def prepare(
     from radllama.prepare import prepare as run_prepare
 
     settings = load_prepare_config(
-        config, input=input, preset=preset, out=out, output_format=output_format, workers=workers
-    )
+        config, input=input, preset=preset, out=out, output_format=output_format, workers=workers,
+        audit=audit, audit_original_context=audit_context,
+    )  # fmt: skip
     with progress_bar(settings) as progress:
         result = run_prepare(settings, dry_run=dry_run, progress=progress)
     Console().print(summary_table(result))

@@ -77,7 +77,12 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
         split = {"test_size": config.test_size}
         result = prepare(
             load_prepare_config(
-                input=corpus, out=data_dir, preset=config.preset, seed=config.seed, split=split
+                input=corpus,
+                out=data_dir,
+                preset=config.preset,
+                seed=config.seed,
+                split=split,
+                audit=out / "deid_audit.json",  # outside DATA_DIR: it shows original identifiers
             )
         )
         log(f"prepare: {result.status}; {_counts_line(result.manifest)}")
@@ -90,6 +95,7 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
             preset=config.preset,
             seed=config.seed,
             split={"test_size": 0},
+            audit=out / "data-train.deid_audit.json",
         )
     )
     test_part = prepare(
@@ -99,6 +105,7 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
             preset=config.preset,
             seed=config.seed,
             split={"test_size": 10**9, "eval_fraction": 0.0, "min_eval_rows": 0},
+            audit=out / "data-test.deid_audit.json",
         )
     )
     log(f"prepare train: {_counts_line(train_part.manifest)}")
@@ -130,7 +137,6 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
         for split in ("test", "eval", "train"):
             for row in read_jsonl(test_dir / f"{split}.jsonl"):
                 test_file.write(json.dumps(dict(row, split="test"), ensure_ascii=False) + "\n")
-    shutil.copyfile(train_dir / "deid_audit.json", out / "deid_audit.json")
     manifest = json.loads((train_dir / "manifest.json").read_text())
     test_manifest = json.loads((test_dir / "manifest.json").read_text())
     manifest["test_source"] = {"dir": str(test_dir), "manifest": test_manifest}

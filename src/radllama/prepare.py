@@ -64,7 +64,7 @@ from radllama.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_repo
 from radllama.synth import modality_and_region
 
 MANIFEST = "manifest.json"
-DEID_AUDIT = "deid_audit.json"
+DEID_AUDIT = "deid_audit.json"  # where radllama < 0.2 put the audit (with PHI) in DATA_DIR
 SPOOL = ".prepare-spool.tmp"
 
 
@@ -108,6 +108,21 @@ class PrepareConfig(StrictModel):
         ge=0,
         description="Malformed rows listed by row number in the manifest (all are counted).",
     )
+    audit: Path | None = Field(
+        None,
+        description="De-identification audit JSON (redactions per type + a review sample). It "
+        "shows original identifiers, so it never goes into DATA_DIR: default INPUT_NAME."
+        "deid_audit.json beside the input, i.e. with the raw data.",
+    )
+    audit_original_context: bool = Field(
+        True,
+        description="Show the original text around each sampled redaction in the audit (PHI, "
+        "for a reviewer allowed to see it); false keeps counts and redacted context only.",
+    )
+
+    def audit_path(self) -> Path:
+        """Where the audit goes: `audit`, or INPUT_NAME.deid_audit.json beside the input."""
+        return self.audit or self.input.parent / f"{self.input.name}.deid_audit.json"
 
 
 def load_prepare_config(path: str | Path | None = None, **options: Any) -> PrepareConfig:
@@ -579,11 +594,15 @@ def _route_parquet(
 # ---- manifest ---------------------------------------------------------------------------------
 
 
+_NOT_HASHED = {"out", "workers", "audit", "audit_original_context"}
+
+
 def config_hash(config: PrepareConfig) -> str:
-    """Hash of everything in the config that can change the output (not `out`, `workers`)."""
+    """Hash of everything in the config that can change DATA_DIR (not where things go, the
+    worker count or the audit, which lives outside DATA_DIR)."""
     return json_sha256(
         {
-            "config": config.model_dump(mode="json", exclude={"out", "workers"}),
+            "config": config.model_dump(mode="json", exclude=_NOT_HASHED),
             "version": __version__,
         }
     )
@@ -608,9 +627,14 @@ def _histograms(pass_one: PassOne, codes: np.ndarray) -> dict[str, dict[str, int
 
 
 def build_manifest(
-    config: PrepareConfig, pass_one: PassOne, codes: np.ndarray, outputs: dict[str, dict]
+    config: PrepareConfig,
+    pass_one: PassOne,
+    codes: np.ndarray,
+    outputs: dict[str, dict],
+    audit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The manifest; checks that every input row is kept or dropped with a reason."""
+    """The manifest; checks that every input row is kept or dropped with a reason. `audit`
+    says where the de-identification audit went, with its counts (no identifiers)."""
     dropped = Counter(pass_one.dropped)
     dropped["duplicate"] = int(np.count_nonzero(codes < 0))
     splits = {name: int(np.count_nonzero(codes == i)) for i, name in enumerate(SPLIT_NAMES)}
@@ -621,7 +645,6 @@ def build_manifest(
         )
     kept_mask = codes >= 0
     section_counts = dict(pass_one.sections)
-    split_files = {name: meta for name, meta in outputs.items() if name != DEID_AUDIT}
     return {
         "radllama_version": __version__,
         "created_at": utc_now(),
@@ -666,7 +689,8 @@ def build_manifest(
             ("radllama", "numpy", "pandas", "pyarrow", "pydantic")
         ),
         "outputs": outputs,
-        "data_hash": json_sha256({name: meta["sha256"] for name, meta in split_files.items()}),
+        "data_hash": json_sha256({name: meta["sha256"] for name, meta in outputs.items()}),
+        "deid_audit": audit,
     }
 
 
@@ -691,6 +715,15 @@ def _current_manifest(config: PrepareConfig) -> dict[str, Any] | None:
         return None
     if manifest.get("config_hash") != config_hash(config):
         return None
+    audit = manifest.get("deid_audit") or {}
+    audit_path = config.audit_path()
+    if (
+        audit.get("path") != str(audit_path.resolve())
+        or audit.get("original_context") != config.audit_original_context
+        or not audit_path.is_file()
+        or file_sha256(audit_path) != audit.get("sha256")
+    ):
+        return None
     for name, meta in manifest.get("outputs", {}).items():
         target = config.out / name
         if not target.is_file() or target.stat().st_size != meta.get("bytes"):
@@ -700,15 +733,39 @@ def _current_manifest(config: PrepareConfig) -> dict[str, Any] | None:
     return manifest
 
 
-def _write_audit(audit: Any, path: Path) -> dict[str, Any]:
+def _check_audit_path(config: PrepareConfig) -> Path:
+    """The audit path, refused inside DATA_DIR (it holds original identifiers)."""
+    path = config.audit_path()
+    if path.resolve().is_relative_to(config.out.resolve()):
+        raise ConfigError(
+            f"audit path {path} is inside the dataset directory {config.out}; the audit shows "
+            "original identifiers: pass --audit PATH outside --out (e.g. beside the raw data)"
+        )
+    return path
+
+
+def _write_audit(audit: Any, path: Path, original_context: bool) -> dict[str, Any]:
+    """Write the audit JSON atomically; returns its manifest entry (path, hash, counts)."""
     report = audit.to_json()
-    if isinstance(report, str):
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(report)
-        tmp.replace(path)
-    else:
+    if not original_context:
+        for item in report["sample"]:
+            item.pop("original_context", None)
+        report["note"] = "original context left out (audit_original_context: false)."
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_json(path, report)
-    return {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+    except OSError as error:
+        raise DataError(
+            f"cannot write the de-identification audit to {path} ({error.strerror}); pass "
+            "--audit PATH (a writable place outside DATA_DIR, with the raw data)"
+        ) from None
+    return {
+        "path": str(path.resolve()),
+        "sha256": file_sha256(path),
+        "original_context": original_context,
+        **{key: report[key] for key in ("counts_by_type", "total_redactions")},
+        **{key: report[key] for key in ("reports_with_phi", "reports_seen")},
+    }
 
 
 def prepare(
@@ -725,6 +782,7 @@ def prepare(
         return PrepareResult(
             build_manifest(config, pass_one, split_codes(pass_one, config), {}), "dry_run"
         )
+    audit_path = _check_audit_path(config)
     existing = _current_manifest(config)
     if existing is not None:
         return PrepareResult(existing, "up_to_date")
@@ -738,8 +796,8 @@ def prepare(
         outputs = write_splits(spool, codes, out, config.output_format)
     finally:
         spool.unlink(missing_ok=True)
-    outputs[DEID_AUDIT] = _write_audit(pass_one.audit, out / DEID_AUDIT)
-    manifest = build_manifest(config, pass_one, codes, outputs)
+    audit = _write_audit(pass_one.audit, audit_path, config.audit_original_context)
+    manifest = build_manifest(config, pass_one, codes, outputs, audit)
     _remove_stale(out, outputs)
     write_json(out / MANIFEST, manifest)
     return PrepareResult(manifest, "written")
@@ -751,7 +809,9 @@ def _require_rows(pass_one: PassOne, config: PrepareConfig) -> None:
 
 
 def _remove_stale(out: Path, outputs: dict[str, dict]) -> None:
-    """Split files of the other format from an earlier run would contradict the manifest."""
+    """Split files of the other format from an earlier run would contradict the manifest; an
+    audit written into DATA_DIR by an older version holds original identifiers."""
+    (out / DEID_AUDIT).unlink(missing_ok=True)
     for split in SPLIT_NAMES:
         for fmt in ("jsonl", "parquet"):
             name = _output_name(split, fmt)
