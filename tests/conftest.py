@@ -132,7 +132,7 @@ def make_tiny_data_dir(path: Path, n_train: int = 48, n_eval: int = 6, n_test: i
     """A DATA_DIR with train/eval/test.jsonl and a manifest, as `radllama prepare` writes it."""
     from radllama import prompts
     from radllama.jsonl import write_jsonl
-    from radllama.provenance import write_json
+    from radllama.provenance import file_sha256, write_json
 
     path.mkdir(parents=True, exist_ok=True)
     rows = make_tiny_rows(n_train + n_eval + n_test)
@@ -152,6 +152,14 @@ def make_tiny_data_dir(path: Path, n_train: int = 48, n_eval: int = 6, n_test: i
             "prompt_style": prompts.PromptStyle().model_dump(),
             "deid": {"enabled": True, "mode": "placeholder"},
             "data_hash": "fixture",
+            "outputs": {  # readers check every file against these hashes
+                f"{name}.jsonl": {
+                    "rows": len(split_rows),
+                    "bytes": (path / f"{name}.jsonl").stat().st_size,
+                    "sha256": file_sha256(path / f"{name}.jsonl"),
+                }
+                for name, split_rows in splits.items()
+            },
         },
     )
     return path

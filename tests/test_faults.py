@@ -12,13 +12,19 @@ import csv
 import io
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
 
+from radllama.errors import DataError
 from radllama.ingest import IngestConfig, preset_ingest, read_records
 from radllama.prepare import load_prepare_config, prepare
+from radllama.provenance import file_sha256
 from radllama.synth import synthesize
+from radllama.training.data import open_dataset_dir
+
+REPO = Path(__file__).resolve().parents[1]
 
 MGH = IngestConfig(**preset_ingest("mgh"))
 
@@ -202,3 +208,234 @@ def test_model_card_totals_come_from_the_manifest(tmp_path):
         totals is not None
         and totals["total"] == manifest.manifest["deid_audit"]["total_redactions"]
     )
+
+
+# ---- item 4: atomic publishing, hashes checked by readers, workers die with prepare -------
+
+
+def _output_hashes(out: Path, manifest: dict) -> dict[str, str]:
+    return {name: file_sha256(out / name) for name in manifest["outputs"]}
+
+
+@pytest.fixture(scope="module")
+def old_and_new(tmp_path_factory) -> dict:
+    """One input prepared twice with different seeds (different files, same names): the
+    'old' output a DATA_DIR holds and the 'new' one a rerun with the new config publishes."""
+    root = tmp_path_factory.mktemp("publish")
+    source = _small_corpus(root, n=400, seed=11)
+    runs = {}
+    for name, seed in (("old", 0), ("new", 1)):
+        config = load_prepare_config(None, input=source, out=root / name, workers=2, seed=seed)
+        config.audit = root / f"{name}.audit.json"
+        runs[name] = prepare(config).manifest
+    hashes = {name: {k: v["sha256"] for k, v in m["outputs"].items()} for name, m in runs.items()}
+    assert hashes["old"]["train.jsonl"] != hashes["new"]["train.jsonl"]
+    return {"root": root, "source": source, "hashes": hashes}
+
+
+def _install_old(old_and_new: dict, out: Path) -> None:
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(old_and_new["root"] / "old", out)
+
+
+def _new_config(old_and_new: dict, out: Path):
+    config = load_prepare_config(None, input=old_and_new["source"], out=out, workers=2, seed=1)
+    config.audit = out.parent / "kill.audit.json"
+    return config
+
+
+def test_train_refuses_a_mix_of_two_runs_with_one_line(old_and_new, tmp_path, run_cli):
+    out = tmp_path / "mixed"
+    _install_old(old_and_new, out)
+    shutil.copy(old_and_new["root"] / "new" / "train.jsonl", out / "train.jsonl")
+    with pytest.raises(DataError, match="rerun `radllama prepare`"):
+        open_dataset_dir(out)
+    (tmp_path / "model").mkdir()
+    code, _, stderr = run_cli(
+        "train", REPO / "configs/tiny-cpu.yaml", "--data", out, "--model", tmp_path / "model",
+        "--out", tmp_path / "run",
+    )  # fmt: skip
+    assert code == 2 and stderr.count("\n") == 1, stderr
+    assert "train.jsonl does not match" in stderr and "rerun `radllama prepare`" in stderr
+
+
+def test_rerun_up_to_date_check_compares_hashes_not_sizes(old_and_new, tmp_path):
+    out = tmp_path / "data"
+    _install_old(old_and_new, out)
+    config = load_prepare_config(None, input=old_and_new["source"], out=out, workers=0)
+    config.audit = old_and_new["root"] / "old.audit.json"
+    assert prepare(config).status == "up_to_date"
+    data = bytearray((out / "eval.jsonl").read_bytes())
+    data[10] = ord("X") if data[10] != ord("X") else ord("Y")  # same size, other bytes
+    (out / "eval.jsonl").write_bytes(bytes(data))
+    assert prepare(config).status == "written"
+    assert _output_hashes(out, config_manifest(out)) == old_and_new["hashes"]["old"]
+
+
+def config_manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def _run_and_kill(config, when: float | None = None, at_rename: int | None = None) -> int:
+    """Run prepare in a forked child and SIGKILL it `when` seconds in, or at its
+    `at_rename`-th os.replace call (0-based; None: not on a rename). Returns the exit code."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    def child() -> None:
+        if at_rename is not None:
+            real, calls = os.replace, [0]
+
+            def replace(*args, **kwargs):
+                if calls[0] == at_rename:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                calls[0] += 1
+                return real(*args, **kwargs)
+
+            os.replace = replace
+        prepare(config)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    if when is not None:
+        time.sleep(when)
+        os.kill(process.pid, signal.SIGKILL)
+    process.join(60)
+    return process.exitcode
+
+
+def _state(out: Path, hashes: dict) -> str:
+    """'old' / 'new' when readers accept DATA_DIR (and it is exactly that run's files),
+    'refused' when they refuse it with the one line naming the fix; anything else fails."""
+    try:
+        dataset = open_dataset_dir(out)
+    except DataError as error:
+        assert "rerun `radllama prepare`" in str(error) and "\n" not in str(error), error
+        return "refused"
+    found = _output_hashes(out, dataset.manifest)
+    for name in ("old", "new"):
+        if found == hashes[name]:
+            return name
+    raise AssertionError(f"readers accepted a mix: {found}")
+
+
+def test_kill_during_publish_never_leaves_an_accepted_mix(old_and_new, tmp_path):
+    """kill -9 at every rename of the publish step (where a mix could appear), then rerun."""
+    import os
+
+    out = tmp_path / "data"
+    hashes = old_and_new["hashes"]
+    calls, real = [], os.replace
+    os.replace = lambda *a, **k: (calls.append(a), real(*a, **k))[1]
+    try:
+        _install_old(old_and_new, out)
+        prepare(_new_config(old_and_new, out))
+    finally:
+        os.replace = real
+    assert _state(out, hashes) == "new" and len(calls) >= 4
+    states = []
+    for at in range(len(calls)):
+        _install_old(old_and_new, out)
+        assert _run_and_kill(_new_config(old_and_new, out), at_rename=at) == -9
+        states.append(_state(out, hashes))
+        if states[-1] != "new":  # the rerun finishes the job
+            assert prepare(_new_config(old_and_new, out)).status == "written"
+            assert _state(out, hashes) == "new"
+    assert states[0] == "old" and "refused" in states, states
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kill_at_random_times_gives_old_or_new_output(old_and_new, tmp_path, seed):
+    import time
+
+    out = tmp_path / "data"
+    _install_old(old_and_new, out)
+    start = time.perf_counter()
+    prepare(_new_config(old_and_new, out))
+    full = time.perf_counter() - start
+    rng = random.Random(seed)
+    for _ in range(3):
+        _install_old(old_and_new, out)
+        _run_and_kill(_new_config(old_and_new, out), when=rng.uniform(0, 1.5 * full))
+        assert _state(out, old_and_new["hashes"]) in ("old", "new", "refused")
+        assert not list(out.parent.glob("*.prepare-staging*"))  # staging lives inside DATA_DIR
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its exit status is left to collect
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_die_with_a_killed_prepare(tmp_path):
+    """kill -9 the parent while its workers are busy: the workers are gone within seconds
+    (before: they lived on, stuck, for as long as their chunk took and then on a pipe)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = _small_corpus(tmp_path, n=200)
+    script = (
+        "import time, sys\n"
+        "from pathlib import Path\n"
+        "from radllama import prepare as p\n"
+        "real = p.ChunkProcessor.__call__\n"
+        "p.ChunkProcessor.__call__ = lambda self, chunk: (time.sleep(120), real(self, chunk))[1]\n"
+        "config = p.load_prepare_config(None, input=Path(sys.argv[1]), out=Path(sys.argv[2]),"
+        " workers=2)\n"
+        "config.ingest.chunk_bytes = 4096\n"
+        "p.prepare(config)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(source), str(tmp_path / "o")])
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _children(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workers) >= 2, "prepare did not start its workers"
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 5
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(_alive, workers)), "workers outlived their parent"
+    finally:
+        for pid in _children(parent.pid) + (workers if "workers" in dir() else []):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def test_split_file_readers_refuse_a_file_from_another_run(old_and_new, tmp_path):
+    from radllama.base import report_documents
+    from radllama.generate import load_split
+
+    out = tmp_path / "mixed"
+    _install_old(old_and_new, out)
+    load_split(out)  # the old output, whole: accepted
+    shutil.copy(old_and_new["root"] / "new" / "test.jsonl", out / "test.jsonl")
+    shutil.copy(old_and_new["root"] / "new" / "train.jsonl", out / "train.jsonl")
+    for read in (lambda: load_split(out), lambda: load_split(out / "test.jsonl")):
+        with pytest.raises(DataError, match="test.jsonl does not match.*rerun `radllama prepare`"):
+            read()
+    with pytest.raises(DataError, match="train.jsonl does not match"):
+        list(report_documents(out))

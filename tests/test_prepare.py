@@ -313,8 +313,9 @@ def test_configs_load_and_name_their_command(path):
 def test_iu_xray_preset_on_the_shared_csv(shared_data, tmp_path, run_cli):
     source = shared_data / "iu_xray/indiana_reports_dev.csv"
     code, stdout, stderr = run_cli(
-        "prepare", "--input", source, "--preset", "iu-xray", "--out", tmp_path, "--workers", "0"
-    )
+        "prepare", "--input", source, "--preset", "iu-xray", "--out", tmp_path, "--workers", "0",
+        "--audit", tmp_path.with_name(tmp_path.name + ".audit.json"),  # not into shared data
+    )  # fmt: skip
     assert code == 0, stderr
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     counts = manifest["counts"]
@@ -328,8 +329,9 @@ def test_iu_xray_preset_on_the_shared_csv(shared_data, tmp_path, run_cli):
 def test_openi_preset_on_the_shared_jsonl(shared_data, tmp_path, run_cli):
     source = shared_data / "openi/validate.jsonl"
     code, _, stderr = run_cli(
-        "prepare", "--input", source, "--preset", "openi", "--out", tmp_path, "--workers", "0"
-    )
+        "prepare", "--input", source, "--preset", "openi", "--out", tmp_path, "--workers", "0",
+        "--audit", tmp_path.with_name(tmp_path.name + ".audit.json"),  # not into shared data
+    )  # fmt: skip
     assert code == 0, stderr
     counts = json.loads((tmp_path / MANIFEST).read_text())["counts"]
     assert counts["input_rows"] == 341 == counts["kept"] + sum(counts["dropped"].values())

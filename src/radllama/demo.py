@@ -127,7 +127,7 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     import shutil
 
     from radllama.jsonl import read_jsonl
-    from radllama.provenance import json_sha256, write_json
+    from radllama.provenance import file_sha256, json_sha256, write_json
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
@@ -141,6 +141,10 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     test_manifest = json.loads((test_dir / "manifest.json").read_text())
     manifest["test_source"] = {"dir": str(test_dir), "manifest": test_manifest}
     manifest["data_hash"] = json_sha256([manifest.get("data_hash"), test_manifest.get("data_hash")])
+    manifest["outputs"] = {  # what readers check: the joined files, written before the manifest
+        name: {"bytes": (out / name).stat().st_size, "sha256": file_sha256(out / name)}
+        for name in ("train.jsonl", "eval.jsonl", "test.jsonl")
+    }
     write_json(out / "manifest.json", manifest)
 
 

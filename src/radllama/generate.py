@@ -38,6 +38,7 @@ from radllama.config import StrictModel
 from radllama.errors import ConfigError, DataError
 from radllama.jsonl import append_jsonl, read_jsonl, write_jsonl
 from radllama.prompts import PromptStyle, build_user_prompt, strip_prepend
+from radllama.provenance import verify_file
 
 REQUIRED_FIELDS = ("report_id", "findings", "impression")
 EXAM_FIELDS = ("exam_code", "exam_description")
@@ -133,6 +134,7 @@ def resolve_split_path(data: Path, split: str = "test") -> Path:
     if data.is_dir():
         for name in (f"{split}.jsonl", f"{split}.parquet"):
             if (data / name).is_file():
+                verify_file(data / name)  # the file its manifest hashed, not another run's
                 return data / name
         raise DataError(
             f"{data} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from `radllama prepare`"
@@ -141,6 +143,7 @@ def resolve_split_path(data: Path, split: str = "test") -> Path:
         raise DataError(
             f"data file not found: {data}; pass DATA_DIR/test.jsonl from `radllama prepare`"
         )
+    verify_file(data)
     return data
 
 

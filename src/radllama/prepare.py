@@ -18,6 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -53,10 +59,12 @@ from radllama.ingest import (
 )
 from radllama.provenance import (
     file_sha256,
+    fsync_path,
     json_sha256,
     package_versions,
     path_sha256,
     utc_now,
+    verify_outputs,
     write_json,
 )
 from radllama.sections import split_sections
@@ -66,6 +74,8 @@ from radllama.synth import modality_and_region
 MANIFEST = "manifest.json"
 DEID_AUDIT = "deid_audit.json"  # where radllama < 0.2 put the audit (with PHI) in DATA_DIR
 SPOOL = ".prepare-spool.tmp"
+STAGING = ".prepare-staging"  # inside DATA_DIR: same file system, so renames are atomic
+LOCK = ".prepare.lock"
 
 
 class FormatConfig(StrictModel):
@@ -386,9 +396,35 @@ _NO_TEXT = _NoText()
 _WORKER: ChunkProcessor | None = None
 
 
-def _init_worker(processor: ChunkProcessor) -> None:
+def _init_worker(processor: ChunkProcessor, parent_pid: int) -> None:
     global _WORKER
     _WORKER = processor
+    _die_with_parent(parent_pid)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """A worker must not outlive a killed prepare (kill -9 runs no cleanup, and an orphan
+    keeps working, then blocks on its result pipe). Linux: the kernel SIGKILLs it when the
+    parent dies (prctl PR_SET_PDEATHSIG); elsewhere a thread polls the parent pid (1 s)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent_pid:  # the parent died before the signal was armed
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="radllama-parent-watch", daemon=True).start()
 
 
 def _run_in_worker(chunk: RawChunk) -> ChunkResult:
@@ -410,7 +446,7 @@ def ordered_map(
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(processor,)
+        workers, mp_context=context, initializer=_init_worker, initargs=(processor, os.getpid())
     ) as pool:
         pending: deque = deque()
         for chunk in chunks:
@@ -515,16 +551,16 @@ def _output_name(split: str, output_format: str) -> str:
 
 
 def write_splits(spool: Path, codes: np.ndarray, out: Path, output_format: str) -> dict[str, dict]:
-    """Route spooled rows into the split files (temp names, renamed when complete)."""
+    """Route spooled rows into the split files in `out` (the staging dir), fsynced."""
     names = [_output_name(split, output_format) for split in SPLIT_NAMES]
-    temps = [out / f"{name}.tmp" for name in names]
+    paths = [out / name for name in names]
     if output_format == "jsonl":
-        _route_jsonl(spool, codes, temps)
+        _route_jsonl(spool, codes, paths)
     else:
-        _route_parquet(spool, codes, temps)
+        _route_parquet(spool, codes, paths)
     outputs = {}
-    for code, (name, temp) in enumerate(zip(names, temps, strict=True)):
-        temp.replace(out / name)
+    for code, (name, path) in enumerate(zip(names, paths, strict=True)):
+        fsync_path(path)
         outputs[name] = {
             "rows": int(np.count_nonzero(codes == code)),
             "bytes": (out / name).stat().st_size,
@@ -707,13 +743,9 @@ class PrepareResult:
 
 def _current_manifest(config: PrepareConfig) -> dict[str, Any] | None:
     """The existing manifest if it was made from this config and input and its files are
-    intact (same sizes); None otherwise. Hashes the input only when everything else matches."""
-    path = config.out / MANIFEST
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if manifest.get("config_hash") != config_hash(config):
+    intact (same sha256 as listed); None otherwise. Hashes the input last."""
+    manifest = _read_manifest(config.out / MANIFEST)
+    if manifest is None or manifest.get("config_hash") != config_hash(config):
         return None
     audit = manifest.get("deid_audit") or {}
     audit_path = config.audit_path()
@@ -724,10 +756,10 @@ def _current_manifest(config: PrepareConfig) -> dict[str, Any] | None:
         or file_sha256(audit_path) != audit.get("sha256")
     ):
         return None
-    for name, meta in manifest.get("outputs", {}).items():
-        target = config.out / name
-        if not target.is_file() or target.stat().st_size != meta.get("bytes"):
-            return None
+    try:
+        verify_outputs(config.out, manifest, require=True)
+    except DataError:
+        return None
     if manifest.get("input", {}).get("sha256") != path_sha256(config.input):
         return None
     return manifest
@@ -740,6 +772,12 @@ def _check_audit_path(config: PrepareConfig) -> Path:
         raise ConfigError(
             f"audit path {path} is inside the dataset directory {config.out}; the audit shows "
             "original identifiers: pass --audit PATH outside --out (e.g. beside the raw data)"
+        )
+    folder = next(p for p in path.resolve().parents if p.exists())  # checked before the work
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(
+            f"cannot write the de-identification audit to {path} (no write permission in "
+            f"{folder}); pass --audit PATH (a writable place outside DATA_DIR, with the raw data)"
         )
     return path
 
@@ -783,24 +821,77 @@ def prepare(
             build_manifest(config, pass_one, split_codes(pass_one, config), {}), "dry_run"
         )
     audit_path = _check_audit_path(config)
-    existing = _current_manifest(config)
-    if existing is not None:
-        return PrepareResult(existing, "up_to_date")
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
-    spool = out / SPOOL
-    try:
-        pass_one = run_pass_one(config, spool, progress)
-        _require_rows(pass_one, config)
-        codes = split_codes(pass_one, config)
-        outputs = write_splits(spool, codes, out, config.output_format)
-    finally:
-        spool.unlink(missing_ok=True)
-    audit = _write_audit(pass_one.audit, audit_path, config.audit_original_context)
-    manifest = build_manifest(config, pass_one, codes, outputs, audit)
-    _remove_stale(out, outputs)
-    write_json(out / MANIFEST, manifest)
+    with _exclusive(out):
+        existing = _current_manifest(config)
+        if existing is not None:
+            return PrepareResult(existing, "up_to_date")
+        staging = out / STAGING
+        shutil.rmtree(staging, ignore_errors=True)  # what a killed run left
+        staging.mkdir()
+        try:
+            spool = staging / SPOOL
+            pass_one = run_pass_one(config, spool, progress)
+            _require_rows(pass_one, config)
+            codes = split_codes(pass_one, config)
+            outputs = write_splits(spool, codes, staging, config.output_format)
+            spool.unlink()
+            audit = _write_audit(pass_one.audit, audit_path, config.audit_original_context)
+            manifest = build_manifest(config, pass_one, codes, outputs, audit)
+            write_json(staging / MANIFEST, manifest)
+            fsync_path(staging / MANIFEST)
+            fsync_path(staging)
+            _publish(staging, out, outputs)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return PrepareResult(manifest, "written")
+
+
+def _publish(staging: Path, out: Path, outputs: dict[str, dict]) -> None:
+    """Move a complete, fsynced output from `staging` into DATA_DIR, manifest last.
+
+    The old manifest goes first: from then on until the new one lands (a few renames), a
+    reader finds no manifest, or files that do not match it, and refuses with "rerun
+    prepare"; before, it reads the old output whole, after, the new one. A kill -9 anywhere
+    never leaves files of two runs that a reader accepts, and the rerun starts over.
+    """
+    old = _read_manifest(out / MANIFEST)
+    (out / MANIFEST).unlink(missing_ok=True)
+    fsync_path(out)
+    for name in outputs:
+        os.replace(staging / name, out / name)
+    stale = set((old or {}).get("outputs", {})) - set(outputs)
+    _remove_stale(out, outputs, stale)
+    os.replace(staging / MANIFEST, out / MANIFEST)
+    fsync_path(out)
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One `prepare` at a time per DATA_DIR (an advisory lock on DATA_DIR/.prepare.lock; the
+    kernel drops it when the process dies, so a killed run never leaves it held)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock (the manifest check still catches a mix)
+        yield
+        return
+    with open(out / LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DataError(
+                f"another `radllama prepare` is writing {out}; wait for it or choose another --out"
+            ) from None
+        yield
 
 
 def _require_rows(pass_one: PassOne, config: PrepareConfig) -> None:
@@ -808,15 +899,14 @@ def _require_rows(pass_one: PassOne, config: PrepareConfig) -> None:
         raise DataError(f"no report rows in {config.input}; the file has a header or brackets only")
 
 
-def _remove_stale(out: Path, outputs: dict[str, dict]) -> None:
-    """Split files of the other format from an earlier run would contradict the manifest; an
-    audit written into DATA_DIR by an older version holds original identifiers."""
-    (out / DEID_AUDIT).unlink(missing_ok=True)
-    for split in SPLIT_NAMES:
-        for fmt in ("jsonl", "parquet"):
-            name = _output_name(split, fmt)
-            if name not in outputs:
-                (out / name).unlink(missing_ok=True)
+def _remove_stale(out: Path, outputs: dict[str, dict], stale: Iterable[str] = ()) -> None:
+    """Outputs of an earlier run that this one does not write (`stale`, from the old
+    manifest; split files of the other format) would contradict the manifest; an audit
+    written into DATA_DIR by an older version holds original identifiers."""
+    names = {_output_name(split, fmt) for split in SPLIT_NAMES for fmt in ("jsonl", "parquet")}
+    for name in sorted((names | set(stale) | {DEID_AUDIT}) - set(outputs)):
+        if "/" not in name and not name.startswith("."):  # only files prepare itself writes
+            (out / name).unlink(missing_ok=True)
 
 
 def summary_table(result: PrepareResult) -> Any:

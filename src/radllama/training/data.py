@@ -30,7 +30,7 @@ from typing import Any
 
 from radllama.errors import DataError
 from radllama.jsonl import read_jsonl
-from radllama.provenance import file_sha256, json_sha256, write_json
+from radllama.provenance import file_sha256, json_sha256, verify_outputs, write_json
 
 CACHE_FORMAT = "radllama-tokenized-v1"
 SPLITS = ("train", "eval")
@@ -74,23 +74,26 @@ def open_dataset_dir(path: str | Path) -> DatasetDir:
     manifest_path = path / "manifest.json"
     if not manifest_path.is_file():
         raise DataError(
-            f"{path} has no manifest.json; it is not a `radllama prepare` output: run "
-            "`radllama prepare` and pass its --out directory as --data"
+            f"{path} has no manifest.json: not a complete `radllama prepare` output (or a run "
+            f"was interrupted while publishing); rerun `radllama prepare` with --out {path}"
         )
     try:
         manifest = json.loads(manifest_path.read_text())
     except json.JSONDecodeError as error:
         raise DataError(
-            f"{manifest_path}: not valid JSON ({error.msg}); re-run `radllama prepare`"
+            f"{manifest_path}: not valid JSON ({error.msg}); rerun `radllama prepare`"
         ) from None
+    # Every file the manifest lists must be the one it hashed: never train on a mix of runs.
+    verify_outputs(path, manifest, require=True)
+    listed = manifest["outputs"]
     split_files: dict[str, Path] = {}
     for split in SPLITS:
         for suffix in (".jsonl", ".parquet"):
-            if (path / f"{split}{suffix}").is_file():
+            if f"{split}{suffix}" in listed:
                 split_files[split] = path / f"{split}{suffix}"
                 break
     if "train" not in split_files:
-        raise DataError(f"{path} has no train.jsonl or train.parquet; re-run `radllama prepare`")
+        raise DataError(f"{path} has no train.jsonl or train.parquet; rerun `radllama prepare`")
     return DatasetDir(path, manifest, split_files)
 
 
