@@ -164,8 +164,10 @@ def test_audit_with_original_context_is_written_beside_the_input_not_in_data_dir
     assert audit["total_redactions"] > 0 and all("original_context" in s for s in audit["sample"])
     assert not (out / "deid_audit.json").exists()
     assert "deid_audit.json" not in manifest["outputs"]
-    assert manifest["deid_audit"]["path"] == str(audit_path.resolve())
-    assert manifest["deid_audit"]["counts_by_type"] == audit["counts_by_type"]
+    assert manifest["deid"]["audit"]["path"] == str(audit_path.resolve())
+    assert manifest["deid"]["counts"]["by_type"] == {
+        kind: n for kind, n in audit["counts_by_type"].items() if n
+    }
     phi = _planted_phi(source)
     assert any(value in audit_path.read_text() for value in phi)  # the audit does hold PHI
     contexts = [json.dumps(item["original_context"])[1:-1] for item in audit["sample"]]
@@ -186,7 +188,7 @@ def test_audit_path_option_and_leaving_out_original_context(tmp_path, run_cli):
     assert audit["sample"] and not any("original_context" in s for s in audit["sample"])
     assert not source.with_name("reports.csv.deid_audit.json").exists()
     manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
-    assert manifest["deid_audit"]["original_context"] is False
+    assert manifest["deid"]["audit"]["original_context"] is False
 
 
 def test_audit_inside_data_dir_is_refused_with_one_line(tmp_path, run_cli):
@@ -206,15 +208,15 @@ def test_model_card_totals_come_from_the_manifest(tmp_path):
     totals = deid_totals(tmp_path / "d")
     assert (
         totals is not None
-        and totals["total"] == manifest.manifest["deid_audit"]["total_redactions"]
+        and totals["total"] == manifest.manifest["deid"]["counts"]["total_redactions"]
     )
 
 
 # ---- item 4: atomic publishing, hashes checked by readers, workers die with prepare -------
 
 
-def _output_hashes(out: Path, manifest: dict) -> dict[str, str]:
-    return {name: file_sha256(out / name) for name in manifest["outputs"]}
+def _output_hashes(out: Path, names) -> dict[str, str]:
+    return {name: file_sha256(out / name) for name in names}
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +271,7 @@ def test_rerun_up_to_date_check_compares_hashes_not_sizes(old_and_new, tmp_path)
     data[10] = ord("X") if data[10] != ord("X") else ord("Y")  # same size, other bytes
     (out / "eval.jsonl").write_bytes(bytes(data))
     assert prepare(config).status == "written"
-    assert _output_hashes(out, config_manifest(out)) == old_and_new["hashes"]["old"]
+    assert _output_hashes(out, config_manifest(out)["outputs"]) == old_and_new["hashes"]["old"]
 
 
 def config_manifest(out: Path) -> dict:
@@ -314,7 +316,7 @@ def _state(out: Path, hashes: dict) -> str:
     except DataError as error:
         assert "rerun `radllama prepare`" in str(error) and "\n" not in str(error), error
         return "refused"
-    found = _output_hashes(out, dataset.manifest)
+    found = _output_hashes(out, dataset.manifest.outputs)
     for name in ("old", "new"):
         if found == hashes[name]:
             return name

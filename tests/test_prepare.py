@@ -18,6 +18,7 @@ from radllama.prepare import (
     prepare,
     row_draws,
 )
+from radllama.prompts import PromptStyle
 from radllama.synth import synthesize
 
 REPO = Path(__file__).resolve().parents[1]
@@ -149,7 +150,7 @@ def test_manifest_records_what_reproduces_the_run(prepared):
     for name in ("train.jsonl", "eval.jsonl", "test.jsonl"):
         assert manifest["outputs"][name]["bytes"] == (config.out / name).stat().st_size
     assert sum(manifest["histogram"]["modality"].values()) == manifest["counts"]["kept"]
-    audit = json.loads(Path(manifest["deid_audit"]["path"]).read_text())  # beside the input
+    audit = json.loads(Path(manifest["deid"]["audit"]["path"]).read_text())  # beside the input
     assert audit["total_redactions"] > 0 and audit["sample"]
     sections = manifest["counts"]["stages"]["sections"]
     assert sections["combined_split_at_last_paragraph"] > 0
@@ -241,10 +242,11 @@ def test_exam_field_description(corpus, tmp_path):
         "report_id": "r", "patient_id": "p", "exam_code": "CTHDWO",
         "exam_description": "CT HEAD W/O CONTRAST", "modality": "CT", "body_region": "head",
     }  # fmt: skip
-    assert "EXAM: CT HEAD W/O" in instruction_row(ids, "f", "i", 0, None, "description")["prompt"]
-    assert "EXAM: CTHDWO" in instruction_row(ids, "f", "i", 0, None, "code")["prompt"]
+    described, coded = PromptStyle(exam_field="exam_description"), PromptStyle()
+    assert "EXAM: CT HEAD W/O" in instruction_row(ids, "f", "i", 0, None, described)["prompt"]
+    assert "EXAM: CTHDWO" in instruction_row(ids, "f", "i", 0, None, coded)["prompt"]
     ids["exam_code"] = ""
-    assert "EXAM: CT HEAD W/O" in instruction_row(ids, "f", "i", 0, None, "code")["prompt"]
+    assert "EXAM: CT HEAD W/O" in instruction_row(ids, "f", "i", 0, None, coded)["prompt"]
 
 
 HEADER = "report_id,patient_id,exam_code,exam_description,report_date,report_text\n"

@@ -15,6 +15,7 @@ the same config and input does no work and leaves every file as it is.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -36,9 +37,18 @@ import numpy as np
 from pydantic import Field
 
 from radllama import __version__, prompts
+from radllama.artifacts import (
+    DEID_AUDIT_FILE,
+    MANIFEST_FILE,
+    ArtifactError,
+    DataManifest,
+    DeidCounts,
+    DeidSection,
+)
 from radllama.config import StrictModel, read_yaml, validate_config
 from radllama.deid import DeidAudit, DeidConfig, Deidentifier
 from radllama.errors import ConfigError, DataError
+from radllama.exams import modality_and_region
 from radllama.filters import (
     DROP_REASONS,
     FilterConfig,
@@ -46,8 +56,8 @@ from radllama.filters import (
     drop_reason,
     first_occurrence,
     pair_hashes,
-    text_hash,
 )
+from radllama.hashing import splitmix64, text_hash
 from radllama.ingest import (
     IngestConfig,
     RawChunk,
@@ -64,15 +74,13 @@ from radllama.provenance import (
     package_versions,
     path_sha256,
     utc_now,
-    verify_outputs,
     write_json,
 )
 from radllama.sections import split_sections
-from radllama.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_report, splitmix64
-from radllama.synth import modality_and_region
+from radllama.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_report
 
-MANIFEST = "manifest.json"
-DEID_AUDIT = "deid_audit.json"  # where radllama < 0.2 put the audit (with PHI) in DATA_DIR
+MANIFEST = MANIFEST_FILE
+DEID_AUDIT = DEID_AUDIT_FILE  # where radllama before issue 13 put the audit (with PHI)
 SPOOL = ".prepare-spool.tmp"
 STAGING = ".prepare-staging"  # inside DATA_DIR: same file system, so renames are atomic
 LOCK = ".prepare.lock"
@@ -88,6 +96,9 @@ class FormatConfig(StrictModel):
         "code",
         description="What the prompt shows as EXAM (the other one is the fallback when empty).",
     )
+
+
+_DEFAULT_STYLE = prompts.PromptStyle()
 
 
 class PrepareConfig(StrictModel):
@@ -198,27 +209,27 @@ def instruction_row(
     impression: str,
     instruction_index: int,
     prepend_index: int | None,
-    exam_field: str = "code",
+    style: prompts.PromptStyle = _DEFAULT_STYLE,
 ) -> dict[str, Any]:
     """One DATA_DIR row (without `split`) from the ids/exam fields and a cleaned pair.
 
     `ids` holds report_id, patient_id, exam_code, exam_description, modality, body_region.
+    The messages come from `style.messages`, the one builder every stage uses.
     """
-    code, description = ids["exam_code"], ids["exam_description"]
-    exam = (description or code) if exam_field == "description" else (code or description)
-    prompt = prompts.build_user_prompt(exam, findings, prompts.INSTRUCTIONS[instruction_index])
-    completion = prompts.build_completion(impression, prepend_index)
-    system = [{"role": "system", "content": _SYSTEM}] if _SYSTEM else []
+    messages = style.row_messages(
+        {**ids, "findings": findings},
+        instruction=prompts.INSTRUCTIONS[instruction_index],
+        completion=prompts.build_completion(impression, prepend_index),
+    )
     return {
         **ids,
         "findings": findings,
         "impression": impression,
         "instruction_index": instruction_index,
         "prepend_index": prepend_index,
-        "prompt": prompt,
-        "completion": completion,
-        "messages": system
-        + [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}],
+        "prompt": messages[-2]["content"],
+        "completion": messages[-1]["content"],
+        "messages": messages,
     }
 
 
@@ -231,6 +242,12 @@ def encode_row(row: dict[str, Any]) -> str:
     """
     q = _QUOTE
     prompt, completion = q(row["prompt"]), q(row["completion"])
+    escaped = {row["prompt"]: prompt, row["completion"]: completion}
+    messages = ", ".join(
+        f'{{"role": {_quote_constant(m["role"])}, "content": '
+        f"{escaped.get(m['content']) or _quote_constant(m['content'])}}}"
+        for m in row["messages"]
+    )
     prepend = row["prepend_index"]
     return (
         f'{{"report_id": {q(row["report_id"])}, '
@@ -241,14 +258,17 @@ def encode_row(row: dict[str, Any]) -> str:
         f'"instruction_index": {row["instruction_index"]}, '
         f'"prepend_index": {"null" if prepend is None else prepend}, '
         f'"prompt": {prompt}, "completion": {completion}, '
-        f'"messages": [{_SYSTEM_JSON}{{"role": "user", "content": {prompt}}}, '
-        f'{{"role": "assistant", "content": {completion}}}]'
+        f'"messages": [{messages}]'
     )
 
 
-_SYSTEM = prompts.PromptStyle().system_prompt
 _QUOTE = json.encoder.encode_basestring_ascii  # C; '"..."' with the same escapes as json.dumps
-_SYSTEM_JSON = f'{{"role": "system", "content": {_QUOTE(_SYSTEM)}}}, ' if _SYSTEM else ""
+
+
+@functools.lru_cache(maxsize=64)
+def _quote_constant(text: str) -> str:
+    """Escaped roles and system prompt: a handful of distinct strings, escaped once."""
+    return _QUOTE(text)
 
 
 class ChunkProcessor:
@@ -262,6 +282,7 @@ class ChunkProcessor:
         self.config = config
         self.emit_rows = emit_rows
         self.deidentifier = Deidentifier(config.deid)
+        self.style = prompt_style(config)
         self._labels: dict[tuple[str, str], tuple[str, str]] = {}
         self._descriptions: dict[str, Any] = {}
 
@@ -353,7 +374,7 @@ class ChunkProcessor:
                     "body_region": region,
                 }
                 row_dict = instruction_row(
-                    ids, finding, impression, instructions[i], prepends[i], config.prompt.exam_field
+                    ids, finding, impression, instructions[i], prepends[i], self.style
                 )
                 result.lines.append(encode_row(row_dict))
 
@@ -662,15 +683,43 @@ def _histograms(pass_one: PassOne, codes: np.ndarray) -> dict[str, dict[str, int
     }
 
 
+def prompt_style(config: PrepareConfig) -> prompts.PromptStyle:
+    """The prompt style of the rows this config writes (saved in the manifest, then the run)."""
+    return prompts.PromptStyle(exam_field=f"exam_{config.prompt.exam_field}")
+
+
+def deid_section(
+    config: PrepareConfig, audit: Any, written: dict[str, Any] | None = None
+) -> DeidSection:
+    """The manifest's record of de-identification (every text goes through it); `written`:
+    where the audit file went (outside DATA_DIR), its sha256 and whether it shows context."""
+    report = audit.to_json() if audit is not None else None
+    counts = None
+    if isinstance(report, dict):
+        counts = DeidCounts(
+            total_redactions=report["total_redactions"],
+            reports_with_phi=report["reports_with_phi"],
+            reports_seen=report["reports_seen"],
+            by_type={kind: n for kind, n in report["counts_by_type"].items() if n},
+        )
+    return DeidSection(
+        enabled=True,
+        mode=config.deid.mode,
+        kept_types=[str(kind) for kind in config.deid.keep_types],
+        counts=counts,
+        audit=written,
+    )
+
+
 def build_manifest(
     config: PrepareConfig,
     pass_one: PassOne,
     codes: np.ndarray,
     outputs: dict[str, dict],
     audit: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> DataManifest:
     """The manifest; checks that every input row is kept or dropped with a reason. `audit`
-    says where the de-identification audit went, with its counts (no identifiers)."""
+    says where the de-identification audit went (it lives outside DATA_DIR)."""
     dropped = Counter(pass_one.dropped)
     dropped["duplicate"] = int(np.count_nonzero(codes < 0))
     splits = {name: int(np.count_nonzero(codes == i)) for i, name in enumerate(SPLIT_NAMES)}
@@ -681,18 +730,18 @@ def build_manifest(
         )
     kept_mask = codes >= 0
     section_counts = dict(pass_one.sections)
-    return {
-        "radllama_version": __version__,
-        "created_at": utc_now(),
-        "config_hash": config_hash(config),
-        "fingerprint": json_sha256([config_hash(config), pass_one.input_sha256]),
-        "config": config.model_dump(mode="json"),
-        "input": {
+    return DataManifest(
+        radllama_version=__version__,
+        created_at=utc_now(),
+        config_hash=config_hash(config),
+        fingerprint=json_sha256([config_hash(config), pass_one.input_sha256]),
+        config=config.model_dump(mode="json"),
+        input={
             "path": str(config.input),
             "format": resolve_format(config.input, config.ingest),
             "sha256": pass_one.input_sha256,
         },
-        "counts": {
+        counts={
             "input_rows": pass_one.input_rows,
             "kept": kept,
             "dropped": {reason: dropped.get(reason, 0) for reason in DROP_REASONS},
@@ -709,25 +758,23 @@ def build_manifest(
                 "split": splits,
             },
         },
-        "malformed_rows": {
+        malformed_rows={
             "count": pass_one.malformed_count,
             "listed": [{"row": row, "reason": reason} for row, reason in pass_one.malformed],
             "listed_cap": config.max_listed_malformed,
         },
-        "histogram": _histograms(pass_one, codes),
-        "leakage": leakage_report(
+        histogram=_histograms(pass_one, codes),
+        leakage=leakage_report(
             pass_one.findings_hashes[kept_mask], pass_one.group_keys[kept_mask], codes[kept_mask]
         ),
-        "prompt_style": prompts.PromptStyle().model_dump(),
-        "prepend_probability": config.prompt.prepend_probability,
-        "seed": config.seed,
-        "package_versions": package_versions(
-            ("radllama", "numpy", "pandas", "pyarrow", "pydantic")
-        ),
-        "outputs": outputs,
-        "data_hash": json_sha256({name: meta["sha256"] for name, meta in outputs.items()}),
-        "deid_audit": audit,
-    }
+        prompt_style=prompt_style(config),
+        deid=deid_section(config, pass_one.audit, audit),
+        prepend_probability=config.prompt.prepend_probability,
+        seed=config.seed,
+        package_versions=package_versions(("radllama", "numpy", "pandas", "pyarrow", "pydantic")),
+        outputs=outputs,
+        data_hash=json_sha256({name: meta["sha256"] for name, meta in outputs.items()}),
+    )
 
 
 # ---- orchestration -----------------------------------------------------------------------------
@@ -735,32 +782,38 @@ def build_manifest(
 
 @dataclass
 class PrepareResult:
-    """`status` is 'written', 'up_to_date' (rerun: nothing done) or 'dry_run' (nothing written)."""
+    """`status` is 'written', 'up_to_date' (rerun: nothing done) or 'dry_run' (nothing written).
+
+    `manifest` is the `DataManifest` as its JSON object (what manifest.json holds)."""
 
     manifest: dict[str, Any]
     status: str
 
 
-def _current_manifest(config: PrepareConfig) -> dict[str, Any] | None:
+def _current_manifest(config: PrepareConfig) -> DataManifest | None:
     """The existing manifest if it was made from this config and input and its files are
     intact (same sha256 as listed); None otherwise. Hashes the input last."""
-    manifest = _read_manifest(config.out / MANIFEST)
-    if manifest is None or manifest.get("config_hash") != config_hash(config):
+    try:
+        manifest = DataManifest.read_optional(config.out / MANIFEST)
+    except ArtifactError:
+        return None  # an old or broken manifest: rebuild
+    if manifest is None or manifest.config_hash != config_hash(config):
         return None
-    audit = manifest.get("deid_audit") or {}
+    audit = manifest.deid.audit if manifest.deid is not None else None
     audit_path = config.audit_path()
     if (
-        audit.get("path") != str(audit_path.resolve())
-        or audit.get("original_context") != config.audit_original_context
+        audit is None
+        or audit.path != str(audit_path.resolve())
+        or audit.original_context != config.audit_original_context
         or not audit_path.is_file()
-        or file_sha256(audit_path) != audit.get("sha256")
+        or file_sha256(audit_path) != audit.sha256
     ):
         return None
     try:
-        verify_outputs(config.out, manifest, require=True)
+        manifest.verify_outputs(config.out, require=True)
     except DataError:
         return None
-    if manifest.get("input", {}).get("sha256") != path_sha256(config.input):
+    if manifest.input.get("sha256") != path_sha256(config.input):
         return None
     return manifest
 
@@ -783,7 +836,7 @@ def _check_audit_path(config: PrepareConfig) -> Path:
 
 
 def _write_audit(audit: Any, path: Path, original_context: bool) -> dict[str, Any]:
-    """Write the audit JSON atomically; returns its manifest entry (path, hash, counts)."""
+    """Write the audit JSON atomically; returns its manifest entry (path, hash, context)."""
     report = audit.to_json()
     if not original_context:
         for item in report["sample"]:
@@ -801,8 +854,6 @@ def _write_audit(audit: Any, path: Path, original_context: bool) -> dict[str, An
         "path": str(path.resolve()),
         "sha256": file_sha256(path),
         "original_context": original_context,
-        **{key: report[key] for key in ("counts_by_type", "total_redactions")},
-        **{key: report[key] for key in ("reports_with_phi", "reports_seen")},
     }
 
 
@@ -817,16 +868,15 @@ def prepare(
     if dry_run:
         pass_one = run_pass_one(config, None, progress)
         _require_rows(pass_one, config)
-        return PrepareResult(
-            build_manifest(config, pass_one, split_codes(pass_one, config), {}), "dry_run"
-        )
+        manifest = build_manifest(config, pass_one, split_codes(pass_one, config), {})
+        return PrepareResult(manifest.to_json(), "dry_run")
     audit_path = _check_audit_path(config)
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         existing = _current_manifest(config)
         if existing is not None:
-            return PrepareResult(existing, "up_to_date")
+            return PrepareResult(existing.to_json(), "up_to_date")
         staging = out / STAGING
         shutil.rmtree(staging, ignore_errors=True)  # what a killed run left
         staging.mkdir()
@@ -839,13 +889,13 @@ def prepare(
             spool.unlink()
             audit = _write_audit(pass_one.audit, audit_path, config.audit_original_context)
             manifest = build_manifest(config, pass_one, codes, outputs, audit)
-            write_json(staging / MANIFEST, manifest)
+            manifest.write(staging / MANIFEST)
             fsync_path(staging / MANIFEST)
             fsync_path(staging)
             _publish(staging, out, outputs)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return PrepareResult(manifest, "written")
+    return PrepareResult(manifest.to_json(), "written")
 
 
 def _publish(staging: Path, out: Path, outputs: dict[str, dict]) -> None:

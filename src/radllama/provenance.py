@@ -13,8 +13,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from radllama.errors import DataError
-
 TRACKED_PACKAGES = (
     "radllama",
     "torch",
@@ -92,63 +90,3 @@ def fsync_path(path: str | Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def verify_outputs(
-    directory: str | Path,
-    manifest: dict[str, Any],
-    names: Iterable[str] | None = None,
-    require: bool = False,
-) -> None:
-    """Check files of a `radllama prepare` output against the sha256 its manifest lists.
-
-    `prepare` publishes the manifest last, so files that do not match it come from another
-    run (a prepare killed while publishing, two runs at once) or were edited: a reader must
-    not mix them. `names`: only these files (those the manifest lists); `require`: the
-    manifest must list output hashes (and every name in `names`). One-line DataError.
-    """
-    directory = Path(directory)
-    outputs = manifest.get("outputs")
-    fix = f"rerun `radllama prepare` for {directory}"
-    if not isinstance(outputs, dict) or not outputs:
-        if require:
-            raise DataError(
-                f"{directory}/manifest.json lists no output hashes (not written by this "
-                f"radllama's prepare, or an interrupted run); {fix}"
-            )
-        return
-    wanted = list(outputs) if names is None else list(names)
-    for name in wanted:
-        meta = outputs.get(name)
-        if not isinstance(meta, dict):
-            if require:
-                raise DataError(f"{directory}/manifest.json does not list {name}; {fix}")
-            continue
-        path = directory / name
-        if (
-            not path.is_file()
-            or path.stat().st_size != meta.get("bytes")
-            or file_sha256(path) != meta.get("sha256")
-        ):
-            state = "is missing" if not path.is_file() else "does not match manifest.json"
-            raise DataError(
-                f"{path} {state} (files of two prepare runs, e.g. one killed while publishing, "
-                f"or an edited file); {fix}"
-            )
-
-
-def verify_file(path: str | Path) -> None:
-    """Check one file of a `radllama prepare` output against the manifest.json beside it, if
-    there is one that lists it (a reader of a single split file, e.g. DATA_DIR/test.jsonl)."""
-    path = Path(path)
-    manifest_path = path.parent / "manifest.json"
-    if not manifest_path.is_file():
-        return
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except ValueError:
-        raise DataError(
-            f"{manifest_path}: not valid JSON; rerun `radllama prepare` for {path.parent}"
-        ) from None
-    if isinstance(manifest, dict):
-        verify_outputs(path.parent, manifest, [path.name])

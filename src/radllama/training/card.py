@@ -16,20 +16,25 @@ LIMITATION = (
 
 def deid_totals(data_dir: str | Path) -> dict[str, int] | None:
     """Redactions per identifier type (non-zero ones), plus their total under "total", from
-    the manifest's `deid_audit` counts (the audit itself lives outside DATA_DIR: it holds
+    the manifest's `deid.counts` (the audit file itself lives outside DATA_DIR: it holds
     PHI) or an older DATA_DIR/deid_audit.json; None when the dataset records neither."""
-    audit = None
-    for name in ("manifest.json", "deid_audit.json"):
-        path = Path(data_dir) / name
-        try:
-            data = json.loads(path.read_text()) if path.is_file() else None
-        except json.JSONDecodeError:
-            data = None
-        if isinstance(data, dict) and name == "manifest.json":
-            data = data.get("deid_audit")
-        if isinstance(data, dict):
-            audit = data
-            break
+    from radllama.artifacts import ArtifactError, DataManifest
+
+    try:
+        manifest = DataManifest.read_optional(data_dir)
+    except ArtifactError:
+        manifest = None
+    counts = manifest.deid.counts if manifest is not None and manifest.deid else None
+    if counts is not None:
+        return {
+            **{kind: n for kind, n in counts.by_type.items() if n},
+            "total": counts.total_redactions,
+        }
+    path = Path(data_dir) / "deid_audit.json"
+    try:
+        audit = json.loads(path.read_text()) if path.is_file() else None
+    except json.JSONDecodeError:
+        audit = None
     if not isinstance(audit, dict):
         return None
     for key in ("counts_by_type", "totals", "counts", "by_type"):
