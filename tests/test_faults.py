@@ -441,3 +441,53 @@ def test_split_file_readers_refuse_a_file_from_another_run(old_and_new, tmp_path
             read()
     with pytest.raises(DataError, match="train.jsonl does not match"):
         list(report_documents(out))
+
+
+# ---- item 6: undecodable input: counted malformed lines / one-line errors, no tracebacks ----
+
+
+def test_deid_counts_malformed_lines_like_prepare(tmp_path, run_cli):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(
+        b'{"id": 1, "text": "Seen by Dr. John Smith on 03/04/2021."}\n'
+        b'{"id": 2, "text": "caf\xe9 latin-1 bytes"}\n'  # line 2: not UTF-8
+        b"{broken json\n"  # line 3
+        b"[1, 2]\n"  # line 4: not an object
+        b'{"id": 5, "text": 3.14}\n'  # line 5: a number where text belongs
+        b'{"id": 6, "text": "Call 617-555-0101."}\n'
+    )
+    code, stdout, stderr = run_cli("deid", "--input", source, "--out", tmp_path / "out.jsonl")
+    assert code == 0 and "Traceback" not in stderr, stderr
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in rows] == [1, 6] and "Smith" not in rows[0]["text"]
+    assert "4 malformed lines skipped" in stdout
+    audit = json.loads((tmp_path / "out.audit.json").read_text())
+    assert audit["malformed"]["count"] == 4
+    assert audit["malformed"]["by_reason"] == {
+        "bad_encoding": 1, "parse_error": 1, "not_an_object": 1, "wrong_type": 1
+    }  # fmt: skip
+    assert audit["malformed"]["listed"][0] == {"line": 2, "reason": "bad_encoding"}
+
+
+@pytest.mark.parametrize("contents", [b"", b"\n\n", b"\xff\xfe\x00garbage\n"])
+def test_deid_with_no_readable_rows_exits_2_with_one_line(tmp_path, run_cli, contents):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(contents)
+    code, _, stderr = run_cli("deid", "--input", source, "--out", tmp_path / "out.jsonl")
+    assert code == 2 and stderr.count("\n") == 1 and "no JSON rows" in stderr, stderr
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_impress_rejects_non_utf8_stdin_with_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "radllama", "impress", "--model", str(tmp_path), "--exam", "CT"],
+        input=b"Lungs clear, caf\xe9 \xff\xfe.\n",
+        capture_output=True,
+        timeout=120,
+    )
+    stderr = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in stderr, stderr
+    assert stderr.count("\n") == 1 and "not valid UTF-8" in stderr

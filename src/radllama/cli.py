@@ -155,12 +155,17 @@ def deid(
 
     if mode not in ("placeholder", "surrogate"):
         fail(f"--mode must be 'placeholder' or 'surrogate', not {mode!r}")
+    from radllama.jsonl import MalformedLines
+
     config = DeidConfig(mode=mode, surrogate_seed=seed)
-    report = deidentify_jsonl(input, out, text_field, config, audit).to_json()
+    malformed = MalformedLines()
+    report = deidentify_jsonl(input, out, text_field, config, audit, malformed=malformed).to_json()
     counts = ", ".join(f"{k} {v}" for k, v in report["counts_by_type"].items() if v) or "none"
+    skipped = ", ".join(f"{k} {v}" for k, v in malformed.by_reason.items())
     typer.echo(
         f"{report['reports_seen']} rows, {report['reports_with_phi']} with identifiers, "
         f"{report['total_redactions']} redactions ({counts}) -> {out}"
+        + (f"; {malformed.count} malformed lines skipped ({skipped})" if malformed.count else "")
     )
 
 
@@ -533,7 +538,15 @@ def impress(
     if findings in (None, "-"):
         if sys.stdin.isatty():
             fail("no findings: pass --findings TEXT or pipe the FINDINGS text on stdin")
-        findings = sys.stdin.read()
+        try:  # bytes, decoded strictly: a lone surrogate would reach the tokenizer
+            findings = sys.stdin.buffer.read().decode("utf-8")
+        except UnicodeDecodeError as error:
+            fail(
+                f"the findings on stdin are not valid UTF-8 (byte {error.start}); convert them, "
+                "e.g. `iconv -f latin1 -t utf-8`"
+            )
+    elif any("\udc80" <= char <= "\udcff" for char in findings):  # undecodable argv bytes
+        fail("--findings is not valid UTF-8; pass UTF-8 text")
     check_impression_request(findings, max_tokens, ServeConfig())  # before the slow model load
     result = impress_one(ImpressionModel.load(model), exam, findings, max_tokens)
     typer.echo(json.dumps(result, ensure_ascii=False) if json_output else result["impression"])
