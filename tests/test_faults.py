@@ -491,3 +491,90 @@ def test_impress_rejects_non_utf8_stdin_with_one_line(tmp_path):
     stderr = done.stderr.decode()
     assert done.returncode == 2 and "Traceback" not in stderr, stderr
     assert stderr.count("\n") == 1 and "not valid UTF-8" in stderr
+
+
+# ---- item 8: oversized fields, wrong types, empty input folders ----------------------------
+
+FINDINGS = "The lungs are clear without focal consolidation, effusion or pneumothorax today."
+
+
+def _openi_rows(tmp_path: Path, rows: list[dict], name: str = "in.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def _prepare_openi(tmp_path: Path, source: Path, **options) -> dict:
+    config = load_prepare_config(
+        None, input=source, out=tmp_path / "data", preset="openi", workers=0, **options
+    )
+    config.audit = tmp_path / "audit.json"
+    return prepare(config).manifest
+
+
+def test_oversized_fields_are_a_counted_drop(tmp_path):
+    rows = [{"idx": i, "inputs": f"{FINDINGS} {i}", "target": f"Normal {i}."} for i in range(5)]
+    rows[1]["inputs"] = FINDINGS + " x" * 12_000  # ~24,000 characters of findings
+    rows[3]["target"] = "Normal. " * 3_000
+    manifest = _prepare_openi(tmp_path, _openi_rows(tmp_path, rows))
+    counts = manifest["counts"]
+    assert counts["dropped"]["too_long"] == 2 and counts["kept"] == 3
+    rows[1]["inputs"] = FINDINGS + " x" * 200  # 480 characters: kept by default, not at 300
+    manifest = _prepare_openi(
+        tmp_path, _openi_rows(tmp_path, rows), filters={"max_field_chars": 300}
+    )
+    assert manifest["counts"]["dropped"]["too_long"] == 2
+
+
+def test_numbers_lists_and_objects_are_not_turned_into_text(tmp_path):
+    rows = [{"idx": i, "inputs": f"{FINDINGS} {i}", "target": f"Normal {i}."} for i in range(6)]
+    rows[1]["target"] = 3.14
+    rows[2]["inputs"] = ["The lungs", "are clear"]
+    rows[3]["target"] = {"text": "Normal."}
+    rows[4]["inputs"] = True
+    manifest = _prepare_openi(tmp_path, _openi_rows(tmp_path, rows))
+    counts = manifest["counts"]
+    assert counts["dropped"]["wrong_type"] == 4 and counts["kept"] == 2
+    assert counts["input_rows"] == 6 == counts["kept"] + sum(counts["dropped"].values())
+    kept = [json.loads(line) for name in ("train", "eval", "test")
+            for line in (tmp_path / "data" / f"{name}.jsonl").read_text().splitlines()]  # fmt: skip
+    assert sorted(row["report_id"] for row in kept) == ["0", "5"]  # a numeric id is fine
+    assert not any("3.14" in row["impression"] for row in kept)
+
+
+def test_wrong_type_in_a_parquet_column(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {"idx": [1, 2], "inputs": [FINDINGS, FINDINGS + " again"], "target": [1.5, 2.5]}
+    )
+    pq.write_table(table, tmp_path / "in.parquet")
+    config = load_prepare_config(
+        None, input=tmp_path / "in.parquet", out=tmp_path / "d", preset="openi", workers=0
+    )
+    config.ingest = config.ingest.model_copy(update={"format": "parquet"})
+    config.audit = tmp_path / "audit.json"
+    manifest = prepare(config, dry_run=True).manifest
+    assert manifest["counts"]["dropped"]["wrong_type"] == 2
+
+
+def test_empty_input_folder_says_no_input_files(tmp_path, run_cli):
+    (tmp_path / "files").mkdir()
+    code, _, stderr = run_cli(
+        "prepare", "--input", tmp_path / "files", "--preset", "mimic-cxr", "--out", tmp_path / "o"
+    )
+    assert code == 2 and stderr.count("\n") == 1 and "no input files" in stderr, stderr
+    assert "header" not in stderr
+
+
+def test_oversized_full_report_text_is_dropped_without_splitting(tmp_path):
+    header = "report_id,patient_id,exam_code,exam_description,report_date,report_text\n"
+    good = f'"FINDINGS: {FINDINGS} IMPRESSION: Normal."'
+    huge = '"FINDINGS: ' + "word " * 30_000 + 'IMPRESSION: Normal."'  # 150,000 characters
+    lines = [f"r{i},p{i},XR CHEST,Chest,2021,{huge if i == 2 else good}" for i in range(4)]
+    (tmp_path / "in.csv").write_text(header + "\n".join(lines) + "\n")
+    config = load_prepare_config(None, input=tmp_path / "in.csv", out=tmp_path / "d", workers=0)
+    config.audit = tmp_path / "audit.json"
+    counts = prepare(config, dry_run=True).manifest["counts"]
+    assert counts["dropped"]["too_long"] == 1 and counts["input_rows"] == 4

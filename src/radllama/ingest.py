@@ -511,6 +511,11 @@ def _folder_chunks(path: Path, config: IngestConfig) -> Iterator[RawChunk]:
                 first, batch = count + 1, []
     if batch:
         yield RawChunk("files", batch, first)
+    if not count:
+        raise DataError(
+            f"no input files: {path} holds no .txt reports (searched all subfolders); point "
+            "--input at the folder of report files (MIMIC-CXR: files/) or at an export file"
+        )
 
 
 # ---- worker process: parse one chunk ---------------------------------------------------------
@@ -599,8 +604,39 @@ def _parse_jsonl(chunk: RawChunk, config: IngestConfig) -> Records:
 
 
 def _fill_from_objects(out: Records, objects: list[dict], config: IngestConfig) -> None:
-    for name, col in config.columns.mapped().items():
-        out.columns[name] = [_as_text(obj.get(col)) for obj in objects]
+    mapped = config.columns.mapped()
+    _fill_checked(out, {name: [obj.get(col) for obj in objects] for name, col in mapped.items()})
+
+
+# Columns that hold report text: a number there is no report ("3.14" is not an impression).
+_TEXT_COLUMNS = frozenset({"text", "findings", "impression"})
+
+
+def _wrong_type(value: Any, text_column: bool) -> bool:
+    if value is None or isinstance(value, str):
+        return False
+    if isinstance(value, float) and value != value:  # NaN from pandas-written files: empty
+        return False
+    # Ids and exam codes may be numbers (Open-i's idx is an int); never a list/object/bool.
+    return text_column or isinstance(value, list | dict | tuple | bool)
+
+
+def _fill_checked(out: Records, values: dict[str, list[Any]]) -> None:
+    """`out.columns` as str from raw JSON/Arrow values. A row with a value of the wrong type
+    is malformed (`wrong_type`): counted and left out, never str()'d into text."""
+    bad: set[int] = set()
+    for name, column in values.items():
+        text_column = name in _TEXT_COLUMNS
+        if not all(type(value) is str for value in column):
+            bad.update(i for i, value in enumerate(column) if _wrong_type(value, text_column))
+    if bad:
+        out.malformed.extend((out.rows[i], "wrong_type") for i in sorted(bad))
+        out.malformed.sort()
+        keep = [i for i in range(len(out.rows)) if i not in bad]
+        out.rows = [out.rows[i] for i in keep]
+        values = {name: [column[i] for i in keep] for name, column in values.items()}
+    for name, column in values.items():
+        out.columns[name] = [_as_text(value) for value in column]
 
 
 def _parse_objects(chunk: RawChunk, config: IngestConfig) -> Records:
@@ -619,8 +655,8 @@ def _parse_objects(chunk: RawChunk, config: IngestConfig) -> Records:
 def _parse_arrow(chunk: RawChunk, config: IngestConfig) -> Records:
     batch = chunk.payload
     out = Records(rows=list(range(chunk.first_row, chunk.first_row + batch.num_rows)))
-    for name, col in config.columns.mapped().items():
-        out.columns[name] = [_as_text(v) for v in batch.column(col).to_pylist()]
+    mapped = config.columns.mapped()
+    _fill_checked(out, {name: batch.column(col).to_pylist() for name, col in mapped.items()})
     return out
 
 

@@ -307,7 +307,14 @@ class ChunkProcessor:
             ]
             return findings, impressions, [""] * len(records), blank
         findings, impressions, exams, blank = [], [], [], []
+        too_long = 4 * self.config.filters.max_field_chars  # a whole report: several sections
         for text in records.columns["text"]:
+            if len(text) > too_long:  # not split (regexes over megabytes); dropped as too_long
+                findings.append(text)
+                impressions.append("")
+                exams.append("")
+                blank.append(False)
+                continue
             sections = split_sections(text)
             findings.append(sections.findings)
             impressions.append(sections.impression)
@@ -341,7 +348,11 @@ class ChunkProcessor:
             config.seed, records.rows, config.prompt.prepend_probability
         )
         min_words, audit, dropped = config.filters.min_findings_words, result.audit, result.dropped
+        max_chars = config.filters.max_field_chars
         for i, row in enumerate(records.rows):
+            if len(findings[i]) > max_chars or len(impressions[i]) > max_chars:
+                dropped["too_long"] += 1  # before any per-character work on it
+                continue
             finding = collapse_whitespace(findings[i])
             impression = collapse_whitespace(impressions[i])
             if not (finding and impression):  # nothing to redact: decide before the work
