@@ -578,3 +578,109 @@ def test_oversized_full_report_text_is_dropped_without_splitting(tmp_path):
     config.audit = tmp_path / "audit.json"
     counts = prepare(config, dry_run=True).manifest["counts"]
     assert counts["dropped"]["too_long"] == 1 and counts["input_rows"] == 4
+
+
+# ---- item 7: a run where (almost) everything failed exits non-zero -------------------------
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released): connections are refused."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_generate_with_the_server_down_exits_non_zero(tiny_data_dir, tmp_path, run_cli):
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    for rate in ("0.5", "1.0"):  # every row failed: non-zero whatever the allowed share
+        out = tmp_path / f"preds-{rate}.jsonl"
+        code, stdout, stderr = run_cli(
+            "generate", "--backend", "openai", "--base-url", url, "--api-model", "m",
+            "--data", tiny_data_dir / "test.jsonl", "--out", out, "--max-retries", "0",
+            "--max-failure-rate", rate,
+        )  # fmt: skip
+        assert code == 3 and stderr.count("\n") == 1, stderr
+        assert "12 of 12 rows failed" in stderr and "connection error" in stderr.lower()
+        assert "0 generated, 12 failed" in stdout  # the summary still says what happened
+        assert len(out.read_text().splitlines()) == 12  # failed rows kept: a rerun retries them
+
+
+def _scripted_preds_data(tiny_data_dir: Path, tmp_path: Path, behaviours: list[str]) -> Path:
+    from judge_server import marker
+
+    rows = [json.loads(line) for line in (tiny_data_dir / "test.jsonl").read_text().splitlines()]
+    path = tmp_path / "test.jsonl"  # no manifest beside it: a hand-made split
+    path.write_text(
+        "".join(
+            json.dumps(dict(row, findings=f"{row['findings']} {marker(b)}")) + "\n"
+            for row, b in zip(rows, behaviours, strict=False)
+        )
+    )
+    return path
+
+
+def test_generate_partial_failure_warns_or_fails_by_the_allowed_share(
+    tiny_data_dir, tmp_path, run_cli
+):
+    from judge_server import ScriptedChatServer
+
+    data = _scripted_preds_data(tiny_data_dir, tmp_path, ["fail500"] * 3 + ["good:5"])
+    with ScriptedChatServer() as server:
+        args = ["generate", "--backend", "openai", "--base-url", server.base_url,
+                "--api-model", "m", "--data", data, "--max-retries", "0"]  # fmt: skip
+        code, _, stderr = run_cli(*args, "--out", tmp_path / "a.jsonl")
+        assert code == 3 and "3 of 4 rows failed (75%)" in stderr and "HTTP 500" in stderr
+        code, stdout, stderr = run_cli(
+            *args, "--out", tmp_path / "b.jsonl", "--max-failure-rate", "0.8"
+        )
+        assert code == 0 and "1 generated, 3 failed" in stdout
+        assert (
+            stderr.startswith("warning: generate: 3 of 4 rows failed") and stderr.count("\n") == 1
+        )
+
+
+def test_judge_with_its_endpoint_down_fails_the_evaluation(tmp_path):
+    from radllama.errors import FailureRateError
+    from radllama.evaluate.judge import JudgeConfig
+    from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions
+
+    rows = [
+        {"report_id": f"r{i}", "system": "s", "exam_code": "CT", "findings": "Small effusion.",
+         "prediction": "Effusion.", "reference": "Small effusion."}
+        for i in range(6)
+    ]  # fmt: skip
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    judge = JudgeConfig(
+        base_url=f"http://127.0.0.1:{_closed_port()}/v1", model="m", max_retries=0,
+        max_failure_rate=1.0,
+    )  # fmt: skip
+    config = EvaluateConfig(metrics=["rougeL", "judge"])
+    with pytest.raises(FailureRateError, match=r"judge: 6 of 6 rows failed .*connection error"):
+        evaluate_predictions(preds, config, judge, None, tmp_path / "scores.json")
+    scores = json.loads((tmp_path / "scores.json").read_text())  # the rest is still written
+    assert "judge" in scores["errors"] and scores["metrics"]["rougeL"]
+
+
+def test_evaluate_cli_exits_non_zero_when_the_judge_mostly_fails(tmp_path, run_cli):
+    from judge_server import ScriptedChatServer, marker
+
+    rows = [
+        {"report_id": f"r{i}", "system": "s", "exam_code": "CT", "findings": "Small effusion.",
+         "prediction": f"Effusion. {marker('fail500' if i < 3 else 'good:6')}",
+         "reference": "Small effusion."}
+        for i in range(4)
+    ]  # fmt: skip
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with ScriptedChatServer() as server:
+        args = ["evaluate", preds, "--metrics", "rougeL,judge", "--judge-base-url",
+                server.base_url, "--judge-model", "m", "--judge-max-retries", "0"]  # fmt: skip
+        code, _, stderr = run_cli(*args, "--out", tmp_path / "a.json")
+        assert code == 3 and stderr.count("\n") == 1, stderr
+        assert "judge: 3 of 4 rows failed (75%)" in stderr and "HTTP 500" in stderr
+        code, _, stderr = run_cli(*args, "--out", tmp_path / "b.json", "--max-failure-rate", "0.9")
+        assert code == 0 and stderr.startswith("warning: judge: 3 of 4 rows failed"), stderr
+        assert json.loads((tmp_path / "b.json").read_text())["judge"]["n_failed"] == 3

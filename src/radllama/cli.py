@@ -327,6 +327,9 @@ def generate(
     batch_size: Annotated[int, typer.Option(help="hf: prompts per forward pass.")] = 16,
     concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 4,
     max_retries: Annotated[int, typer.Option(help="openai: retries (back-off) per request.")] = 3,
+    max_failure_rate: Annotated[
+        float, typer.Option(help="Exit 3 when more than this share of rows fail (all: always).")
+    ] = 0.5,
     limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
     system: Annotated[str | None, typer.Option(help="System name in the rows.")] = None,
     exam_field: Annotated[str | None, typer.Option(help="exam_code | exam_description.")] = None,
@@ -340,10 +343,13 @@ def generate(
         data=data, out=out, model=model, backend=backend, base_url=base_url, api_model=api_model,
         api_key_env=api_key_env, allow_remote=allow_remote, max_new_tokens=max_new_tokens,
         batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, limit=limit,
-        system=system, exam_field=exam_field, device=device,
+        system=system, exam_field=exam_field, device=device, max_failure_rate=max_failure_rate,
     )  # fmt: skip
     config = validate_config(GenerateConfig, options, source="options")
-    typer.echo(generate_predictions(config).describe())
+    summary = generate_predictions(config)
+    typer.echo(summary.describe())
+    if warning := summary.check_failures(config.max_failure_rate):  # raises when most failed
+        typer.echo(warning, err=True)
 
 
 @app.command()
@@ -413,6 +419,12 @@ def evaluate(
     manifest: Annotated[
         Path | None, typer.Option(help="DATA_DIR or its manifest.json (judge PHI guard)")
     ] = None,
+    judge_max_retries: Annotated[
+        int | None, typer.Option(help="Judge retries per row (timeouts, 429, 5xx)")
+    ] = None,
+    max_failure_rate: Annotated[
+        float | None, typer.Option(help="Exit 3 when more judge rows fail (all: always)")
+    ] = None,
 ) -> None:
     """Score predictions: ROUGE-L, BERTScore, clinical agreement, hallucination flags, judge."""
     from radllama.config import load_config, validate_config
@@ -431,11 +443,13 @@ def evaluate(
     cfg.bertscore = validate_config(BertScoreConfig, bert, source="bertscore options")
     judge_cfg, manifest_data = _judge_options(
         "judge" in cfg.metrics, judge_base_url, judge_model, judge_api_key_env, allow_remote,
-        manifest,
+        manifest, {"max_retries": judge_max_retries, "max_failure_rate": max_failure_rate},
     )  # fmt: skip
     scores = evaluate_predictions(preds, cfg, judge_cfg, manifest_data, out, progress=True)
     typer.echo(format_table(scores))
     typer.echo(f"wrote {out}")
+    if warning := (scores.get("judge") or {}).get("warning"):  # most failing raised above
+        typer.echo(warning, err=True)
 
 
 def _judge_options(
@@ -445,6 +459,7 @@ def _judge_options(
     api_key_env: str | None,
     allow_remote: bool,
     manifest: Path | None,
+    extra: dict | None = None,
 ) -> tuple[object | None, object | None]:
     """JudgeConfig + DataManifest for `evaluate` (None, None when the judge is not asked for)."""
     if not wanted:
@@ -459,6 +474,7 @@ def _judge_options(
     fields = {"base_url": base_url, "model": model, "allow_remote": allow_remote}
     if api_key_env:
         fields["api_key_env"] = api_key_env
+    fields.update({key: value for key, value in (extra or {}).items() if value is not None})
     manifest_data = DataManifest.read(manifest) if manifest is not None else None
     return validate_config(JudgeConfig, fields, source="judge options"), manifest_data
 
