@@ -1,4 +1,5 @@
-"""Domain errors. The CLI turns every `RadllamaError` into one line on stderr and exit code 2.
+"""Domain errors. The CLI turns every `RadllamaError` into one line on stderr and its
+`exit_code`: 2 for bad input or config, 3 when a run's rows mostly failed (`FailureRateError`).
 
 Raise them with a message that names the problem *and the fix*, e.g.
 ``column 'findings' not found; columns are [a, b]; set columns.findings in the config``.
