@@ -554,15 +554,16 @@ def impress(
     if findings in (None, "-"):
         if sys.stdin.isatty():
             fail("no findings: pass --findings TEXT or pipe the FINDINGS text on stdin")
+        stdin = getattr(sys.stdin, "buffer", None)  # None: an already-decoded text stream
         try:  # bytes, decoded strictly: a lone surrogate would reach the tokenizer
-            findings = sys.stdin.buffer.read().decode("utf-8")
+            findings = stdin.read().decode("utf-8") if stdin is not None else sys.stdin.read()
         except UnicodeDecodeError as error:
             fail(
                 f"the findings on stdin are not valid UTF-8 (byte {error.start}); convert them, "
                 "e.g. `iconv -f latin1 -t utf-8`"
             )
-    elif any("\udc80" <= char <= "\udcff" for char in findings):  # undecodable argv bytes
-        fail("--findings is not valid UTF-8; pass UTF-8 text")
+    if any("\ud800" <= char <= "\udfff" for char in findings):  # e.g. undecodable argv bytes
+        fail("the findings are not valid UTF-8 (a lone surrogate); pass UTF-8 text")
     check_impression_request(findings, max_tokens, ServeConfig())  # before the slow model load
     result = impress_one(ImpressionModel.load(model), exam, findings, max_tokens)
     typer.echo(json.dumps(result, ensure_ascii=False) if json_output else result["impression"])
