@@ -3,8 +3,9 @@
 The paper removes names with regular expressions; we remove every Safe Harbor identifier that
 occurs in radiology report text: names (with titles, initials, "Last, First", "dr smith"),
 all date elements except the year, times, ages over 89, MRN/accession/SSN/account/device and
-other IDs, phone and fax numbers, e-mail addresses, URLs, IP addresses, street addresses and ZIP
-codes. Clinical eponyms and anatomy survive (Hodgkin, Crohn, Foley, Swan-Ganz, Morison pouch,
+other IDs, phone and fax numbers, e-mail addresses, URLs, IP addresses, street addresses, ZIP
+codes, cities (a geographic subdivision smaller than a state: Safe Harbor item B; the state is
+kept) and hospital/clinic names (i2b2 PHI: they locate the patient). Clinical eponyms and anatomy survive (Hodgkin, Crohn, Foley, Swan-Ganz, Morison pouch,
 BI-RADS, L4-L5, "8 mm", "series 3 image 45"), and so do existing placeholders (Open-i's
 ``XXXX``, our own ``[NAME]``): ``redact(redact(x).text).text == redact(x).text``.
 
@@ -21,6 +22,7 @@ MRN, ACCESSION, SSN, ID     ``[ID]``
 PHONE, FAX                  ``[PHONE]``
 EMAIL / URL / IP            ``[EMAIL]`` / ``[URL]`` / ``[IP]``
 ADDRESS / ZIP               ``[ADDRESS]`` / ``[ZIP]``
+CITY / HOSPITAL             ``[CITY]`` / ``[HOSPITAL]``
 ==========================  ===============
 
 How it is fast (>= 20k reports/s on 2 cores, see benchmarks/bench_deid.py): no NER model and no
@@ -82,6 +84,8 @@ PhiType = Literal[
     "IP",
     "ADDRESS",
     "ZIP",
+    "CITY",
+    "HOSPITAL",
 ]
 PHI_TYPES: tuple[str, ...] = get_args(PhiType)  # the type names, in this order
 PLACEHOLDERS: dict[str, str] = {
@@ -100,6 +104,8 @@ PLACEHOLDERS: dict[str, str] = {
     "IP": "[IP]",
     "ADDRESS": "[ADDRESS]",
     "ZIP": "[ZIP]",
+    "CITY": "[CITY]",
+    "HOSPITAL": "[HOSPITAL]",
 }
 
 
@@ -280,6 +286,7 @@ md rn np pa-c phd mbbs frcr cnp aprn fnp mr mrs ms dr prof
 """.split()
 
 ALLOW_TERMS = frozenset(_EPONYMS + _CLINICAL + _COMMON)
+_COMMON_SET = frozenset(_COMMON)
 """Lower-case words that are never treated as a name (clinical terms, eponyms, common words)."""
 # After a cue ("discussed with", "Dr.") a word is a name even if it is also an eponym: many
 # eponyms are common surnames (Baker, Jones, Murphy, Wilson), so only these words are trimmed.
@@ -383,6 +390,12 @@ def _month_words() -> list[str]:
 
 
 _MONTH_ANY = "(?:" + "|".join(sorted(_month_words(), key=len, reverse=True)) + r")\.?(?![A-Za-z])"
+# After a day number a lower-case month is a date too ("4 august 2009", "12 mar.").
+_MONTH_ANY_OR_LOWER = (
+    "(?:"
+    + "|".join(sorted({w.lower() for w in _month_words()} | set(_month_words()), key=len, reverse=True))
+    + r")\.?(?![A-Za-z])"
+)
 
 # -- digit-led ----------------------------------------------------------------------------
 _LB = r"(?<![A-Za-z0-9.][0-9])"  # the lead digit starts a token: not "C5", "1.5", "12"
@@ -398,7 +411,8 @@ _ADDRESS_TAIL = (
     r"(?:,?[ ][0-9]{5}(?:-[0-9]{4})?(?![0-9]))?)?"
 )
 _AGE_WORDS = (
-    r"(?:[- ]?(?:years?|yrs?|yr)(?:[- ]old|[- ]of[- ]age)?|[- ]?(?:y/o|y\.o\.|yo|y)(?![a-z]))"
+    r"(?:[- ]?(?:years?|yrs?|yr|YEARS?|YRS?|YR)(?:[- ](?:old|OLD)|[- ]of[- ]age)?"
+    r"|[- ]?(?:y/o|y\.o\.|yo|y|Y/O|Y\.O\.|YO|Y)(?![A-Za-z]))"
 )
 # Alternatives are the rest after the lead digit: "[0-9]{2,4}" is written "[0-9]{1,3}".
 _DIGIT_AT_TOKEN_START = _alternatives(
@@ -425,8 +439,8 @@ _DIGIT_AT_TOKEN_START = _alternatives(
     ("CLOCK", r"[0-9]{3}[ ]?(?:hours|hrs|hr|h)(?![A-Za-z])"),
     (
         "DAYDATE",
-        r"[0-9]?(?:st|nd|rd|th)?(?:[ -]|[ ]of[ ])?"
-        + _MONTH_ANY
+        r"[0-9]?(?:st|nd|rd|th|ST|ND|RD|TH)?(?:[ -]|[ ]of[ ]|[ ]OF[ ])?"
+        + _MONTH_ANY_OR_LOWER
         + r"(?:,?[ -]?(?:[0-9]{4}|'?[0-9]{2})(?![0-9]))?",
     ),
     ("MONTHYEAR", r"[0-9]?/[0-9]{4}(?![0-9])"),
@@ -446,7 +460,8 @@ _DIGIT_AFTER_WORD = _alternatives(
     ),
     (
         "MONTHDAY",
-        r"(?:(?<=on [0-9])|(?<=On [0-9])|(?<=dated [0-9])|(?<=from [0-9])|(?<=since [0-9])"
+        r"(?:(?<=on [0-9])|(?<=On [0-9])|(?<=ON [0-9])|(?<=dated [0-9])|(?<=from [0-9])"
+        r"|(?<=since [0-9])"
         r"|(?<=until [0-9]))[0-9]?/[0-9]{1,2}(?![0-9/])",
     ),
     (
@@ -478,8 +493,10 @@ DIGIT_RE = re.compile(
 )
 
 # -- capital-led --------------------------------------------------------------------------
-_UP = "A-ZÀ-ÖØ-Þ"  # capital letters, Latin-1 included (José, MÜLLER, Zoë)
-_LO = "a-zß-öø-ÿ"
+# Capital / small letters, Latin-1 and Latin Extended-A included (José, MÜLLER, Wiśniewski,
+# DVOŘÁK). Extended-A interleaves cases (Ā ā Ă ă ...), so that block is in both classes.
+_UP = "A-ZÀ-ÖØ-ÞĀ-ž"
+_LO = "a-zß-öø-ÿĀ-ž"
 _LBC = rf"(?<![A-Za-z{_UP}{_LO}0-9'\[\]^][{_UP}])"  # the lead starts a word (not "[NAME]")
 _NOT_CREDENTIAL = r"(?!(?:MD|DO|RN|NP|PA|PhD|MBBS|M\.D\.|D\.O\.|R\.N\.|Ph\.D\.)(?![A-Za-z]))"
 # The rest of one name token after its first capital: Smith, McDonald, O'Brien, Smith-Jones,
@@ -503,15 +520,15 @@ _ID_LABELS = """MRN|Mrn|MR#|Medical Record|Medical record|MEDICAL RECORD|Accessi
 ACC|Account|ACCOUNT|Acct|ACCT|SSN|Social Security|SOCIAL SECURITY|Serial|SERIAL|ID|Patient ID|
 PATIENT ID|Device ID|DEVICE ID|Device Serial|Device serial|Order|ORDER|Encounter|ENCOUNTER|Visit|
 VISIT|FIN|CSN|Health Plan|HEALTH PLAN|License|LICENSE|Member ID|Policy|POLICY""".replace("\n", "")
-_TITLES = "Dr|DR|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF"
+_TITLES = "Dr|DR|Drs|DRS|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF"
 _CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O."
 # A capitalised word is a name *candidate* only behind one of these cheap gates (checked in
 # Python afterwards): a cue-like word or colon before it; a Titlecase word after it ("John
 # Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
 _NAME_GATES = (
-    rf"(?:(?<=[:hyodwrt] [{_UP}])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
+    rf"(?:(?<=[:hyodwrt,] [{_UP}])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
     rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}][{_LO}])"
-    rf"|(?<![^\n][{_UP}])(?=(?:[{_LO}]+|[{_UP}]+),))"
+    rf"|(?<![^\n][{_UP}])(?=(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?(?:,|[ ][{_UP}]+(?:[-'][{_UP}]+)?\n)))"
 )
 CAP_RE = re.compile(
     f"[{_UP}]"
@@ -560,6 +577,70 @@ _URL_TRAIL = ".,;:)!?"
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 
+# -- keyword-led families (one pass each, all rare in ordinary report prose) ---------------
+# A short value after a location/contact/device keyword is an identifier even when it is too
+# short for LONGID: "bed 14A", "Rm 6W", "ext. 4614", "x8694", "beeper #6058", "(job 602599)",
+# "serial no. jnp731817z", "lot #20H2532", "plate 7KGT820", "License: MD.0367003".
+_KEYWORD_ID_RE = re.compile(
+    r"(?<![A-Za-z])(?:(?i:bed|room|rm|beeper|pager|pgr|ext|extension|job|job[ ]?#|workstation|"
+    r"station|unit[ ]no|uid|license|lic|plate|serial|sn|s/n|lot|badge|npi|member[ ]id|"
+    r"insurance[ ]id|plan[ ]id|policy|acct|account|order|visit|encounter|device[ ]id)"
+    r"(?:[ ]?(?i:no|number|num))?\.?[ ]?[:#]?[ ]?#?"
+    r"(?P<v>(?=[A-Za-z0-9.-]*[0-9])[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]|[0-9])"
+    r"|x(?P<x>[0-9]{3,6})(?![0-9])"
+    r"|(?i:bed)[ ](?P<bed>[A-Z])(?![A-Za-z]))"
+)
+# Login names: "Workstation user: mgarcia2", "Verified by srao on ...".
+_USER_RE = re.compile(
+    r"(?i:user|verified[ ]by|login|username)[ ]?:?[ ](?P<u>(?=[a-z0-9._-]*[a-z])[a-z][a-z0-9._-]+"
+    r"|[A-Z][A-Z0-9._-]*[0-9]|[A-Z]{3,})(?![A-Za-z0-9])"
+)
+# Dotted UIDs (DICOM "1.2.840....") and "ddd-dd-dd" record numbers (not dates, not SSNs).
+_UID_RE = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+){4,}|(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9-])")
+# Ages over 89 written out: "ninety-three-year-old", "one hundred four-year-old".
+_SPELLED_AGE_RE = re.compile(
+    r"(?i:(?<![a-z])(?:ninety|one[ -]hundred(?:[ -]and)?)(?:[ -](?:one|two|three|four|five|six|"
+    r"seven|eight|nine|ten|eleven|twelve))?(?=[ -](?:years?|yrs?|yo|y/o)(?![a-z])))"
+)
+# Facility names end in a facility word; the words before it are walked back in Python.
+_FACILITY_WORDS = """Hospital|Medical Center|Medical Centre|Health Center|Health System|Clinic|
+Center|Centre|Institute|Associates|Imaging|Pediatrics|Orthopedics|Internal Medicine|
+Nursing Home|Assisted Living|Senior Living|Skilled Nursing|Rehabilitation|Manor|Infirmary|
+Medical Group|Family Practice|Family Medicine|Diagnostics|Health|Healthcare|Terrace|
+Cardiology|Oncology|Urgent Care|Surgery Center|Women's Imaging""".replace("\n", "").split("|")
+_FACILITY_RE = re.compile(
+    r"(?<![A-Za-z])(?:"
+    + "|".join(
+        re.escape(w) for w in sorted({f for w in _FACILITY_WORDS for f in (w, w.upper())}, key=len, reverse=True)
+    )
+    + r")(?![A-Za-z])"
+)
+_FACILITY_LINK = frozenset({"of", "the", "and", "&", "at", "OF", "THE", "AND", "AT"})
+_FACILITY_WORD_RE = re.compile(r"[^\s,;:()|/\[\]]+")
+# Cities: "Macon, GA", "(Wichita, KS)", "reno, nv 89568"; the state itself is allowed.
+_STATES = """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH
+NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC""".split()
+_STATE_NAMES = """Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida
+Georgia Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland
+Massachusetts Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma
+Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming""".split()
+_CITY_STATE_RE = re.compile(
+    r",[ ](?:"
+    + "|".join(_STATES + [s.lower() for s in _STATES] + _STATE_NAMES + [s.upper() for s in _STATE_NAMES])
+    + r")(?![A-Za-z])(?![ ][A-Z][a-z])"
+)
+_CITY_WORD_RE = re.compile(r"(?:[A-Z][A-Za-z.'-]*|[a-z][a-z'-]+)$")
+# Lower-case names after a strong cue: "dictated by: smith, john md", "dr. fatima abu-rahma".
+_LOWER_NAME_RE = re.compile(
+    r"(?<![a-z])(?:dictated[ ]by:?|transcribed[ ]by:?|signed[ ]by:?|read[ ]by|final[ ]by|"
+    r"report[ ]by|dr\.?|drs\.?|cc:|performed[ ]with|contact|given[ ]to|called[ ]to|"
+    r"spoke[ ]with|reviewed[ ]with|discussed[ ]with|son,|daughter,|wife,|husband,|nurse,|"
+    r"sonographer|technologist|left[ ]with)[ ]+"
+    r"(?P<name>[a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*(?:,?[ ][a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*){0,4})"
+)
+_LOWER_PARTICLES = frozenset("de la los van der den von del da di le lo ten ter bin al el du".split())
+_CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o.".split())
+
 # Cue words before a name. Verb cues end right before the name; label cues end in a colon.
 _VERB_CUES = tuple(
     f" {cue}"
@@ -572,6 +653,26 @@ _VERB_CUES = tuple(
     .replace("    ", "")
     .split("|")
 )
+# Weaker cues: the name after them must not be an eponym either ("per Fleischner criteria",
+# "by Graves disease" are not people), unlike after "Dr." or "discussed with".
+_WEAK_CUES = tuple(
+    f" {cue}"
+    for cue in """by|per|left with|contact|son,|daughter,|wife,|husband,|mother,|father,|
+    sister,|brother,|partner,|nurse,|clinician,|physician,|sonographer|technologist|
+    transcriptionist|obtained from|referred by|requested by|spoke with|notified:""".replace(
+        "\n", ""
+    )
+    .replace("    ", "")
+    .split("|")
+)
+# A capitalised name followed by one of these is an eponym ("Sister Mary Joseph nodule").
+_EPONYM_HEADS = frozenset(
+    """nodule nodules criteria sign disease syndrome fracture fractures classification score
+    lesion cyst ring tumor tumour procedure palsy phenomenon malformation diverticulum hernia
+    esophagus pouch line lines node duct canal space view maneuver catheter filter tube
+    anomaly deformity effect ligament body bodies cell cells sarcoma lymphoma type grade
+    stage scale rule index triangle angle zone point test""".split()
+)
 _LABEL_CUES = tuple(
     f" {cue}"
     for cue in """patient|patient name|name|pt|attending|resident|fellow|radiologist|
@@ -581,7 +682,8 @@ _LABEL_CUES = tuple(
     attending physician|attending radiologist|reading radiologist|interpreting radiologist|
     verified by|approved by|electronically signed|signed|dictated|transcribed|surgeon|
     clinician|contact|emergency contact|guardian|mother|father|spouse|requesting physician|
-    performing physician|sonographer|nurse""".replace("\n", "")
+    performing physician|sonographer|nurse|transcriptionist|notified|ordering physician|
+    referring|ref|rad|reading|cc""".replace("\n", "")
     .replace("    ", "")
     .split("|")
 )
@@ -649,6 +751,7 @@ class Deidentifier:
             if span is not None:
                 found.append(span)
         self._rare(text, found)
+        self._keyword_families(text, found)
         if self.keep_types:
             found = [span for span in found if span[2] not in self.keep_types]
         return _merge(found) if len(found) > 1 else found
@@ -732,16 +835,29 @@ class Deidentifier:
         if span is None:
             return None
         name_start, name_end, _ = span
+        following = _NEXT_WORD_RE.match(text, name_end)
+        if following and following.group(1).lower() in _EPONYM_HEADS:
+            return None  # "Mary Joseph nodule", "Fleischner criteria"
+        if _weak_cue_before(text, name_start):
+            return span
         words = text[name_start:name_end].replace(",", " ").split()
         if len(words) < 2:
             return None
         if words[0].lower() in FIRST_NAMES:  # "John Smith"; "Mohammed Bennett" despite Bennett
             stop = self.cue_stop
             return None if any(w.lower() in stop for w in words[1:]) else span
+        line_start = name_start == 0 or text[name_start - 1] == "\n"
+        if line_start and len(words) <= 4:
+            # "SMITH, JOHN   06/17/22" header or a name alone on its line (a signature):
+            # eponym surnames count here (BELL, PAGET), clinical and common words do not.
+            whole_line = name_end == len(text) or text[name_end] == "\n"
+            if ("," in text[name_start:name_end] or whole_line) and not any(
+                w.lower() in self.cue_stop for w in words
+            ):
+                return span
+            return None
         if any(w.lower() in self.allow for w in words):
             return None
-        if name_start == 0 or text[name_start - 1] == "\n":
-            return span if "," in text[name_start:name_end] else None  # "SMITH, JOHN" line
         before = text[max(0, name_start - 2) : name_start]
         mid_sentence = len(before) == 2 and before[1] == " " and before[0].islower()
         return span if mid_sentence else None
@@ -784,6 +900,94 @@ class Deidentifier:
         for m in DR_LOWER_RE.finditer(text):  # "discussed with dr smith"
             if m.group().rsplit(None, 1)[-1] not in self.cue_stop:
                 found.append((m.start("lower_name"), m.end(), "NAME"))
+
+    def _keyword_families(self, text: str, found: list[tuple[int, int, str]]) -> None:
+        """Identifiers found by a keyword: short IDs, logins, UIDs, facilities, cities, ages."""
+        for m in _KEYWORD_ID_RE.finditer(text):
+            group = "v" if m.group("v") else "x" if m.group("x") else "bed"
+            found.append((m.start(group), m.end(group), "ID"))
+        for m in _USER_RE.finditer(text):
+            if m.group("u").lower() not in self.cue_stop:
+                found.append((m.start("u"), m.end("u"), "ID"))
+        for m in _UID_RE.finditer(text):
+            found.append((m.start(), m.end(), "ID"))
+        lower = None
+        for m in _SPELLED_AGE_RE.finditer(text):
+            found.append((m.start(), m.end(), "AGE"))
+        for m in _FACILITY_RE.finditer(text):
+            span = self._facility(text, m.start(), m.end())
+            if span is not None:
+                found.append(span)
+        for m in _CITY_STATE_RE.finditer(text):
+            span = self._city(text, m.start())
+            if span is not None:
+                found.append(span)
+        if lower is None and any(c in text for c in "abcdefghijklmnopqrstuvwxyz"):
+            for m in _LOWER_NAME_RE.finditer(text):
+                span = self._lower_name(text, m.start("name"), m.end("name"))
+                if span is not None:
+                    found.append(span)
+
+    def _facility(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+        """Walk back over the capitalised words before a facility word ("Valley Spine Institute")."""
+        line_start = text.rfind("\n", 0, start) + 1
+        words = list(_FACILITY_WORD_RE.finditer(text, max(line_start, start - 80), start))
+        kept: list[re.Match[str]] = []
+        for word in reversed(words):
+            value = word.group()
+            if kept and text[word.end() : kept[-1].start()].strip():
+                break  # punctuation between the words: another phrase
+            if value in _FACILITY_LINK:
+                kept.append(word)
+                continue
+            if not value[:1].isupper() or value.lower() in _COMMON_SET:
+                break
+            kept.append(word)
+            if len(kept) >= 6:
+                break
+        while kept and kept[-1].group() in _FACILITY_LINK:
+            kept.pop()
+        if not kept:
+            return None
+        names = [w.group().strip(".'’").lower() for w in kept if w.group() not in _FACILITY_LINK]
+        names = [n[:-2] if n.endswith("'s") else n for n in names]
+        if all(n in self.allow for n in names):
+            return None  # "Department of Radiology", "Emergency Department Clinic"
+        return kept[-1].start(), end, "HOSPITAL"
+
+    def _city(self, text: str, comma: int) -> tuple[int, int, str] | None:
+        """The one to three words before ", ST" ("Fort Wayne, IN"); None if they are clinical."""
+        head = text[max(0, comma - 40) : comma]
+        cut = max(head.rfind(c) for c in "\n,(|;:")
+        words = head[cut + 1 :].split(" ")
+        words = [w for w in words if w]
+        taken: list[str] = []
+        for word in reversed(words[-3:]):
+            if not _CITY_WORD_RE.match(word) or word.lower() in _COMMON_SET:
+                break
+            taken.append(word)
+        if not taken or all(w.lower().strip(".") in self.allow for w in taken):
+            return None
+        length = len(" ".join(reversed(taken)))
+        return comma - length, comma, "CITY"
+
+    def _lower_name(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+        """Trim a lower-case name candidate at the first common/clinical word or credential."""
+        tokens = list(_WORD_RE.finditer(text, start, end))
+        kept = []
+        for token in tokens:
+            word = token.group().rstrip(".,").lower()
+            if word in _CREDENTIAL_WORDS or (word in self.allow and word not in _LOWER_PARTICLES):
+                break
+            kept.append(token)
+        while kept and kept[-1].group().lower() in _LOWER_PARTICLES:
+            kept.pop()
+        if not kept or kept[0].group().lower() in _LOWER_PARTICLES and len(kept) == 1:
+            return None
+        stop = kept[-1].end()
+        if text[stop - 1] == "." and len(kept[-1].group()) > 2:
+            stop -= 1
+        return kept[0].start(), stop, "NAME"
 
     # -- replacement ----------------------------------------------------------------------------
 
@@ -828,6 +1032,9 @@ class Deidentifier:
         if kind == "ADDRESS":
             street = _SURROGATE_STREETS[key % len(_SURROGATE_STREETS)]
             return f"{key % 900 + 100} {street} Street"
+        if kind in ("CITY", "HOSPITAL"):
+            place = _SURROGATE_FAMILY[key % len(_SURROGATE_FAMILY)]
+            return f"{place}ville" if kind == "CITY" else f"{place} Hospital"
         return _same_shape(original, key)  # IDs, phone, fax, ZIP
 
 
@@ -843,7 +1050,9 @@ def _merge(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     for start, end, kind in found[1:]:
         last_start, last_end, last_kind = merged[-1]
         if start < last_end:
-            longer = kind if end - start > last_end - last_start else last_kind
+            # the longer span names the fused type; on a tie a specific type beats plain ID
+            mine, theirs = (end - start, kind != "ID"), (last_end - last_start, last_kind != "ID")
+            longer = kind if mine > theirs else last_kind
             merged[-1] = (last_start, max(end, last_end), longer)
         else:
             merged.append((start, end, kind))
@@ -872,7 +1081,18 @@ def _cue_before(text: str, start: int) -> bool:
     if head.endswith(":"):
         label = head[:-1].rstrip()
         return label.endswith(_LABEL_CUES)
+    if head.endswith(" and") and _DRS_AND_RE.search(head):
+        return True
     return head.endswith(_VERB_CUES)
+
+
+def _weak_cue_before(text: str, start: int) -> bool:
+    head = " " + " ".join(text[max(0, start - 32) : start].lower().split())
+    return head.endswith(_WEAK_CUES)
+
+
+_NEXT_WORD_RE = re.compile(r"[ ]([A-Za-z]+)")
+_DRS_AND_RE = re.compile(r" drs\.? [^ ,;]+(?: [^ ,;]+){0,3} and$")
 
 
 def _id_type(label: str) -> str:
