@@ -509,7 +509,7 @@ _TOKEN_REST = (
 )
 _TOKEN = rf"(?:(?!XXXX){_NOT_CREDENTIAL}[{_UP}]{_TOKEN_REST})"
 # Surname particles: De la Cruz, Van der Berg, von Trapp, DE LA CRUZ.
-_PARTICLES = r"(?:(?:[Dd]e|[Dd]el|[Dd]ella|[Dd]er|[Dd]i|[Dd]a|[Dd]u|[Ll]a|[Ll]e|[Vv]an|[Vv]on|ter|ten|bin|al|el|DE|DEL|LA|VAN|VON|DER)[ ])"
+_PARTICLES = r"(?:(?:Ó|[Dd]e|[Dd]el|[Dd]ella|[Dd]er|[Dd]i|[Dd]a|[Dd]u|[Ll]a|[Ll]e|[Vv]an|[Vv]on|ter|ten|bin|al|el|DE|DEL|LA|VAN|VON|DER)[ ])"
 _NAME_REST = _TOKEN_REST + r"(?:(?:,[ ]?|[ ]|\^)" + _PARTICLES + "*" + _TOKEN + "){0,3}"
 _TITLED = (
     r"\.?[ \t]{1,4}" + _PARTICLES + "?" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
@@ -526,7 +526,7 @@ _CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O.
 # Python afterwards): a cue-like word or colon before it; a Titlecase word after it ("John
 # Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
 _NAME_GATES = (
-    rf"(?:(?<=[:hyodwrt,] [{_UP}])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
+    rf"(?:(?<=[:hyodwrtHYODWRT,] [{_UP}])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
     rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}][{_LO}])"
     rf"|(?<![^\n][{_UP}])(?=(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?(?:,|[ ][{_UP}]+(?:[-'][{_UP}]+)?\n)))"
 )
@@ -632,11 +632,16 @@ _CITY_STATE_RE = re.compile(
 _CITY_WORD_RE = re.compile(r"(?:[A-Z][A-Za-z.'-]*|[a-z][a-z'-]+)$")
 # Lower-case names after a strong cue: "dictated by: smith, john md", "dr. fatima abu-rahma".
 _LOWER_NAME_RE = re.compile(
-    r"(?<![a-z])(?:dictated[ ]by:?|transcribed[ ]by:?|signed[ ]by:?|read[ ]by|final[ ]by|"
+    r"(?<![A-Za-z])(?i:dictated[ ]by:?|signed[ ]by:?|read[ ]by|final[ ]by|by|per|"
     r"report[ ]by|dr\.?|drs\.?|cc:|performed[ ]with|contact|given[ ]to|called[ ]to|"
     r"spoke[ ]with|reviewed[ ]with|discussed[ ]with|son,|daughter,|wife,|husband,|nurse,|"
-    r"sonographer|technologist|left[ ]with)[ ]+"
+    r"sonographer|technologist|left[ ]with)[ ]+(?:dr\.?[ ]+)?"
     r"(?P<name>[a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*(?:,?[ ][a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*){0,4})"
+)
+# Typist initials: "TA/nc", "GW/HH" alone on a line; "Transcribed by: rm".
+_TYPIST_RE = re.compile(
+    r"(?m)^(?P<a>[A-Z]{2,4})/(?P<b>[A-Za-z]{2,3})[ \t]*$"
+    r"|(?i:transcribed[ ]by|typed[ ]by)[ ]?:?[ ](?P<t>[A-Za-z]{2,3})(?![A-Za-z.])"
 )
 _LOWER_PARTICLES = frozenset("de la los van der den von del da di le lo ten ter bin al el du".split())
 _CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o.".split())
@@ -831,32 +836,37 @@ class Deidentifier:
             return None
         if _cue_before(text, span[0]):
             return span
+        name_start, name_end, _ = span
+        following = _NEXT_WORD_RE.match(text, name_end)
+        if following and following.group(1).lower() in _EPONYM_HEADS:
+            return None  # "Mary Joseph nodule", "Fleischner criteria", "per Graves disease"
+        if _weak_cue_before(text, name_start):
+            return span  # "by S. Paget", "the patient's son, Noor Huang"
+        words = text[name_start:name_end].replace(",", " ").split()
+        if (name_start == 0 or text[name_start - 1] == "\n") and 2 <= len(words) <= 4:
+            # At the start of a line: a "SMITH, JOHN   06/17/22" header or a name alone on its
+            # line (a signature) may have eponym surnames (BELL, PAGET) but no clinical or
+            # common word; other line starts ("Chiara Esposito 13 October 2016.", "Wanjiru
+            # Diallo was informed") need every word outside the whole allow-list.
+            whole_line = name_end == len(text) or text[name_end] == "\n"
+            if "," in text[name_start:name_end] or whole_line:
+                if not any(w.lower() in self.cue_stop for w in words):
+                    return span
+            elif not any(w.lower() in self.allow for w in words) and text[name_end] != ":":
+                return span
         span = self._name_span(text, start, end, cue=False)
         if span is None:
             return None
         name_start, name_end, _ = span
-        following = _NEXT_WORD_RE.match(text, name_end)
-        if following and following.group(1).lower() in _EPONYM_HEADS:
-            return None  # "Mary Joseph nodule", "Fleischner criteria"
-        if _weak_cue_before(text, name_start):
-            return span
         words = text[name_start:name_end].replace(",", " ").split()
         if len(words) < 2:
             return None
         if words[0].lower() in FIRST_NAMES:  # "John Smith"; "Mohammed Bennett" despite Bennett
             stop = self.cue_stop
             return None if any(w.lower() in stop for w in words[1:]) else span
-        line_start = name_start == 0 or text[name_start - 1] == "\n"
-        if line_start and len(words) <= 4:
-            # "SMITH, JOHN   06/17/22" header or a name alone on its line (a signature):
-            # eponym surnames count here (BELL, PAGET), clinical and common words do not.
-            whole_line = name_end == len(text) or text[name_end] == "\n"
-            if ("," in text[name_start:name_end] or whole_line) and not any(
-                w.lower() in self.cue_stop for w in words
-            ):
-                return span
-            return None
         if any(w.lower() in self.allow for w in words):
+            return None
+        if name_start == 0 or text[name_start - 1] == "\n":
             return None
         before = text[max(0, name_start - 2) : name_start]
         mid_sentence = len(before) == 2 and before[1] == " " and before[0].islower()
@@ -909,6 +919,11 @@ class Deidentifier:
         for m in _USER_RE.finditer(text):
             if m.group("u").lower() not in self.cue_stop:
                 found.append((m.start("u"), m.end("u"), "ID"))
+        if "/" in text or "ranscribed" in text or "RANSCRIBED" in text or "yped" in text:
+            for m in _TYPIST_RE.finditer(text):
+                for group in ("a", "b", "t"):
+                    if m.group(group):
+                        found.append((m.start(group), m.end(group), "NAME"))
         for m in _UID_RE.finditer(text):
             found.append((m.start(), m.end(), "ID"))
         lower = None
