@@ -417,6 +417,9 @@ _AGE_WORDS = (
 # Alternatives are the rest after the lead digit: "[0-9]{2,4}" is written "[0-9]{1,3}".
 _DIGIT_AT_TOKEN_START = _alternatives(
     ("IP", r"[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]|\.[0-9])"),
+    # DICOM UIDs "1.2.840.113619...." and "ddd-dd-dd" record numbers (not dates, not SSNs)
+    ("UID", r"[0-9]*(?:\.[0-9]+){4,}"),
+    ("UID", r"[0-9]{2}-[0-9]{2}-[0-9]{2}(?![0-9-])"),
     ("SSN", r"[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9])"),
     (
         "ISODATE",
@@ -488,6 +491,8 @@ DIGIT_RE = re.compile(
         ("PHONE", r"(?<=[^0-9]1)[-. ]\(?[0-9]{3}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])"),
         # 5+ digits, also glued to letters ("E1234567"); not the decimals of "0.12345".
         ("LONGID", r"(?<![0-9.,][0-9])[0-9]{4,}(?:[-/][0-9A-Za-z]+)*"),
+        # extensions written "x8694"
+        ("UID", r"(?<=[^A-Za-z0-9]x[0-9])[0-9]{2,5}(?![0-9])"),
     )
     + ")"
 )
@@ -502,14 +507,22 @@ _NOT_CREDENTIAL = r"(?!(?:MD|DO|RN|NP|PA|PhD|MBBS|M\.D\.|D\.O\.|R\.N\.|Ph\.D\.)(
 # The rest of one name token after its first capital: Smith, McDonald, O'Brien, Smith-Jones,
 # SMITH, an initial "J." or initials "J.C."; never Open-i's XXXX, never followed by a digit.
 _TOKEN_REST = (
-    rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
+    rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}]?[{_LO}]+)?"
     rf"|'[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|'[{_UP}]{{2,}}|[{_UP}]+(?:['-][{_UP}]+)?"
     rf"|\.(?:[{_UP}]\.)*(?=[ ,\t\n]|$))"
     r"(?![ ]?[0-9])"
 )
 _TOKEN = rf"(?:(?!XXXX){_NOT_CREDENTIAL}[{_UP}]{_TOKEN_REST})"
 # Surname particles: De la Cruz, Van der Berg, von Trapp, DE LA CRUZ.
-_PARTICLES = r"(?:(?:Ó|[Dd]e|[Dd]el|[Dd]ella|[Dd]er|[Dd]i|[Dd]a|[Dd]u|[Ll]a|[Ll]e|[Vv]an|[Vv]on|ter|ten|bin|al|el|DE|DEL|LA|VAN|VON|DER)[ ])"
+_PARTICLE_WORDS = (
+    "Ó|[Dd]e|[Dd]el|[Dd]ella|[Dd]er|[Dd]en|[Dd]i|[Dd]a|[Dd]u|[Dd]os|[Dd]as|[Ll]a|[Ll]e|[Ll]o|"
+    "[Ll]os|[Ll]as|[Vv]an|[Vv]on|[Tt]er|[Tt]en|bin|al|el|DE|DEL|DEN|DOS|DAS|LA|LO|LOS|LAS|VAN|"
+    "VON|DER|TER|TEN"
+)
+_PARTICLES = rf"(?:(?:{_PARTICLE_WORDS})[ ])"
+# Particles written before a capitalised surname ("ATTENDING: van den Heuvel, Fatima"): the
+# candidate starts at the capital; its start is moved back over them.
+_PARTICLES_BEFORE_RE = re.compile(rf"(?:(?<![A-Za-z])(?:{_PARTICLE_WORDS})[ ])+$")
 _NAME_REST = _TOKEN_REST + r"(?:(?:,[ ]?|[ ]|\^)" + _PARTICLES + "*" + _TOKEN + "){0,3}"
 _TITLED = (
     r"\.?[ \t]{1,4}" + _PARTICLES + "?" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
@@ -526,9 +539,9 @@ _CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O.
 # Python afterwards): a cue-like word or colon before it; a Titlecase word after it ("John
 # Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
 _NAME_GATES = (
-    rf"(?:(?<=[:hyodwrtHYODWRT,] [{_UP}])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
+    rf"(?:(?<=[:hyodwrtHYT,] [{_UP}])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
     rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}][{_LO}])"
-    rf"|(?<![^\n][{_UP}])(?=(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?(?:,|[ ][{_UP}]+(?:[-'][{_UP}]+)?\n)))"
+    rf"|(?<![^\n][{_UP}])(?=[^\n,:.]{{0,30}},|(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?[ ][{_UP}]+(?:[-'][{_UP}]+)?\n))"
 )
 CAP_RE = re.compile(
     f"[{_UP}]"
@@ -581,40 +594,115 @@ _SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 # A short value after a location/contact/device keyword is an identifier even when it is too
 # short for LONGID: "bed 14A", "Rm 6W", "ext. 4614", "x8694", "beeper #6058", "(job 602599)",
 # "serial no. jnp731817z", "lot #20H2532", "plate 7KGT820", "License: MD.0367003".
-_KEYWORD_ID_RE = re.compile(
-    r"(?<![A-Za-z])(?:(?i:bed|room|rm|beeper|pager|pgr|ext|extension|job|job[ ]?#|workstation|"
-    r"station|unit[ ]no|uid|license|lic|plate|serial|sn|s/n|lot|badge|npi|member[ ]id|"
-    r"insurance[ ]id|plan[ ]id|policy|acct|account|order|visit|encounter|device[ ]id)"
-    r"(?:[ ]?(?i:no|number|num))?\.?[ ]?[:#]?[ ]?#?"
-    r"(?P<v>(?=[A-Za-z0-9.-]*[0-9])[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]|[0-9])"
-    r"|x(?P<x>[0-9]{3,6})(?![0-9])"
-    r"|(?i:bed)[ ](?P<bed>[A-Z])(?![A-Za-z]))"
+# Keyword-led families run on an ASCII-lower-cased copy of the text (same offsets) and start
+# from ONE alternation of plain words, so ``re`` scans with a charset prefix; the value after
+# each keyword is then matched in Python at that position only.
+_ASCII_UPPER_RE = re.compile("[A-Z]")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# A short value after a location/contact/device keyword is an identifier even when it is too
+# short for LONGID: "bed 14A", "Rm 6W", "ext. 4614", "beeper #6058", "(job 602599)",
+# "serial no. jnp731817z", "lot #20H2532", "plate 7KGT820", "License: MD.0367003".
+_ID_KEYWORDS = """bed room rm beeper pager pgr ext extension job workstation station uid license
+lic plate serial sn s/n lot badge npi acct account order visit encounter policy""".split() + [
+    "unit no",
+    "member id",
+    "insurance id",
+    "plan id",
+    "device id",
+]
+_ID_VALUE_AFTER_RE = re.compile(
+    r"(?:[ ]?(?:no|number|num))?\.?[ ]?[:#]?[ ]?#?"
+    r"(?P<v>(?=[a-z0-9.-]*[0-9])[a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]|(?<=bed )[a-z](?![a-z0-9]))"
 )
 # Login names: "Workstation user: mgarcia2", "Verified by srao on ...".
-_USER_RE = re.compile(
-    r"(?i:user|verified[ ]by|login|username)[ ]?:?[ ](?P<u>(?=[a-z0-9._-]*[a-z])[a-z][a-z0-9._-]+"
-    r"|[A-Z][A-Z0-9._-]*[0-9]|[A-Z]{3,})(?![A-Za-z0-9])"
-)
-# Dotted UIDs (DICOM "1.2.840....") and "ddd-dd-dd" record numbers (not dates, not SSNs).
-_UID_RE = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+){4,}|(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{2}(?![0-9-])")
+_USER_KEYWORDS = ["user", "verified by", "login", "username"]
+_USER_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z][a-z0-9._-]+)(?![a-z0-9])")
 # Ages over 89 written out: "ninety-three-year-old", "one hundred four-year-old".
-_SPELLED_AGE_RE = re.compile(
-    r"(?i:(?<![a-z])(?:ninety|one[ -]hundred(?:[ -]and)?)(?:[ -](?:one|two|three|four|five|six|"
-    r"seven|eight|nine|ten|eleven|twelve))?(?=[ -](?:years?|yrs?|yo|y/o)(?![a-z])))"
+_AGE_KEYWORDS = ["ninety", "one hundred", "one-hundred"]
+_AGE_AFTER_RE = re.compile(
+    r"(?:[ -]and)?(?:[ -](?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?"
+    r"(?=[ -](?:years?|yrs?|yo|y/o)(?![a-z]))"
+)
+# "Transcribed by: rm"
+_TYPIST_KEYWORDS = ["transcribed by", "typed by"]
+_TYPIST_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z]{2,3})(?![a-z.])")
+# Lower-case names after a cue: "dictated by: smith, john md", "dr. fatima abu-rahma".
+# Strong cues apply in any report; weak ones ("by", "per", "contact") only in a report written
+# in lower case, where a capital letter cannot mark a name.
+_LOWER_STRONG = """dr dr. drs drs. cc: son, daughter, wife, husband, nurse, sonographer technologist
+dictated""".split() + [
+    "dictated by",
+    "signed by",
+    "performed with",
+    "reviewed with",
+    "discussed with",
+    "spoke with",
+    "left with",
+    "given to",
+    "called to",
+]
+_LOWER_WEAK = ["by", "per", "contact", "final by", "report by", "read by"]
+_LOWER_NAME_AFTER_RE = re.compile(
+    r":?[ ]+(?:dr\.?[ ]+)?"
+    r"(?P<v>[a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*(?:,?[ ][a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*){0,4})"
 )
 # Facility names end in a facility word; the words before it are walked back in Python.
 _FACILITY_WORDS = """Hospital|Medical Center|Medical Centre|Health Center|Health System|Clinic|
 Center|Centre|Institute|Associates|Imaging|Pediatrics|Orthopedics|Internal Medicine|
 Nursing Home|Assisted Living|Senior Living|Skilled Nursing|Rehabilitation|Manor|Infirmary|
 Medical Group|Family Practice|Family Medicine|Diagnostics|Health|Healthcare|Terrace|
-Cardiology|Oncology|Urgent Care|Surgery Center|Women's Imaging""".replace("\n", "").split("|")
-_FACILITY_RE = re.compile(
-    r"(?<![A-Za-z])(?:"
-    + "|".join(
-        re.escape(w) for w in sorted({f for w in _FACILITY_WORDS for f in (w, w.upper())}, key=len, reverse=True)
-    )
-    + r")(?![A-Za-z])"
-)
+Urgent Care|Surgery Center""".replace("\n", "").split("|")
+_KEYWORD_KIND: dict[str, str] = {}
+for _kind, _words in (
+    ("ID", _ID_KEYWORDS),
+    ("USER", _USER_KEYWORDS),
+    ("AGEWORD", _AGE_KEYWORDS),
+    ("TYPIST", _TYPIST_KEYWORDS),
+    ("LOWER", _LOWER_STRONG),
+    ("LOWERWEAK", _LOWER_WEAK),
+    ("FACILITY", [w.lower() for w in _FACILITY_WORDS]),
+):
+    for _word in _words:
+        _KEYWORD_KIND.setdefault(_word, _kind)
+
+
+def _plain_trie(words: Iterable[str]) -> str:
+    """One regex for `words` as a character trie (longest match first at each branch)."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if "" in node:
+            branches.append("")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return emit(root)
+
+
+# Run on the lower-cased text: the lead is the blank or "(" before a keyword (a charset
+# prefix, so ``re`` jumps between blanks in C: ~1.5x faster than any non-letter as the lead),
+# the keyword is a trie behind it; the text's first word is matched separately.
+_KEYWORD_TRIE = _plain_trie(_KEYWORD_KIND)
+_KEYWORD_RE = re.compile(r"[ \t\n(](?P<k>" + _KEYWORD_TRIE + r")(?![a-z])")
+_KEYWORD_AT_START_RE = re.compile(r"(?P<k>" + _KEYWORD_TRIE + r")(?![a-z])")
+_KEYWORD_AFTER = {
+    "ID": _ID_VALUE_AFTER_RE,
+    "USER": _USER_AFTER_RE,
+    "AGEWORD": _AGE_AFTER_RE,
+    "TYPIST": _TYPIST_AFTER_RE,
+    "LOWER": _LOWER_NAME_AFTER_RE,
+    "LOWERWEAK": _LOWER_NAME_AFTER_RE,
+}
+# Typist initials alone on a line: "TA/nc", "GW/HH".
+_TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-z]{2,3})[ \t]*(?:\n|$)")
+
 _FACILITY_LINK = frozenset({"of", "the", "and", "&", "at", "OF", "THE", "AND", "AT"})
 _FACILITY_WORD_RE = re.compile(r"[^\s,;:()|/\[\]]+")
 # Cities: "Macon, GA", "(Wichita, KS)", "reno, nv 89568"; the state itself is allowed.
@@ -629,20 +717,8 @@ _CITY_STATE_RE = re.compile(
     + "|".join(_STATES + [s.lower() for s in _STATES] + _STATE_NAMES + [s.upper() for s in _STATE_NAMES])
     + r")(?![A-Za-z])(?![ ][A-Z][a-z])"
 )
+_ZIP_AFTER_RE = re.compile(r"[ ][0-9]{5}")
 _CITY_WORD_RE = re.compile(r"(?:[A-Z][A-Za-z.'-]*|[a-z][a-z'-]+)$")
-# Lower-case names after a strong cue: "dictated by: smith, john md", "dr. fatima abu-rahma".
-_LOWER_NAME_RE = re.compile(
-    r"(?<![A-Za-z])(?i:dictated[ ]by:?|signed[ ]by:?|read[ ]by|final[ ]by|by|per|"
-    r"report[ ]by|dr\.?|drs\.?|cc:|performed[ ]with|contact|given[ ]to|called[ ]to|"
-    r"spoke[ ]with|reviewed[ ]with|discussed[ ]with|son,|daughter,|wife,|husband,|nurse,|"
-    r"sonographer|technologist|left[ ]with)[ ]+(?:dr\.?[ ]+)?"
-    r"(?P<name>[a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*(?:,?[ ][a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*){0,4})"
-)
-# Typist initials: "TA/nc", "GW/HH" alone on a line; "Transcribed by: rm".
-_TYPIST_RE = re.compile(
-    r"(?m)^(?P<a>[A-Z]{2,4})/(?P<b>[A-Za-z]{2,3})[ \t]*$"
-    r"|(?i:transcribed[ ]by|typed[ ]by)[ ]?:?[ ](?P<t>[A-Za-z]{2,3})(?![A-Za-z.])"
-)
 _LOWER_PARTICLES = frozenset("de la los van der den von del da di le lo ten ter bin al el du".split())
 _CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o.".split())
 
@@ -664,12 +740,16 @@ _WEAK_CUES = tuple(
     f" {cue}"
     for cue in """by|per|left with|contact|son,|daughter,|wife,|husband,|mother,|father,|
     sister,|brother,|partner,|nurse,|clinician,|physician,|sonographer|technologist|
-    transcriptionist|obtained from|referred by|requested by|spoke with|notified:""".replace(
+    transcriptionist|obtained from|referred by|requested by|spoke with|notified:|--|signed|
+    injected by|physician|radiologist""".replace(
         "\n", ""
     )
     .replace("    ", "")
     .split("|")
 )
+# After these common words only a name with no eponym in it counts ("WITH HASSAN NASSER"
+# yes, "consistent with Paget" no).
+_WEAKEST_CUES = (" with", " from", " to", " and", " for", " of")
 # A capitalised name followed by one of these is an eponym ("Sister Mary Joseph nodule").
 _EPONYM_HEADS = frozenset(
     """nodule nodules criteria sign disease syndrome fracture fractures classification score
@@ -774,6 +854,8 @@ class Deidentifier:
         if kind in ("AGE", "AGECUE"):
             number = int(_LEADING_DIGITS.match(value).group())  # type: ignore[union-attr]
             return (start, end, "AGE") if 89 < number < 130 else None
+        if kind == "UID":
+            return start, end, "ID"
         if kind == "DECADE":
             return start, end, "AGE"
         if kind in ("ISODATE", "DAYDATE"):
@@ -834,6 +916,9 @@ class Deidentifier:
         span = self._name_span(text, start, end, cue=True)
         if span is None:  # only clinical or common words ("FINDINGS: The lungs"): no cue check
             return None
+        particles = _PARTICLES_BEFORE_RE.search(text, max(0, span[0] - 24), span[0])
+        if particles:  # "van den Heuvel": the lower-case particles belong to the name
+            span = (particles.start(), span[1], "NAME")
         if _cue_before(text, span[0]):
             return span
         name_start, name_end, _ = span
@@ -842,6 +927,10 @@ class Deidentifier:
             return None  # "Mary Joseph nodule", "Fleischner criteria", "per Graves disease"
         if _weak_cue_before(text, name_start):
             return span  # "by S. Paget", "the patient's son, Noor Huang"
+        if _weakest_cue_before(text, name_start):
+            plain = self._name_span(text, name_start, name_end, cue=False)
+            if plain == span and len(text[name_start:name_end].split()) >= 2:
+                return span  # "DISCUSSED THESE RESULTS WITH HASSAN NASSER"
         words = text[name_start:name_end].replace(",", " ").split()
         if (name_start == 0 or text[name_start - 1] == "\n") and 2 <= len(words) <= 4:
             # At the start of a line: a "SMITH, JOHN   06/17/22" header or a name alone on its
@@ -912,34 +1001,65 @@ class Deidentifier:
                 found.append((m.start("lower_name"), m.end(), "NAME"))
 
     def _keyword_families(self, text: str, found: list[tuple[int, int, str]]) -> None:
-        """Identifiers found by a keyword: short IDs, logins, UIDs, facilities, cities, ages."""
-        for m in _KEYWORD_ID_RE.finditer(text):
-            group = "v" if m.group("v") else "x" if m.group("x") else "bed"
-            found.append((m.start(group), m.end(group), "ID"))
-        for m in _USER_RE.finditer(text):
-            if m.group("u").lower() not in self.cue_stop:
-                found.append((m.start("u"), m.end("u"), "ID"))
-        if "/" in text or "ranscribed" in text or "RANSCRIBED" in text or "yped" in text:
-            for m in _TYPIST_RE.finditer(text):
-                for group in ("a", "b", "t"):
-                    if m.group(group):
-                        found.append((m.start(group), m.end(group), "NAME"))
-        for m in _UID_RE.finditer(text):
-            found.append((m.start(), m.end(), "ID"))
-        lower = None
-        for m in _SPELLED_AGE_RE.finditer(text):
-            found.append((m.start(), m.end(), "AGE"))
-        for m in _FACILITY_RE.finditer(text):
-            span = self._facility(text, m.start(), m.end())
-            if span is not None:
-                found.append(span)
-        for m in _CITY_STATE_RE.finditer(text):
-            span = self._city(text, m.start())
-            if span is not None:
-                found.append(span)
-        if lower is None and any(c in text for c in "abcdefghijklmnopqrstuvwxyz"):
-            for m in _LOWER_NAME_RE.finditer(text):
-                span = self._lower_name(text, m.start("name"), m.end("name"))
+        """Identifiers found by a keyword: short IDs, logins, typists, spelled-out ages,
+        lower-case names, facilities and cities."""
+        low = text.translate(_ASCII_LOWER)
+        lower_report = None
+        covered_to = -1
+        first = _KEYWORD_AT_START_RE.match(low)
+        for m in itertools.chain([first] if first else [], _KEYWORD_RE.finditer(low)):
+            start, end = m.span("k")
+            if start < covered_to:
+                continue  # inside a value already taken
+            word = m.group("k")
+            kind = _KEYWORD_KIND[word]
+            if kind == "FACILITY":
+                if text[start].isupper():  # "Hospital", "HOSPITAL"; not "the device clinic"
+                    span = self._facility(text, start, end)
+                    if span is not None:
+                        found.append(span)
+                continue
+            tail = _KEYWORD_AFTER[kind].match(low, end)
+            if tail is None:
+                continue
+            if kind == "LOWERWEAK" and text[tail.start("v") : tail.end("v")].islower():
+                if lower_report is None:  # a report written in lower case
+                    capitals = len(_ASCII_UPPER_RE.findall(text))
+                    lower_report = capitals * 50 < len(text)
+                if not lower_report:
+                    continue
+            if kind == "AGEWORD":
+                found.append((start, tail.end(), "AGE"))
+                continue
+            v_start, v_end = tail.span("v")
+            value = text[v_start:v_end]
+            if kind == "ID":
+                if value.isalpha() and not value.isupper():
+                    continue  # "bed a" in prose is not a bed letter
+                found.append((v_start, v_end, "ID"))
+                covered_to = v_end  # "order 123 bed 4": the value is not another keyword
+            elif kind == "USER":
+                if value.lower() not in self.cue_stop and (
+                    value.islower() or any(c.isdigit() for c in value) or len(value) >= 3
+                ):
+                    found.append((v_start, v_end, "NAME"))
+            elif kind == "TYPIST":
+                found.append((v_start, v_end, "NAME"))
+            elif value.islower() or value.isdigit() is False and value == value.lower():
+                span = self._lower_name(text, v_start, v_end)
+                if span is not None:
+                    found.append(span)
+        if "/" in text:
+            for m in _TYPIST_LINE_RE.finditer(text):
+                slash = m.start()
+                line_start = text.rfind("\n", 0, slash) + 1
+                initials = text[line_start:slash]
+                if 2 <= len(initials) <= 4 and initials.isalpha() and initials.isupper():
+                    found.append((line_start, slash, "NAME"))
+                    found.append((m.start("b"), m.end("b"), "NAME"))
+        if ", " in text:
+            for m in _CITY_STATE_RE.finditer(text):
+                span = self._city(text, m.start())
                 if span is not None:
                     found.append(span)
 
@@ -950,7 +1070,7 @@ class Deidentifier:
         kept: list[re.Match[str]] = []
         for word in reversed(words):
             value = word.group()
-            if kept and text[word.end() : kept[-1].start()].strip():
+            if text[word.end() : kept[-1].start() if kept else start].strip():
                 break  # punctuation between the words: another phrase
             if value in _FACILITY_LINK:
                 kept.append(word)
@@ -972,6 +1092,9 @@ class Deidentifier:
 
     def _city(self, text: str, comma: int) -> tuple[int, int, str] | None:
         """The one to three words before ", ST" ("Fort Wayne, IN"); None if they are clinical."""
+        state = text[comma + 2 : comma + 4]
+        if state in ("MD", "PA", "md", "pa") and not _ZIP_AFTER_RE.match(text, comma + 4):
+            return None  # "June Black, MD" is a credential; "Bethesda, MD 20868" a place
         head = text[max(0, comma - 40) : comma]
         cut = max(head.rfind(c) for c in "\n,(|;:")
         words = head[cut + 1 :].split(" ")
@@ -1099,6 +1222,10 @@ def _cue_before(text: str, start: int) -> bool:
     if head.endswith(" and") and _DRS_AND_RE.search(head):
         return True
     return head.endswith(_VERB_CUES)
+
+
+def _weakest_cue_before(text: str, start: int) -> bool:
+    return (" " + text[max(0, start - 6) : start].lower().rstrip()).endswith(_WEAKEST_CUES)
 
 
 def _weak_cue_before(text: str, start: int) -> bool:
