@@ -400,13 +400,15 @@ _MONTH_ANY_OR_LOWER = (
 # -- digit-led ----------------------------------------------------------------------------
 _LB = r"(?<![A-Za-z0-9.][0-9])"  # the lead digit starts a token: not "C5", "1.5", "12"
 _AMPM = r"(?:[AaPp]\.[Mm]\.|[AaPp][Mm](?![A-Za-z]))"
-_STREET = (
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|"
-    r"Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Plaza|Trail|Pike|Row)\.?"
-    r"(?![A-Za-z])"
+_STREET_WORDS = (
+    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|"
+    "Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Plaza|Trail|Pike|Row"
 )
+# Title case or ALL CAPS ("2113 NW HIGHLAND AVENUE", "8751 CHURCH DR").
+_STREET = rf"(?:{_STREET_WORDS}|{_STREET_WORDS.upper()})\.?(?![A-Za-z])"
 _ADDRESS_TAIL = (
-    r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl)\.?[ ]?#?[0-9A-Za-z-]+|[ ]#[0-9]+)?"
+    r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|APT|SUITE|STE|UNIT|ROOM|RM)\.?"
+    r"[ ]?#?[0-9A-Za-z-]+|[ ]#[0-9]+)?"
     r"(?:,[ ]?[A-Z][a-z]+(?:[ ][A-Z][a-z]+){0,2}(?:,?[ ][A-Z]{2}(?![A-Za-z]))?"
     r"(?:,?[ ][0-9]{5}(?:-[0-9]{4})?(?![0-9]))?)?"
 )
@@ -450,8 +452,9 @@ _DIGIT_AT_TOKEN_START = _alternatives(
     ("AGE", r"[0-9]{1,2}" + _AGE_WORDS),
     (
         "ADDRESS",
-        r"[0-9]{0,5}[A-Z]?[ ](?:(?:[NSEW]\.?|North|South|East|West)[ ])?"
-        r"(?:[0-9]+(?:st|nd|rd|th)[ ]|(?:[A-Z][a-z]+[ ]){1,3})" + _STREET + _ADDRESS_TAIL,
+        r"[0-9]{0,5}[A-Z]?[ ](?:(?:[NSEW]\.?|NE|NW|SE|SW|North|South|East|West|NORTH|SOUTH|EAST"
+        r"|WEST)[ ])?(?:[0-9]+(?:st|nd|rd|th|ST|ND|RD|TH)[ ]"
+        r"|(?:(?:[A-Z][a-z]+|[A-Z]{2,}|del|de|la|DEL|DE|LA)[ ]){1,3})" + _STREET + _ADDRESS_TAIL,
     ),
 )
 # Numbers recognised by the word before them (one cheap gate lookbehind first).
@@ -559,6 +562,8 @@ CAP_RE = re.compile(
         ("ADDRESS", _trie(["PO", "P.O.", "P. O."]) + r"[ ]?(?:Box|BOX)[ ]+[0-9]+"),
         # Typist/dictation initials: "RAB/dictated", "JJK/mk" (but not "W/O").
         ("INITIALS", rf"[{_UP}]{{1,3}}(?=/(?:dictated|dict|[a-z]{{2,3}})(?![A-Za-z]))"),
+        # Hospital abbreviations: "SJMC", "MGH", "SVH" (checked in Python: context, not clinical).
+        ("ACRONYM", r"[A-Z]{0,2}(?:MC|H)(?![A-Za-z0-9])"),
         ("CRED", _trie(_CREDENTIALS.split("|")) + r"(?![A-Za-z])"),
         # Consumes only the first word: the whole name is in the lookahead group, so a rejected
         # candidate ("Patient" in "Patient Richard Nguyen") does not hide the next word.
@@ -703,6 +708,11 @@ _KEYWORD_AFTER = {
 # Typist initials alone on a line: "TA/nc", "GW/HH".
 _TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-z]{2,3})[ \t]*(?:\n|$)")
 
+_IN_CITY_RE = re.compile(r"[ ](?:in|IN)[ ](?P<c>[A-Z][A-Za-z]+(?:[ ][A-Z][A-Za-z]+)?)(?![A-Za-z])")
+# Clinical abbreviations shaped like hospital abbreviations (end in H).
+_CLINICAL_ACRONYMS = frozenset(
+    "SAH ICH SDH EDH IVH BPH LVH RVH DDH PTH TSH ACTH LDH FSH ADH GGH CBH HTH NPH IPH".split()
+)
 _FACILITY_LINK = frozenset({"of", "the", "and", "&", "at", "OF", "THE", "AND", "AT"})
 _FACILITY_WORD_RE = re.compile(r"[^\s,;:()|/\[\]]+")
 # Cities: "Macon, GA", "(Wichita, KS)", "reno, nv 89568"; the state itself is allowed.
@@ -905,6 +915,8 @@ class Deidentifier:
             return self._name_span(text, before.start(), before.end(), cue=True)
         if kind == "INITIALS":
             return start, end, "NAME"
+        if kind == "ACRONYM":
+            return self._hospital_acronym(text, start, end)
         end = match.end("name_rest")
         stop = self.cue_stop  # most candidates are "FINDINGS: The ..." or "TECHNIQUE: Axial CT"
         if all(word.lower() in stop for word in text[start:end].replace(",", " ").split()):
@@ -1088,7 +1100,27 @@ class Deidentifier:
         names = [n[:-2] if n.endswith("'s") else n for n in names]
         if all(n in self.allow for n in names):
             return None  # "Department of Radiology", "Emergency Department Clinic"
-        return kept[-1].start(), end, "HOSPITAL"
+        return self._with_city(text, kept[-1].start(), end)
+
+    def _with_city(self, text: str, start: int, end: int) -> tuple[int, int, str]:
+        """A facility span, extended over " in Toledo" (the city it is in) when that follows."""
+        city = _IN_CITY_RE.match(text, end)
+        if city and not any(w.lower() in self.allow for w in city.group("c").split()):
+            return start, city.end(), "HOSPITAL"
+        return start, end, "HOSPITAL"
+
+    def _hospital_acronym(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+        """ "SJMC" anywhere; "MGH", "SVH" only where a place is expected (after "from", "at", a
+        comma, or at the start of a header line), never a clinical abbreviation (SAH, ICH)."""
+        token = text[start:end]
+        if len(token) < 3 or token.lower() in self.allow or token in _CLINICAL_ACRONYMS:
+            return None
+        if not token.endswith("MC"):
+            head = text[max(0, start - 6) : start]
+            line_start = start == 0 or text[start - 1] == "\n"
+            if not (line_start or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: "))):
+                return None
+        return self._with_city(text, start, end)
 
     def _city(self, text: str, comma: int) -> tuple[int, int, str] | None:
         """The one to three words before ", ST" ("Fort Wayne, IN"); None if they are clinical."""
