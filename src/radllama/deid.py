@@ -186,6 +186,7 @@ port-a-cath mediport dobhoff sengstaken-blakemore sengstaken blakemore minnesota
 pleurx denver tenckhoff jackson-pratt jackson pratt blake penrose malecot cope pigtail
 greenfield celect denali gunther tulip bird's nest optease option kimray simon nitinol
 guidewire seldinger doppler fick ohm holter veriphy powerscribe epic cerner vitrea
+glasgow hashimoto hashimotos de quervain quervain riedel riedels
 """.split()
 
 _CLINICAL = """
@@ -259,6 +260,7 @@ generated call impresion impressin findngs impresson doppler
 radiology neurology cardiology oncology surgery urology orthopedics pediatrics emergency
 medicine pathology department service team clinic hospital unit floor nurse nursing
 physician resident attending fellow radiologist technologist provider staff doctor
+coma scale
 """.split()
 
 _COMMON = """
@@ -513,7 +515,8 @@ _TOKEN_REST = (
     rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}]?[{_LO}]+)?"
     rf"|'[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|'[{_UP}]{{2,}}|[{_UP}]+(?:['-][{_UP}]+)?"
     rf"|\.(?:[{_UP}]\.)*(?=[ ,\t\n]|$))"
-    r"(?![ ]?[0-9])"
+    # not "Series 3", "Grade 2", "T12"; but "Signed T. Bianchi 06.12.2023" keeps its name
+    r"(?![ ]?[0-9]{1,3}(?![0-9./-]))"
 )
 _TOKEN = rf"(?:(?!XXXX){_NOT_CREDENTIAL}[{_UP}]{_TOKEN_REST})"
 # Surname particles: De la Cruz, Van der Berg, von Trapp, DE LA CRUZ.
@@ -526,9 +529,17 @@ _PARTICLES = rf"(?:(?:{_PARTICLE_WORDS})[ ])"
 # Particles written before a capitalised surname ("ATTENDING: van den Heuvel, Fatima"): the
 # candidate starts at the capital; its start is moved back over them.
 _PARTICLES_BEFORE_RE = re.compile(rf"(?:(?<![A-Za-z])(?:{_PARTICLE_WORDS})[ ])+$")
-_NAME_REST = _TOKEN_REST + r"(?:(?:,[ ]?|[ ]|\^)" + _PARTICLES + "*" + _TOKEN + "){0,3}"
+_NAME_REST = (
+    _TOKEN_REST
+    + r"(?:(?:,[ ]?|[ ]|\^)"
+    + _PARTICLES
+    + "*"
+    + _TOKEN
+    + "){0,3}"
+    + rf"(?:[ ][{_UP}](?=[ ]?\||[ ]{{2}}|\n|$))?"  # "Okafor, Nia W | DOB"
+)
 _TITLED = (
-    r"\.?[ \t]{1,4}" + _PARTICLES + "?" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
+    r"\.?[ \t]{1,4}" + _PARTICLES + "*" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
 )
 _ID_VALUE = r"(?=[A-Za-z0-9-]*[0-9])[A-Za-z0-9][A-Za-z0-9-]{2,}"
 _ID_GLUE = r"[ ]?(?:[Nn]umber|NUMBER|[Nn]o\.|NO\.|#)?[ ]?[:#]?[ ]?#?"
@@ -542,7 +553,9 @@ _CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O.
 # Python afterwards): a cue-like word or colon before it; a Titlecase word after it ("John
 # Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
 _NAME_GATES = (
-    rf"(?:(?<=[:hyodwrtHYT,] [{_UP}])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
+    rf"(?:(?<=[:hyodwrtmHYOT,-] [{_UP}])|(?<=[ ](?:de|la|da|do|du|di|le|lo) [{_UP}])"
+    rf"|(?<=[ ](?:van|von|den|der|del|los|las|dos|das|ten|ter) [{_UP}])"
+    rf"|(?=\.[ ][{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?(?:\n|$))|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
     rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}][{_LO}])"
     rf"|(?<![^\n][{_UP}])(?=[^\n,:.]{{0,30}},|(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?[ ][{_UP}]+(?:[-'][{_UP}]+)?\n))"
 )
@@ -646,7 +659,11 @@ dictated""".split() + [
     "given to",
     "called to",
 ]
-_LOWER_WEAK = ["by", "per", "contact", "final by", "report by", "read by"]
+_LOWER_WEAK = ["by", "per", "contact", "final by", "report by", "read by", "results with"]
+# Label cues ("pt: romano, marco w", "rad: graves"): the value is a name even if it is an
+# eponym, as after "Dr."
+_LOWER_LABELS = """pt: name: patient: rad: resident: referring: attending: radiologist: fellow:
+technologist: ordering: physician:""".split() + ["pt name:", "patient name:", "ordering physician:"]
 _LOWER_NAME_AFTER_RE = re.compile(
     r":?[ ]+(?:dr\.?[ ]+)?"
     r"(?P<v>[a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*(?:,?[ ][a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*){0,4})"
@@ -665,6 +682,7 @@ for _kind, _words in (
     ("TYPIST", _TYPIST_KEYWORDS),
     ("LOWER", _LOWER_STRONG),
     ("LOWERWEAK", _LOWER_WEAK),
+    ("LOWERLABEL", _LOWER_LABELS),
     ("FACILITY", [w.lower() for w in _FACILITY_WORDS]),
 ):
     for _word in _words:
@@ -704,6 +722,7 @@ _KEYWORD_AFTER = {
     "TYPIST": _TYPIST_AFTER_RE,
     "LOWER": _LOWER_NAME_AFTER_RE,
     "LOWERWEAK": _LOWER_NAME_AFTER_RE,
+    "LOWERLABEL": _LOWER_NAME_AFTER_RE,
 }
 # Typist initials alone on a line: "TA/nc", "GW/HH".
 _TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-z]{2,3})[ \t]*(?:\n|$)")
@@ -941,9 +960,14 @@ class Deidentifier:
             return span  # "by S. Paget", "the patient's son, Noor Huang"
         if _weakest_cue_before(text, name_start):
             plain = self._name_span(text, name_start, name_end, cue=False)
-            if plain == span and len(text[name_start:name_end].split()) >= 2:
+            inner = text[name_start:name_end].replace(",", " ").split()
+            if plain == span and len(inner) >= 2 and not any(w.lower() in self.allow for w in inner):
                 return span  # "DISCUSSED THESE RESULTS WITH HASSAN NASSER"
         words = text[name_start:name_end].replace(",", " ").split()
+        at_line_end = name_end == len(text) or text[name_end] == "\n"
+        if at_line_end and len(words) == 2 and _INITIAL_RE.match(words[0]):
+            # "... with questions. I. Kowalski-Brown" closing a report: a signature
+            return None if words[1].lower() in self.cue_stop else span
         if (name_start == 0 or text[name_start - 1] == "\n") and 2 <= len(words) <= 4:
             # At the start of a line: a "SMITH, JOHN   06/17/22" header or a name alone on its
             # line (a signature) may have eponym surnames (BELL, PAGET) but no clinical or
@@ -1058,7 +1082,7 @@ class Deidentifier:
             elif kind == "TYPIST":
                 found.append((v_start, v_end, "NAME"))
             elif value.islower() or value.isdigit() is False and value == value.lower():
-                span = self._lower_name(text, v_start, v_end)
+                span = self._lower_name(text, v_start, v_end, label=kind == "LOWERLABEL")
                 if span is not None:
                     found.append(span)
         if "/" in text:
@@ -1141,13 +1165,16 @@ class Deidentifier:
         length = len(" ".join(reversed(taken)))
         return comma - length, comma, "CITY"
 
-    def _lower_name(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+    def _lower_name(
+        self, text: str, start: int, end: int, label: bool = False
+    ) -> tuple[int, int, str] | None:
         """Trim a lower-case name candidate at the first common/clinical word or credential."""
         tokens = list(_WORD_RE.finditer(text, start, end))
         kept = []
+        stop = self.cue_stop if label else self.allow  # after a label an eponym is a name
         for token in tokens:
             word = token.group().rstrip(".,").lower()
-            if word in _CREDENTIAL_WORDS or (word in self.allow and word not in _LOWER_PARTICLES):
+            if word in _CREDENTIAL_WORDS or (word in stop and word not in _LOWER_PARTICLES):
                 break
             kept.append(token)
         while kept and kept[-1].group().lower() in _LOWER_PARTICLES:
@@ -1265,6 +1292,7 @@ def _weak_cue_before(text: str, start: int) -> bool:
     return head.endswith(_WEAK_CUES)
 
 
+_INITIAL_RE = re.compile(r"[A-Z]\.$")
 _NEXT_WORD_RE = re.compile(r"[ ]([A-Za-z]+)")
 _DRS_AND_RE = re.compile(r" drs\.? [^ ,;]+(?: [^ ,;]+){0,3} and$")
 
