@@ -411,7 +411,8 @@ _STREET = rf"(?:{_STREET_WORDS}|{_STREET_WORDS.upper()})\.?(?![A-Za-z])"
 _ADDRESS_TAIL = (
     r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|APT|SUITE|STE|UNIT|ROOM|RM)\.?"
     r"[ ]?#?[0-9A-Za-z-]+|[ ]#[0-9]+)?"
-    r"(?:,[ ]?[A-Z][a-z]+(?:[ ][A-Z][a-z]+){0,2}(?:,?[ ][A-Z]{2}(?![A-Za-z]))?"
+    r"(?:,[ ]?(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ ](?:[A-Z][a-z]+|[A-Z]{3,})){0,2}"
+    r"(?:,?[ ][A-Z]{2}(?![A-Za-z]))?"
     r"(?:,?[ ][0-9]{5}(?:-[0-9]{4})?(?![0-9]))?)?"
 )
 _AGE_WORDS = (
@@ -555,7 +556,8 @@ _CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O.
 _NAME_GATES = (
     rf"(?:(?<=[:hyodwrtmHYOT,-] [{_UP}])|(?<=[ ](?:de|la|da|do|du|di|le|lo) [{_UP}])"
     rf"|(?<=[ ](?:van|von|den|der|del|los|las|dos|das|ten|ter) [{_UP}])"
-    rf"|(?=\.[ ][{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?(?:\n|$))|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
+    rf"|(?=\.[ ][{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?(?:\n|$))"
+    rf"|(?<![^\n][{_UP}])(?=[{_UP}'-]+[ ][{_UP}'-]+[ ](?:WAS|IS)[ ])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
     rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}][{_LO}])"
     rf"|(?<![^\n][{_UP}])(?=[^\n,:.]{{0,30}},|(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?[ ][{_UP}]+(?:[-'][{_UP}]+)?\n))"
 )
@@ -732,7 +734,7 @@ _IN_CITY_RE = re.compile(r"[ ](?:in|IN)[ ](?P<c>[A-Z][A-Za-z]+(?:[ ][A-Z][A-Za-z
 _CLINICAL_ACRONYMS = frozenset(
     "SAH ICH SDH EDH IVH BPH LVH RVH DDH PTH TSH ACTH LDH FSH ADH GGH CBH HTH NPH IPH".split()
 )
-_FACILITY_LINK = frozenset({"of", "the", "and", "&", "at", "OF", "THE", "AND", "AT"})
+_FACILITY_LINK = frozenset({"of", "the", "and", "&"})
 _FACILITY_WORD_RE = re.compile(r"[^\s,;:()|/\[\]]+")
 # Cities: "Macon, GA", "(Wichita, KS)", "reno, nv 89568"; the state itself is allowed.
 _STATES = """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH
@@ -740,7 +742,18 @@ NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC""".split()
 _STATE_NAMES = """Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida
 Georgia Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland
 Massachusetts Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma
-Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming""".split()
+Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming""".split() + [
+    "New York",
+    "New Jersey",
+    "New Mexico",
+    "New Hampshire",
+    "North Carolina",
+    "North Dakota",
+    "South Carolina",
+    "South Dakota",
+    "West Virginia",
+    "Rhode Island",
+]
 _CITY_STATE_RE = re.compile(
     r",[ ](?:"
     + "|".join(_STATES + [s.lower() for s in _STATES] + _STATE_NAMES + [s.upper() for s in _STATE_NAMES])
@@ -958,6 +971,9 @@ class Deidentifier:
             return None  # "Mary Joseph nodule", "Fleischner criteria", "per Graves disease"
         if _weak_cue_before(text, name_start):
             return span  # "by S. Paget", "the patient's son, Noor Huang"
+        after = text[name_end : name_end + 16].lower()
+        if after.startswith(_AFTER_CUES) and len(words_of(text, name_start, name_end)) >= 2:
+            return span  # "Padraig Murphy was informed", "Hyun-woo Zhou (beeper #6058)"
         if _weakest_cue_before(text, name_start):
             plain = self._name_span(text, name_start, name_end, cue=False)
             inner = text[name_start:name_end].replace(",", " ").split()
@@ -1002,8 +1018,14 @@ class Deidentifier:
         tokens = list(_WORD_RE.finditer(text, start, end))
         allow = self.cue_stop if cue else self.allow
         while tokens and _is_common(tokens[0].group(), allow):
+            if len(tokens) > 1 and _given_word(tokens[0].group()):
+                if not _is_common(tokens[1].group(), allow):
+                    break  # "April Garcia", "Will Smith": a given name, not the word
             tokens.pop(0)
         while tokens and _is_common(tokens[-1].group(), allow):
+            if len(tokens) > 1 and _given_word(tokens[-1].group()):
+                if text[tokens[-2].end() : tokens[-1].start()] == ", ":
+                    break  # "Chatterjee, Will", "Romano, May"
             tokens.pop()
         if not tokens:
             return None
@@ -1050,8 +1072,11 @@ class Deidentifier:
             word = m.group("k")
             kind = _KEYWORD_KIND[word]
             if kind == "FACILITY":
-                if text[start].isupper():  # "Hospital", "HOSPITAL"; not "the device clinic"
-                    span = self._facility(text, start, end)
+                upper = text[start].isupper()  # "Hospital", "HOSPITAL"; not "the device clinic"
+                if not upper and lower_report is None:
+                    lower_report = len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
+                if upper or lower_report:
+                    span = self._facility(text, start, end, lower=not upper)
                     if span is not None:
                         found.append(span)
                 continue
@@ -1099,8 +1124,12 @@ class Deidentifier:
                 if span is not None:
                     found.append(span)
 
-    def _facility(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
-        """Walk back over the capitalised words before a facility word ("Valley Spine Institute")."""
+    def _facility(
+        self, text: str, start: int, end: int, lower: bool = False
+    ) -> tuple[int, int, str] | None:
+        """Walk back over the capitalised words before a facility word ("Valley Spine
+        Institute", "University of New Mexico Medical Center"); in a report written in lower
+        case (`lower`) over lower-case words too ("fairview regional medical center")."""
         line_start = text.rfind("\n", 0, start) + 1
         words = list(_FACILITY_WORD_RE.finditer(text, max(line_start, start - 80), start))
         kept: list[re.Match[str]] = []
@@ -1108,22 +1137,28 @@ class Deidentifier:
             value = word.group()
             if text[word.end() : kept[-1].start() if kept else start].strip():
                 break  # punctuation between the words: another phrase
-            if value in _FACILITY_LINK:
+            if value.lower() in _FACILITY_LINK:
                 kept.append(word)
                 continue
-            if not value[:1].isupper() or value.lower() in _COMMON_SET:
+            if value.lower() in _COMMON_SET and (lower or not value[:1].isupper()):
+                break
+            if not (value[:1].isupper() or lower):
                 break
             kept.append(word)
             if len(kept) >= 6:
                 break
-        while kept and kept[-1].group() in _FACILITY_LINK:
+        # leading links and common or clinical words are not part of the name ("FROM", "THE")
+        while kept and (
+            kept[-1].group().lower() in _FACILITY_LINK
+            or kept[-1].group().lower().strip(".'’") in self.cue_stop
+        ):
             kept.pop()
         if not kept:
             return None
-        names = [w.group().strip(".'’").lower() for w in kept if w.group() not in _FACILITY_LINK]
+        names = [w.group().strip(".'’").lower() for w in kept if w.group().lower() not in _FACILITY_LINK]
         names = [n[:-2] if n.endswith("'s") else n for n in names]
-        if all(n in self.allow for n in names):
-            return None  # "Department of Radiology", "Emergency Department Clinic"
+        if all(n in self.cue_stop for n in names):
+            return None  # "Department of Radiology"; eponym place names ("Greenfield") count
         return self._with_city(text, kept[-1].start(), end)
 
     def _with_city(self, text: str, start: int, end: int) -> tuple[int, int, str]:
@@ -1281,6 +1316,37 @@ def _cue_before(text: str, start: int) -> bool:
     if head.endswith(" and") and _DRS_AND_RE.search(head):
         return True
     return head.endswith(_VERB_CUES)
+
+
+# Words that are also given names; at the edge of a capitalised name they are the name.
+_GIVEN_WORDS = frozenset(
+    "may june april august will mark grace hope joy faith summer rose pearl iris ivy dawn bill "
+    "pat sue jean frank art rob amber sunny".split()
+)
+
+
+# What follows a person's name: "X Y was informed of the result", "X Y (pager 1234)".
+_AFTER_CUES = (
+    " was informed",
+    " was notified",
+    " was paged",
+    " was called",
+    " was contacted",
+    " was told",
+    " (pager",
+    " (beeper",
+    " (ext",
+    " (x",
+    " (phone",
+)
+
+
+def words_of(text: str, start: int, end: int) -> list[str]:
+    return text[start:end].replace(",", " ").split()
+
+
+def _given_word(word: str) -> bool:
+    return word[:1].isupper() and word[1:2].islower() and word.lower() in _GIVEN_WORDS
 
 
 def _weakest_cue_before(text: str, start: int) -> bool:
