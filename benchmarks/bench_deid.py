@@ -113,7 +113,13 @@ def large_set(path: Path | None) -> Path | None:
     if not LARGE_SET.exists() and (PHI_DIR / "make_phi_set.py").exists():  # writes both sets
         LARGE_SET.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, str(PHI_DIR / "make_phi_set.py"), "--out", str(LARGE_SET.parent), "--no-readme"],
+            [
+                sys.executable,
+                str(PHI_DIR / "make_phi_set.py"),
+                "--out",
+                str(LARGE_SET.parent),
+                "--no-readme",
+            ],
             check=True,
         )
     return LARGE_SET if LARGE_SET.exists() else None
@@ -168,7 +174,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--phi-set", type=Path, default=None, help="independent PHI set (large)")
     parser.add_argument("--peers", default=None, help="python of the venv with the peer tools")
-    parser.add_argument("--peer-reports", type=int, default=2000, help="synthetic reports for peers")
+    parser.add_argument(
+        "--peer-reports", type=int, default=2000, help="synthetic reports for peers"
+    )
     parser.add_argument("--append", action="store_true", help="append the section to RESULTS.md")
     args = parser.parse_args()
     from results import publish

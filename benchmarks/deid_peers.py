@@ -39,7 +39,6 @@ import warnings
 
 
 def run_philter(texts: list[str]) -> tuple[list[list[tuple[int, int]]], float]:
-    import nltk
     import philter_ucsf
     from philter_ucsf import philter as philter_module
     from philter_ucsf.philter import Philter
@@ -62,7 +61,6 @@ def run_philter(texts: list[str]) -> tuple[list[list[tuple[int, int]]], float]:
 
     Philter.precompile = precompile
     philter_module.nltk = type("nltk_stub", (), {"pos_tag": staticmethod(pos_tag)})
-    del nltk
     here = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         src, out = os.path.join(tmp, "in") + "/", os.path.join(tmp, "out") + "/"
@@ -98,7 +96,9 @@ def run_philter(texts: list[str]) -> tuple[list[list[tuple[int, int]]], float]:
     for text, redacted in zip(texts, outputs, strict=True):
         if len(redacted) != len(text):
             raise SystemExit("philter output length differs from its input")
-        spans.append(_runs(i for i, (a, b) in enumerate(zip(text, redacted)) if b == "*" != a))
+        spans.append(
+            _runs(i for i, (a, b) in enumerate(zip(text, redacted, strict=True)) if b == "*" != a)
+        )
     return spans, seconds
 
 

@@ -395,7 +395,9 @@ _MONTH_ANY = "(?:" + "|".join(sorted(_month_words(), key=len, reverse=True)) + r
 # After a day number a lower-case month is a date too ("4 august 2009", "12 mar.").
 _MONTH_ANY_OR_LOWER = (
     "(?:"
-    + "|".join(sorted({w.lower() for w in _month_words()} | set(_month_words()), key=len, reverse=True))
+    + "|".join(
+        sorted({w.lower() for w in _month_words()} | set(_month_words()), key=len, reverse=True)
+    )
     + r")\.?(?![A-Za-z])"
 )
 
@@ -622,14 +624,17 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 # A short value after a location/contact/device keyword is an identifier even when it is too
 # short for LONGID: "bed 14A", "Rm 6W", "ext. 4614", "beeper #6058", "(job 602599)",
 # "serial no. jnp731817z", "lot #20H2532", "plate 7KGT820", "License: MD.0367003".
-_ID_KEYWORDS = """bed room rm beeper pager pgr ext extension job workstation station uid license
-lic plate serial sn s/n lot badge npi acct account order visit encounter policy""".split() + [
-    "unit no",
-    "member id",
-    "insurance id",
-    "plan id",
-    "device id",
-]
+_ID_KEYWORDS = (
+    """bed room rm beeper pager pgr ext extension job workstation station uid license
+lic plate serial sn s/n lot badge npi acct account order visit encounter policy""".split()
+    + [
+        "unit no",
+        "member id",
+        "insurance id",
+        "plan id",
+        "device id",
+    ]
+)
 _ID_VALUE_AFTER_RE = re.compile(
     r"(?:[ ]?(?:no|number|num))?\.?[ ]?[:#]?[ ]?#?"
     r"(?P<v>(?=[a-z0-9.-]*[0-9])[a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]|(?<=bed )[a-z](?![a-z0-9]))"
@@ -649,23 +654,29 @@ _TYPIST_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z]{2,3})(?![a-z.])")
 # Lower-case names after a cue: "dictated by: smith, john md", "dr. fatima abu-rahma".
 # Strong cues apply in any report; weak ones ("by", "per", "contact") only in a report written
 # in lower case, where a capital letter cannot mark a name.
-_LOWER_STRONG = """dr dr. drs drs. cc: son, daughter, wife, husband, nurse, sonographer technologist
-dictated""".split() + [
-    "dictated by",
-    "signed by",
-    "performed with",
-    "reviewed with",
-    "discussed with",
-    "spoke with",
-    "left with",
-    "given to",
-    "called to",
-]
+_LOWER_STRONG = (
+    """dr dr. drs drs. cc: son, daughter, wife, husband, nurse, sonographer technologist
+dictated""".split()
+    + [
+        "dictated by",
+        "signed by",
+        "performed with",
+        "reviewed with",
+        "discussed with",
+        "spoke with",
+        "left with",
+        "given to",
+        "called to",
+    ]
+)
 _LOWER_WEAK = ["by", "per", "contact", "final by", "report by", "read by", "results with"]
 # Label cues ("pt: romano, marco w", "rad: graves"): the value is a name even if it is an
 # eponym, as after "Dr."
-_LOWER_LABELS = """pt: name: patient: rad: resident: referring: attending: radiologist: fellow:
-technologist: ordering: physician:""".split() + ["pt name:", "patient name:", "ordering physician:"]
+_LOWER_LABELS = (
+    """pt: name: patient: rad: resident: referring: attending: radiologist: fellow:
+technologist: ordering: physician:""".split()
+    + ["pt name:", "patient name:", "ordering physician:"]
+)
 _LOWER_NAME_AFTER_RE = re.compile(
     r":?[ ]+(?:dr\.?[ ]+)?"
     r"(?P<v>[a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*(?:,?[ ][a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*){0,4})"
@@ -739,29 +750,36 @@ _FACILITY_WORD_RE = re.compile(r"[^\s,;:()|/\[\]]+")
 # Cities: "Macon, GA", "(Wichita, KS)", "reno, nv 89568"; the state itself is allowed.
 _STATES = """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH
 NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC""".split()
-_STATE_NAMES = """Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida
+_STATE_NAMES = (
+    """Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida
 Georgia Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland
 Massachusetts Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma
-Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming""".split() + [
-    "New York",
-    "New Jersey",
-    "New Mexico",
-    "New Hampshire",
-    "North Carolina",
-    "North Dakota",
-    "South Carolina",
-    "South Dakota",
-    "West Virginia",
-    "Rhode Island",
-]
+Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming""".split()
+    + [
+        "New York",
+        "New Jersey",
+        "New Mexico",
+        "New Hampshire",
+        "North Carolina",
+        "North Dakota",
+        "South Carolina",
+        "South Dakota",
+        "West Virginia",
+        "Rhode Island",
+    ]
+)
 _CITY_STATE_RE = re.compile(
     r",[ ](?:"
-    + "|".join(_STATES + [s.lower() for s in _STATES] + _STATE_NAMES + [s.upper() for s in _STATE_NAMES])
+    + "|".join(
+        _STATES + [s.lower() for s in _STATES] + _STATE_NAMES + [s.upper() for s in _STATE_NAMES]
+    )
     + r")(?![A-Za-z])(?![ ][A-Z][a-z])"
 )
 _ZIP_AFTER_RE = re.compile(r"[ ][0-9]{5}")
 _CITY_WORD_RE = re.compile(r"(?:[A-Z][A-Za-z.'-]*|[a-z][a-z'-]+)$")
-_LOWER_PARTICLES = frozenset("de la los van der den von del da di le lo ten ter bin al el du".split())
+_LOWER_PARTICLES = frozenset(
+    "de la los van der den von del da di le lo ten ter bin al el du".split()
+)
 _CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o.".split())
 
 # Cue words before a name. Verb cues end right before the name; label cues end in a colon.
@@ -783,9 +801,7 @@ _WEAK_CUES = tuple(
     for cue in """by|per|left with|contact|son,|daughter,|wife,|husband,|mother,|father,|
     sister,|brother,|partner,|nurse,|clinician,|physician,|sonographer|technologist|
     transcriptionist|obtained from|referred by|requested by|spoke with|notified:|--|signed|
-    injected by|physician|radiologist""".replace(
-        "\n", ""
-    )
+    injected by|physician|radiologist""".replace("\n", "")
     .replace("    ", "")
     .split("|")
 )
@@ -977,7 +993,11 @@ class Deidentifier:
         if _weakest_cue_before(text, name_start):
             plain = self._name_span(text, name_start, name_end, cue=False)
             inner = text[name_start:name_end].replace(",", " ").split()
-            if plain == span and len(inner) >= 2 and not any(w.lower() in self.allow for w in inner):
+            if (
+                plain == span
+                and len(inner) >= 2
+                and not any(w.lower() in self.allow for w in inner)
+            ):
                 return span  # "DISCUSSED THESE RESULTS WITH HASSAN NASSER"
         words = text[name_start:name_end].replace(",", " ").split()
         at_line_end = name_end == len(text) or text[name_end] == "\n"
@@ -1155,7 +1175,9 @@ class Deidentifier:
             kept.pop()
         if not kept:
             return None
-        names = [w.group().strip(".'’").lower() for w in kept if w.group().lower() not in _FACILITY_LINK]
+        names = [
+            w.group().strip(".'’").lower() for w in kept if w.group().lower() not in _FACILITY_LINK
+        ]
         names = [n[:-2] if n.endswith("'s") else n for n in names]
         if all(n in self.cue_stop for n in names):
             return None  # "Department of Radiology"; eponym place names ("Greenfield") count

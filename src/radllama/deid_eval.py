@@ -191,9 +191,7 @@ def score_one(
     text = record.text
     mask = bytearray(len(text))  # 1 = redacted
     for start, end in predicted:
-        mask[max(0, start) : min(len(text), end)] = b"\x01" * (
-            min(len(text), end) - max(0, start)
-        )
+        mask[max(0, start) : min(len(text), end)] = b"\x01" * (min(len(text), end) - max(0, start))
     gold = bytearray(len(text))  # 1 = gold PHI, 2 = gold STATE (ignored for precision)
     for start, end, kind, _ in sorted(record.phi, key=lambda s: s[2] not in INFORMATIONAL_TYPES):
         value = b"\x02" if kind in INFORMATIONAL_TYPES else b"\x01"  # PHI overrides STATE
