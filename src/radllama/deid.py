@@ -446,7 +446,7 @@ _DIGIT_AT_TOKEN_START = _alternatives(
         r"(?:[ ]?(?:hours|hrs|h)(?![A-Za-z]))?",
     ),
     ("CLOCK", r"[0-9]?[ ]?" + _AMPM),
-    ("CLOCK", r"[0-9]{3}[ ]?(?:hours|hrs|hr|h)(?![A-Za-z])"),
+    ("CLOCK", r"[0-9]{3}[ ]?(?:hours|hrs|hr|h|HOURS|HRS|HR)(?![A-Za-z])"),
     (
         "DAYDATE",
         r"[0-9]?(?:st|nd|rd|th|ST|ND|RD|TH)?(?:[ -]|[ ]of[ ]|[ ]OF[ ])?"
@@ -557,7 +557,7 @@ _CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O.
 # Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
 _NAME_GATES = (
     rf"(?:(?<=[:hyodwrtmHYOT,-] [{_UP}])|(?<=[ ](?:de|la|da|do|du|di|le|lo) [{_UP}])"
-    rf"|(?<=[ ](?:van|von|den|der|del|los|las|dos|das|ten|ter) [{_UP}])"
+    rf"|(?<=[ ](?:van|von|den|der|del|los|las|dos|das|ten|ter) [{_UP}])|(?<=Ó [{_UP}])"
     rf"|(?=\.[ ][{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?(?:\n|$))"
     rf"|(?<![^\n][{_UP}])(?=[{_UP}'-]+[ ][{_UP}'-]+[ ](?:WAS|IS)[ ])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
     rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}][{_LO}])"
@@ -571,7 +571,8 @@ CAP_RE = re.compile(
         (
             "MONTHDATE",
             _trie(_month_words()) + r"\.?(?![A-Za-z])"
-            r"(?:[ ]?[0-9]{1,2}(?:st|nd|rd|th)?(?![0-9])(?:,?[ ]?(?:[0-9]{4}|'[0-9]{2})(?![0-9]))?"
+            r"(?:[ ]?[0-9]{1,2}(?:st|nd|rd|th|ST|ND|RD|TH)?(?![0-9])"
+            r"(?:,?[ ]?(?:[0-9]{4}|'[0-9]{2})(?![0-9]))?"
             r"|,?[ ][0-9]{4}(?![0-9])|-[0-9]{1,2}-[0-9]{2,4}(?![0-9]))",
         ),
         ("LABEL", _trie(_ID_LABELS.split("|")) + _ID_GLUE + _ID_VALUE),
@@ -626,7 +627,7 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 # "serial no. jnp731817z", "lot #20H2532", "plate 7KGT820", "License: MD.0367003".
 _ID_KEYWORDS = (
     """bed room rm beeper pager pgr ext extension job workstation station uid license
-lic plate serial sn s/n lot badge npi acct account order visit encounter policy""".split()
+lic plate serial sn s/n lot badge npi acct account order visit encounter policy paged""".split()
     + [
         "unit no",
         "member id",
@@ -636,8 +637,8 @@ lic plate serial sn s/n lot badge npi acct account order visit encounter policy"
     ]
 )
 _ID_VALUE_AFTER_RE = re.compile(
-    r"(?:[ ]?(?:no|number|num))?\.?[ ]?[:#]?[ ]?#?"
-    r"(?P<v>(?=[a-z0-9.-]*[0-9])[a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]|(?<=bed )[a-z](?![a-z0-9]))"
+    r"(?:[ ]?(?:no|number|num))?\.?[ ]?[:#]?[ ]?[#(]?"
+    r"(?P<v>(?:(?<=license: )[a-z]{2}[ ](?=[0-9]))?(?=[a-z0-9.-]*[0-9])[a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]|(?<=bed )[a-z](?![a-z0-9]))"
 )
 # Login names: "Workstation user: mgarcia2", "Verified by srao on ...".
 _USER_KEYWORDS = ["user", "verified by", "login", "username"]
@@ -696,6 +697,7 @@ for _kind, _words in (
     ("LOWER", _LOWER_STRONG),
     ("LOWERWEAK", _LOWER_WEAK),
     ("LOWERLABEL", _LOWER_LABELS),
+    ("MONTH", sorted({m.lower() for m in _month_words()})),
     ("FACILITY", [w.lower() for w in _FACILITY_WORDS]),
 ):
     for _word in _words:
@@ -736,6 +738,10 @@ _KEYWORD_AFTER = {
     "LOWER": _LOWER_NAME_AFTER_RE,
     "LOWERWEAK": _LOWER_NAME_AFTER_RE,
     "LOWERLABEL": _LOWER_NAME_AFTER_RE,
+    "MONTH": re.compile(
+        r"(?P<v>\.?[ ]?(?:[0-9]{1,2}(?:st|nd|rd|th)?(?![0-9])(?:,?[ ][0-9]{4}(?![0-9]))?"
+        r"|[0-9]{4}(?![0-9])))"
+    ),
 }
 # Typist initials alone on a line: "TA/nc", "GW/HH".
 _TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-z]{2,3})[ \t]*(?:\n|$)")
@@ -1043,9 +1049,14 @@ class Deidentifier:
                     break  # "April Garcia", "Will Smith": a given name, not the word
             tokens.pop(0)
         while tokens and _is_common(tokens[-1].group(), allow):
-            if len(tokens) > 1 and _given_word(tokens[-1].group()):
+            last = tokens[-1].group()
+            if len(tokens) > 1 and _given_word(last):
                 if text[tokens[-2].end() : tokens[-1].start()] == ", ":
                     break  # "Chatterjee, Will", "Romano, May"
+            if len(tokens) > 1 and last[:1].isupper() and last[1:2].islower():
+                before = tokens[-2].group()
+                if _INITIAL_RE.match(before) or before.lower() in FIRST_NAMES:
+                    break  # "Kathleen Day", "G. Day", "S. Stone": a surname that is a word
             tokens.pop()
         if not tokens:
             return None
@@ -1126,6 +1137,9 @@ class Deidentifier:
                     found.append((v_start, v_end, "NAME"))
             elif kind == "TYPIST":
                 found.append((v_start, v_end, "NAME"))
+            elif kind == "MONTH":
+                if text[start].islower():  # "feb. 16, 2010", "june 2003"; capitals: CAP_RE
+                    found.append((start, v_end, "DATE"))
             elif value.islower() or value.isdigit() is False and value == value.lower():
                 span = self._lower_name(text, v_start, v_end, label=kind == "LOWERLABEL")
                 if span is not None:
@@ -1360,6 +1374,7 @@ _AFTER_CUES = (
     " (ext",
     " (x",
     " (phone",
+    ", dob",
 )
 
 
