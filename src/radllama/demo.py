@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from radllama.artifacts import RUN_FILE
 from radllama.config import StrictModel
 
 
@@ -108,10 +109,11 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
 
 
 def _counts_line(manifest: dict) -> str:
-    counts = manifest.get("counts", {})
-    dropped = sum(counts.get("dropped", {}).values())
-    sizes = ", ".join(f"{name} {n}" for name, n in counts.get("splits", {}).items())
-    return f"{counts.get('input_rows', '?')} input rows, {dropped} dropped -> {sizes}"
+    from radllama.artifacts import DataManifest
+
+    counts = DataManifest.parse(manifest, "prepare result").counts
+    sizes = ", ".join(f"{name} {n}" for name, n in counts.splits.items())
+    return f"{counts.input_rows} input rows, {sum(counts.dropped.values())} dropped -> {sizes}"
 
 
 def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
@@ -119,8 +121,9 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     import json
     import shutil
 
+    from radllama.artifacts import DataManifest
     from radllama.jsonl import read_jsonl
-    from radllama.provenance import json_sha256, write_json
+    from radllama.provenance import json_sha256
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
@@ -131,11 +134,11 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
             for row in read_jsonl(test_dir / f"{split}.jsonl"):
                 test_file.write(json.dumps(dict(row, split="test"), ensure_ascii=False) + "\n")
     shutil.copyfile(train_dir / "deid_audit.json", out / "deid_audit.json")
-    manifest = json.loads((train_dir / "manifest.json").read_text())
-    test_manifest = json.loads((test_dir / "manifest.json").read_text())
-    manifest["test_source"] = {"dir": str(test_dir), "manifest": test_manifest}
-    manifest["data_hash"] = json_sha256([manifest.get("data_hash"), test_manifest.get("data_hash")])
-    write_json(out / "manifest.json", manifest)
+    manifest = DataManifest.read(train_dir)
+    test_manifest = DataManifest.read(test_dir)
+    manifest.test_source = {"dir": str(test_dir), "manifest": test_manifest.to_json()}
+    manifest.data_hash = json_sha256([manifest.data_hash, test_manifest.data_hash])
+    manifest.write(out)
 
 
 def _train(config: DemoConfig, method: str, data_dir: Path, base_dir: Path, run_dir: Path) -> dict:
@@ -201,7 +204,7 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
         models[method] = run_dir
         _step(
             f"fine-tune ({method})",
-            (run_dir / "radllama_run.json").is_file(),
+            (run_dir / RUN_FILE).is_file(),
             lambda m=method, r=run_dir: _log_run(_train(config, m, data_dir, base_dir, r), log),
             log,
         )
@@ -268,12 +271,11 @@ def _evaluate_all(
     out: Path,
     log: Callable[[str], None],
 ) -> list[Path]:
-    import json
-
+    from radllama.artifacts import DataManifest
     from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions
 
     out.mkdir(parents=True, exist_ok=True)
-    manifest = json.loads((data_dir / "manifest.json").read_text())
+    manifest = DataManifest.read(data_dir)
     paths = []
     for system, pred_path in preds.items():
         path = out / f"{system}.json"

@@ -1,6 +1,7 @@
 """The generate stage: a model + the test split -> PREDS.jsonl (one prediction per report).
 
-Two backends write the same rows:
+Backends implement `GenerationBackend` and are registered by name (`register_backend`);
+``--backend NAME`` resolves through `BACKENDS`. Two ship with radllama and write the same rows:
 
 - ``hf``: in-process transformers through `radllama.inference.ImpressionModel` (batched,
   left padding, KV cache, greedy), for a RUN_DIR or a bare HF model (zero-shot baseline);
@@ -30,17 +31,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
+from radllama.artifacts import DataManifest, PredictionRow, RunRecord, load_split
 from radllama.config import StrictModel
 from radllama.errors import ConfigError, DataError
-from radllama.jsonl import append_jsonl, read_jsonl, write_jsonl
-from radllama.prompts import PromptStyle, build_user_prompt, strip_prepend
-
-REQUIRED_FIELDS = ("report_id", "findings", "impression")
-EXAM_FIELDS = ("exam_code", "exam_description")
+from radllama.guard import check_phi_guard, is_loopback_url
+from radllama.jsonl import write_jsonl
+from radllama.prompts import PromptStyle, strip_prepend
 
 
 class GenerateConfig(StrictModel):
@@ -57,8 +57,8 @@ class GenerateConfig(StrictModel):
         description="RUN_DIR or HF model dir (hf backend); for openai, optional: a RUN_DIR whose "
         "prompt style to use.",
     )
-    backend: Literal["hf", "openai"] = Field(
-        "hf", description="hf (in-process) or openai (server)."
+    backend: str = Field(
+        "hf", description="A registered backend: hf (in-process), openai (server), or your own."
     )
     system: str | None = Field(
         None, description="System name in the rows (default: model dir name or --api-model)."
@@ -68,7 +68,9 @@ class GenerateConfig(StrictModel):
     concurrency: int = Field(4, ge=1, description="openai: requests in flight at most.")
     limit: int | None = Field(None, ge=1, description="Use only the first N rows of the split.")
     exam_field: Literal["exam_code", "exam_description"] | None = Field(
-        None, description="Row field shown as EXAM (default: as in training, else exam_code)."
+        None,
+        description="Row field shown as EXAM (default: the run's saved prompt style; for a bare "
+        "model, the data's).",
     )
     base_url: str | None = Field(
         None, description="openai: server URL, e.g. http://127.0.0.1:8000/v1."
@@ -92,13 +94,14 @@ class GenerateConfig(StrictModel):
         None, description="hf: 4-bit base (default: qlora runs on GPU)."
     )
 
-    @model_validator(mode="after")
-    def _backend_options(self) -> GenerateConfig:
-        if self.backend == "hf" and self.model is None:
-            raise ValueError("the hf backend needs --model RUN_OR_MODEL_DIR")
-        if self.backend == "openai" and not (self.base_url and self.api_model):
-            raise ValueError("the openai backend needs --base-url and --api-model")
-        return self
+    @field_validator("backend")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in BACKENDS:
+            raise ValueError(
+                f"unknown backend {name!r}; registered backends are [{', '.join(BACKENDS)}]"
+            )
+        return name
 
 
 @dataclass
@@ -128,88 +131,27 @@ class GenerateSummary:
 # ---- input -------------------------------------------------------------------------------
 
 
-def resolve_split_path(data: Path, split: str = "test") -> Path:
-    """A split file, or DATA_DIR -> its `split` file (.jsonl or .parquet)."""
-    if data.is_dir():
-        for name in (f"{split}.jsonl", f"{split}.parquet"):
-            if (data / name).is_file():
-                return data / name
-        raise DataError(
-            f"{data} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from `radllama prepare`"
-        )
-    if not data.is_file():
-        raise DataError(
-            f"data file not found: {data}; pass DATA_DIR/test.jsonl from `radllama prepare`"
-        )
-    return data
+def read_manifest(data: Path) -> DataManifest | None:
+    """The DATA_DIR manifest next to a split file (None when absent)."""
+    return DataManifest.read_optional(data if data.is_dir() else data.parent)
 
 
-def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+def resolve_prompt_style(
+    exam_field: str | None, run: RunRecord | None, manifest: DataManifest | None
+) -> PromptStyle:
+    """The prompt style to generate with.
 
-        yield from pq.read_table(path).to_pylist()
-    else:
-        yield from read_jsonl(path)
-
-
-def load_split(
-    data: Path, limit: int | None = None, split: str = "test"
-) -> tuple[list[dict[str, Any]], Counter]:
-    """Rows of a split (first `limit`), checked for the fields generation needs.
-
-    Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
+    A RUN_DIR's own saved style (what it was trained on); for a bare model, which was never
+    fine-tuned, the style the data was prepared with; the default style without either.
+    ``--exam-field`` overrides the style's exam field.
     """
-    path = resolve_split_path(data, split)
-    rows: list[dict[str, Any]] = []
-    dropped: Counter = Counter()
-    seen: set[str] = set()
-    for number, row in enumerate(_iter_rows(path), start=1):
-        if limit is not None and number > limit:
-            break
-        missing = [name for name in REQUIRED_FIELDS if row.get(name) in (None, "")]
-        if missing:
-            raise DataError(
-                f"{path} row {number}: missing {', '.join(missing)}; generate reads splits "
-                "written by `radllama prepare` (fields report_id, findings, impression)"
-            )
-        report_id = str(row["report_id"])
-        if report_id in seen:
-            dropped["duplicate report_id"] += 1
-            continue
-        seen.add(report_id)
-        rows.append(row)
-    if not rows:
-        raise DataError(f"{path} has no rows; pass a non-empty test split")
-    return rows, dropped
-
-
-def read_manifest(data: Path) -> dict[str, Any]:
-    """The DATA_DIR manifest next to a split file ({} when absent)."""
-    directory = data if data.is_dir() else data.parent
-    path = directory / "manifest.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except json.JSONDecodeError:
-        raise DataError(f"{path} is not valid JSON; re-run `radllama prepare`") from None
-
-
-def resolve_exam_field(explicit: str | None, run: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """The row field that training showed as EXAM: option > run file > data manifest > code."""
-    prepared = ((manifest.get("config") or {}).get("prompt") or {}).get("exam_field")
-    style = run.get("prompt_style") or {}
-    for value in (explicit, run.get("exam_field"), style.get("exam_field"), prepared):
-        if value:
-            return (
-                value if value in EXAM_FIELDS else f"exam_{value}"
-            )  # prepare says code|description
-    return "exam_code"
-
-
-def exam_text(row: dict[str, Any], exam_field: str) -> str:
-    """The EXAM line: the chosen field, falling back to the other one when it is empty."""
-    other = EXAM_FIELDS[1] if exam_field == EXAM_FIELDS[0] else EXAM_FIELDS[0]
-    return str(row.get(exam_field) or row.get(other) or "")
+    if run is not None:
+        style = run.prompt_style
+    elif manifest is not None:
+        style = manifest.prompt_style
+    else:
+        style = PromptStyle()
+    return style.model_copy(update={"exam_field": exam_field}) if exam_field else style
 
 
 # ---- output (resumable) ------------------------------------------------------------------
@@ -247,24 +189,6 @@ def prepare_output(out: Path, system: str) -> tuple[set[str], int]:
     return {str(r["report_id"]) for r in kept}, len(rows) - len(kept)
 
 
-def prediction_row(
-    row: dict[str, Any], system: str, prompt: str | None, **result: Any
-) -> dict[str, Any]:
-    """One PREDS.jsonl row (prompt None: no prompt, e.g. a baseline); `result` holds
-    raw_output, prediction, latency_s and token counts."""
-    return {
-        "report_id": row["report_id"],
-        "system": system,
-        "exam_code": row.get("exam_code", ""),
-        "findings": row["findings"],
-        "prompt": prompt,
-        "reference": row["impression"],
-        "modality": row.get("modality", "unknown"),
-        "body_region": row.get("body_region", "unknown"),
-        **result,
-    }
-
-
 def error_result(message: str, latency_s: float) -> dict[str, Any]:
     return {
         "raw_output": None,
@@ -284,8 +208,8 @@ class _Sink:
     summary: GenerateSummary
 
     def write(self, row: dict[str, Any], item: tuple[str, str], result: dict[str, Any]) -> None:
-        prompt = build_user_prompt(item[0], item[1], self.style.inference_instruction)
-        append_jsonl(self.out, prediction_row(row, self.system, prompt, **result))
+        prompt = self.style.user_prompt(*item)
+        PredictionRow.for_row(row, self.system, prompt, **result).append(self.out)
         if result.get("error"):
             self.summary.errors += 1
         else:
@@ -317,13 +241,95 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
 # ---- backends ----------------------------------------------------------------------------
 
 
-def _run_hf(model, rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> None:
+class GenerationBackend(Protocol):
+    """One way to generate impressions. Built from the config (cheap checks only: a wrong
+    option fails before any model loads), then asked to generate the pending rows."""
+
+    def default_system(self) -> str:
+        """The system name written in the rows when --system is not given."""
+        ...
+
+    def run_record(self) -> RunRecord | None:
+        """The RUN_DIR record whose prompt style to use (None: not a fine-tuned run)."""
+        ...
+
+    def generate(self, rows: list[dict[str, Any]], sink: _Sink) -> None:
+        """Write one result per row through `sink.write` (prompts from `sink.style`)."""
+        ...
+
+
+BackendFactory = Callable[[GenerateConfig, DataManifest | None], GenerationBackend]
+BACKENDS: dict[str, BackendFactory] = {}
+
+
+def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
+    """Register a backend factory (a class taking (config, manifest)) under `name`."""
+
+    def register(factory: BackendFactory) -> BackendFactory:
+        BACKENDS[name] = factory
+        return factory
+
+    return register
+
+
+@register_backend("hf")
+class HFBackend:
+    """In-process transformers through `radllama.inference.ImpressionModel`."""
+
+    def __init__(self, config: GenerateConfig, manifest: DataManifest | None) -> None:
+        if config.model is None:
+            raise ConfigError("the hf backend needs --model RUN_OR_MODEL_DIR")
+        self.config, self.model_dir = config, config.model.expanduser()
+
+    def default_system(self) -> str:
+        return self.model_dir.name
+
+    def run_record(self) -> RunRecord | None:
+        return RunRecord.read_optional(self.model_dir) if self.model_dir.is_dir() else None
+
+    def generate(self, rows: list[dict[str, Any]], sink: _Sink) -> None:
+        from radllama.inference import ImpressionModel
+
+        config = self.config
+        model = ImpressionModel.load(
+            self.model_dir,
+            device=config.device,
+            dtype=config.dtype,
+            load_in_4bit=config.load_in_4bit,
+        )
+        model.prompt_style = sink.style
+        _run_hf(model, rows, config, sink)
+
+
+@register_backend("openai")
+class OpenAIBackend:
+    """Any OpenAI-compatible chat server; report text leaves the process, so the PHI guard
+    (`radllama.guard`) decides first."""
+
+    def __init__(self, config: GenerateConfig, manifest: DataManifest | None) -> None:
+        if not (config.base_url and config.api_model):
+            raise ConfigError("the openai backend needs --base-url and --api-model")
+        check_phi_guard(config.base_url, manifest, config.allow_remote)
+        self.config = config
+
+    def default_system(self) -> str:
+        return str(self.config.api_model)
+
+    def run_record(self) -> RunRecord | None:  # --model names a RUN_DIR for its prompt style
+        model = self.config.model
+        return RunRecord.read_optional(model) if model is not None and model.is_dir() else None
+
+    def generate(self, rows: list[dict[str, Any]], sink: _Sink) -> None:
+        _run_openai(rows, self.config, sink)
+
+
+def _run_hf(model, rows, config: GenerateConfig, sink: _Sink) -> None:
     from radllama.inference import GenerationSettings
 
     settings = GenerationSettings(
         max_new_tokens=config.max_new_tokens, batch_size=config.batch_size
     )
-    items = [(exam_text(r, exam_field), r["findings"]) for r in rows]
+    items = [(sink.style.exam(r), r["findings"]) for r in rows]
     lengths = [model.prompt_tokens(*item) for item in items]
     # Similar lengths in one batch waste little compute on padding.
     order = sorted(range(len(rows)), key=lambda i: lengths[i])
@@ -353,7 +359,6 @@ def _run_hf(model, rows, config: GenerateConfig, sink: _Sink, exam_field: str) -
 
 
 def _api_key(config: GenerateConfig) -> str:
-    from radllama.evaluate.judge import is_loopback_url
 
     key = os.environ.get(config.api_key_env, "").strip()
     if key:
@@ -408,7 +413,7 @@ def _ask(client, config: GenerateConfig, messages: list[dict[str, str]]) -> dict
     }
 
 
-def _run_openai(rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> None:
+def _run_openai(rows, config: GenerateConfig, sink: _Sink) -> None:
     import openai
 
     client = openai.OpenAI(
@@ -417,7 +422,7 @@ def _run_openai(rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> N
         timeout=config.timeout_s,
         max_retries=config.max_retries,  # the client's exponential back-off with jitter
     )
-    items = [(exam_text(r, exam_field), r["findings"]) for r in rows]
+    items = [(sink.style.exam(r), r["findings"]) for r in rows]
     pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="generate")
     try:
         futures = {
@@ -437,45 +442,20 @@ def _run_openai(rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> N
 # ---- entry point -------------------------------------------------------------------------
 
 
-def _saved_prompt_style(model: Path | None) -> tuple[PromptStyle, dict[str, Any]]:
-    """The prompt style of a RUN_DIR without loading weights (default style otherwise)."""
-    from radllama.inference import load_prompt_style, read_run_file
-
-    run = read_run_file(model) if model is not None and model.is_dir() else {}
-    return load_prompt_style(run, model or ""), run
-
-
 def generate_predictions(config: GenerateConfig) -> GenerateSummary:
     """Generate a prediction for every row of the split not yet in `config.out`."""
     began = time.perf_counter()
     manifest = read_manifest(config.data)
+    backend = BACKENDS[config.backend](config, manifest)
     rows, dropped = load_split(config.data, config.limit)
-    if config.backend == "openai":
-        from radllama.evaluate.judge import check_phi_guard
-
-        check_phi_guard(config.base_url or "", manifest, config.allow_remote)
-    default_name = config.model.expanduser().name if config.backend == "hf" else config.api_model
-    system = config.system or str(default_name)
+    system = config.system or backend.default_system()
     # Check the output before loading a model: a wrong --out should fail in a second.
     done, retried = prepare_output(config.out, system)
     pending = [r for r in rows if str(r["report_id"]) not in done]
     summary = GenerateSummary(out=config.out, system=system, rows=len(rows), dropped=dropped,
                               already_done=len(rows) - len(pending), retried=retried)  # fmt: skip
-    model = None
-    if config.backend == "hf" and pending:
-        from radllama.inference import ImpressionModel
-
-        model = ImpressionModel.load(
-            config.model, device=config.device, dtype=config.dtype, load_in_4bit=config.load_in_4bit
-        )
-        style, run = model.prompt_style, model.run
-    else:
-        style, run = _saved_prompt_style(config.model)
-    exam_field = resolve_exam_field(config.exam_field, run, manifest)
-    sink = _Sink(config.out, system, style, summary)
-    if model is not None:
-        _run_hf(model, pending, config, sink, exam_field)
-    elif pending:
-        _run_openai(pending, config, sink, exam_field)
+    style = resolve_prompt_style(config.exam_field, backend.run_record(), manifest)
+    if pending:
+        backend.generate(pending, _Sink(config.out, system, style, summary))
     summary.seconds = time.perf_counter() - began
     return summary

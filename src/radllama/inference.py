@@ -26,12 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from radllama.artifacts import RUN_FILE, RunRecord
 from radllama.errors import ConfigError, RadllamaError
 from radllama.prompts import PromptStyle, strip_prepend
 
-RUN_FILE = "radllama_run.json"
 ADAPTER_FILE = "adapter_config.json"
 _DTYPES = ("float32", "bfloat16", "float16")
 
@@ -80,10 +78,10 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _resolve_base(model_dir: Path, run: dict[str, Any]) -> Path:
+def _resolve_base(model_dir: Path, run: RunRecord | None) -> Path:
     """The base model directory of an adapter run (absolute, or relative to the run dir)."""
     adapter = _read_json(model_dir / ADAPTER_FILE)
-    candidates = [run.get("base_model"), adapter.get("base_model_name_or_path")]
+    candidates = [run.base_model if run else None, adapter.get("base_model_name_or_path")]
     for name in filter(None, candidates):
         for base in (Path(name).expanduser(), model_dir / name):
             if (base / "config.json").is_file():
@@ -95,21 +93,14 @@ def _resolve_base(model_dir: Path, run: dict[str, Any]) -> Path:
     )
 
 
-def read_run_file(model_dir: str | Path) -> dict[str, Any]:
-    """The run record (radllama_run.json) of a RUN_DIR; {} for a bare model directory."""
-    path = Path(model_dir) / RUN_FILE
-    return _read_json(path) if path.is_file() else {}
+def read_run_file(model_dir: str | Path) -> RunRecord | None:
+    """The run record (radllama_run.json) of a RUN_DIR; None for a bare model directory."""
+    return RunRecord.read_optional(Path(model_dir) / RUN_FILE)
 
 
-def load_prompt_style(run: dict[str, Any], model_dir: str | Path = "") -> PromptStyle:
+def load_prompt_style(run: RunRecord | None) -> PromptStyle:
     """The prompt style saved with a run (the default style for a bare model)."""
-    try:
-        return PromptStyle.model_validate(run.get("prompt_style") or {})
-    except ValidationError as error:
-        raise ConfigError(
-            f"{Path(model_dir) / RUN_FILE}: invalid prompt_style ({error.errors()[0]['msg']}); "
-            "re-run `radllama train` or fix the file"
-        ) from None
+    return run.prompt_style if run is not None else PromptStyle()
 
 
 def _check_model_dir(path: Path) -> None:
@@ -226,13 +217,13 @@ class ImpressionModel:
         model,
         tokenizer,
         prompt_style: PromptStyle,
-        run: dict[str, Any] | None = None,
+        run: RunRecord | None = None,
     ) -> None:
         self.name = name
         self.model = model
         self.tokenizer = tokenizer
         self.prompt_style = prompt_style
-        self.run = run or {}  # radllama_run.json ({} for a bare model)
+        self.run = run  # radllama_run.json (None for a bare model)
         self.eos_token_ids = _eos_ids(tokenizer, model)
         limit = getattr(model.config, "max_position_embeddings", None) or 4096
         if tokenizer.model_max_length and tokenizer.model_max_length < 1_000_000:
@@ -257,11 +248,11 @@ class ImpressionModel:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch_dtype = _torch_dtype(dtype, device)
         run = read_run_file(path)
-        style = load_prompt_style(run, path)
+        style = load_prompt_style(run)
         if load_in_4bit is None:
             # bitsandbytes 4-bit runs on CPU but slowly; default to it only on a GPU.
-            load_in_4bit = run.get("method") == "qlora" and device.startswith("cuda")
-        quantization = (run.get("quantization") or {}) if load_in_4bit else None
+            load_in_4bit = run is not None and run.method == "qlora" and device.startswith("cuda")
+        quantization = ((run.quantization if run else None) or {}) if load_in_4bit else None
         if (path / ADAPTER_FILE).is_file():
             model, tokenizer = cls._load_adapter(path, run, torch_dtype, device, quantization)
         else:
@@ -270,7 +261,7 @@ class ImpressionModel:
         return cls(path.name, model, tokenizer, style, run)
 
     @staticmethod
-    def _load_adapter(path: Path, run: dict[str, Any], dtype, device: str, quantization):
+    def _load_adapter(path: Path, run: RunRecord | None, dtype, device: str, quantization):
         from peft import PeftModel
 
         base = _resolve_base(path, run)
