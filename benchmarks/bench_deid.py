@@ -164,6 +164,16 @@ def comparison_table(name: str, scores: dict[str, DeidScore]) -> str:
     ]
     for label, cell in rows:
         lines.append(f"| {label} | | " + " | ".join(cell(scores[s]) for s in systems) + " |")
+    ours_score, behind = scores[systems[0]], []
+    for kind in kinds:
+        best = max(systems[1:], key=lambda s: scores[s].recall(kind))
+        if scores[best].recall(kind) > ours_score.recall(kind):
+            behind.append(
+                f"{kind} ({best} {scores[best].recall(kind):.3f} vs {ours_score.recall(kind):.3f})"
+            )
+    lines.append(
+        "\nWhere radllama does not lead on recall: " + ("; ".join(behind) or "nowhere") + "."
+    )
     return "\n".join(lines) + "\n"
 
 
