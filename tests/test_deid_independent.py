@@ -27,7 +27,7 @@ MIN_SPANS = 40
 MEETS_TARGET = ("DATE", "TIME", "ID", "DEVICE", "PHONE", "FAX", "EMAIL", "URL", "IP", "ZIP")
 FLOORS = {
     "ALL": 0.985,
-    "NAME": 0.965,
+    "NAME": 0.96,
     "HOSPITAL": 0.98,
     "CITY": 0.965,
     "ADDRESS": 0.975,

@@ -781,6 +781,8 @@ _CITY_STATE_RE = re.compile(
     )
     + r")(?![A-Za-z])(?![ ][A-Z][a-z])"
 )
+# State codes that are also words or credentials (", or", ", IN", ", MD").
+_WORD_STATES = frozenset("OR IN ME HI OK OH PA MA DE LA AL CO ID IA MD MO NE AR".split())
 _ZIP_AFTER_RE = re.compile(r"[ ][0-9]{5}")
 _CITY_WORD_RE = re.compile(r"(?:[A-Z][A-Za-z.'-]*|[a-z][a-z'-]+)$")
 _LOWER_PARTICLES = frozenset(
@@ -813,7 +815,7 @@ _WEAK_CUES = tuple(
 )
 # After these common words only a name with no eponym in it counts ("WITH HASSAN NASSER"
 # yes, "consistent with Paget" no).
-_WEAKEST_CUES = (" with", " from", " to", " and", " for", " of")
+_WEAKEST_CUES = (" with", " from", " to", " and")
 # A capitalised name followed by one of these is an eponym ("Sister Mary Joseph nodule").
 _EPONYM_HEADS = frozenset(
     """nodule nodules criteria sign disease syndrome fracture fractures classification score
@@ -1019,8 +1021,10 @@ class Deidentifier:
             if "," in text[name_start:name_end] or whole_line:
                 if not any(w.lower() in self.cue_stop for w in words):
                     return span
-            elif not any(w.lower() in self.allow for w in words) and text[name_end] != ":":
-                return span
+            elif not any(w.lower() in self.allow for w in words) and _DIGIT_AFTER_RE.match(
+                text, name_end
+            ):
+                return span  # "Chiara Esposito 13 October 2016." (a header: name, then a date)
         span = self._name_span(text, start, end, cue=False)
         if span is None:
             return None
@@ -1154,7 +1158,7 @@ class Deidentifier:
                     found.append((m.start("b"), m.end("b"), "NAME"))
         if ", " in text:
             for m in _CITY_STATE_RE.finditer(text):
-                span = self._city(text, m.start())
+                span = self._city(text, m.start(), m.end())
                 if span is not None:
                     found.append(span)
 
@@ -1217,11 +1221,17 @@ class Deidentifier:
                 return None
         return self._with_city(text, start, end)
 
-    def _city(self, text: str, comma: int) -> tuple[int, int, str] | None:
+    def _city(self, text: str, comma: int, state_end: int) -> tuple[int, int, str] | None:
         """The one to three words before ", ST" ("Fort Wayne, IN"); None if they are clinical."""
-        state = text[comma + 2 : comma + 4]
-        if state in ("MD", "PA", "md", "pa") and not _ZIP_AFTER_RE.match(text, comma + 4):
-            return None  # "June Black, MD" is a credential; "Bethesda, MD 20868" a place
+        state = text[comma + 2 : state_end]
+        if len(state) == 2 and not _ZIP_AFTER_RE.match(text, state_end):
+            # Without a ZIP after it, a code that is also a word or a credential ("..., or
+            # pneumothorax", "NO FRACTURES, OR", "June Black, MD") is not a state; a lower-case
+            # code never is. Full state names and other codes stand on their own.
+            if state.islower() and len(text) > comma + 4 and not text[comma + 4].isalpha():
+                return None
+            if state.upper() in _WORD_STATES and text[comma + 4 : comma + 5] not in ("", ")", "\n"):
+                return None
         head = text[max(0, comma - 40) : comma]
         cut = max(head.rfind(c) for c in "\n,(|;:")
         words = head[cut + 1 :].split(" ")
@@ -1231,8 +1241,8 @@ class Deidentifier:
             if not _CITY_WORD_RE.match(word) or word.lower() in _COMMON_SET:
                 break
             taken.append(word)
-        if not taken or all(w.lower().strip(".") in self.allow for w in taken):
-            return None
+        if not taken or any(w.lower().strip(".") in self.cue_stop for w in taken):
+            return None  # "no displaced rib fractures, or ...": clinical words are no city
         length = len(" ".join(reversed(taken)))
         return comma - length, comma, "CITY"
 
@@ -1395,6 +1405,7 @@ def _weak_cue_before(text: str, start: int) -> bool:
     return head.endswith(_WEAK_CUES)
 
 
+_DIGIT_AFTER_RE = re.compile(r"[ ]+[0-9]")
 _INITIAL_RE = re.compile(r"[A-Z]\.$")
 _NEXT_WORD_RE = re.compile(r"[ ]([A-Za-z]+)")
 _DRS_AND_RE = re.compile(r" drs\.? [^ ,;]+(?: [^ ,;]+){0,3} and$")
