@@ -5,6 +5,8 @@ deid.py; plus the scorer (`radllama.deid_eval`) and the `radllama deid-eval` CLI
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,18 @@ def test_the_set_is_in_the_repo_and_large_enough():
     assert len(records) >= 400
     kinds = {kind for record in records for _, _, kind, _ in record.phi}
     assert {"NAME", "DATE", "ID", "HOSPITAL", "CITY", "STATE", "AGE", "DEVICE"} <= kinds
+
+
+def test_the_set_is_exactly_what_its_generator_writes(tmp_path):
+    """Nobody edited the records by hand (the point of an independent set): the committed file
+    is byte-identical to a fresh run of the helper's deterministic generator."""
+    script = SET.parent / "make_phi_set.py"
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path), "--no-readme", "--large", "1"],
+        check=True,
+        capture_output=True,
+    )
+    assert (tmp_path / SET.name).read_bytes() == SET.read_bytes()
 
 
 def test_clinical_terms_are_kept(result):
