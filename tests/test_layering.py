@@ -51,3 +51,11 @@ def test_manifest_and_run_file_are_read_only_through_artifacts():
         text = path.read_text()
         assert '"manifest.json"' not in text, path
         assert '"radllama_run.json"' not in text, path
+
+
+def test_docstring_examples_run_in_the_default_suite():
+    import tomllib
+
+    config = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["tool"]["pytest"]
+    options = config["ini_options"]
+    assert "--doctest-modules" in options["addopts"] and "src/radllama" in options["testpaths"]

@@ -3,15 +3,13 @@
 Every stage reads and writes these files through the models below, never with its own
 ``json.loads`` and key lookups, so a field has one name, one type and one owner:
 
-=================  ====================  ======================  ==========================
-model              file                  written by              read by
-=================  ====================  ======================  ==========================
-`DataManifest`     DATA_DIR/manifest.json  prepare                 train, generate, judge, demo
-`RunRecord`        RUN_DIR/radllama_run.json  train, export       inference, generate, serve
-`PredictionRow`    PREDS.jsonl (one row)   generate, baselines     evaluate
-`Scores`           SCORES.json             evaluate                report
-`Report`           OUT/report.json         report                  (people, dashboards)
-=================  ====================  ======================  ==========================
+- `DataManifest`: DATA_DIR/manifest.json, written by prepare, read by train, generate,
+  the judge's PHI guard and the demo;
+- `RunRecord`: RUN_DIR/radllama_run.json, written by train and export, read by inference
+  (generate, serve) and export;
+- `PredictionRow`: one line of PREDS.jsonl, written by generate and baselines, read by evaluate;
+- `Scores`: SCORES.json, written by evaluate, read by report;
+- `Report`: OUT/report.json, written by report.
 
 Each model carries a ``schema_version``. Files written before versioning (by radllama up to
 commit 898a843, "version 0") still read: `Artifact.upgrade` fills what they lack (for a
@@ -129,9 +127,14 @@ class Artifact(BaseModel):
         """Like `read`, but None when the file does not exist."""
         return cls.read(path) if cls.path_in(path).is_file() else None
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object written to disk (extra keys included)."""
+    def _dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written to disk (extra keys included), at the current schema."""
+        data = self._dump()
+        data["schema_version"] = self.SCHEMA_VERSION
+        return data
 
     def write(self, path: str | Path) -> Path:
         """Write atomically to `path` (or `path/FILE_NAME` for a directory); returns the file."""
@@ -385,12 +388,10 @@ class PredictionRow(Artifact):
             **result,
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def _dump(self) -> dict[str, Any]:
         # Optional fields a writer did not set stay out of the row (the format of today's
         # files: a baseline row has no token counts, a good row no `error`).
-        return self.model_dump(mode="json", exclude_unset=True) | {
-            "schema_version": self.schema_version
-        }
+        return self.model_dump(mode="json", exclude_unset=True)
 
     @classmethod
     def iter_file(cls, path: str | Path) -> Iterator[dict[str, Any]]:
@@ -459,7 +460,7 @@ class Scores(Artifact):
     errors: dict[str, str] | None = None
     versions: dict[str, str | None] = Field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def _dump(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
         for optional in ("judge", "errors"):  # present only when they happened
             if data.get(optional) is None:

@@ -488,6 +488,15 @@ def serve(
     request_timeout_s: Annotated[
         float, typer.Option(help="503 for requests not answered by then.")
     ] = 120.0,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="413 for larger bodies (counted as they arrive).")
+    ] = 1_000_000,
+    header_timeout_s: Annotated[
+        float, typer.Option(help="Close connections without complete headers by then.")
+    ] = 10.0,
+    body_timeout_s: Annotated[
+        float, typer.Option(help="408 for bodies not received by then.")
+    ] = 30.0,
 ) -> None:
     """Serve the model: OpenAI-compatible API + POST /v1/impressions, with dynamic batching."""
     from radllama.config import validate_config
@@ -504,6 +513,9 @@ def serve(
             batch_wait_ms=batch_wait_ms,
             max_queue=max_queue,
             request_timeout_s=request_timeout_s,
+            max_body_bytes=max_body_bytes,
+            header_timeout_s=header_timeout_s,
+            body_timeout_s=body_timeout_s,
         ),
         source="options",
     )

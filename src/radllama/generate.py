@@ -359,7 +359,6 @@ def _run_hf(model, rows, config: GenerateConfig, sink: _Sink) -> None:
 
 
 def _api_key(config: GenerateConfig) -> str:
-
     key = os.environ.get(config.api_key_env, "").strip()
     if key:
         return key

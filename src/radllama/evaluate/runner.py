@@ -11,6 +11,8 @@ SCORES.json (read by `radllama report` and `stats.paired_bootstrap`)::
                                      # missing_reference, empty_reference, invalid_<field>,
                                      # duplicate_report_id, other_system
       "n_empty_predictions": int,    # scored rows whose prediction is blank (they score 0)
+      "schema_version": 1,           # radllama.artifacts.Scores is the typed contract
+      "columns": {metric: {"label", "decimals", "higher_is_better"}},  # from the registry
       "config": {"metrics": [...], "rouge": {...use_stemmer}, "bertscore": {encoder,
                  encoder_name, layer, layer_source, ...}, "clinical": {...},
                  "bootstrap": {n_resamples, confidence, seed}, "judge": {...} | null},
@@ -25,7 +27,8 @@ SCORES.json (read by `radllama report` and `stats.paired_bootstrap`)::
       "versions": {package: version}
     }
 
-Metric names: rougeL, bertscore_precision, bertscore_recall, bertscore_f1,
+Metrics come from the registry (`radllama.evaluate.metrics`); the built-in ones, registered
+below, are rougeL, bertscore_precision, bertscore_recall, bertscore_f1,
 clinical_precision, clinical_recall, clinical_f1, hallucination_rate (per sample 1.0 when the
 prediction has at least one flag, so its mean is the share of flagged predictions),
 judge_score (0-10; null per sample when the judge gave no usable answer).
