@@ -838,6 +838,15 @@ _LABEL_CUES = tuple(
     .replace("    ", "")
     .split("|")
 )
+# Layout: identifiers next to which a name-shaped column is a name (see Deidentifier._layout).
+_LAYOUT_ANCHORS = frozenset({"DATE", "MRN", "ACCESSION", "ID", "SSN"})
+_COLUMN_GAP_END_RE = re.compile(r"(?:[ ]{2,}|\t+|[ ]?\|[ ]?|[ ]\(|[ ]?\(#?|,[ ])$")
+_COLUMN_GAP_RE = re.compile(r"[ ]{2,}|\t|[ ]\|")
+_COLUMN_NAME_RE = re.compile(
+    rf"[{_UP}{_LO}][{_UP}{_LO}'’-]*\.?,?(?:[ ][{_UP}{_LO}][{_UP}{_LO}'’-]*\.?,?){{1,3}}"
+)
+_SIGNOFF_INITIALS_RE = re.compile(rf"(?:^|\.[ ]|\n)(?P<i>[{_UP}]{{2,3}})[ ]$")
+_MODALITIES = frozenset("CT MR US XR PET NM CR DX MG RF IR CTA MRA MRI DEXA".split())
 _KINDS = {
     name: name.split("__")[0] for pattern in (DIGIT_RE, CAP_RE) for name in pattern.groupindex
 }
@@ -903,6 +912,8 @@ class Deidentifier:
                 found.append(span)
         self._rare(text, found)
         self._keyword_families(text, found)
+        if found:
+            self._layout(text, found)
         if self.keep_types:
             found = [span for span in found if span[2] not in self.keep_types]
         return _merge(found) if len(found) > 1 else found
@@ -1161,6 +1172,55 @@ class Deidentifier:
                 span = self._city(text, m.start(), m.end())
                 if span is not None:
                     found.append(span)
+
+    def _layout(self, text: str, found: list[tuple[int, int, str]]) -> None:
+        """Names known only by where they sit next to identifiers already found: a compact
+        header line "22-oct-17  svetlana sullivan  acc 9602986404" or "haddad, willem
+        (216239503)" (a name-shaped column between a date/ID and a column gap), and
+        sign-off initials before a closing date ("... not left). SG 10-30-2014")."""
+        taken = []
+        for start, end, kind in found:
+            if kind not in _LAYOUT_ANCHORS:
+                continue
+            line_start = text.rfind("\n", 0, start) + 1
+            before = text[line_start:start]
+            gap = _COLUMN_GAP_END_RE.search(before)
+            if gap is not None:  # "rice, linda   30-oct-1962", "haddad, willem (2162...)"
+                seg_end = line_start + gap.start()
+                head = text[line_start:seg_end]
+                cut = max(head.rfind("  "), head.rfind("\t"), head.rfind("|"))
+                seg_start = line_start + cut + 1 if cut >= 0 else line_start
+                span = self._column_name(text, seg_start, seg_end)
+                if span is not None:
+                    taken.append(span)
+            elif kind == "DATE" and (end == len(text) or text[end] == "\n"):
+                initials = _SIGNOFF_INITIALS_RE.search(text, max(0, start - 6), start)
+                if initials is not None and initials.group("i") not in _MODALITIES:
+                    if initials.group("i") not in _CLINICAL_ACRONYMS:
+                        taken.append((initials.start("i"), initials.end("i"), "NAME"))
+            if text.startswith("  ", end) or text.startswith("\t", end):  # "6/2/06  ADA LI  ACC"
+                line_end = text.find("\n", end)
+                line_end = len(text) if line_end < 0 else line_end
+                seg_start = end + len(text[end:line_end]) - len(text[end:line_end].lstrip())
+                nxt = _COLUMN_GAP_RE.search(text, seg_start, line_end)
+                seg_end = nxt.start() if nxt is not None else line_end
+                span = self._column_name(text, seg_start, seg_end)
+                if span is not None:
+                    taken.append(span)
+        found.extend(taken)
+
+    def _column_name(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+        """A header column that is a name: 2-4 words, any case, no clinical or common word."""
+        value = text[start:end].strip()
+        if not _COLUMN_NAME_RE.fullmatch(value):
+            return None
+        words = [w.strip(",.").lower() for w in value.split()]
+        if any(w in self.cue_stop and w not in _LOWER_PARTICLES for w in words):
+            return None
+        if words[-1] in _CREDENTIAL_WORDS:
+            return None
+        start += len(text[start:end]) - len(text[start:end].lstrip())
+        return start, start + len(value), "NAME"
 
     def _facility(
         self, text: str, start: int, end: int, lower: bool = False
