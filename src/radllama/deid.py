@@ -846,6 +846,11 @@ _COLUMN_NAME_RE = re.compile(
     rf"[{_UP}{_LO}][{_UP}{_LO}'’-]*\.?,?(?:[ ][{_UP}{_LO}][{_UP}{_LO}'’-]*\.?,?){{1,3}}"
 )
 _SIGNOFF_INITIALS_RE = re.compile(rf"(?:^|\.[ ]|\n)(?P<i>[{_UP}]{{2,3}})[ ]$")
+_LINE_END_RE = re.compile(r"\.?[ ]*(?:\n|$)")
+_SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
+_AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
+_CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?![A-Za-z])")
+_CAPS_ONLY_TERMS = frozenset({"ng"})
 _MODALITIES = frozenset("CT MR US XR PET NM CR DX MG RF IR CTA MRA MRI DEXA".split())
 _KINDS = {
     name: name.split("__")[0] for pattern in (DIGIT_RE, CAP_RE) for name in pattern.groupindex
@@ -1032,10 +1037,11 @@ class Deidentifier:
             if "," in text[name_start:name_end] or whole_line:
                 if not any(w.lower() in self.cue_stop for w in words):
                     return span
-            elif not any(w.lower() in self.allow for w in words) and _DIGIT_AFTER_RE.match(
-                text, name_end
+            elif not any(w.lower() in self.allow for w in words) and (
+                _DIGIT_AFTER_RE.match(text, name_end) or _AGE_AFTER_NAME_RE.match(text, name_end)
             ):
-                return span  # "Chiara Esposito 13 October 2016." (a header: name, then a date)
+                return span  # "Chiara Esposito 13 October 2016.", "Amara Wood, 100 year old"
+
         span = self._name_span(text, start, end, cue=False)
         if span is None:
             return None
@@ -1062,12 +1068,17 @@ class Deidentifier:
             if len(tokens) > 1 and _given_word(tokens[0].group()):
                 if not _is_common(tokens[1].group(), allow):
                     break  # "April Garcia", "Will Smith": a given name, not the word
+            if cue and len(tokens) > 1 and text.startswith(", ", tokens[0].end()):
+                if not _is_common(tokens[1].group(), self.allow):
+                    break  # "NAME: NG, SAKURA": "Last, First" after a cue keeps its surname
             tokens.pop(0)
         while tokens and _is_common(tokens[-1].group(), allow):
             last = tokens[-1].group()
             if len(tokens) > 1 and _given_word(last):
                 if text[tokens[-2].end() : tokens[-1].start()] == ", ":
                     break  # "Chatterjee, Will", "Romano, May"
+            if cue and len(tokens) > 1 and _CREDENTIAL_AFTER_RE.match(text, tokens[-1].end()):
+                break  # "Attending: Jesus Day, MD": the word before a credential is a surname
             if len(tokens) > 1 and last[:1].isupper() and last[1:2].islower():
                 before = tokens[-2].group()
                 if _INITIAL_RE.match(before) or before.lower() in FIRST_NAMES:
@@ -1193,7 +1204,15 @@ class Deidentifier:
                 span = self._column_name(text, seg_start, seg_end)
                 if span is not None:
                     taken.append(span)
-            elif kind == "DATE" and (end == len(text) or text[end] == "\n"):
+            elif kind == "DATE" and _LINE_END_RE.match(text, end):
+                head = _SIGNOFF_HEAD_RE.match(before)  # "Chiara Esposito 13 October 2016."
+                if head is not None and len(before) > head.end() + 4:
+                    span = self._column_name(text, line_start + head.end(), start, strict=True)
+                    if span is not None:
+                        taken.append(span)
+                        continue
+
+            if kind == "DATE" and (end == len(text) or text[end] == "\n"):
                 initials = _SIGNOFF_INITIALS_RE.search(text, max(0, start - 6), start)
                 if initials is not None and initials.group("i") not in _MODALITIES:
                     if initials.group("i") not in _CLINICAL_ACRONYMS:
@@ -1207,15 +1226,25 @@ class Deidentifier:
                 span = self._column_name(text, seg_start, seg_end)
                 if span is not None:
                     taken.append(span)
+        for start, _, kind in found:
+            if kind == "ADDRESS" and start >= 2 and text[start - 1] == "\n":
+                # "Wei D'Angelo\n4699 NW Cedar Boulevard": the line above a street line
+                line_start = text.rfind("\n", 0, start - 1) + 1
+                span = self._column_name(text, line_start, start - 1, strict=True)
+                if span is not None:
+                    taken.append(span)
         found.extend(taken)
 
-    def _column_name(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+    def _column_name(
+        self, text: str, start: int, end: int, strict: bool = False
+    ) -> tuple[int, int, str] | None:
         """A header column that is a name: 2-4 words, any case, no clinical or common word."""
         value = text[start:end].strip()
         if not _COLUMN_NAME_RE.fullmatch(value):
             return None
         words = [w.strip(",.").lower() for w in value.split()]
-        if any(w in self.cue_stop and w not in _LOWER_PARTICLES for w in words):
+        stop = self.allow if strict else self.cue_stop  # strict: no eponym either
+        if any(w in stop and w not in _LOWER_PARTICLES for w in words):
             return None
         if words[-1] in _CREDENTIAL_WORDS:
             return None
@@ -1406,6 +1435,8 @@ def _walk_back(text: str, position: int, allowed: frozenset[str]) -> int:
 
 def _is_common(word: str, allow: frozenset[str]) -> bool:
     bare = word.rstrip(".").lower()
+    if bare in _CAPS_ONLY_TERMS and word[:1].isupper() and word[1:2].islower():
+        return False  # "Ng" is a surname; the tube is written "NG" or "ng"
     if len(bare) == 1 and word.endswith("."):
         return False  # an initial ("John A."), not the article "a"
     return bare in allow or set(bare) == {"x"}  # XXXX and its fragments are placeholders
