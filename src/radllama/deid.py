@@ -461,6 +461,15 @@ _DIGIT_AT_TOKEN_START = _alternatives(
         r"|WEST)[ ])?(?:[0-9]+(?:st|nd|rd|th|ST|ND|RD|TH)[ ]"
         r"|(?:(?:[A-Z][a-z]+|[A-Z]{2,}|del|de|la|DEL|DE|LA)[ ]){1,3})" + _STREET + _ADDRESS_TAIL,
     ),
+    # A street in a report written in lower case: "7246 east spring ave"; the number has
+    # 2-5 digits and only full street words (not "st", "dr", "ct") end it.
+    (
+        "ADDRESS__lower",
+        r"[0-9]{1,4}[ ](?!(?:mm|cm|ml|mg|kg|views?|images?|series|levels?|days?|weeks?)[ ])"
+        r"(?:(?:north|south|east|west|[nsew]|ne|nw|se|sw)[ ])?(?:[a-z][a-z'-]+[ ]){1,2}"
+        r"(?:street|avenue|ave|road|boulevard|blvd|drive|lane|court|place|terrace|parkway"
+        r"|highway|circle|trail|pike)\.?(?![A-Za-z])",
+    ),
 )
 # Numbers recognised by the word before them (one cheap gate lookbehind first).
 _DIGIT_AFTER_WORD = _alternatives(
