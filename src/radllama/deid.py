@@ -67,6 +67,7 @@ from pydantic import Field
 
 from radllama.config import StrictModel
 from radllama.errors import DataError
+from radllama.us_cities import US_CITIES
 
 PhiType = Literal[
     "NAME",
@@ -786,7 +787,11 @@ Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin W
 _CITY_STATE_RE = re.compile(
     r",[ ](?:"
     + "|".join(
-        _STATES + [s.lower() for s in _STATES] + _STATE_NAMES + [s.upper() for s in _STATE_NAMES]
+        _STATES
+        + [s.lower() for s in _STATES]
+        + _STATE_NAMES
+        + [s.upper() for s in _STATE_NAMES]
+        + [s.lower() for s in _STATE_NAMES]
     )
     + r")(?![A-Za-z])(?![ ][A-Z][a-z])"
 )
@@ -860,6 +865,23 @@ _SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
 _AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
 _CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?![A-Za-z])")
 _CAPS_ONLY_TERMS = frozenset({"ng"})
+_CITY_AFTER_ADDRESS_RE = re.compile(
+    r",[ ](?P<c>(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ ](?:[A-Z][a-z]+|[A-Z]{3,}))?)(?=[.;)]|\n|$)"
+)
+_IN_ANY_CITY_RE = re.compile(r"[ ](?:in|IN)[ ](?P<c>[A-Za-z.]+(?:[ ][A-Za-z.-]+){0,2})")
+
+
+def _known_city(text: str, comma: int) -> int | None:
+    """Length of the gazetteer city (one to three words) that ends at `comma`, or None."""
+    head = text[max(0, comma - 30) : comma]
+    cut = max(head.rfind(c) for c in "\n,(|;:")
+    words = head[cut + 1 :].lstrip().split(" ")
+    for n in (3, 2, 1):
+        if len(words) >= n:
+            name = " ".join(words[-n:])
+            if name.lower() in US_CITIES:
+                return len(name)
+    return None
 _MODALITIES = frozenset("CT MR US XR PET NM CR DX MG RF IR CTA MRA MRI DEXA".split())
 _KINDS = {
     name: name.split("__")[0] for pattern in (DIGIT_RE, CAP_RE) for name in pattern.groupindex
@@ -1235,7 +1257,11 @@ class Deidentifier:
                 span = self._column_name(text, seg_start, seg_end)
                 if span is not None:
                     taken.append(span)
-        for start, _, kind in found:
+        for start, end, kind in found:
+            if kind == "ADDRESS":
+                city = _CITY_AFTER_ADDRESS_RE.match(text, end)  # "PO Box 4209, Macon."
+                if city is not None and city.group("c").lower() not in self.cue_stop:
+                    taken.append((city.start("c"), city.end("c"), "CITY"))
             if kind == "ADDRESS" and start >= 2 and text[start - 1] == "\n":
                 # "Wei D'Angelo\n4699 NW Cedar Boulevard": the line above a street line
                 line_start = text.rfind("\n", 0, start - 1) + 1
@@ -1304,6 +1330,12 @@ class Deidentifier:
         city = _IN_CITY_RE.match(text, end)
         if city and not any(w.lower() in self.allow for w in city.group("c").split()):
             return start, city.end(), "HOSPITAL"
+        city = _IN_ANY_CITY_RE.match(text, end)  # "... medical center in savannah dated"
+        if city is not None:
+            words = city.group("c").split(" ")
+            for n in (3, 2, 1):
+                if len(words) >= n and " ".join(words[:n]).lower() in US_CITIES:
+                    return start, city.start("c") + len(" ".join(words[:n])), "HOSPITAL"
         return start, end, "HOSPITAL"
 
     def _hospital_acronym(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
@@ -1322,14 +1354,18 @@ class Deidentifier:
     def _city(self, text: str, comma: int, state_end: int) -> tuple[int, int, str] | None:
         """The one to three words before ", ST" ("Fort Wayne, IN"); None if they are clinical."""
         state = text[comma + 2 : state_end]
+        known = _known_city(text, comma)
         if len(state) == 2 and not _ZIP_AFTER_RE.match(text, state_end):
             # Without a ZIP after it, a code that is also a word or a credential ("..., or
             # pneumothorax", "NO FRACTURES, OR", "June Black, MD") is not a state; a lower-case
             # code never is. Full state names and other codes stand on their own.
             if state.islower() and len(text) > comma + 4 and not text[comma + 4].isalpha():
-                return None
+                if known is None or text[comma + 4] not in ")\n;|":
+                    return None  # "(el paso, tx)" stays: a known city, closed like a place
             if state.upper() in _WORD_STATES and text[comma + 4 : comma + 5] not in ("", ")", "\n"):
                 return None
+        if known is not None:  # "St. Louis, MO", "Salem, OR": the gazetteer knows them
+            return comma - known, comma, "CITY"
         head = text[max(0, comma - 40) : comma]
         cut = max(head.rfind(c) for c in "\n,(|;:")
         words = head[cut + 1 :].split(" ")
