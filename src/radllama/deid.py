@@ -667,7 +667,7 @@ _TYPIST_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z]{2,3})(?![a-z.])")
 # in lower case, where a capital letter cannot mark a name.
 _LOWER_STRONG = (
     """dr dr. drs drs. cc: son, daughter, wife, husband, nurse, sonographer technologist
-dictated""".split()
+dictated -- transcriptionist: transcriptionist""".split()
     + [
         "dictated by",
         "signed by",
@@ -865,6 +865,7 @@ _SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
 _AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
 _CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?![A-Za-z])")
 _CAPS_ONLY_TERMS = frozenset({"ng"})
+_ROUTED_TO_RE = re.compile(r"(?:routed|sent|copied|forwarded|system)[ ](?:to|TO)[ ]$")
 _CITY_AFTER_ADDRESS_RE = re.compile(
     r",[ ](?P<c>(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ ](?:[A-Z][a-z]+|[A-Z]{3,}))?)(?=[.;)]|\n|$)"
 )
@@ -1045,7 +1046,17 @@ class Deidentifier:
         after = text[name_end : name_end + 16].lower()
         if after.startswith(_AFTER_CUES) and len(words_of(text, name_start, name_end)) >= 2:
             return span  # "Padraig Murphy was informed", "Hyun-woo Zhou (beeper #6058)"
-        if _weakest_cue_before(text, name_start):
+        if _weakest_cue_before(text, name_start) or _ROUTED_TO_RE.search(
+            text, max(0, name_start - 12), name_start
+        ):
+            inner = text[name_start:name_end].split(", ")
+            if (
+                len(inner) == 2
+                and " " not in inner[1]
+                and inner[1].lower() not in self.allow
+                and inner[0].lower() not in self.cue_stop
+            ):
+                return span  # "routed to Colles, Zainab", "system to SANCHEZ, FRANK"
             plain = self._name_span(text, name_start, name_end, cue=False)
             inner = text[name_start:name_end].replace(",", " ").split()
             if (
@@ -1239,6 +1250,10 @@ class Deidentifier:
                 head = _SIGNOFF_HEAD_RE.match(before)  # "Chiara Esposito 13 October 2016."
                 if head is not None and len(before) > head.end() + 4:
                     span = self._column_name(text, line_start + head.end(), start, strict=True)
+                    if span is None:  # "Maria Paget Jan 14, 2010.": a given name, then a surname
+                        first = before[head.end() :].split(" ", 1)[0].lower()
+                        if first in FIRST_NAMES:
+                            span = self._column_name(text, line_start + head.end(), start)
                     if span is not None:
                         taken.append(span)
                         continue
@@ -1387,10 +1402,16 @@ class Deidentifier:
         tokens = list(_WORD_RE.finditer(text, start, end))
         kept = []
         stop = self.cue_stop if label else self.allow  # after a label an eponym is a name
-        for token in tokens:
+        for i, token in enumerate(tokens):
             word = token.group().rstrip(".,").lower()
             if word in _CREDENTIAL_WORDS or (word in stop and word not in _LOWER_PARTICLES):
-                break
+                if not (
+                    i == 0
+                    and len(tokens) > 1
+                    and text.startswith(", ", token.end())
+                    and tokens[1].group().rstrip(".,").lower() not in self.allow
+                ):
+                    break  # "dictated by: day, chiamaka md": "last, first" keeps a word surname
             kept.append(token)
         while kept and kept[-1].group().lower() in _LOWER_PARTICLES:
             kept.pop()
