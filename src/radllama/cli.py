@@ -169,6 +169,22 @@ def deid(
     )
 
 
+@app.command("deid-eval")
+def deid_eval(
+    file: Annotated[Path, typer.Argument(help='Labelled PHI set: JSONL {"text", "phi", "keep"}.')],
+    examples: Annotated[
+        int, typer.Option("--examples", help="Misses / damaged terms / over-redactions to show.")
+    ] = 10,
+) -> None:
+    """Score `radllama deid` on a labelled PHI set: recall per type, precision, clinical terms kept."""
+    from radllama.deid_eval import evaluate_file, format_examples, format_table
+
+    result = evaluate_file(file)
+    typer.echo(format_table(result))
+    if examples:
+        typer.echo(format_examples(result, examples))
+
+
 # ---- end section: prepare / deid ---------------------------------------------------------
 
 
