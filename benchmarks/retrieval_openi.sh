@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the README's retrieval numbers (issue 9) on the shared Open-i files; 2-core CPU.
 #   bash benchmarks/retrieval_openi.sh OUT_DIR        (run from the repository root)
-# Steps and their measured times on the busy machine (2026-12-01): index 2.5 min, baselines
-# 1 min, 12 LoRA steps 12 min, 24 rows of generation ~10 min per system.
+# Measured 2026-12-01 (busy machine): index 2.5 min, baselines
+# 1 min, 12 LoRA steps 12 min (60 steps: 12 min when quiet; set max_steps), 24 rows ~10 min.
 set -euo pipefail
 OUT=${1:-retrieval_out}
 R="python -m radllama"
