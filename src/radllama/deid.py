@@ -865,6 +865,14 @@ _SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
 _AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
 _CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?![A-Za-z])")
 _CAPS_ONLY_TERMS = frozenset({"ng"})
+# Words that open a facility's name before its capitalised words ("Our Lady of Lourdes").
+_FACILITY_HEAD_RE = re.compile(r"(?:[Oo]ur|OUR|[Tt]he|THE)[ ]$")
+# A lower-case hospital acronym where a place is expected: three letters ending in h with no
+# vowel ("mgh", "svh") or one ending in "mc" ("ucmc", "pmc").
+_LOWER_ACRONYM_RE = re.compile(
+    r"(?:(?<=from )|(?<=at )|(?<=at: )|(?<=, )|(?<=\()|(?<=\n)|^)"
+    r"(?P<a>[b-df-hj-np-tv-z]{2}h|[a-z]{1,2}mc)(?=[ ,.;)\n]|$)"
+)
 _ROUTED_TO_RE = re.compile(r"(?:routed|sent|copied|forwarded|system)[ ](?:to|TO)[ ]$")
 _CITY_AFTER_ADDRESS_RE = re.compile(
     r",[ ](?P<c>(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ ](?:[A-Z][a-z]+|[A-Z]{3,}))?)(?=[.;)]|\n|$)"
@@ -1220,6 +1228,13 @@ class Deidentifier:
                 if 2 <= len(initials) <= 4 and initials.isalpha() and initials.isupper():
                     found.append((line_start, slash, "NAME"))
                     found.append((m.start("b"), m.end("b"), "NAME"))
+        if lower_report is None:
+            lower_report = len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
+        if lower_report:  # "performed at: ucmc", "from svh, warren": lower-case hospital acronyms
+            for m in _LOWER_ACRONYM_RE.finditer(text):
+                token = m.group("a")
+                if token not in self.allow and token.upper() not in _CLINICAL_ACRONYMS:
+                    found.append(self._with_city(text, m.start("a"), m.end("a")))
         if ", " in text:
             for m in _CITY_STATE_RE.finditer(text):
                 span = self._city(text, m.start(), m.end())
@@ -1338,7 +1353,11 @@ class Deidentifier:
         names = [n[:-2] if n.endswith("'s") else n for n in names]
         if all(n in self.cue_stop for n in names):
             return None  # "Department of Radiology"; eponym place names ("Greenfield") count
-        return self._with_city(text, kept[-1].start(), end)
+        first = kept[-1].start()
+        head = _FACILITY_HEAD_RE.search(text, max(line_start, first - 8), first)
+        if head is not None and (lower or text[head.start()].isupper()):
+            first = head.start()  # "Our Lady of Lourdes ...", "The Willows Assisted Living"
+        return self._with_city(text, first, end)
 
     def _with_city(self, text: str, start: int, end: int) -> tuple[int, int, str]:
         """A facility span, extended over " in Toledo" (the city it is in) when that follows."""
@@ -1362,7 +1381,10 @@ class Deidentifier:
         if not token.endswith("MC"):
             head = text[max(0, start - 6) : start]
             line_start = start == 0 or text[start - 1] == "\n"
-            if not (line_start or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: "))):
+            if not (
+                line_start
+                or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: ", "at: ", "("))
+            ):
                 return None
         return self._with_city(text, start, end)
 
