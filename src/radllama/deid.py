@@ -759,7 +759,7 @@ _TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-z]{2,3})[ \t]*(?:\n|$)")
 _IN_CITY_RE = re.compile(r"[ ](?:in|IN)[ ](?P<c>[A-Z][A-Za-z]+(?:[ ][A-Z][A-Za-z]+)?)(?![A-Za-z])")
 # Clinical abbreviations shaped like hospital abbreviations (end in H).
 _CLINICAL_ACRONYMS = frozenset(
-    "SAH ICH SDH EDH IVH BPH LVH RVH DDH PTH TSH ACTH LDH FSH ADH GGH CBH HTH NPH IPH".split()
+    "SAH ICH SDH EDH IVH BPH LVH RVH DDH PTH TSH ACTH LDH FSH ADH GGH CBH HTH NPH IPH DISH".split()
 )
 _FACILITY_LINK = frozenset({"of", "the", "and", "&"})
 _FACILITY_WORD_RE = re.compile(r"[^\s,;:()|/\[\]]+")
@@ -1187,6 +1187,8 @@ class Deidentifier:
                     if span is not None:
                         found.append(span)
                 continue
+            if word == "--" and start and text[start - 1] != "\n":
+                continue  # "-- jane doe, pgr 123" signs off at a line start; "x -- pre op" does not
             tail = _KEYWORD_AFTER[kind].match(low, end)
             if tail is None:
                 continue
@@ -1383,7 +1385,8 @@ class Deidentifier:
             line_start = start == 0 or text[start - 1] == "\n"
             if not (
                 line_start
-                or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: ", "at: ", "("))
+                or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: ", "at: "))
+                or (head.endswith("(") and text.startswith(", ", end))  # "(MGH, Ann Arbor, MI"
             ):
                 return None
         return self._with_city(text, start, end)
