@@ -460,16 +460,21 @@ _DIGIT_AT_TOKEN_START = _alternatives(
         "ADDRESS",
         r"[0-9]{0,5}[A-Z]?[ ](?:(?:[NSEW]\.?|NE|NW|SE|SW|North|South|East|West|NORTH|SOUTH|EAST"
         r"|WEST)[ ])?(?:[0-9]+(?:st|nd|rd|th|ST|ND|RD|TH)[ ]"
-        r"|(?:(?:[A-Z][a-z]+|[A-Z]{2,}|del|de|la|DEL|DE|LA)[ ]){1,3})" + _STREET + _ADDRESS_TAIL,
+        r"|(?:(?:[A-Z][a-z]+|[A-Z]{2,}|del|de|la|DEL|DE|LA)[ ]){1,4}(?:(?:Jr|JR|Sr|SR)\.?[ ])?)"
+        + _STREET
+        + _ADDRESS_TAIL,
     ),
     # A street in a report written in lower case: "7246 east spring ave"; the number has
     # 2-5 digits and only full street words (not "st", "dr", "ct") end it.
     (
         "ADDRESS__lower",
         r"[0-9]{1,4}[ ](?!(?:mm|cm|ml|mg|kg|views?|images?|series|levels?|days?|weeks?)[ ])"
-        r"(?:(?:north|south|east|west|[nsew]|ne|nw|se|sw)[ ])?(?:[a-z][a-z'-]+[ ]){1,2}"
-        r"(?:street|avenue|ave|road|boulevard|blvd|drive|lane|court|place|terrace|parkway"
-        r"|highway|circle|trail|pike)\.?(?![A-Za-z])",
+        r"(?:(?:north|south|east|west|[nsew]\.?|ne|nw|se|sw)[ ])?(?:[a-z][a-z'-]+[ ]){1,3}"
+        r"(?:(?:street|avenue|ave|road|boulevard|blvd|drive|lane|court|place|terrace|parkway"
+        r"|highway|circle|trail|pike)\.?(?![A-Za-z])"
+        # abbreviations that are also words ("st", "dr") only where the street name ends
+        r"|(?:ln|pkwy|st|dr|rd|ct|pl|ter|hwy|cir)\.?(?=[ ]?(?:,|\n|$|[ ](?:apt|suite|unit)[ ])))"
+        r"(?:,?[ ](?:apt|suite|ste|unit|rm|room)\.?[ ]?#?[0-9][0-9a-z-]*(?![a-z0-9]))?",
     ),
 )
 # Numbers recognised by the word before them (one cheap gate lookbehind first).
@@ -703,6 +708,7 @@ for _kind, _words in (
     ("ID", _ID_KEYWORDS),
     ("USER", _USER_KEYWORDS),
     ("AGEWORD", _AGE_KEYWORDS),
+    ("POBOX", ["po box", "p.o. box"]),
     ("TYPIST", _TYPIST_KEYWORDS),
     ("LOWER", _LOWER_STRONG),
     ("LOWERWEAK", _LOWER_WEAK),
@@ -744,6 +750,7 @@ _KEYWORD_AFTER = {
     "ID": _ID_VALUE_AFTER_RE,
     "USER": _USER_AFTER_RE,
     "AGEWORD": _AGE_AFTER_RE,
+    "POBOX": re.compile(r"[ ]?#?(?P<v>[0-9]+)"),
     "TYPIST": _TYPIST_AFTER_RE,
     "LOWER": _LOWER_NAME_AFTER_RE,
     "LOWERWEAK": _LOWER_NAME_AFTER_RE,
@@ -1200,6 +1207,9 @@ class Deidentifier:
                     continue
             if kind == "AGEWORD":
                 found.append((start, tail.end(), "AGE"))
+                continue
+            if kind == "POBOX":  # "po box 564" (capitalised "PO Box" is in CAP_RE)
+                found.append((start, tail.end(), "ADDRESS"))
                 continue
             v_start, v_end = tail.span("v")
             value = text[v_start:v_end]
