@@ -872,6 +872,7 @@ _SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
 _AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
 _CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?![A-Za-z])")
 _CAPS_ONLY_TERMS = frozenset({"ng"})
+_AGE_IN_PARENS_RE = re.compile(r"[ ]\((?P<a>[0-9]{2,3})\)")
 # Words that open a facility's name before its capitalised words ("Our Lady of Lourdes").
 _FACILITY_HEAD_RE = re.compile(r"(?:[Oo]ur|OUR|[Tt]he|THE)[ ]$")
 # A lower-case hospital acronym where a place is expected: three letters ending in h with no
@@ -882,7 +883,7 @@ _LOWER_ACRONYM_RE = re.compile(
 )
 _ROUTED_TO_RE = re.compile(r"(?:routed|sent|copied|forwarded|system)[ ](?:to|TO)[ ]$")
 _CITY_AFTER_ADDRESS_RE = re.compile(
-    r",[ ](?P<c>(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ ](?:[A-Z][a-z]+|[A-Z]{3,}))?)(?=[.;)]|\n|$)"
+    r",[ ](?P<c>[A-Za-z][A-Za-z'-]*\.?(?:[ ][A-Za-z][A-Za-z'-]*){0,2})(?=\.?(?:\n|$)|[.;)][ ]|;|\))"
 )
 _IN_ANY_CITY_RE = re.compile(r"[ ](?:in|IN)[ ](?P<c>[A-Za-z.]+(?:[ ][A-Za-z.-]+){0,2})")
 
@@ -1300,10 +1301,18 @@ class Deidentifier:
                 if span is not None:
                     taken.append(span)
         for start, end, kind in found:
+            if kind == "NAME" and text.startswith(" (", end):  # "Smith, Barbara (93)": an age
+                age = _AGE_IN_PARENS_RE.match(text, end)
+                if age is not None and 89 < int(age.group("a")) < 130:
+                    taken.append((age.start("a"), age.end("a"), "AGE"))
             if kind == "ADDRESS":
                 city = _CITY_AFTER_ADDRESS_RE.match(text, end)  # "PO Box 4209, Macon."
-                if city is not None and city.group("c").lower() not in self.cue_stop:
-                    taken.append((city.start("c"), city.end("c"), "CITY"))
+                if city is not None:
+                    name = city.group("c").rstrip(".")
+                    known = name.lower() in US_CITIES
+                    shaped = all(w[:1].isupper() for w in name.split(" "))
+                    if known or (shaped and name.lower() not in self.cue_stop):
+                        taken.append((city.start("c"), city.start("c") + len(name), "CITY"))
             if kind == "ADDRESS" and start >= 2 and text[start - 1] == "\n":
                 # "Wei D'Angelo\n4699 NW Cedar Boulevard": the line above a street line
                 line_start = text.rfind("\n", 0, start - 1) + 1
@@ -1373,15 +1382,15 @@ class Deidentifier:
 
     def _with_city(self, text: str, start: int, end: int) -> tuple[int, int, str]:
         """A facility span, extended over " in Toledo" (the city it is in) when that follows."""
-        city = _IN_CITY_RE.match(text, end)
-        if city and not any(w.lower() in self.allow for w in city.group("c").split()):
-            return start, city.end(), "HOSPITAL"
         city = _IN_ANY_CITY_RE.match(text, end)  # "... medical center in savannah dated"
         if city is not None:
             words = city.group("c").split(" ")
             for n in (3, 2, 1):
                 if len(words) >= n and " ".join(words[:n]).lower() in US_CITIES:
                     return start, city.start("c") + len(" ".join(words[:n])), "HOSPITAL"
+        city = _IN_CITY_RE.match(text, end)
+        if city and not any(w.lower() in self.allow for w in city.group("c").split()):
+            return start, city.end(), "HOSPITAL"
         return start, end, "HOSPITAL"
 
     def _hospital_acronym(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
@@ -1412,7 +1421,12 @@ class Deidentifier:
             if state.islower() and len(text) > comma + 4 and not text[comma + 4].isalpha():
                 if known is None or text[comma + 4] not in ")\n;|":
                     return None  # "(el paso, tx)" stays: a known city, closed like a place
-            if state.upper() in _WORD_STATES and text[comma + 4 : comma + 5] not in ("", ")", "\n"):
+            if state.upper() in _WORD_STATES and text[comma + 4 : comma + 5] not in (
+                "",
+                ")",
+                "\n",
+                ";",
+            ):
                 return None
         if known is not None:  # "St. Louis, MO", "Salem, OR": the gazetteer knows them
             return comma - known, comma, "CITY"
