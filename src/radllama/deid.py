@@ -290,6 +290,7 @@ md rn np pa-c phd mbbs frcr cnp aprn fnp mr mrs ms dr prof
 
 ALLOW_TERMS = frozenset(_EPONYMS + _CLINICAL + _COMMON)
 _COMMON_SET = frozenset(_COMMON)
+_CLINICAL_SET = frozenset(_CLINICAL)
 """Lower-case words that are never treated as a name (clinical terms, eponyms, common words)."""
 # After a cue ("discussed with", "Dr.") a word is a name even if it is also an eponym: many
 # eponyms are common surnames (Baker, Jones, Murphy, Wilson), so only these words are trimmed.
@@ -872,6 +873,18 @@ _SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
 _AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
 _CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?![A-Za-z])")
 _CAPS_ONLY_TERMS = frozenset({"ng"})
+_LOWER_NEXT_WORD_RE = re.compile(rf"[ ](?P<w>[{_LO}][{_LO}'-]+)(?=[ ,.;:)]|\n|$)")
+_LOWER_CREDENTIAL_RE = re.compile(r"(?<=[a-z]),[ ](?:md|m\.d\.|rn|do(?=[ ]*(?:\n|$)))(?![a-z])")
+_LOWER_WORD_RE = re.compile(rf"[{_LO}][{_LO}'-]*\.?,?")
+_LOWER_CUE_WORDS = frozenset(
+    "by with to and from signed electronically reviewed dictated read cc the of at on".split()
+)
+# An initial and a surname after a cue word, closed by punctuation: "obtained from J. BEST:",
+# "requested by a. zhang (", "from r. khoury:".
+_INITIAL_SURNAME_RE = re.compile(
+    r"(?:[Ff]rom|FROM|[Bb]y|BY)[ ](?P<n>[A-Za-z]\.[ ](?P<s>[A-Za-z][A-Za-z'-]+))"
+    r"(?=:|[ ]\(|,[ ]|\))"
+)
 _AGE_IN_PARENS_RE = re.compile(r"[ ]\((?P<a>[0-9]{2,3})\)")
 # Words that open a facility's name before its capitalised words ("Our Lady of Lourdes").
 _FACILITY_HEAD_RE = re.compile(r"(?:[Oo]ur|OUR|[Tt]he|THE)[ ]$")
@@ -1027,7 +1040,14 @@ class Deidentifier:
             return start + value.start(), end, _id_type(label)  # type: ignore[union-attr]
         if kind == "TITLE":
             head = re.match(r"[A-Za-z]+\.?[ \t]+", match.group())
-            return self._name_span(text, start + head.end(), end, cue=True)  # type: ignore[union-attr]
+            span = self._name_span(text, start + head.end(), end, cue=True)  # type: ignore[union-attr]
+            if span is None and head.group()[:2].lower() == "dr":  # type: ignore[union-attr]
+                # "Dr. Day", "Dr. Hill": after Dr. a common word is a surname (not a clinical one)
+                word = _WORD_RE.match(text, start + head.end())  # type: ignore[union-attr]
+                if word is not None and word.group().rstrip(".").lower() not in _CLINICAL_SET:
+                    w_end = word.end() - (1 if word.group().endswith(".") else 0)
+                    return word.start(), w_end, "NAME"
+            return span
         if kind == "CRED":
             before = NAME_BEFORE_CREDENTIAL_RE.search(text, max(0, start - 80), start)
             if before is None:  # "Dictated by: D.O." are initials, not a credential
@@ -1169,9 +1189,23 @@ class Deidentifier:
             while end > start and text[end - 1] in _URL_TRAIL:
                 end -= 1
             found.append((start, end, "URL"))
-        for m in DR_LOWER_RE.finditer(text):  # "discussed with dr smith"
-            if m.group().rsplit(None, 1)[-1] not in self.cue_stop:
-                found.append((m.start("lower_name"), m.end(), "NAME"))
+        for m in DR_LOWER_RE.finditer(text):  # "discussed with dr smith", "dr hill"
+            if m.group().rsplit(None, 1)[-1] not in _CLINICAL_SET:
+                end = m.end()
+                more = _LOWER_NEXT_WORD_RE.match(text, end)  # "dr. april kennedy"
+                if more is not None and more.group("w") not in self.cue_stop:
+                    end = more.end()
+                found.append((m.start("lower_name"), end, "NAME"))
+        if ", " in text:  # "reviewed by dorothy hill, md": a lower-case name before md/rn
+            for m in _LOWER_CREDENTIAL_RE.finditer(text):
+                span = self._lower_name_before(text, m.start())
+                if span is not None:
+                    found.append(span)
+        for m in _INITIAL_SURNAME_RE.finditer(text):  # "history obtained from J. BEST:"
+            surname = m.group("s").lower()
+            if surname not in self.cue_stop or m.group("s").isupper():
+                if m.group("s").lower() not in _CLINICAL_SET:
+                    found.append((m.start("n"), m.end("n"), "NAME"))
 
     def _keyword_families(self, text: str, found: list[tuple[int, int, str]]) -> None:
         """Identifiers found by a keyword: short IDs, logins, typists, spelled-out ages,
@@ -1443,6 +1477,31 @@ class Deidentifier:
             return None  # "no displaced rib fractures, or ...": clinical words are no city
         length = len(" ".join(reversed(taken)))
         return comma - length, comma, "CITY"
+
+    def _lower_name_before(self, text: str, comma: int) -> tuple[int, int, str] | None:
+        """One to four lower-case words (no clinical word) ending at `comma` ("dorothy hill",
+        "russo, rania"), starting after a line start, colon, "by" or "with"."""
+        head = text[max(0, comma - 48) : comma]
+        cut = max(head.rfind(c) for c in "\n:;.(|")
+        if cut >= 0 and head[cut] == "." and cut >= 1 and head[cut - 1].isalpha():
+            if cut < 2 or not head[cut - 2].isalpha():
+                cut = max(head.rfind(c, 0, cut) for c in "\n:;(|")  # "e." is an initial
+        words = head[cut + 1 :].split(" ")
+        taken: list[str] = []
+        for word in reversed(words):
+            bare = word.rstrip(",.").lower()
+            if not word or not _LOWER_WORD_RE.fullmatch(word) or len(taken) >= 4:
+                break
+            if bare in _LOWER_CUE_WORDS:
+                break
+            taken.append(word)
+        if len(taken) < 2 and not (taken and text.startswith(",", comma - len(taken[0]) - 2)):
+            return None
+        bare = [w.rstrip(",.") for w in taken if len(w.rstrip(",.")) > 1]  # initials aside
+        if not bare or any(w in _CLINICAL_SET for w in bare) or all(w in self.allow for w in bare):
+            return None  # "no change, md" is not a name; "dorothy hill" is (hill is common)
+        length = len(" ".join(reversed(taken)))
+        return comma - length, comma, "NAME"
 
     def _lower_name(
         self, text: str, start: int, end: int, label: bool = False
