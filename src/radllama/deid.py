@@ -913,6 +913,8 @@ def _known_city(text: str, comma: int) -> int | None:
             if name.lower() in US_CITIES:
                 return len(name)
     return None
+
+
 _MODALITIES = frozenset("CT MR US XR PET NM CR DX MG RF IR CTA MRA MRI DEXA".split())
 _KINDS = {
     name: name.split("__")[0] for pattern in (DIGIT_RE, CAP_RE) for name in pattern.groupindex
@@ -1204,7 +1206,6 @@ class Deidentifier:
                 span = self._lower_name_before(text, m.start())
                 if span is not None:
                     found.append(span)
-
 
     def _keyword_families(self, text: str, found: list[tuple[int, int, str]]) -> None:
         """Identifiers found by a keyword: short IDs, logins, typists, spelled-out ages,
