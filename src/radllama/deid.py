@@ -2026,10 +2026,22 @@ def deidentify_rows(
     deidentifier: Deidentifier,
     audit: DeidAudit,
     source: str = "input",
+    malformed: Any = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield each row with its text field(s) redacted; every other field and the order kept."""
+    """Yield each row with its text field(s) redacted; every other field and the order kept.
+
+    `rows` may yield (line number, row) pairs; with `malformed` (a `jsonl.MalformedLines`), a
+    row whose text field is not text (a number, list, object) is counted as `wrong_type` and
+    left out instead of stopping the run."""
     for number, row in enumerate(rows, start=1):
+        if isinstance(row, tuple):
+            number, row = row
         record_id = str(row.get("id", number))
+        if malformed is not None and any(
+            not isinstance(row.get(name), str | None) for name in text_fields
+        ):
+            malformed.add(number, "wrong_type")
+            continue
         for name in text_fields:
             if name not in row:
                 fields = ", ".join(sorted(row)) or "none"
@@ -2059,14 +2071,17 @@ def deidentify_jsonl(
     config: DeidConfig | None = None,
     audit_path: str | Path | None = None,
     progress: bool = True,
+    malformed: Any = None,
 ) -> DeidAudit:
     """Redact `text_fields` of every row of a JSONL file; write the rows and the audit JSON.
 
-    The audit goes to `audit_path` (default ``OUT.audit.json``). Returns the audit.
+    The audit goes to `audit_path` (default ``OUT.audit.json``). Returns the audit. Lines that
+    are not UTF-8 / JSON objects, or whose text field is not text, are skipped and counted
+    in `malformed` (a `jsonl.MalformedLines`) and in the audit; no row at all is an error.
     """
     from tqdm import tqdm
 
-    from radllama.jsonl import read_jsonl, write_jsonl
+    from radllama.jsonl import MalformedLines, read_jsonl_counted, write_jsonl
     from radllama.provenance import write_json
 
     config = config or DeidConfig()
@@ -2075,15 +2090,27 @@ def deidentify_jsonl(
         raise DataError(f"--out {output_path} is the input file; choose another output path")
     audit_path = Path(audit_path) if audit_path else output_path.with_suffix(".audit.json")
     audit = DeidAudit.for_config(config)
-    rows = read_jsonl(input_path)
+    malformed = malformed if malformed is not None else MalformedLines()
+    rows = read_jsonl_counted(input_path, malformed)
     if progress:
         rows = tqdm(rows, desc="deid", unit=" rows", disable=None, leave=False)
-    redacted = deidentify_rows(rows, text_fields, Deidentifier(config), audit, str(input_path))
+    redacted = deidentify_rows(
+        rows, text_fields, Deidentifier(config), audit, str(input_path), malformed
+    )
+    temp = output_path.with_suffix(output_path.suffix + ".tmp")
     try:
-        write_jsonl(output_path, redacted)
+        written = write_jsonl(output_path, redacted)
     except DataError:
-        output_path.with_suffix(output_path.suffix + ".tmp").unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+    if not written:
+        output_path.unlink(missing_ok=True)
+        reasons = ", ".join(f"{k} {v}" for k, v in malformed.by_reason.items())
+        raise DataError(
+            f"no JSON rows in {input_path}"
+            + (f" ({malformed.count} malformed lines: {reasons})" if malformed.count else "")
+            + "; pass a UTF-8 JSONL file with one object per line"
+        )
     audit_path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(audit_path, audit.to_json())
+    write_json(audit_path, {**audit.to_json(), "malformed": malformed.to_json()})
     return audit
