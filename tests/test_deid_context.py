@@ -105,3 +105,16 @@ def test_clinical_text_survives(text):
 def test_gazetteer_is_lower_case_city_names():
     assert len(US_CITIES) > 400
     assert all(name == name.lower().strip() and name for name in US_CITIES)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Call 555-0100 with questions. K. van Dam", "Call [PHONE] with questions. [NAME]"),
+        ("\n-- nadia graves, pgr 4411", "\n-- [NAME], pgr [ID]"),
+        ("Notified Dr hill at 9:00.", "Notified Dr [NAME] at [TIME]."),
+        ("d/w nadia at 9:00.", "d/w [NAME] at [TIME]."),
+    ],
+)
+def test_signoffs(text, expected):
+    assert redact(text) == expected

@@ -617,7 +617,7 @@ NAME_BEFORE_CREDENTIAL_RE = re.compile(
     + r"){0,3},?[ \t]{1,3}$"
 )
 DR_LOWER_RE = re.compile(
-    rf"dr(?<![A-Za-z]dr)\.?[ ]+(?P<lower_name>(?:(?:van|von|de|del|della|der|di|da|du|la|le|ter|ten)"
+    rf"[Dd]r(?<![A-Za-z][Dd]r)\.?[ ]+(?P<lower_name>(?:(?:van|von|de|del|della|der|di|da|du|la|le|ter|ten)"
     rf"[ ])*[{_LO}][{_LO}'-]+)"
 )
 # E-mail and URL patterns start at a literal ("@", "://", "www.") that ``re`` finds with a fast
@@ -673,7 +673,7 @@ _TYPIST_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z]{2,3})(?![a-z.])")
 # in lower case, where a capital letter cannot mark a name.
 _LOWER_STRONG = (
     """dr dr. drs drs. cc: son, daughter, wife, husband, nurse, sonographer technologist
-dictated -- transcriptionist: transcriptionist""".split()
+dictated -- transcriptionist: transcriptionist d/w""".split()
     + [
         "dictated by",
         "signed by",
@@ -875,6 +875,11 @@ _SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
 _AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
 _CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?![A-Za-z])")
 _CAPS_ONLY_TERMS = frozenset({"ng"})
+# An initial and a surname (with particles) closing the report after a sentence: a signature.
+_SIGNOFF_END_RE = re.compile(
+    rf"(?<=\.[ ])(?P<n>[{_UP}]\.[ ](?:(?:de|van|von|der|den|la|los|del|da|di|le|ten|ter|De|Van|Von|"
+    rf"Del|La|Le|Da|Di|Bou|Abu|Al|El)[ ])*(?P<s>[{_UP}][{_UP}{_LO}'-]+))[ ]*$"
+)
 _LOWER_NEXT_WORD_RE = re.compile(rf"[ ](?P<w>[{_LO}][{_LO}'-]+)(?=[ ,.;:)]|\n|$)")
 _LOWER_CREDENTIAL_RE = re.compile(r"(?<=[a-z]),[ ](?:md|m\.d\.|rn|do(?=[ ]*(?:\n|$)))(?![a-z])")
 _LOWER_WORD_RE = re.compile(rf"[{_LO}][{_LO}'-]*\.?,?")
@@ -1192,6 +1197,9 @@ class Deidentifier:
             while end > start and text[end - 1] in _URL_TRAIL:
                 end -= 1
             found.append((start, end, "URL"))
+        tail = _SIGNOFF_END_RE.search(text, max(0, len(text) - 40))  # "...questions. H. de Vries"
+        if tail is not None and tail.group("s").lower() not in _CLINICAL_SET:
+            found.append((tail.start("n"), tail.end("n"), "NAME"))
         for m in DR_LOWER_RE.finditer(text):  # "discussed with dr smith", "dr hill"
             if m.group().rsplit(None, 1)[-1] not in _CLINICAL_SET:
                 end = m.end()
@@ -1278,7 +1286,8 @@ class Deidentifier:
                 if text[start].islower():  # "feb. 16, 2010", "june 2003"; capitals: CAP_RE
                     found.append((start, v_end, "DATE"))
             elif value.islower() or value.isdigit() is False and value == value.lower():
-                span = self._lower_name(text, v_start, v_end, label=kind == "LOWERLABEL")
+                label = kind == "LOWERLABEL" or word == "--"  # "-- jane graves, pgr": a name
+                span = self._lower_name(text, v_start, v_end, label=label)
                 if span is not None:
                     found.append(span)
         if "/" in text:
@@ -1532,6 +1541,8 @@ class Deidentifier:
         stop = self.cue_stop if label else self.allow  # after a label an eponym is a name
         for i, token in enumerate(tokens):
             word = token.group().rstrip(".,").lower()
+            if word in _KEYWORD_KIND and i:  # "jane doe, pgr 4411": the next keyword ends it
+                break
             if word in _CREDENTIAL_WORDS or (word in stop and word not in _LOWER_PARTICLES):
                 if not (
                     i == 0
