@@ -118,3 +118,16 @@ def test_gazetteer_is_lower_case_city_names():
 )
 def test_signoffs(text, expected):
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("read by k. okafor; final by staff.", "read by [NAME]; final by staff."),
+        ("injected by k. okafor at 9:00.", "injected by [NAME] at [TIME]."),
+        ("call 555-0100 with questions. k. van dam", "call [PHONE] with questions. [NAME]"),
+        ("transcriptionist: nadia paget (job 4411)", "transcriptionist: [NAME] (job [ID])"),
+    ],
+)
+def test_lower_case_signoffs(text, expected):
+    assert redact(text) == expected

@@ -673,7 +673,7 @@ _TYPIST_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z]{2,3})(?![a-z.])")
 # in lower case, where a capital letter cannot mark a name.
 _LOWER_STRONG = (
     """dr dr. drs drs. cc: son, daughter, wife, husband, nurse, sonographer technologist
-dictated -- transcriptionist: transcriptionist d/w""".split()
+dictated -- transcriptionist d/w""".split()
     + [
         "dictated by",
         "signed by",
@@ -691,7 +691,7 @@ _LOWER_WEAK = ["by", "per", "contact", "final by", "report by", "read by", "resu
 # eponym, as after "Dr."
 _LOWER_LABELS = (
     """pt: name: patient: rad: resident: referring: attending: radiologist: fellow:
-technologist: ordering: physician:""".split()
+technologist: ordering: physician: transcriptionist:""".split()
     + ["pt name:", "patient name:", "ordering physician:"]
 )
 _LOWER_NAME_AFTER_RE = re.compile(
@@ -877,8 +877,8 @@ _CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?!
 _CAPS_ONLY_TERMS = frozenset({"ng"})
 # An initial and a surname (with particles) closing the report after a sentence: a signature.
 _SIGNOFF_END_RE = re.compile(
-    rf"(?<=\.[ ])(?P<n>[{_UP}]\.[ ](?:(?:de|van|von|der|den|la|los|del|da|di|le|ten|ter|De|Van|Von|"
-    rf"Del|La|Le|Da|Di|Bou|Abu|Al|El)[ ])*(?P<s>[{_UP}][{_UP}{_LO}'-]+))[ ]*$"
+    rf"(?<=\.[ ])(?P<n>[{_UP}{_LO}]\.[ ](?:(?:de|van|von|der|den|la|los|del|da|di|le|ten|ter|De|Van|Von|"
+    rf"Del|La|Le|Da|Di|Bou|Abu|Al|El)[ ])*(?P<s>[{_UP}{_LO}][{_UP}{_LO}'-]+))[ ]*$"
 )
 _LOWER_NEXT_WORD_RE = re.compile(rf"[ ](?P<w>[{_LO}][{_LO}'-]+)(?=[ ,.;:)]|\n|$)")
 _LOWER_CREDENTIAL_RE = re.compile(r"(?<=[a-z]),[ ](?:md|m\.d\.|rn|do(?=[ ]*(?:\n|$)))(?![a-z])")
@@ -889,7 +889,7 @@ _LOWER_CUE_WORDS = frozenset(
 # An initial and a surname after a cue word, closed by punctuation: "obtained from J. BEST:",
 # "requested by a. zhang (", "from r. khoury:".
 _INITIAL_SURNAME_RE = re.compile(
-    r"[ ](?P<n>[A-Za-z]\.[ ](?P<s>[A-Za-z][A-Za-z'-]+))(?=:|[ ]\(|,[ ]|\))"
+    r"[ ](?P<n>[A-Za-z]\.[ ](?P<s>[A-Za-z][A-Za-z'-]+))(?=[:;)]|[ ]\(|,[ ]|[ ](?:at|AT)[ ])"
 )
 _AGE_IN_PARENS_RE = re.compile(r"[ ]\((?P<a>[0-9]{2,3})\)")
 # Words that open a facility's name before its capitalised words ("Our Lady of Lourdes").
