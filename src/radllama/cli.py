@@ -581,13 +581,24 @@ def demo(
     base_minutes: Annotated[
         float | None, typer.Option(help="Pretraining wall-clock budget (minutes).")
     ] = None,
-    train_steps: Annotated[int | None, typer.Option(help="SFT steps per method.")] = None,
+    train_steps: Annotated[
+        int | None, typer.Option(help="SFT steps per method (upper bound under a budget).")
+    ] = None,
+    budget_minutes: Annotated[
+        float | None,
+        typer.Option(help="Wall-clock budget (default 15): steps and test size are planned."),
+    ] = None,
 ) -> None:
     """The main job: synthesise -> prepare -> base -> QLoRA + full SFT -> generate -> evaluate -> report."""
     from radllama.config import load_config
     from radllama.demo import DemoConfig, run_demo
 
-    overrides = {"synth_reports": reports, "base_minutes": base_minutes, "train_steps": train_steps}
+    overrides = {
+        "synth_reports": reports,
+        "base_minutes": base_minutes,
+        "train_steps": train_steps,
+        "budget_minutes": budget_minutes,
+    }
     run_demo(load_config(DemoConfig, config, overrides), out)
 
 
