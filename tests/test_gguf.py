@@ -9,6 +9,7 @@ import pytest
 
 from radllama import loader
 from radllama.base import GgufError, convert_gguf, inspect_gguf
+from radllama.errors import ConfigError
 from radllama.export import export_gguf
 
 PROMPT = [
@@ -204,3 +205,28 @@ def test_model_file_that_is_not_gguf_is_refused(tmp_path):
     (tmp_path / "model.bin").write_text("x")
     with pytest.raises(loader.ModelError, match="not a .gguf"):
         loader.resolve_model(tmp_path / "model.bin")
+
+
+@pytest.mark.slow
+def test_bundled_smollm2_converts_and_answers(tmp_path, run_cli):
+    """The real default base: bundled SmolLM2-135M-Instruct GGUF -> HF dir -> an impression."""
+    pytest.importorskip("gguf")
+    from radllama.base import bundled_gguf
+    from radllama.inference import GenerationSettings, ImpressionModel
+
+    try:
+        gguf_file = bundled_gguf()
+    except ConfigError as error:  # pragma: no cover - package not installed
+        pytest.skip(str(error))
+    code, out, err = run_cli("base", "--out", tmp_path / "smollm2")
+    assert code == 0, err
+    record = json.loads((tmp_path / "smollm2" / "radllama_base.json").read_text())
+    assert record["source"]["quantization"] == "Q4_1" and record["layers"] == 30
+    assert record["source"]["file"] == str(gguf_file) and 130e6 < record["parameters"] < 140e6
+    model = ImpressionModel.load(tmp_path / "smollm2")
+    assert model.tokenizer.eos_token == "<|im_end|>" and model.tokenizer.pad_token != "<|im_end|>"
+    out = model.generate(
+        [("XR CHEST", "Heart size is normal. Lungs are clear. No effusion.")],
+        GenerationSettings(max_new_tokens=24),
+    )[0]
+    assert len(out.raw_text.split()) >= 3  # English words, not an empty completion
