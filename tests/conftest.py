@@ -102,8 +102,12 @@ def make_tiny_rows(n: int, seed: int = 0) -> list[dict]:
         exam, modality, region, findings, impression = _FINDINGS[i % len(_FINDINGS)]
         instruction_index = prompts.choose_instruction(rng)
         prepend_index = prompts.choose_prepend(rng, 0.3)
-        prompt = prompts.build_user_prompt(exam, findings, prompts.INSTRUCTIONS[instruction_index])
-        completion = prompts.build_completion(impression, prepend_index)
+        messages = style.messages(
+            exam,
+            findings,
+            instruction=prompts.INSTRUCTIONS[instruction_index],
+            completion=prompts.build_completion(impression, prepend_index),
+        )
         rows.append(
             {
                 "report_id": f"r{i:05d}",
@@ -116,13 +120,9 @@ def make_tiny_rows(n: int, seed: int = 0) -> list[dict]:
                 "impression": impression,
                 "instruction_index": instruction_index,
                 "prepend_index": prepend_index,
-                "prompt": prompt,
-                "completion": completion,
-                "messages": [
-                    {"role": "system", "content": style.system_prompt},
-                    {"role": "user", "content": prompt},
-                    {"role": "assistant", "content": completion},
-                ],
+                "prompt": messages[-2]["content"],
+                "completion": messages[-1]["content"],
+                "messages": messages,
             }
         )
     return rows
@@ -131,8 +131,8 @@ def make_tiny_rows(n: int, seed: int = 0) -> list[dict]:
 def make_tiny_data_dir(path: Path, n_train: int = 48, n_eval: int = 6, n_test: int = 12) -> Path:
     """A DATA_DIR with train/eval/test.jsonl and a manifest, as `radllama prepare` writes it."""
     from radllama import prompts
+    from radllama.artifacts import DataManifest
     from radllama.jsonl import write_jsonl
-    from radllama.provenance import write_json
 
     path.mkdir(parents=True, exist_ok=True)
     rows = make_tiny_rows(n_train + n_eval + n_test)
@@ -143,17 +143,15 @@ def make_tiny_data_dir(path: Path, n_train: int = 48, n_eval: int = 6, n_test: i
     }
     for name, split_rows in splits.items():
         write_jsonl(path / f"{name}.jsonl", [dict(r, split=name) for r in split_rows])
-    write_json(
-        path / "manifest.json",
-        {
-            "kind": "radllama-dataset",
-            "fixture": True,
-            "counts": {name: len(r) for name, r in splits.items()},
-            "prompt_style": prompts.PromptStyle().model_dump(),
-            "deid": {"enabled": True, "mode": "placeholder"},
-            "data_hash": "fixture",
-        },
-    )
+    n_rows = len(rows)
+    DataManifest(
+        data_hash="fixture",
+        counts={"input_rows": n_rows, "kept": n_rows,
+                "splits": {name: len(r) for name, r in splits.items()}},
+        prompt_style=prompts.PromptStyle(),
+        deid={"enabled": True, "mode": "placeholder"},
+        fixture=True,
+    ).write(path)  # fmt: skip
     return path
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from judge_server import ScriptedChatServer, marker
 
-from radllama.generate import GenerateConfig, generate_predictions, resolve_exam_field
+from radllama.artifacts import DataManifest, DeidSection, RunRecord
+from radllama.generate import GenerateConfig, generate_predictions, resolve_prompt_style
 from radllama.inference import ImpressionModel
 from radllama.jsonl import write_jsonl
-from radllama.prompts import strip_prepend
+from radllama.prompts import PromptStyle, strip_prepend
 
 N_TEST = 12  # rows in the tiny fixture's test split
 
@@ -154,29 +155,37 @@ def test_duplicate_report_ids_are_counted_not_generated_twice(
     assert "1 duplicate report_id" in summary.describe()
 
 
-def test_exam_field_follows_training(tiny_model_dir, tiny_data_dir, tmp_path):
-    assert resolve_exam_field(None, {}, {}) == "exam_code"
-    assert (
-        resolve_exam_field(None, {}, {"config": {"prompt": {"exam_field": "description"}}})
-        == "exam_description"
-    )
-    assert (
-        resolve_exam_field(
-            None, {"exam_field": "exam_code"}, {"config": {"prompt": {"exam_field": "description"}}}
-        )
-        == "exam_code"
-    )
+def test_prompt_style_comes_from_the_run_then_the_data(tiny_data_dir):
+    described = PromptStyle(exam_field="exam_description")
+    manifest = DataManifest.read(tiny_data_dir).model_copy(update={"prompt_style": described})
+    run = RunRecord(method="full", prompt_style=PromptStyle(system_prompt="Trained."))
+    assert resolve_prompt_style(None, None, None) == PromptStyle()
+    assert resolve_prompt_style(None, None, manifest).exam_field == "exam_description"  # bare
+    assert resolve_prompt_style(None, run, manifest) == run.prompt_style  # not the test data's
+    override = resolve_prompt_style("exam_description", run, manifest)
+    assert override.exam_field == "exam_description" and override.system_prompt == "Trained."
+
+
+def test_exam_field_of_the_data_is_used_for_a_bare_model(tiny_model_dir, tiny_data_dir, tmp_path):
     rows = read_rows(tiny_data_dir / "test.jsonl")[:2]
     data = tmp_path / "data"
     data.mkdir()
     write_jsonl(
-        data / "test.jsonl",
-        [dict(r, exam_code="", exam_description="DESC " + r["exam_code"]) for r in rows],
+        data / "test.jsonl", [dict(r, exam_description="DESC " + r["exam_code"]) for r in rows]
     )
-    (data / "manifest.json").write_text(json.dumps({"config": {"prompt": {"exam_field": "code"}}}))
+    described = PromptStyle(exam_field="exam_description")
+    DataManifest.read(tiny_data_dir).model_copy(update={"prompt_style": described}).write(data)
     out = tmp_path / "p.jsonl"
     generate_predictions(GenerateConfig(model=tiny_model_dir, data=data, out=out, max_new_tokens=2))
-    assert all("EXAM: DESC " in r["prompt"] for r in read_rows(out))  # empty code -> description
+    assert all("EXAM: DESC " in r["prompt"] for r in read_rows(out))
+    # An empty exam field falls back to the other one.
+    write_jsonl(data / "test.jsonl", [dict(r, exam_description="") for r in rows])
+    out2 = tmp_path / "p2.jsonl"
+    generate_predictions(
+        GenerateConfig(model=tiny_model_dir, data=data, out=out2, max_new_tokens=2)
+    )
+    prompts = {p["report_id"]: p["prompt"] for p in read_rows(out2)}
+    assert all(f"EXAM: {r['exam_code']}\n" in prompts[r["report_id"]] for r in rows)
 
 
 # ---- openai backend over real HTTP ---------------------------------------------------------
@@ -251,7 +260,8 @@ def test_openai_backend_refuses_remote_endpoint_without_deid(tiny_data_dir, tmp_
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(tiny_data_dir / "test.jsonl", data / "test.jsonl")
-    (data / "manifest.json").write_text(json.dumps({"deid": {"enabled": False}}))
+    manifest = DataManifest.read(tiny_data_dir)
+    manifest.model_copy(update={"deid": DeidSection(enabled=False)}).write(data)
     code, _, err = run_cli("generate", "--backend", "openai", "--base-url", "https://api.example.com/v1",
                            "--api-model", "gpt-4o", "--data", data, "--out", tmp_path / "p.jsonl")  # fmt: skip
     assert code == 2 and "refusing to send report text" in err

@@ -101,7 +101,7 @@ def test_bare_model_uses_default_prompt_style(tiny_model_dir):
 
 def test_run_dir_prompt_style_is_reproduced(full_run_dir):
     model = ImpressionModel.load(full_run_dir)
-    assert model.prompt_style == CUSTOM_STYLE and model.run["method"] == "full"
+    assert model.prompt_style == CUSTOM_STYLE and model.run.method == "full"
     prompt = model.build_prompt("XR CHEST", "Clear lungs.")
     assert "You write impressions." in prompt and INSTRUCTIONS[7] in prompt
     assert INSTRUCTIONS[0] not in prompt

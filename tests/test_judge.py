@@ -8,20 +8,25 @@ import socket
 import pytest
 from judge_server import ScriptedChatServer, marker
 
+from radllama.artifacts import ArtifactError, DataManifest
 from radllama.errors import ConfigError, RadllamaError
 from radllama.evaluate import judge
 from radllama.evaluate.judge import (
     PROMPT_VERSION,
     JudgeConfig,
-    PHIGuardError,
     backoff_delay,
     build_judge_messages,
     cache_key,
-    check_phi_guard,
-    is_loopback_url,
     judge_predictions,
     parse_judge_answer,
 )
+from radllama.guard import PHIGuardError, check_phi_guard, is_loopback_url
+
+
+def _manifest(deid: dict | None) -> DataManifest:
+    """A minimal dataset manifest with the given `deid` section."""
+    data = {"data_hash": "h", "counts": {"input_rows": 1, "kept": 1}, "prompt_style": {}}
+    return DataManifest.parse({**data, "schema_version": 1, "deid": deid}, "test")
 
 
 def _row(report_id: str, behaviour: str = "good:7") -> dict:
@@ -255,41 +260,33 @@ def test_is_loopback_url(url, loopback):
 def test_phi_guard_refuses_remote_without_deid(server):
     config = JudgeConfig(base_url="https://api.example.com/v1", model="gpt-4o")
     with pytest.raises(PHIGuardError, match="--allow-remote"):
-        judge_predictions([_row("x")], config, manifest={"deid": {"enabled": False}})
-    with pytest.raises(PHIGuardError):
+        judge_predictions([_row("x")], config, manifest=_manifest({"enabled": False}))
+    with pytest.raises(PHIGuardError, match="no dataset manifest"):
         judge_predictions([_row("x")], config, manifest=None)
-    check_phi_guard(config.base_url, {"deid": {"enabled": True, "mode": "placeholder"}}, False)
+    with pytest.raises(PHIGuardError, match="kept identifier types DATE"):
+        check_phi_guard(
+            config.base_url, _manifest({"enabled": True, "kept_types": ["DATE"]}), False
+        )
+    check_phi_guard(config.base_url, _manifest({"enabled": True, "mode": "placeholder"}), False)
     check_phi_guard(config.base_url, None, allow_remote=True)
 
 
-@pytest.mark.parametrize(
-    ("manifest", "deidentified"),
-    [
-        ({"deid": {"enabled": True}}, True),
-        ({"config": {"deid": {"enabled": True, "mode": "placeholder"}}}, True),
-        ({"deid": {"enabled": "yes"}}, False),
-        ({"config": {"deid": {"enabled": False}}}, False),
-        ({"config": None}, False),
-        ({}, False),
-        (None, False),
-    ],
-)
-def test_manifest_is_deidentified(manifest, deidentified):
-    assert judge.manifest_is_deidentified(manifest) is deidentified
+def test_deid_section_is_strict():
+    """A non-boolean `enabled` is not read as "de-identified": the manifest is rejected."""
+    with pytest.raises(ArtifactError, match="deid.enabled"):
+        _manifest({"enabled": "yes"})
+    assert _manifest(None).deid is None
 
 
 def test_phi_guard_error_is_one_line_at_the_cli_level():
     with pytest.raises(PHIGuardError) as caught:
-        check_phi_guard("https://api.example.com/v1", {}, allow_remote=False)
+        check_phi_guard("https://api.example.com/v1", None, allow_remote=False)
     assert "\n" not in str(caught.value) and isinstance(caught.value, RadllamaError)
 
 
-@pytest.mark.parametrize(
-    ("manifest", "allow_remote"), [({"deid": {"enabled": True}}, False), (None, True)]
-)
-def test_phi_guard_lets_permitted_remote_requests_through(
-    server, monkeypatch, manifest, allow_remote
-):
+@pytest.mark.parametrize(("deid", "allow_remote"), [({"enabled": True}, False), (None, True)])
+def test_phi_guard_lets_permitted_remote_requests_through(server, monkeypatch, deid, allow_remote):
+    manifest = _manifest(deid) if deid else None
     # 0.0.0.0 is not loopback to the guard, yet Linux routes it to this machine's server.
     monkeypatch.setenv("JUDGE_TEST_KEY", "sk-remote")
     url = server.base_url.replace("127.0.0.1", "0.0.0.0")

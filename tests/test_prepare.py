@@ -18,6 +18,7 @@ from radllama.prepare import (
     prepare,
     row_draws,
 )
+from radllama.prompts import PromptStyle
 from radllama.synth import synthesize
 
 REPO = Path(__file__).resolve().parents[1]
@@ -243,10 +244,11 @@ def test_exam_field_description(corpus, tmp_path):
         "report_id": "r", "patient_id": "p", "exam_code": "CTHDWO",
         "exam_description": "CT HEAD W/O CONTRAST", "modality": "CT", "body_region": "head",
     }  # fmt: skip
-    assert "EXAM: CT HEAD W/O" in instruction_row(ids, "f", "i", 0, None, "description")["prompt"]
-    assert "EXAM: CTHDWO" in instruction_row(ids, "f", "i", 0, None, "code")["prompt"]
+    described, coded = PromptStyle(exam_field="exam_description"), PromptStyle()
+    assert "EXAM: CT HEAD W/O" in instruction_row(ids, "f", "i", 0, None, described)["prompt"]
+    assert "EXAM: CTHDWO" in instruction_row(ids, "f", "i", 0, None, coded)["prompt"]
     ids["exam_code"] = ""
-    assert "EXAM: CT HEAD W/O" in instruction_row(ids, "f", "i", 0, None, "code")["prompt"]
+    assert "EXAM: CT HEAD W/O" in instruction_row(ids, "f", "i", 0, None, coded)["prompt"]
 
 
 HEADER = "report_id,patient_id,exam_code,exam_description,report_date,report_text\n"

@@ -184,9 +184,10 @@ def test_cli_writes_report_and_prints_table(tmp_path, run_cli):
     [
         (None, "scores file not found"),
         ("{not json", "not valid JSON"),
-        ('{"system": "x"}', "no 'metrics' object"),
-        ('{"metrics": {}}', "no 'system' name"),
-        ('{"system": "x", "metrics": {"rougeL": 0.3}}', "metric 'rougeL' has no 'mean'"),
+        ('{"system": "x"}', "not a valid scores file (field 'metrics'"),
+        ('{"metrics": {}}', "not a valid scores file (field 'system'"),
+        ('{"system": "x", "metrics": {"rougeL": 0.3}}', "field 'metrics.rougeL'"),
+        ('{"system": "x", "metrics": {}, "schema_version": 2}', "schema_version 2 is newer"),
     ],
 )
 def test_bad_scores_file_is_one_line_exit_2(tmp_path, run_cli, content, message):

@@ -112,7 +112,7 @@ def _rows_for(system: str, rows: list[dict[str, Any]], answers: list[Retrieved],
         result = {"raw_output": answer.impression, "prediction": answer.impression,
                   "latency_s": latency, "retrieved_report_id": answer.report_id,
                   "similarity": round(answer.similarity, 6)}  # fmt: skip
-        yield prediction_row(row, system, None, **result)
+        yield prediction_row(row, system, None, **result).to_json()
 
 
 def run_baselines(config: BaselinesConfig) -> dict[str, dict[str, Any]]:

@@ -421,7 +421,7 @@ def evaluate(
         bool, typer.Option(help="Allow a non-loopback judge for non-de-identified text")
     ] = False,
     manifest: Annotated[
-        Path | None, typer.Option(help="Dataset manifest.json (judge PHI guard)")
+        Path | None, typer.Option(help="DATA_DIR or its manifest.json (judge PHI guard)")
     ] = None,
 ) -> None:
     """Score predictions: ROUGE-L, BERTScore, clinical agreement, hallucination flags, judge."""
@@ -455,12 +455,11 @@ def _judge_options(
     api_key_env: str | None,
     allow_remote: bool,
     manifest: Path | None,
-) -> tuple[object | None, dict | None]:
-    """JudgeConfig + manifest dict for `evaluate` (None, None when the judge is not asked for)."""
+) -> tuple[object | None, object | None]:
+    """JudgeConfig + DataManifest for `evaluate` (None, None when the judge is not asked for)."""
     if not wanted:
         return None, None
-    import json
-
+    from radllama.artifacts import DataManifest
     from radllama.config import validate_config
     from radllama.errors import ConfigError
     from radllama.evaluate.judge import JudgeConfig
@@ -470,14 +469,7 @@ def _judge_options(
     fields = {"base_url": base_url, "model": model, "allow_remote": allow_remote}
     if api_key_env:
         fields["api_key_env"] = api_key_env
-    manifest_data = None
-    if manifest is not None:
-        if not manifest.is_file():
-            raise ConfigError(f"manifest not found: {manifest}; pass DATA_DIR/manifest.json")
-        try:
-            manifest_data = json.loads(manifest.read_text())
-        except json.JSONDecodeError:
-            raise ConfigError(f"{manifest}: not valid JSON; pass DATA_DIR/manifest.json") from None
+    manifest_data = DataManifest.read(manifest) if manifest is not None else None
     return validate_config(JudgeConfig, fields, source="judge options"), manifest_data
 
 

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from radllama.artifacts import RUN_FILE
 from radllama.config import StrictModel
 from radllama.errors import ConfigError
 
@@ -245,10 +246,11 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
 
 
 def _counts_line(manifest: dict) -> str:
-    counts = manifest.get("counts", {})
-    dropped = sum(counts.get("dropped", {}).values())
-    sizes = ", ".join(f"{name} {n}" for name, n in counts.get("splits", {}).items())
-    return f"{counts.get('input_rows', '?')} input rows, {dropped} dropped -> {sizes}"
+    from radllama.artifacts import DataManifest
+
+    counts = DataManifest.parse(manifest, "prepare result").counts
+    sizes = ", ".join(f"{name} {n}" for name, n in counts.splits.items())
+    return f"{counts.input_rows} input rows, {sum(counts.dropped.values())} dropped -> {sizes}"
 
 
 def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
@@ -256,8 +258,9 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     import json
     import shutil
 
+    from radllama.artifacts import DataManifest
     from radllama.jsonl import read_jsonl
-    from radllama.provenance import json_sha256, write_json
+    from radllama.provenance import json_sha256
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
@@ -268,11 +271,11 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
             for row in read_jsonl(test_dir / f"{split}.jsonl"):
                 test_file.write(json.dumps(dict(row, split="test"), ensure_ascii=False) + "\n")
     shutil.copyfile(train_dir / "deid_audit.json", out / "deid_audit.json")
-    manifest = json.loads((train_dir / "manifest.json").read_text())
-    test_manifest = json.loads((test_dir / "manifest.json").read_text())
-    manifest["test_source"] = {"dir": str(test_dir), "manifest": test_manifest}
-    manifest["data_hash"] = json_sha256([manifest.get("data_hash"), test_manifest.get("data_hash")])
-    write_json(out / "manifest.json", manifest)
+    manifest = DataManifest.read(train_dir)
+    test_manifest = DataManifest.read(test_dir)
+    manifest.test_source = {"dir": str(test_dir), "manifest": test_manifest.to_json()}
+    manifest.data_hash = json_sha256([manifest.data_hash, test_manifest.data_hash])
+    manifest.write(out)
 
 
 def train_recipe_path(config: DemoConfig) -> Path:
@@ -385,7 +388,7 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
         to_generate = len(config.methods) - index  # this one and the later ones
         reserve = to_generate * plan["test_rows"] * per_row + config.reserve_seconds
         seconds = max(0.0, (clock.left() - reserve) / to_generate)
-        if (run_dir / "radllama_run.json").is_file():
+        if (run_dir / RUN_FILE).is_file():
             log(f"[skip] fine-tune ({method}): output exists")
             continue
         record["train_seconds_allotted"] = None if math.isinf(seconds) else round(seconds, 1)
@@ -511,13 +514,14 @@ def describe_plan(plan: dict) -> str:
 
 
 def _attach_plan(report_dir: Path, report: dict, plan: dict) -> None:
+    """The plan goes into report.json (an extra key of the Report artifact) and report.md."""
+    from radllama.artifacts import Report
+
     report["demo_plan"] = plan
     (report_dir / "plan.json").write_text(json.dumps(plan, indent=2))
-    path = report_dir / "report.json"
-    if path.is_file():
-        saved = json.loads(path.read_text())
-        saved["demo_plan"] = plan
-        path.write_text(json.dumps(saved, indent=2))
+    if Report.path_in(report_dir).is_file():
+        saved = Report.read(report_dir)
+        Report.model_validate({**saved.to_json(), "demo_plan": plan}).write(report_dir)
     md = report_dir / "report.md"
     if md.is_file():
         md.write_text(
@@ -573,10 +577,11 @@ def _evaluate_all(
     out: Path,
     log: Callable[[str], None],
 ) -> list[Path]:
+    from radllama.artifacts import DataManifest
     from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions
 
     out.mkdir(parents=True, exist_ok=True)
-    manifest = json.loads((data_dir / "manifest.json").read_text())
+    manifest = DataManifest.read(data_dir)
     paths = []
     for system, pred_path in preds.items():
         path = out / f"{system}.json"

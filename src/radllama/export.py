@@ -20,22 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from radllama import loader
+from radllama.artifacts import RUN_FILE, RunRecord
 from radllama.errors import ConfigError
-from radllama.provenance import utc_now, write_json
+from radllama.provenance import utc_now
 
-RUN_FILE = loader.RUN_FILE
 ADAPTER_FILE = loader.ADAPTER_FILE
 DTYPES = ("bfloat16", "float16", "float32")
 GGUF_TYPES = ("f16", "q8_0")
 
 
-def read_run(run_dir: Path) -> dict:
-    path = run_dir / RUN_FILE
-    if not path.is_file():
+def read_run(run_dir: Path) -> RunRecord:
+    if not (run_dir / RUN_FILE).is_file():
         raise ConfigError(
             f"{run_dir} has no {RUN_FILE}; pass a RUN_DIR written by `radllama train`"
         )
-    return json.loads(path.read_text())
+    return RunRecord.read(run_dir)
 
 
 def export_merged(run_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat16") -> Path:
@@ -48,7 +47,7 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat
     run = read_run(run_dir)
     if not (run_dir / ADAPTER_FILE).is_file():
         raise ConfigError(
-            f"{run_dir} is a {run.get('method', 'full')} fine-tune without an adapter: it already is "
+            f"{run_dir} is a {run.method} fine-tune without an adapter: it already is "
             "a standalone model; serve or copy RUN_DIR itself"
         )
     if dtype not in DTYPES:
@@ -67,25 +66,22 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat
             shutil.copy2(run_dir / name, out_dir / name)
     # The merged directory is a plain full-weight model: loaders must not quantise it or look
     # for an adapter, so method becomes "full" and the provenance moves under "export".
-    record = dict(
-        run,
-        method="full",
-        quantization=None,
-        export={
-            "merged_from_run": str(run_dir.resolve()),
-            "merged_from_method": run.get("method"),
-            "base_model": base,
-            "dtype": dtype,
-            "created": utc_now(),
-        },
+    export = {
+        "merged_from_run": str(run_dir.resolve()),
+        "merged_from_method": run.method,
+        "base_model": base,
+        "dtype": dtype,
+        "created": utc_now(),
+    }
+    run.model_copy(update={"method": "full", "quantization": None, "export": export}).write(
+        out_dir / RUN_FILE
     )
-    write_json(out_dir / RUN_FILE, record)
     return out_dir
 
 
-def _base_model(run: dict, run_dir: Path) -> str:
+def _base_model(run: RunRecord, run_dir: Path) -> str:
     """The adapter's base weights directory (a GGUF base: its converted copy)."""
-    return loader.weights_dir(loader.ModelSource(str(run_dir), "run-adapter", run))
+    return loader.weights_dir(loader.resolve_model(run_dir))
 
 
 # ---- GGUF out ---------------------------------------------------------------------------

@@ -34,13 +34,13 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from radllama.artifacts import DataManifest, PredictionRow, RunRecord
 from radllama.config import StrictModel
 from radllama.errors import ConfigError, DataError
-from radllama.jsonl import append_jsonl, read_jsonl, write_jsonl
-from radllama.prompts import PromptStyle, build_user_prompt, strip_prepend
+from radllama.jsonl import read_jsonl, write_jsonl
+from radllama.prompts import PromptStyle, strip_prepend
 
 REQUIRED_FIELDS = ("report_id", "findings", "impression")
-EXAM_FIELDS = ("exam_code", "exam_description")
 
 
 class GenerateConfig(StrictModel):
@@ -68,7 +68,9 @@ class GenerateConfig(StrictModel):
     concurrency: int = Field(4, ge=1, description="openai: requests in flight at most.")
     limit: int | None = Field(None, ge=1, description="Use only the first N rows of the split.")
     exam_field: Literal["exam_code", "exam_description"] | None = Field(
-        None, description="Row field shown as EXAM (default: as in training, else exam_code)."
+        None,
+        description="Row field shown as EXAM (default: the run's saved prompt style; for a bare "
+        "model, the data's).",
     )
     base_url: str | None = Field(
         None, description="openai: server URL, e.g. http://127.0.0.1:8000/v1."
@@ -184,32 +186,27 @@ def load_split(
     return rows, dropped
 
 
-def read_manifest(data: Path) -> dict[str, Any]:
-    """The DATA_DIR manifest next to a split file ({} when absent)."""
-    directory = data if data.is_dir() else data.parent
-    path = directory / "manifest.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except json.JSONDecodeError:
-        raise DataError(f"{path} is not valid JSON; re-run `radllama prepare`") from None
+def read_manifest(data: Path) -> DataManifest | None:
+    """The DATA_DIR manifest next to a split file (None when absent)."""
+    return DataManifest.read_optional(data if data.is_dir() else data.parent)
 
 
-def resolve_exam_field(explicit: str | None, run: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """The row field that training showed as EXAM: option > run file > data manifest > code."""
-    prepared = ((manifest.get("config") or {}).get("prompt") or {}).get("exam_field")
-    style = run.get("prompt_style") or {}
-    for value in (explicit, run.get("exam_field"), style.get("exam_field"), prepared):
-        if value:
-            return (
-                value if value in EXAM_FIELDS else f"exam_{value}"
-            )  # prepare says code|description
-    return "exam_code"
+def resolve_prompt_style(
+    exam_field: str | None, run: RunRecord | None, manifest: DataManifest | None
+) -> PromptStyle:
+    """The prompt style to generate with.
 
-
-def exam_text(row: dict[str, Any], exam_field: str) -> str:
-    """The EXAM line: the chosen field, falling back to the other one when it is empty."""
-    other = EXAM_FIELDS[1] if exam_field == EXAM_FIELDS[0] else EXAM_FIELDS[0]
-    return str(row.get(exam_field) or row.get(other) or "")
+    A RUN_DIR's own saved style (what it was trained on); for a bare model, which was never
+    fine-tuned, the style the data was prepared with; the default style without either.
+    ``--exam-field`` overrides the style's exam field.
+    """
+    if run is not None:
+        style = run.prompt_style
+    elif manifest is not None:
+        style = manifest.prompt_style
+    else:
+        style = PromptStyle()
+    return style.model_copy(update={"exam_field": exam_field}) if exam_field else style
 
 
 # ---- output (resumable) ------------------------------------------------------------------
@@ -249,20 +246,20 @@ def prepare_output(out: Path, system: str) -> tuple[set[str], int]:
 
 def prediction_row(
     row: dict[str, Any], system: str, prompt: str | None, **result: Any
-) -> dict[str, Any]:
+) -> PredictionRow:
     """One PREDS.jsonl row (prompt None: no prompt, e.g. a baseline); `result` holds
     raw_output, prediction, latency_s and token counts."""
-    return {
-        "report_id": row["report_id"],
-        "system": system,
-        "exam_code": row.get("exam_code", ""),
-        "findings": row["findings"],
-        "prompt": prompt,
-        "reference": row["impression"],
-        "modality": row.get("modality", "unknown"),
-        "body_region": row.get("body_region", "unknown"),
+    return PredictionRow(
+        report_id=str(row["report_id"]),
+        system=system,
+        exam_code=row.get("exam_code") or "",
+        findings=row["findings"],
+        prompt=prompt,
+        reference=row["impression"],
+        modality=row.get("modality") or "unknown",
+        body_region=row.get("body_region") or "unknown",
         **result,
-    }
+    )
 
 
 def error_result(message: str, latency_s: float) -> dict[str, Any]:
@@ -284,8 +281,8 @@ class _Sink:
     summary: GenerateSummary
 
     def write(self, row: dict[str, Any], item: tuple[str, str], result: dict[str, Any]) -> None:
-        prompt = build_user_prompt(item[0], item[1], self.style.inference_instruction)
-        append_jsonl(self.out, prediction_row(row, self.system, prompt, **result))
+        prompt = self.style.user_prompt(*item)
+        prediction_row(row, self.system, prompt, **result).append(self.out)
         if result.get("error"):
             self.summary.errors += 1
         else:
@@ -317,13 +314,13 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
 # ---- backends ----------------------------------------------------------------------------
 
 
-def _run_hf(model, rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> None:
+def _run_hf(model, rows, config: GenerateConfig, sink: _Sink) -> None:
     from radllama.inference import GenerationSettings
 
     settings = GenerationSettings(
         max_new_tokens=config.max_new_tokens, batch_size=config.batch_size
     )
-    items = [(exam_text(r, exam_field), r["findings"]) for r in rows]
+    items = [(sink.style.exam(r), r["findings"]) for r in rows]
     lengths = [model.prompt_tokens(*item) for item in items]
     # Similar lengths in one batch waste little compute on padding.
     order = sorted(range(len(rows)), key=lambda i: lengths[i])
@@ -353,7 +350,7 @@ def _run_hf(model, rows, config: GenerateConfig, sink: _Sink, exam_field: str) -
 
 
 def _api_key(config: GenerateConfig) -> str:
-    from radllama.evaluate.judge import is_loopback_url
+    from radllama.guard import is_loopback_url
 
     key = os.environ.get(config.api_key_env, "").strip()
     if key:
@@ -408,7 +405,7 @@ def _ask(client, config: GenerateConfig, messages: list[dict[str, str]]) -> dict
     }
 
 
-def _run_openai(rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> None:
+def _run_openai(rows, config: GenerateConfig, sink: _Sink) -> None:
     import openai
 
     client = openai.OpenAI(
@@ -417,7 +414,7 @@ def _run_openai(rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> N
         timeout=config.timeout_s,
         max_retries=config.max_retries,  # the client's exponential back-off with jitter
     )
-    items = [(exam_text(r, exam_field), r["findings"]) for r in rows]
+    items = [(sink.style.exam(r), r["findings"]) for r in rows]
     pool = ThreadPoolExecutor(max_workers=config.concurrency, thread_name_prefix="generate")
     try:
         futures = {
@@ -437,21 +434,13 @@ def _run_openai(rows, config: GenerateConfig, sink: _Sink, exam_field: str) -> N
 # ---- entry point -------------------------------------------------------------------------
 
 
-def _saved_prompt_style(model: Path | None) -> tuple[PromptStyle, dict[str, Any]]:
-    """The prompt style of a RUN_DIR without loading weights (default style otherwise)."""
-    from radllama.inference import load_prompt_style, read_run_file
-
-    run = read_run_file(model) if model is not None and model.is_dir() else {}
-    return load_prompt_style(run, model or ""), run
-
-
 def generate_predictions(config: GenerateConfig) -> GenerateSummary:
     """Generate a prediction for every row of the split not yet in `config.out`."""
     began = time.perf_counter()
     manifest = read_manifest(config.data)
     rows, dropped = load_split(config.data, config.limit)
     if config.backend == "openai":
-        from radllama.evaluate.judge import check_phi_guard
+        from radllama.guard import check_phi_guard
 
         check_phi_guard(config.base_url or "", manifest, config.allow_remote)
     default_name = config.model.expanduser().name if config.backend == "hf" else config.api_model
@@ -468,14 +457,16 @@ def generate_predictions(config: GenerateConfig) -> GenerateSummary:
         model = ImpressionModel.load(
             config.model, device=config.device, dtype=config.dtype, load_in_4bit=config.load_in_4bit
         )
-        style, run = model.prompt_style, model.run
-    else:
-        style, run = _saved_prompt_style(config.model)
-    exam_field = resolve_exam_field(config.exam_field, run, manifest)
+        run = model.run
+    else:  # the openai backend may name a RUN_DIR only for its prompt style
+        run = RunRecord.read_optional(config.model) if config.model is not None else None
+    style = resolve_prompt_style(config.exam_field, run, manifest)
+    if model is not None:
+        model.prompt_style = style
     sink = _Sink(config.out, system, style, summary)
     if model is not None:
-        _run_hf(model, pending, config, sink, exam_field)
+        _run_hf(model, pending, config, sink)
     elif pending:
-        _run_openai(pending, config, sink, exam_field)
+        _run_openai(pending, config, sink)
     summary.seconds = time.perf_counter() - began
     return summary

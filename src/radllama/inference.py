@@ -23,18 +23,15 @@ Greedy decoding by default: the same prompt gives the same impression in a batch
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from radllama import loader
+from radllama.artifacts import RUN_FILE, RunRecord
 from radllama.errors import ConfigError, RadllamaError
 from radllama.prompts import PromptStyle, strip_prepend
 
-RUN_FILE = loader.RUN_FILE
 ADAPTER_FILE = loader.ADAPTER_FILE
 _DTYPES = ("float32", "bfloat16", "float16")
 
@@ -71,33 +68,16 @@ class GenerationOutput:
     finish_reason: str  # "stop" (EOS produced) or "length" (max_new_tokens reached)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise RadllamaError(
-            f"{path}: cannot read it as JSON ({error}); re-run the step that wrote it"
-        ) from None
-    if not isinstance(data, dict):
-        raise RadllamaError(f"{path}: expected a JSON object; re-run the step that wrote it")
-    return data
+def read_run_file(model_dir: str | Path) -> RunRecord | None:
+    """The run record (radllama_run.json) of a RUN_DIR; None for a bare model dir or a GGUF."""
+    if not Path(model_dir).is_dir():
+        return None
+    return RunRecord.read_optional(Path(model_dir) / RUN_FILE)
 
 
-def read_run_file(model_dir: str | Path) -> dict[str, Any]:
-    """The run record (radllama_run.json) of a RUN_DIR; {} for a bare model directory."""
-    path = Path(model_dir) / RUN_FILE
-    return _read_json(path) if path.is_file() else {}
-
-
-def load_prompt_style(run: dict[str, Any], model_dir: str | Path = "") -> PromptStyle:
+def load_prompt_style(run: RunRecord | None) -> PromptStyle:
     """The prompt style saved with a run (the default style for a bare model)."""
-    try:
-        return PromptStyle.model_validate(run.get("prompt_style") or {})
-    except ValidationError as error:
-        raise ConfigError(
-            f"{Path(model_dir) / RUN_FILE}: invalid prompt_style ({error.errors()[0]['msg']}); "
-            "re-run `radllama train` or fix the file"
-        ) from None
+    return run.prompt_style if run is not None else PromptStyle()
 
 
 def _torch_dtype(dtype: str | None, device: str):
@@ -170,13 +150,13 @@ class ImpressionModel:
         model,
         tokenizer,
         prompt_style: PromptStyle,
-        run: dict[str, Any] | None = None,
+        run: RunRecord | None = None,
     ) -> None:
         self.name = name
         self.model = model
         self.tokenizer = tokenizer
         self.prompt_style = prompt_style
-        self.run = run or {}  # radllama_run.json ({} for a bare model)
+        self.run = run  # radllama_run.json (None for a bare model)
         self.eos_token_ids = _eos_ids(tokenizer, model)
         limit = getattr(model.config, "max_position_embeddings", None) or 4096
         if tokenizer.model_max_length and tokenizer.model_max_length < 1_000_000:
@@ -201,11 +181,11 @@ class ImpressionModel:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch_dtype = _torch_dtype(dtype, device)
         run = source.run
-        style = load_prompt_style(run, source.path)
+        style = load_prompt_style(run)
         if load_in_4bit is None:
             # bitsandbytes 4-bit runs on CPU but slowly; default to it only on a GPU.
-            load_in_4bit = run.get("method") == "qlora" and device.startswith("cuda")
-        quantization = (run.get("quantization") or {}) if load_in_4bit else None
+            load_in_4bit = run is not None and run.method == "qlora" and device.startswith("cuda")
+        quantization = ((run.quantization if run else None) or {}) if load_in_4bit else None
         tokenizer = loader.load_tokenizer(source, padding_side="left")
         model = _load_weights(source, dtype=torch_dtype, device=device, quantization=quantization)
         if source.is_adapter:

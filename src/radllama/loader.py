@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from radllama.artifacts import RUN_FILE, RunRecord
 from radllama.errors import ConfigError
 
-RUN_FILE = "radllama_run.json"
 ADAPTER_FILE = "adapter_config.json"
 GGUF_SUFFIX = ".gguf"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
@@ -46,7 +46,7 @@ class ModelSource:
 
     reference: str  # as given (absolute path for local things; hub id otherwise)
     kind: Kind
-    run: dict[str, Any] = field(default_factory=dict)  # radllama_run.json ({} if none)
+    run: RunRecord | None = None  # radllama_run.json (None for a model dir or a GGUF)
 
     @property
     def path(self) -> Path:
@@ -79,7 +79,7 @@ def resolve_model(reference: str | Path | None) -> ModelSource:
                 "directory that contains this file"
             )
         return ModelSource(str(path), "gguf")
-    run = _read_json(path / RUN_FILE) if (path / RUN_FILE).is_file() else {}
+    run = RunRecord.read_optional(path / RUN_FILE)
     if (path / ADAPTER_FILE).is_file():
         return ModelSource(str(path), "run-adapter", run)
     if not (path / "config.json").is_file():
@@ -92,13 +92,14 @@ def resolve_model(reference: str | Path | None) -> ModelSource:
             f"{path} has no tokenizer (tokenizer.json / tokenizer.model); save the base model's "
             "tokenizer into it (`AutoTokenizer.from_pretrained(...).save_pretrained(DIR)`)"
         )
-    return ModelSource(str(path), "run-full" if run else "model-dir", run)
+    return ModelSource(str(path), "run-full" if run is not None else "model-dir", run)
 
 
 def base_source(source: ModelSource) -> ModelSource:
     """The base model of an adapter run (its `base_model`, absolute or relative to the run)."""
     adapter = _read_json(source.path / ADAPTER_FILE)
-    candidates = [source.run.get("base_model"), adapter.get("base_model_name_or_path")]
+    candidates = [source.run.base_model if source.run else None]
+    candidates.append(adapter.get("base_model_name_or_path"))
     for name in filter(None, candidates):
         for candidate in (Path(name).expanduser(), source.path / name):
             if candidate.exists():

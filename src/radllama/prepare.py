@@ -15,6 +15,7 @@ the same config and input does no work and leaves every file as it is.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -30,6 +31,14 @@ import numpy as np
 from pydantic import Field
 
 from radllama import __version__, prompts
+from radllama.artifacts import (
+    DEID_AUDIT_FILE,
+    MANIFEST_FILE,
+    ArtifactError,
+    DataManifest,
+    DeidCounts,
+    DeidSection,
+)
 from radllama.config import StrictModel, read_yaml, validate_config
 from radllama.deid import DeidAudit, DeidConfig, Deidentifier
 from radllama.errors import ConfigError, DataError
@@ -63,8 +72,8 @@ from radllama.sections import split_sections
 from radllama.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_report, splitmix64
 from radllama.synth import modality_and_region
 
-MANIFEST = "manifest.json"
-DEID_AUDIT = "deid_audit.json"
+MANIFEST = MANIFEST_FILE
+DEID_AUDIT = DEID_AUDIT_FILE
 SPOOL = ".prepare-spool.tmp"
 
 
@@ -78,6 +87,9 @@ class FormatConfig(StrictModel):
         "code",
         description="What the prompt shows as EXAM (the other one is the fallback when empty).",
     )
+
+
+_DEFAULT_STYLE = prompts.PromptStyle()
 
 
 class PrepareConfig(StrictModel):
@@ -173,27 +185,27 @@ def instruction_row(
     impression: str,
     instruction_index: int,
     prepend_index: int | None,
-    exam_field: str = "code",
+    style: prompts.PromptStyle = _DEFAULT_STYLE,
 ) -> dict[str, Any]:
     """One DATA_DIR row (without `split`) from the ids/exam fields and a cleaned pair.
 
     `ids` holds report_id, patient_id, exam_code, exam_description, modality, body_region.
+    The messages come from `style.messages`, the one builder every stage uses.
     """
-    code, description = ids["exam_code"], ids["exam_description"]
-    exam = (description or code) if exam_field == "description" else (code or description)
-    prompt = prompts.build_user_prompt(exam, findings, prompts.INSTRUCTIONS[instruction_index])
-    completion = prompts.build_completion(impression, prepend_index)
-    system = [{"role": "system", "content": _SYSTEM}] if _SYSTEM else []
+    messages = style.row_messages(
+        {**ids, "findings": findings},
+        instruction=prompts.INSTRUCTIONS[instruction_index],
+        completion=prompts.build_completion(impression, prepend_index),
+    )
     return {
         **ids,
         "findings": findings,
         "impression": impression,
         "instruction_index": instruction_index,
         "prepend_index": prepend_index,
-        "prompt": prompt,
-        "completion": completion,
-        "messages": system
-        + [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}],
+        "prompt": messages[-2]["content"],
+        "completion": messages[-1]["content"],
+        "messages": messages,
     }
 
 
@@ -206,6 +218,12 @@ def encode_row(row: dict[str, Any]) -> str:
     """
     q = _QUOTE
     prompt, completion = q(row["prompt"]), q(row["completion"])
+    escaped = {row["prompt"]: prompt, row["completion"]: completion}
+    messages = ", ".join(
+        f'{{"role": {_quote_constant(m["role"])}, "content": '
+        f"{escaped.get(m['content']) or _quote_constant(m['content'])}}}"
+        for m in row["messages"]
+    )
     prepend = row["prepend_index"]
     return (
         f'{{"report_id": {q(row["report_id"])}, '
@@ -216,14 +234,17 @@ def encode_row(row: dict[str, Any]) -> str:
         f'"instruction_index": {row["instruction_index"]}, '
         f'"prepend_index": {"null" if prepend is None else prepend}, '
         f'"prompt": {prompt}, "completion": {completion}, '
-        f'"messages": [{_SYSTEM_JSON}{{"role": "user", "content": {prompt}}}, '
-        f'{{"role": "assistant", "content": {completion}}}]'
+        f'"messages": [{messages}]'
     )
 
 
-_SYSTEM = prompts.PromptStyle().system_prompt
 _QUOTE = json.encoder.encode_basestring_ascii  # C; '"..."' with the same escapes as json.dumps
-_SYSTEM_JSON = f'{{"role": "system", "content": {_QUOTE(_SYSTEM)}}}, ' if _SYSTEM else ""
+
+
+@functools.lru_cache(maxsize=64)
+def _quote_constant(text: str) -> str:
+    """Escaped roles and system prompt: a handful of distinct strings, escaped once."""
+    return _QUOTE(text)
 
 
 class ChunkProcessor:
@@ -237,6 +258,7 @@ class ChunkProcessor:
         self.config = config
         self.emit_rows = emit_rows
         self.deidentifier = Deidentifier(config.deid)
+        self.style = prompt_style(config)
         self._labels: dict[tuple[str, str], tuple[str, str]] = {}
         self._descriptions: dict[str, Any] = {}
 
@@ -328,7 +350,7 @@ class ChunkProcessor:
                     "body_region": region,
                 }
                 row_dict = instruction_row(
-                    ids, finding, impression, instructions[i], prepends[i], config.prompt.exam_field
+                    ids, finding, impression, instructions[i], prepends[i], self.style
                 )
                 result.lines.append(encode_row(row_dict))
 
@@ -607,9 +629,33 @@ def _histograms(pass_one: PassOne, codes: np.ndarray) -> dict[str, dict[str, int
     }
 
 
+def prompt_style(config: PrepareConfig) -> prompts.PromptStyle:
+    """The prompt style of the rows this config writes (saved in the manifest, then the run)."""
+    return prompts.PromptStyle(exam_field=f"exam_{config.prompt.exam_field}")
+
+
+def deid_section(config: PrepareConfig, audit: Any) -> DeidSection:
+    """The manifest's record of de-identification (every text goes through it)."""
+    report = audit.to_json() if audit is not None else None
+    counts = None
+    if isinstance(report, dict):
+        counts = DeidCounts(
+            total_redactions=report["total_redactions"],
+            reports_with_phi=report["reports_with_phi"],
+            reports_seen=report["reports_seen"],
+            by_type={kind: n for kind, n in report["counts_by_type"].items() if n},
+        )
+    return DeidSection(
+        enabled=True,
+        mode=config.deid.mode,
+        kept_types=[str(kind) for kind in config.deid.keep_types],
+        counts=counts,
+    )
+
+
 def build_manifest(
     config: PrepareConfig, pass_one: PassOne, codes: np.ndarray, outputs: dict[str, dict]
-) -> dict[str, Any]:
+) -> DataManifest:
     """The manifest; checks that every input row is kept or dropped with a reason."""
     dropped = Counter(pass_one.dropped)
     dropped["duplicate"] = int(np.count_nonzero(codes < 0))
@@ -622,18 +668,18 @@ def build_manifest(
     kept_mask = codes >= 0
     section_counts = dict(pass_one.sections)
     split_files = {name: meta for name, meta in outputs.items() if name != DEID_AUDIT}
-    return {
-        "radllama_version": __version__,
-        "created_at": utc_now(),
-        "config_hash": config_hash(config),
-        "fingerprint": json_sha256([config_hash(config), pass_one.input_sha256]),
-        "config": config.model_dump(mode="json"),
-        "input": {
+    return DataManifest(
+        radllama_version=__version__,
+        created_at=utc_now(),
+        config_hash=config_hash(config),
+        fingerprint=json_sha256([config_hash(config), pass_one.input_sha256]),
+        config=config.model_dump(mode="json"),
+        input={
             "path": str(config.input),
             "format": resolve_format(config.input, config.ingest),
             "sha256": pass_one.input_sha256,
         },
-        "counts": {
+        counts={
             "input_rows": pass_one.input_rows,
             "kept": kept,
             "dropped": {reason: dropped.get(reason, 0) for reason in DROP_REASONS},
@@ -650,24 +696,23 @@ def build_manifest(
                 "split": splits,
             },
         },
-        "malformed_rows": {
+        malformed_rows={
             "count": pass_one.malformed_count,
             "listed": [{"row": row, "reason": reason} for row, reason in pass_one.malformed],
             "listed_cap": config.max_listed_malformed,
         },
-        "histogram": _histograms(pass_one, codes),
-        "leakage": leakage_report(
+        histogram=_histograms(pass_one, codes),
+        leakage=leakage_report(
             pass_one.findings_hashes[kept_mask], pass_one.group_keys[kept_mask], codes[kept_mask]
         ),
-        "prompt_style": prompts.PromptStyle().model_dump(),
-        "prepend_probability": config.prompt.prepend_probability,
-        "seed": config.seed,
-        "package_versions": package_versions(
-            ("radllama", "numpy", "pandas", "pyarrow", "pydantic")
-        ),
-        "outputs": outputs,
-        "data_hash": json_sha256({name: meta["sha256"] for name, meta in split_files.items()}),
-    }
+        prompt_style=prompt_style(config),
+        deid=deid_section(config, pass_one.audit),
+        prepend_probability=config.prompt.prepend_probability,
+        seed=config.seed,
+        package_versions=package_versions(("radllama", "numpy", "pandas", "pyarrow", "pydantic")),
+        outputs=outputs,
+        data_hash=json_sha256({name: meta["sha256"] for name, meta in split_files.items()}),
+    )
 
 
 # ---- orchestration -----------------------------------------------------------------------------
@@ -675,27 +720,28 @@ def build_manifest(
 
 @dataclass
 class PrepareResult:
-    """`status` is 'written', 'up_to_date' (rerun: nothing done) or 'dry_run' (nothing written)."""
+    """`status` is 'written', 'up_to_date' (rerun: nothing done) or 'dry_run' (nothing written).
+
+    `manifest` is the `DataManifest` as its JSON object (what manifest.json holds)."""
 
     manifest: dict[str, Any]
     status: str
 
 
-def _current_manifest(config: PrepareConfig) -> dict[str, Any] | None:
+def _current_manifest(config: PrepareConfig) -> DataManifest | None:
     """The existing manifest if it was made from this config and input and its files are
     intact (same sizes); None otherwise. Hashes the input only when everything else matches."""
-    path = config.out / MANIFEST
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError):
+        manifest = DataManifest.read_optional(config.out / MANIFEST)
+    except ArtifactError:
+        return None  # an old or broken manifest: rebuild
+    if manifest is None or manifest.config_hash != config_hash(config):
         return None
-    if manifest.get("config_hash") != config_hash(config):
-        return None
-    for name, meta in manifest.get("outputs", {}).items():
+    for name, meta in manifest.outputs.items():
         target = config.out / name
-        if not target.is_file() or target.stat().st_size != meta.get("bytes"):
+        if not target.is_file() or target.stat().st_size != meta.bytes:
             return None
-    if manifest.get("input", {}).get("sha256") != path_sha256(config.input):
+    if manifest.input.get("sha256") != path_sha256(config.input):
         return None
     return manifest
 
@@ -722,12 +768,11 @@ def prepare(
     if dry_run:
         pass_one = run_pass_one(config, None, progress)
         _require_rows(pass_one, config)
-        return PrepareResult(
-            build_manifest(config, pass_one, split_codes(pass_one, config), {}), "dry_run"
-        )
+        manifest = build_manifest(config, pass_one, split_codes(pass_one, config), {})
+        return PrepareResult(manifest.to_json(), "dry_run")
     existing = _current_manifest(config)
     if existing is not None:
-        return PrepareResult(existing, "up_to_date")
+        return PrepareResult(existing.to_json(), "up_to_date")
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     spool = out / SPOOL
@@ -741,8 +786,8 @@ def prepare(
     outputs[DEID_AUDIT] = _write_audit(pass_one.audit, out / DEID_AUDIT)
     manifest = build_manifest(config, pass_one, codes, outputs)
     _remove_stale(out, outputs)
-    write_json(out / MANIFEST, manifest)
-    return PrepareResult(manifest, "written")
+    manifest.write(out / MANIFEST)
+    return PrepareResult(manifest.to_json(), "written")
 
 
 def _require_rows(pass_one: PassOne, config: PrepareConfig) -> None:

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
 INSTRUCTION_SET_VERSION = "radllama-instructions-v1"
+EXAM_FIELDS = ("exam_code", "exam_description")
 
 SYSTEM_PROMPT = (
     "You are a radiology assistant. Given the exam and the FINDINGS of a radiology report, "
@@ -73,25 +76,125 @@ _PREPEND_RE = re.compile(
 
 
 class PromptStyle(BaseModel):
-    """How a (exam, findings) pair becomes chat messages; saved with every checkpoint."""
+    """Everything that shapes the prompt; saved in the manifest and with every checkpoint.
+
+    `messages` is the one function that builds chat messages from a report.
+    """
 
     version: str = Field(INSTRUCTION_SET_VERSION, description="Instruction set version.")
     system_prompt: str = Field(SYSTEM_PROMPT, description="System message ('' for none).")
     inference_instruction: str = Field(
         INSTRUCTIONS[0], description="Instruction used at generation time."
     )
+    exam_field: Literal["exam_code", "exam_description"] = Field(
+        "exam_code",
+        description="Row field shown as EXAM; the other one is the fallback when it is empty.",
+    )
 
-    def messages(self, exam: str, findings: str, instruction: str | None = None) -> list[dict]:
-        """System + user messages (no assistant turn): the generation prompt."""
-        user = build_user_prompt(exam, findings, instruction or self.inference_instruction)
-        msgs = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        return msgs + [{"role": "user", "content": user}]
+    def exam(self, row: Mapping[str, Any]) -> str:
+        """The EXAM text of a row: `exam_field`, else the other exam field, else ''.
+
+        >>> PromptStyle(exam_field="exam_description").exam({"exam_code": "CTH", "exam_description": ""})
+        'CTH'
+        """
+        other = EXAM_FIELDS[1] if self.exam_field == EXAM_FIELDS[0] else EXAM_FIELDS[0]
+        return str(row.get(self.exam_field) or row.get(other) or "")
+
+    def user_prompt(
+        self,
+        exam: str,
+        findings: str,
+        *,
+        instruction: str | None = None,
+        examples: Sequence[Example] | None = None,
+    ) -> str:
+        """The user turn for one report (see `build_user_prompt`)."""
+        return build_user_prompt(
+            exam, findings, instruction or self.inference_instruction, examples=examples
+        )
+
+    def messages(
+        self,
+        exam: str,
+        findings: str,
+        *,
+        instruction: str | None = None,
+        completion: str | None = None,
+        examples: Sequence[Example] | None = None,
+    ) -> list[dict[str, str]]:
+        """THE function that turns one report into chat messages, for every stage.
+
+        prepare and training (`completion` given: system, user, assistant), generation and
+        serving (`completion` None: system + user, the generation prompt) and the tests all
+        call this, so the four cannot drift apart. `instruction` defaults to the style's
+        inference instruction (prepare passes the one drawn for the row). `examples` are
+        similar prior reports put before the case (retrieval; see `build_user_prompt`).
+
+        >>> PromptStyle(system_prompt="").messages("XR", "Clear.", completion="Normal.")
+        [{'role': 'user', 'content': 'Write the IMPRESSION for this radiology report.\\n\\nEXAM: XR\\nFINDINGS: Clear.'}, {'role': 'assistant', 'content': 'Normal.'}]
+        """
+        user = self.user_prompt(exam, findings, instruction=instruction, examples=examples)
+        return self.chat(user, completion)
+
+    def row_messages(
+        self,
+        row: Mapping[str, Any],
+        *,
+        instruction: str | None = None,
+        completion: str | None = None,
+        examples: Sequence[Example] | None = None,
+    ) -> list[dict[str, str]]:
+        """`messages` for a DATA_DIR row: the exam per `exam_field`, the row's findings."""
+        return self.messages(
+            self.exam(row),
+            str(row["findings"]),
+            instruction=instruction,
+            completion=completion,
+            examples=examples,
+        )
+
+    def chat(self, user: str, completion: str | None = None) -> list[dict[str, str]]:
+        """The message list around an already rendered user turn (system first when set)."""
+        messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        messages.append({"role": "user", "content": user})
+        if completion is not None:
+            messages.append({"role": "assistant", "content": completion})
+        return messages
 
 
-def build_user_prompt(exam: str, findings: str, instruction: str) -> str:
-    """The user turn: instruction, then the exam code/description joined with the findings."""
+class Example(NamedTuple):
+    """A similar prior report shown in the prompt (retrieval-augmented generation)."""
+
+    findings: str
+    impression: str
+
+
+def build_user_prompt(
+    exam: str, findings: str, instruction: str, examples: Sequence[Example] | None = None
+) -> str:
+    """The user turn: instruction, then the exam code/description joined with the findings.
+
+    Retrieval plugs in here: `examples` (similar prior reports, most similar first) are
+    listed between the instruction and the case, each as its FINDINGS and IMPRESSION. With
+    no examples the prompt is exactly the one the paper's recipe trains on.
+
+    >>> print(build_user_prompt("XR", "Clear.", "Summarize.", [Example("Clear.", "Normal.")]))
+    Summarize.
+    <BLANKLINE>
+    SIMILAR PRIOR REPORT 1:
+    FINDINGS: Clear.
+    IMPRESSION: Normal.
+    <BLANKLINE>
+    EXAM: XR
+    FINDINGS: Clear.
+    """
     exam = (exam or "").strip() or "UNKNOWN"
-    return f"{instruction}\n\nEXAM: {exam}\nFINDINGS: {findings.strip()}"
+    shown = "".join(
+        f"SIMILAR PRIOR REPORT {i}:\nFINDINGS: {ex.findings.strip()}\n"
+        f"IMPRESSION: {ex.impression.strip()}\n\n"
+        for i, ex in enumerate(examples or (), start=1)
+    )
+    return f"{instruction}\n\n{shown}EXAM: {exam}\nFINDINGS: {findings.strip()}"
 
 
 def choose_instruction(rng: random.Random) -> int:

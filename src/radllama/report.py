@@ -18,13 +18,13 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any
 
+from radllama.artifacts import Report, Scores
 from radllama.errors import DataError
-from radllama.provenance import package_versions, utc_now, write_json
+from radllama.provenance import package_versions, utc_now
 
 # (metric key in SCORES.json, column label, decimals). Order = column order of Table 1.
 TABLE_COLUMNS: list[tuple[str, str, int]] = [
@@ -72,30 +72,13 @@ N_RESAMPLES = 1000
 
 
 def load_scores(path: Path) -> dict[str, Any]:
-    """Read and check one SCORES.json (the output of `radllama evaluate`)."""
+    """Read and check one SCORES.json (the output of `radllama evaluate`) via `Scores`."""
     path = Path(path)
     if not path.is_file():
         raise DataError(
             f"scores file not found: {path}; pass SCORES.json files from `radllama evaluate`"
         )
-    try:
-        scores = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(
-            f"{path}: not valid JSON ({error}); regenerate it with `radllama evaluate`"
-        ) from None
-    if not isinstance(scores, dict) or not isinstance(scores.get("metrics"), dict):
-        raise DataError(
-            f"{path}: no 'metrics' object; is this a SCORES.json from `radllama evaluate`?"
-        )
-    if not scores.get("system"):
-        raise DataError(f"{path}: no 'system' name; regenerate it with `radllama evaluate`")
-    for name, value in scores["metrics"].items():
-        if not isinstance(value, dict) or "mean" not in value:
-            raise DataError(
-                f"{path}: metric '{name}' has no 'mean'; regenerate it with `radllama evaluate`"
-            )
-    return scores
+    return Scores.read(path).to_json()
 
 
 def _system_entry(scores: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -526,6 +509,7 @@ def build_report(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
+        "schema_version": Report.SCHEMA_VERSION,
         "title": title,
         "created": utc_now(),
         "radllama_version": package_versions(["radllama"])["radllama"],
@@ -542,5 +526,6 @@ def build_report(
     }
     (out_dir / "report.md").write_text(render_markdown(report))
     (out_dir / "report.html").write_text(render_html(report, figures))
-    write_json(out_dir / "report.json", report)
-    return report
+    written = Report.parse(report, out_dir / Report.FILE_NAME)
+    written.write(out_dir / Report.FILE_NAME)
+    return written.to_json()

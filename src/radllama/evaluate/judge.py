@@ -7,8 +7,8 @@ not supported by the reference, stylistic concordance, precision of medical term
 
 What makes it safe to run over thousands of rows:
 
-- **PHI guard.** Reports are clinical text: a non-loopback endpoint is refused unless the
-  dataset manifest says the text was de-identified or ``allow_remote`` is set.
+- **PHI guard** (`radllama.guard`). Reports are clinical text: a non-loopback endpoint is
+  refused unless the dataset manifest records de-identification or ``allow_remote`` is set.
 - **Bounded concurrency** (a thread pool of ``concurrency`` workers sharing one client).
 - **Retries** with exponential back-off and jitter on timeouts, connection errors, 429 (honouring
   ``Retry-After``) and 5xx; never on other 4xx. The client's own retries are off.
@@ -22,7 +22,6 @@ What makes it safe to run over thousands of rows:
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 import os
@@ -40,8 +39,10 @@ import openai
 from pydantic import Field, field_validator
 from tqdm.auto import tqdm
 
+from radllama.artifacts import DataManifest
 from radllama.config import StrictModel
 from radllama.errors import ConfigError
+from radllama.guard import check_phi_guard, is_loopback_url
 from radllama.provenance import json_sha256, utc_now, write_json
 
 PROMPT_VERSION = "radllama-judge-v1"
@@ -85,8 +86,6 @@ Generated IMPRESSION (to evaluate):
 {prediction}
 
 Return the JSON object now."""
-
-LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
 
 # Injected so tests can record the delays asked for without sleeping or timing anything.
 _sleep: Callable[[float], None] = time.sleep
@@ -142,52 +141,8 @@ class JudgeConfig(StrictModel):
         return url
 
 
-class PHIGuardError(ConfigError):
-    """Report text would leave the machine for an endpoint that is not loopback."""
-
-
 class JudgeRequestError(Exception):
     """A request that failed after all retries (recorded on the row, never raised to callers)."""
-
-
-# ---- PHI guard ---------------------------------------------------------------------------
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when the URL's host is localhost, 127.0.0.0/8 or ::1 (literal, no DNS look-up)."""
-    host = (urlparse(url if "//" in url else f"//{url}").hostname or "").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def manifest_is_deidentified(manifest: dict[str, Any] | None) -> bool:
-    """True when a dataset manifest records that de-identification ran.
-
-    Accepts ``manifest["deid"]["enabled"] is True`` or the resolved prepare config's
-    ``manifest["config"]["deid"]["enabled"] is True``; anything else (absent, false, a string)
-    counts as not de-identified, the safe default.
-    """
-    manifest = manifest or {}
-    config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
-    for deid in (manifest.get("deid"), config.get("deid")):
-        if isinstance(deid, dict) and deid.get("enabled") is True:
-            return True
-    return False
-
-
-def check_phi_guard(base_url: str, manifest: dict[str, Any] | None, allow_remote: bool) -> None:
-    """Refuse to send report text off the machine unless it is de-identified or allowed."""
-    if is_loopback_url(base_url) or allow_remote or manifest_is_deidentified(manifest):
-        return
-    raise PHIGuardError(
-        f"refusing to send report text to non-loopback endpoint {base_url}: the dataset manifest "
-        "does not say the text was de-identified; run `radllama prepare` with de-identification, "
-        "use a local endpoint, or pass --allow-remote if sending it is permitted"
-    )
 
 
 # ---- prompt and answer parsing -----------------------------------------------------------
@@ -528,7 +483,7 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 def judge_predictions(
-    rows: list[dict[str, Any]], config: JudgeConfig, manifest: dict[str, Any] | None = None
+    rows: list[dict[str, Any]], config: JudgeConfig, manifest: DataManifest | None = None
 ) -> dict[str, Any]:
     """Score each prediction against its reference with the judge model.
 

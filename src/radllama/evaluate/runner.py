@@ -46,6 +46,7 @@ from typing import Any, Literal
 from pydantic import Field
 from tqdm.auto import tqdm
 
+from radllama.artifacts import DataManifest, PredictionRow, Scores
 from radllama.config import StrictModel
 from radllama.errors import DataError, RadllamaError
 from radllama.evaluate import clinical
@@ -53,8 +54,7 @@ from radllama.evaluate.hallucination import hallucination_flags
 from radllama.evaluate.lexical import rouge_l
 from radllama.evaluate.semantic import BertScoreConfig, bertscore, encoder_info
 from radllama.evaluate.stats import bootstrap_ci, breakdown
-from radllama.jsonl import read_jsonl
-from radllama.provenance import TRACKED_PACKAGES, file_sha256, package_versions, write_json
+from radllama.provenance import TRACKED_PACKAGES, file_sha256, package_versions
 
 MetricGroup = Literal["rougeL", "bertscore", "clinical", "hallucination", "judge"]
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
@@ -125,7 +125,7 @@ def load_predictions(
 ) -> tuple[list[dict[str, Any]], Counter[str], str]:
     """Rows to score, skip counts by reason, and the system name (see module doc)."""
     path = Path(path)
-    rows = list(read_jsonl(path))
+    rows = list(PredictionRow.iter_file(path))
     if not rows:
         raise DataError(f"{path} has no rows; run `radllama generate` to write predictions")
     for field in REQUIRED_FIELDS:
@@ -219,7 +219,7 @@ def _run_judge(
     rows: list[dict[str, Any]],
     per_sample: list[dict[str, Any]],
     judge_config: Any,
-    manifest: dict[str, Any] | None,
+    manifest: DataManifest | None,
 ) -> dict[str, Any]:
     """Call the LLM judge (radllama.evaluate.judge) and merge its answers into per_sample."""
     from radllama.evaluate.judge import judge_predictions
@@ -268,7 +268,7 @@ def evaluate_predictions(
     preds_path: str | Path,
     config: EvaluateConfig | None = None,
     judge_config: Any = None,
-    manifest: dict[str, Any] | None = None,
+    manifest: DataManifest | None = None,
     out_path: str | Path | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -285,6 +285,7 @@ def evaluate_predictions(
     rows, skipped, system = load_predictions(preds_path, config.system)
     per_sample, warnings = score_rows(rows, config, progress=progress)
     scores: dict[str, Any] = {
+        "schema_version": Scores.SCHEMA_VERSION,
         "system": system,
         "preds_path": str(preds_path),
         "preds_sha256": file_sha256(preds_path),
@@ -307,13 +308,13 @@ def evaluate_predictions(
         except RadllamaError as error:
             scores["errors"] = {"judge": str(error)}
             if out_path is not None:
-                write_json(out_path, scores)
+                Scores.parse(scores, out_path).write(out_path)
             raise type(error)(
                 f"{error} (the other metrics were kept{f' in {out_path}' if out_path else ''})"
             ) from None
         _summarise(scores, config.metric_names(), config)
     if out_path is not None:
-        write_json(out_path, scores)
+        Scores.parse(scores, out_path).write(out_path)
     return scores
 
 

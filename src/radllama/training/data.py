@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radllama.artifacts import MANIFEST_FILE, DataManifest
 from radllama.errors import DataError
 from radllama.jsonl import read_jsonl
+from radllama.prompts import PromptStyle
 from radllama.provenance import file_sha256, json_sha256, write_json
 
 CACHE_FORMAT = "radllama-tokenized-v1"
@@ -41,16 +43,16 @@ class DatasetDir:
     """A validated `radllama prepare` output directory."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: DataManifest
     split_files: dict[str, Path]
 
     @property
-    def data_hash(self) -> str | None:
-        return self.manifest.get("data_hash")
+    def data_hash(self) -> str:
+        return self.manifest.data_hash
 
     @property
-    def prompt_style(self) -> dict[str, Any]:
-        return self.manifest.get("prompt_style") or {}
+    def prompt_style(self) -> PromptStyle:
+        return self.manifest.prompt_style
 
 
 @dataclass
@@ -71,18 +73,12 @@ def open_dataset_dir(path: str | Path) -> DatasetDir:
         raise DataError(
             f"dataset directory {path} not found; pass --data DIR made by `radllama prepare`"
         )
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
+    if not (path / MANIFEST_FILE).is_file():
         raise DataError(
-            f"{path} has no manifest.json; it is not a `radllama prepare` output: run "
+            f"{path} has no {MANIFEST_FILE}; it is not a `radllama prepare` output: run "
             "`radllama prepare` and pass its --out directory as --data"
         )
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError as error:
-        raise DataError(
-            f"{manifest_path}: not valid JSON ({error.msg}); re-run `radllama prepare`"
-        ) from None
+    manifest = DataManifest.read(path)
     split_files: dict[str, Path] = {}
     for split in SPLITS:
         for suffix in (".jsonl", ".parquet"):
@@ -105,23 +101,24 @@ def iter_rows(path: Path):
         yield from read_jsonl(path)
 
 
-def conversation(row: dict[str, Any], system_prompt: str) -> tuple[list[dict], list[dict]]:
+def conversation(row: dict[str, Any], style: PromptStyle) -> tuple[list[dict], list[dict]]:
     """Row -> (prompt messages, completion messages) in TRL's conversational form.
 
-    >>> conversation({"prompt": "Findings: clear.", "completion": "Normal."}, "Be brief.")
+    Rows from `radllama prepare` carry their `messages` (built by `PromptStyle.messages`);
+    a row with only `prompt` + `completion` is wrapped by the same style.
+
+    >>> conversation({"prompt": "Findings: clear.", "completion": "Normal."}, PromptStyle(system_prompt="Be brief."))
     ([{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Findings: clear.'}], [{'role': 'assistant', 'content': 'Normal.'}])
     """
     messages = row.get("messages")
-    if messages and messages[-1].get("role") == "assistant":
-        return [dict(m) for m in messages[:-1]], [dict(messages[-1])]
-    if row.get("prompt") is None or row.get("completion") is None:
-        raise DataError(
-            f"row {row.get('report_id', '?')} has neither `messages` ending in an assistant turn nor "
-            "`prompt` + `completion`; re-run `radllama prepare`"
-        )
-    prompt = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    prompt.append({"role": "user", "content": row["prompt"]})
-    return prompt, [{"role": "assistant", "content": row["completion"]}]
+    if not (messages and messages[-1].get("role") == "assistant"):
+        if row.get("prompt") is None or row.get("completion") is None:
+            raise DataError(
+                f"row {row.get('report_id', '?')} has neither `messages` ending in an assistant "
+                "turn nor `prompt` + `completion`; re-run `radllama prepare`"
+            )
+        messages = style.chat(row["prompt"], row["completion"])
+    return [dict(m) for m in messages[:-1]], [dict(messages[-1])]
 
 
 def tokenize_pair(tokenizer, prompt: list[dict], completion: list[dict]) -> dict[str, list[int]]:
@@ -170,7 +167,7 @@ def cache_key(tokenizer, dataset: DatasetDir, max_length: int) -> tuple[str, dic
         "tokenizer": tokenizer_fingerprint(tokenizer),
         "chat_template": json_sha256(tokenizer.chat_template),
         "data": {split: file_sha256(p) for split, p in sorted(dataset.split_files.items())},
-        "system_prompt": dataset.prompt_style.get("system_prompt"),
+        "prompt_style": dataset.prompt_style.model_dump(),
         "max_length": max_length,
     }
     return json_sha256(inputs)[:24], inputs
@@ -212,10 +209,9 @@ def _build_entry(dataset, tokenizer, max_length, entry: Path, inputs, num_proc) 
     tmp = entry.with_name(f"{entry.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     stats: dict[str, dict[str, Any]] = {}
-    system_prompt = dataset.prompt_style.get("system_prompt", "")
     for split, path in dataset.split_files.items():
         tokenized, stats[split] = tokenize_split(
-            path, tokenizer, max_length, system_prompt, tmp / "_work", num_proc
+            path, tokenizer, max_length, dataset.prompt_style, tmp / "_work", num_proc
         )
         tokenized.save_to_disk(str(tmp / split))
     shutil.rmtree(tmp / "_work", ignore_errors=True)
@@ -228,14 +224,14 @@ def _build_entry(dataset, tokenizer, max_length, entry: Path, inputs, num_proc) 
 
 
 def tokenize_split(
-    path: Path, tokenizer, max_length: int, system_prompt: str, work_dir: Path, num_proc=None
+    path: Path, tokenizer, max_length: int, style: PromptStyle, work_dir: Path, num_proc=None
 ):
     """One split file -> (Dataset[input_ids, completion_mask], stats with drop reasons)."""
     from datasets import Dataset
 
     def rows(source: str, digest: str):  # digest: part of the datasets fingerprint
         for row in iter_rows(Path(source)):
-            prompt, completion = conversation(row, system_prompt)
+            prompt, completion = conversation(row, style)
             yield {
                 "prompt": prompt,
                 "completion": completion,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from radllama.artifacts import RUN_FILE, RunRecord
 from radllama.config import dump_config
 from radllama.errors import ConfigError, RadllamaError
-from radllama.prompts import PromptStyle
 from radllama.provenance import package_versions, utc_now, write_json
 from radllama.training import model as model_lib
 from radllama.training.arguments import CHECKPOINTS, build_sft_config, describe_arguments
@@ -34,7 +34,6 @@ from radllama.training.hardware import (
 )
 from radllama.training.packing import dataset_packing_stats, training_dataset
 
-RUN_FILE = "radllama_run.json"
 RESUME_FILE = "radllama_resume.json"
 logger = logging.getLogger("radllama.train")
 
@@ -341,28 +340,28 @@ def _run_record(plan: RunPlan, data, metrics: dict, trainer) -> dict[str, Any]:
     }  # fmt: skip
     if config.method != "full":
         hyperparameters.update({f"lora_{k}": v for k, v in config.lora.model_dump().items()})
-    style = PromptStyle.model_validate(plan.dataset.prompt_style).model_dump()
-    return {
-        "method": config.method,
-        "base_model": plan.model,
-        "hyperparameters": hyperparameters,
-        "prompt_style": style,
-        "data_manifest_hash": plan.dataset.data_hash,
-        "package_versions": package_versions(),
-        "seed": config.seed,
-        "final_metrics": metrics,
-        "config": config.model_dump(mode="json"),
-        "quantization": model_lib.quantization_record(config, plan.resolved),
-        "data": {
+    record = RunRecord(
+        method=config.method,
+        base_model=plan.model,
+        hyperparameters=hyperparameters,
+        prompt_style=plan.dataset.prompt_style,  # generation must render prompts as training did
+        data_manifest_hash=plan.dataset.data_hash,
+        package_versions=package_versions(),
+        seed=config.seed,
+        final_metrics=metrics,
+        config=config.model_dump(mode="json"),
+        quantization=model_lib.quantization_record(config, plan.resolved),
+        data={
             "dir": str(plan.dataset.path.resolve()),
             "stats": data.stats,
             "cache": {"hit": data.cache_hit, "path": str(data.cache_path)},
             "deid_audit_totals": deid_totals(plan.dataset.path),
         },
-        "distributed": _distributed_record(trainer, plan),
-        "status": "completed",
-        "created": utc_now(),
-    }
+        distributed=_distributed_record(trainer, plan),
+        status="completed",
+        created=utc_now(),
+    )
+    return record.to_json()
 
 
 def _save_run(trainer, plan: RunPlan, record: dict[str, Any]) -> None:
@@ -371,7 +370,7 @@ def _save_run(trainer, plan: RunPlan, record: dict[str, Any]) -> None:
         trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
     trainer.save_model(str(plan.run_dir))
     if trainer.is_world_process_zero():
-        write_json(plan.run_dir / RUN_FILE, record)
+        RunRecord.parse(record, RUN_FILE).write(plan.run_dir)
         (plan.run_dir / "README.md").write_text(model_card(record))
         logger.info("saved %s run to %s", plan.config.method, plan.run_dir)
     trainer.accelerator.wait_for_everyone()

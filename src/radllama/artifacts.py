@@ -1,0 +1,406 @@
+"""Typed artifacts: one pydantic model per file that passes between stages.
+
+Every stage reads and writes these files through the models below, never with its own
+``json.loads`` and key lookups, so a field has one name, one type and one owner:
+
+=================  ====================  ======================  ==========================
+model              file                  written by              read by
+=================  ====================  ======================  ==========================
+`DataManifest`     DATA_DIR/manifest.json  prepare                 train, generate, judge, demo
+`RunRecord`        RUN_DIR/radllama_run.json  train, export       inference, generate, serve
+`PredictionRow`    PREDS.jsonl (one row)   generate, baselines     evaluate
+`Scores`           SCORES.json             evaluate                report
+`Report`           OUT/report.json         report                  (people, dashboards)
+=================  ====================  ======================  ==========================
+
+Each model carries a ``schema_version``. Files written before versioning (by radllama up to
+commit 898a843, "version 0") still read: `Artifact.upgrade` fills what they lack (for a
+manifest: the ``deid`` section and the prompt style's exam field, both derived from the
+prepare config stored in it). A file that is not JSON, not an object, of a newer schema or
+missing a required field raises one `ArtifactError` line that says which step to re-run.
+Unknown extra keys are kept (``extra="allow"``) so that a newer writer's additions survive a
+read-modify-write by an older reader.
+
+>>> run = RunRecord(method="lora", base_model="/models/base")
+>>> run.schema_version, run.prompt_style.exam_field
+(1, 'exam_code')
+>>> RunRecord.parse({"method": "full", "schema_version": 99}, "x.json")
+Traceback (most recent call last):
+...
+radllama.artifacts.ArtifactError: x.json: run file schema_version 99 is newer than this radllama reads (1); upgrade radllama, or re-run `radllama train`
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from radllama.errors import DataError
+from radllama.prompts import PromptStyle
+from radllama.provenance import write_json
+
+MANIFEST_FILE = "manifest.json"
+RUN_FILE = "radllama_run.json"
+SCORES_FILE = "scores.json"  # used when `Scores.read/write` is given a directory
+REPORT_FILE = "report.json"
+DEID_AUDIT_FILE = "deid_audit.json"
+
+
+class ArtifactError(DataError):
+    """An inter-stage file is missing, corrupt, of another kind or of a newer schema."""
+
+
+def _one_line_validation(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(root)"
+    return f"field '{where}': {first['msg']}"
+
+
+class Artifact(BaseModel):
+    """Base of every inter-stage file: versioned JSON object with `read` and `write`."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    FILE_NAME: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+    KIND: ClassVar[str]  # what the file is, in words, for error messages
+    PRODUCER: ClassVar[str]  # the command that (re)writes it
+
+    schema_version: int = Field(1, description="Schema version of this file (see artifacts.py).")
+
+    @classmethod
+    def path_in(cls, path: str | Path) -> Path:
+        """`path` itself, or `path/FILE_NAME` when `path` is a directory."""
+        path = Path(path)
+        return path / cls.FILE_NAME if path.is_dir() else path
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        """Turn a file of an older schema `version` into the current one (subclasses)."""
+        return data
+
+    @classmethod
+    def parse(cls, data: Any, source: str | Path) -> Any:
+        """Validate a decoded JSON value (upgrading older schemas); ArtifactError otherwise."""
+        fix = f"re-run {cls.PRODUCER}"
+        if not isinstance(data, dict):
+            raise ArtifactError(f"{source}: not a {cls.KIND} (expected a JSON object); {fix}")
+        version = data.get("schema_version", 0)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise ArtifactError(f"{source}: {cls.KIND} has schema_version {version!r}; {fix}")
+        if version > cls.SCHEMA_VERSION:
+            raise ArtifactError(
+                f"{source}: {cls.KIND} schema_version {version} is newer than this radllama "
+                f"reads ({cls.SCHEMA_VERSION}); upgrade radllama, or {fix}"
+            )
+        if version < cls.SCHEMA_VERSION:
+            data = cls.upgrade(dict(data), version)
+        try:
+            return cls.model_validate({**data, "schema_version": cls.SCHEMA_VERSION})
+        except ValidationError as error:
+            raise ArtifactError(
+                f"{source}: not a valid {cls.KIND} ({_one_line_validation(error)}); {fix}"
+            ) from None
+
+    @classmethod
+    def read(cls, path: str | Path) -> Any:
+        """Read the file at `path` (or `path/FILE_NAME` for a directory)."""
+        path = cls.path_in(path)
+        if not path.is_file():
+            raise ArtifactError(
+                f"{path} not found; it is written by {cls.PRODUCER}: run it, or pass the right path"
+            )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            detail = error.msg if isinstance(error, json.JSONDecodeError) else "not UTF-8"
+            raise ArtifactError(
+                f"{path}: not valid JSON ({detail}); re-run {cls.PRODUCER}"
+            ) from None
+        return cls.parse(data, path)
+
+    @classmethod
+    def read_optional(cls, path: str | Path) -> Any:
+        """Like `read`, but None when the file does not exist."""
+        return cls.read(path) if cls.path_in(path).is_file() else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written to disk (extra keys included)."""
+        return self.model_dump(mode="json")
+
+    def write(self, path: str | Path) -> Path:
+        """Write atomically to `path` (or `path/FILE_NAME` for a directory); returns the file."""
+        target = self.path_in(path)
+        write_json(target, self.to_json())
+        return target
+
+
+# ---- DATA_DIR/manifest.json ---------------------------------------------------------------
+
+
+class DeidCounts(BaseModel):
+    """Redaction totals of a prepare run (the same numbers as deid_audit.json)."""
+
+    total_redactions: int = Field(description="Identifier spans replaced, all types.")
+    reports_with_phi: int = Field(description="Reports with at least one redaction.")
+    reports_seen: int = Field(description="Reports that went through de-identification.")
+    by_type: dict[str, int] = Field(default_factory=dict, description="Redactions per type.")
+
+
+class DeidSection(BaseModel):
+    """What de-identification did to the dataset; the PHI guard (`radllama.guard`) reads it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    enabled: bool = Field(strict=True, description="True when every text went through deid.")
+    mode: Literal["placeholder", "surrogate"] | None = Field(
+        None, description="placeholder tags or surrogate values."
+    )
+    kept_types: list[str] = Field(
+        default_factory=list,
+        description="Identifier types deliberately left in the text (deid.keep_types).",
+    )
+    counts: DeidCounts | None = Field(
+        None, description="Redaction totals (None for manifests written before v1)."
+    )
+
+    @property
+    def safe_harbor(self) -> bool:
+        """True when every Safe Harbor identifier type was removed."""
+        return self.enabled and not self.kept_types
+
+
+class OutputFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    bytes: int
+    sha256: str
+
+
+class ManifestCounts(BaseModel):
+    """Every input row is kept or dropped with a reason: input_rows = kept + sum(dropped)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    input_rows: int
+    kept: int
+    dropped: dict[str, int] = Field(default_factory=dict)
+    splits: dict[str, int] = Field(default_factory=dict)
+    stages: dict[str, Any] = Field(default_factory=dict)
+
+
+class DataManifest(Artifact):
+    """DATA_DIR/manifest.json: how a prepared dataset was made (written by `radllama prepare`)."""
+
+    FILE_NAME: ClassVar[str] = MANIFEST_FILE
+    KIND: ClassVar[str] = "dataset manifest"
+    PRODUCER: ClassVar[str] = "`radllama prepare`"
+
+    data_hash: str = Field(description="Hash of the split files' hashes (the dataset identity).")
+    counts: ManifestCounts = Field(description="Rows per stage, drop reason and split.")
+    prompt_style: PromptStyle = Field(description="How rows became chat messages.")
+    deid: DeidSection | None = Field(None, description="De-identification record.")
+    radllama_version: str | None = None
+    created_at: str | None = None
+    config_hash: str | None = Field(None, description="Hash of the config that decides output.")
+    fingerprint: str | None = None
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="The resolved PrepareConfig (model_dump)."
+    )
+    input: dict[str, Any] = Field(default_factory=dict, description="Input path/format/sha256.")
+    malformed_rows: dict[str, Any] = Field(default_factory=dict)
+    histogram: dict[str, dict[str, int]] = Field(default_factory=dict)
+    leakage: dict[str, Any] = Field(default_factory=dict)
+    prepend_probability: float | None = None
+    seed: int | None = None
+    package_versions: dict[str, str | None] = Field(default_factory=dict)
+    outputs: dict[str, OutputFile] = Field(default_factory=dict, description="File -> size/hash.")
+    test_source: dict[str, Any] | None = Field(
+        None, description="When the test split comes from another prepare run (the demo)."
+    )
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        config = data.get("config") if isinstance(data.get("config"), dict) else {}
+        deid_config = config.get("deid")
+        if "deid" not in data and isinstance(deid_config, dict):
+            # Until v1, `prepare` always ran de-identification (it has no switch to skip it)
+            # and recorded only its config; the counts are in deid_audit.json.
+            data["deid"] = {
+                "enabled": True,
+                "mode": deid_config.get("mode"),
+                "kept_types": list(deid_config.get("keep_types") or []),
+            }
+        style = data.get("prompt_style")
+        prepared_field = (config.get("prompt") or {}).get("exam_field")
+        if isinstance(style, dict) and "exam_field" not in style and prepared_field:
+            data["prompt_style"] = {**style, "exam_field": f"exam_{prepared_field}"}
+        return data
+
+
+# ---- RUN_DIR/radllama_run.json --------------------------------------------------------------
+
+
+class RunRecord(Artifact):
+    """RUN_DIR/radllama_run.json: what a fine-tuning run did (written by `radllama train`)."""
+
+    FILE_NAME: ClassVar[str] = RUN_FILE
+    KIND: ClassVar[str] = "run file"
+    PRODUCER: ClassVar[str] = "`radllama train`"
+
+    method: Literal["full", "lora", "qlora"] = Field(description="Fine-tuning method.")
+    base_model: str | None = Field(None, description="Base model path (adapter runs load it).")
+    prompt_style: PromptStyle = Field(
+        default_factory=PromptStyle, description="Prompt style of the training data."
+    )
+    data_manifest_hash: str | None = Field(None, description="data_hash of the training data.")
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    package_versions: dict[str, str | None] = Field(default_factory=dict)
+    seed: int | None = None
+    final_metrics: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict, description="The TrainConfig dump.")
+    quantization: dict[str, Any] | None = Field(None, description="4-bit settings (qlora).")
+    data: dict[str, Any] = Field(default_factory=dict, description="Data dir, stats, cache.")
+    distributed: dict[str, Any] | None = None
+    status: str = "completed"
+    created: str | None = None
+    export: dict[str, Any] | None = Field(None, description="Set by `radllama export`.")
+
+
+# ---- PREDS.jsonl ----------------------------------------------------------------------------
+
+
+class PredictionRow(Artifact):
+    """One line of PREDS.jsonl (written by `radllama generate` and `radllama baselines`).
+
+    A row that failed to generate has ``error`` set and ``prediction`` None; evaluate skips
+    it with a counted reason. Baselines add their own keys (kept as extras).
+    """
+
+    FILE_NAME: ClassVar[str] = "preds.jsonl"
+    KIND: ClassVar[str] = "prediction row"
+    PRODUCER: ClassVar[str] = "`radllama generate`"
+
+    report_id: str
+    system: str
+    exam_code: str = ""
+    findings: str
+    prompt: str | None = Field(None, description="The user turn (None for baselines).")
+    reference: str = Field(description="The report's own impression.")
+    modality: str = "unknown"
+    body_region: str = "unknown"
+    raw_output: str | None = None
+    prediction: str | None = Field(None, description="raw_output with the prepend stripped.")
+    latency_s: float | None = Field(None, description="Seconds until this row's answer.")
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+    error: str | None = Field(None, description="Why the row failed (retried on rerun).")
+
+    def to_json(self) -> dict[str, Any]:
+        # Optional fields a writer did not set stay out of the row (the format of today's
+        # files: a baseline row has no token counts, a good row no `error`).
+        return self.model_dump(mode="json", exclude_unset=True) | {
+            "schema_version": self.schema_version
+        }
+
+    @classmethod
+    def iter_file(cls, path: str | Path) -> Iterator[dict[str, Any]]:
+        """The raw rows of a PREDS file; evaluate decides per row what to skip (and counts
+        it). Raises ArtifactError for a line that is not a JSON object or of a newer schema."""
+        from radllama.jsonl import read_jsonl
+
+        for row in read_jsonl(path):
+            version = row.get("schema_version", 0)
+            if isinstance(version, int) and version > cls.SCHEMA_VERSION:
+                cls.parse(row, path)  # raises the one-line "newer schema" error
+            yield row
+
+    def append(self, path: str | Path) -> None:
+        """Append this row to a PREDS file and flush (resumable output)."""
+        from radllama.jsonl import append_jsonl
+
+        append_jsonl(path, self.to_json())
+
+
+# ---- SCORES.json ---------------------------------------------------------------------------
+
+
+class MetricSummary(BaseModel):
+    """Mean and bootstrap CI of one metric over the scored rows."""
+
+    model_config = ConfigDict(extra="allow")
+
+    mean: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
+
+
+class MetricColumn(BaseModel):
+    """How the report shows a metric (from the metric registry at scoring time)."""
+
+    label: str
+    decimals: int = 4
+    higher_is_better: bool = True
+
+
+class Scores(Artifact):
+    """SCORES.json: one system's metrics, CIs, breakdowns and per-sample values."""
+
+    FILE_NAME: ClassVar[str] = SCORES_FILE
+    KIND: ClassVar[str] = "scores file"
+    PRODUCER: ClassVar[str] = "`radllama evaluate`"
+
+    system: str = Field(min_length=1)
+    metrics: dict[str, MetricSummary]
+    columns: dict[str, MetricColumn] = Field(
+        default_factory=dict, description="Report column per metric (empty before v1)."
+    )
+    preds_path: str | None = None
+    preds_sha256: str | None = None
+    n: int | None = None
+    n_skipped: int = 0
+    skipped_reasons: dict[str, int] = Field(default_factory=dict)
+    n_empty_predictions: int | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    breakdowns: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    per_sample: list[dict[str, Any]] = Field(default_factory=list)
+    judge: dict[str, Any] | None = None
+    warnings: list[str] = Field(default_factory=list)
+    errors: dict[str, str] | None = None
+    versions: dict[str, str | None] = Field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        for optional in ("judge", "errors"):  # present only when they happened
+            if data.get(optional) is None:
+                data.pop(optional, None)
+        return data
+
+
+# ---- OUT/report.json -------------------------------------------------------------------------
+
+
+class Report(Artifact):
+    """report.json: the Table-1 report as data (written by `radllama report`)."""
+
+    FILE_NAME: ClassVar[str] = REPORT_FILE
+    KIND: ClassVar[str] = "report file"
+    PRODUCER: ClassVar[str] = "`radllama report`"
+
+    title: str
+    systems: list[dict[str, Any]]
+    columns: list[str] = Field(description="Metric keys shown in the main table, in order.")
+    created: str | None = None
+    radllama_version: str | None = None
+    n_resamples: int | None = None
+    paired_deltas: list[dict[str, Any]] = Field(default_factory=list)
+    paper_table1: dict[str, Any] = Field(default_factory=dict)
+    column_labels: dict[str, MetricColumn] = Field(default_factory=dict)
+    figures: list[str] = Field(default_factory=list)
+    files: dict[str, str] = Field(default_factory=dict)

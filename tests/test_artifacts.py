@@ -1,0 +1,118 @@
+"""Typed inter-stage files: old files still read, bad ones fail with one line, new ones
+round-trip, and the PHI guard accepts datasets that `radllama prepare` de-identified."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from radllama.artifacts import (
+    ArtifactError,
+    DataManifest,
+    PredictionRow,
+    Report,
+    RunRecord,
+    Scores,
+)
+from radllama.guard import PHIGuardError, check_phi_guard
+from radllama.prepare import load_prepare_config, prepare
+
+# Written by radllama at commit 898a843 (before artifacts had schema versions): synth 300
+# reports -> prepare -> train lora 2 steps -> generate 4 rows -> evaluate rougeL -> report.
+LEGACY = Path(__file__).parent / "fixtures" / "main-898a843"
+REMOTE = "https://judge.example.com/v1"
+
+
+def test_files_written_before_schema_versions_still_read():
+    manifest = DataManifest.read(LEGACY / "manifest.json")
+    assert manifest.schema_version == 1 and manifest.counts.input_rows == 300
+    assert manifest.counts.kept + sum(manifest.counts.dropped.values()) == 300
+    # Old manifests have no deid section; prepare always de-identified, with this config.
+    assert manifest.deid.enabled and manifest.deid.mode == "placeholder"
+    assert manifest.deid.counts is None
+    assert manifest.prompt_style.exam_field == "exam_code"  # from config.prompt.exam_field
+    run = RunRecord.read(LEGACY / "radllama_run.json")
+    assert run.method == "lora" and run.final_metrics["steps"] == 2
+    assert run.data_manifest_hash == json.loads((LEGACY / "manifest.json").read_text())["data_hash"]
+    rows = list(PredictionRow.iter_file(LEGACY / "preds.jsonl"))
+    assert len(rows) == 4 and all(PredictionRow.parse(r, "preds").system == "run" for r in rows)
+    scores = Scores.read(LEGACY / "scores.json")
+    assert scores.system == "run" and scores.metrics["rougeL"].n == 4
+    report = Report.read(LEGACY / "report.json")
+    assert [s["system"] for s in report.systems] == ["run", "other"]
+
+
+def test_phi_guard_accepts_a_legacy_prepare_output():
+    check_phi_guard(REMOTE, DataManifest.read(LEGACY / "manifest.json"), allow_remote=False)
+
+
+def test_prepare_writes_the_deid_section_the_guard_reads(tmp_path):
+    """Issue 13 item 5: the guard used to look for a key prepare never wrote."""
+    header = "report_id,patient_id,exam_code,exam_description,report_date,report_text\n"
+    text = (
+        '"FINDINGS: Seen by Dr. John Smith on 03/04/2021. The lungs are clear without focal '
+        'consolidation or effusion. IMPRESSION: No acute process."'
+    )
+    lines = [f"r{i},p{i},XR CHEST,Chest X-ray,2021-03-04,{text}" for i in range(6)]
+    (tmp_path / "in.csv").write_text(header + "\n".join(lines) + "\n")
+    config = load_prepare_config(None, input=tmp_path / "in.csv", out=tmp_path / "data", workers=0)
+    prepare(config)
+    manifest = DataManifest.read(tmp_path / "data")
+    deid = manifest.deid
+    assert deid.enabled and deid.mode == "placeholder" and deid.kept_types == []
+    assert deid.counts.reports_seen == 6 and deid.counts.by_type.get("NAME", 0) >= 6
+    audit = json.loads((tmp_path / "data" / "deid_audit.json").read_text())
+    assert deid.counts.total_redactions == audit["total_redactions"]
+    check_phi_guard(REMOTE, manifest, allow_remote=False)
+    kept_dates = load_prepare_config(
+        None,
+        input=tmp_path / "in.csv",
+        out=tmp_path / "dated",
+        workers=0,
+        deid={"keep_types": ["DATE"]},
+    )
+    prepare(kept_dates)
+    with pytest.raises(PHIGuardError, match="DATE"):
+        check_phi_guard(REMOTE, DataManifest.read(tmp_path / "dated"), allow_remote=False)
+
+
+def test_new_files_round_trip(tmp_path):
+    run = RunRecord(method="qlora", base_model="/m", seed=3, note="kept as an extra")
+    run.write(tmp_path)
+    again = RunRecord.read(tmp_path)
+    assert again == run and again.model_extra == {"note": "kept as an extra"}
+    assert json.loads((tmp_path / "radllama_run.json").read_text())["schema_version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "not a run file (expected a JSON object)"),
+        ('{"method": "sgd"}', "not a valid run file (field 'method'"),
+        ('{"method": "full", "schema_version": 7}', "schema_version 7 is newer"),
+        ('{"metrics": {}, "system": "x"}', "not a valid run file (field 'method'"),  # foreign
+    ],
+)
+def test_bad_run_files_fail_with_one_line_naming_the_fix(tmp_path, content, message):
+    (tmp_path / "radllama_run.json").write_text(content)
+    with pytest.raises(ArtifactError) as caught:
+        RunRecord.read(tmp_path)
+    assert message in str(caught.value) and "re-run `radllama train`" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_cli_reports_a_foreign_manifest_in_one_line(run_cli, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(LEGACY.parent / "main-898a843", data)
+    (data / "test.jsonl").write_text("")
+    shutil.copy(LEGACY / "scores.json", data / "manifest.json")  # a scores file, not a manifest
+    code, _, err = run_cli(
+        "evaluate", LEGACY / "preds.jsonl", "--out", tmp_path / "s.json", "--metrics",
+        "rougeL,judge", "--judge-base-url", REMOTE, "--judge-model", "m", "--manifest", data,
+    )  # fmt: skip
+    assert code == 2 and "not a valid dataset manifest" in err and "radllama prepare" in err
+    assert len(err.strip().splitlines()) == 1
