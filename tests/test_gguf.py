@@ -230,3 +230,19 @@ def test_bundled_smollm2_converts_and_answers(tmp_path, run_cli):
         GenerationSettings(max_new_tokens=24),
     )[0]
     assert len(out.raw_text.split()) >= 3  # English words, not an empty completion
+
+
+def test_generate_and_impress_cli_take_a_gguf(run_cli, tiny_gguf, tiny_data_dir, tmp_path):
+    path, _ = tiny_gguf
+    code, _, err = run_cli(
+        "generate", "--model", path, "--data", tiny_data_dir, "--out", tmp_path / "p.jsonl",
+        "--max-new-tokens", "3", "--limit", "2",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and rows[0]["system"] == path.name
+    code, out, err = run_cli(
+        "impress", "--model", path, "--exam", "CT", "--findings", "Clear lungs.",
+        "--max-tokens", "3",
+    )  # fmt: skip
+    assert code == 0 and out.strip(), err

@@ -218,7 +218,7 @@ def train(
         Path | None, typer.Option(help="Dataset directory from `radllama prepare`.")
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Base model directory (Hugging Face format).")
+        str | None, typer.Option(help="Base model: HF model directory, full RUN_DIR or .gguf file.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory to write.")] = None,
     max_steps: Annotated[
@@ -321,7 +321,8 @@ def generate(
     data: Annotated[Path, typer.Option(help="Test split: DATA_DIR/test.jsonl (or a DATA_DIR).")],
     out: Annotated[Path, typer.Option(help="PREDS.jsonl (appended; done report_ids skipped).")],
     model: Annotated[
-        Path | None, typer.Option(help="RUN_DIR or HF model dir (openai: prompt style only).")
+        Path | None,
+        typer.Option(help="RUN_DIR, HF model dir or .gguf (openai: prompt style only)."),
     ] = None,
     backend: Annotated[
         str, typer.Option(help="hf (in-process) | openai (any compatible server).")
@@ -480,7 +481,8 @@ def _judge_options(
 @app.command()
 def serve(
     model_dir: Annotated[
-        Path, typer.Argument(help="RUN_DIR from `radllama train` or a local HF model dir.")
+        Path,
+        typer.Argument(help="RUN_DIR from `radllama train`, a local HF model dir or a .gguf file."),
     ],
     host: Annotated[
         str, typer.Option(help="Bind address (loopback by default: reports are PHI).")
@@ -527,7 +529,8 @@ def serve(
 @app.command()
 def impress(
     model: Annotated[
-        Path, typer.Option(help="RUN_DIR from `radllama train` or a local HF model dir.")
+        Path,
+        typer.Option(help="RUN_DIR from `radllama train`, a local HF model dir or a .gguf file."),
     ],
     exam: Annotated[str, typer.Option(help="Exam code or description, e.g. 'CT HEAD W/O'.")],
     findings: Annotated[
