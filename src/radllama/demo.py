@@ -35,11 +35,19 @@ from pydantic import Field
 
 from radllama.artifacts import RUN_FILE
 from radllama.config import StrictModel
-from radllama.errors import ConfigError
+from radllama.errors import ConfigError, RadllamaError
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 # The only TrainConfig keys the demo sets itself; everything else comes from the recipe file.
-TRAIN_OVERRIDES = ("method", "data", "model", "output_dir", "max_steps", "learning_rate", "seed")
+TRAIN_OVERRIDES = (
+    "method", "data", "model", "output_dir", "max_steps", "learning_rate", "seed", "resume",
+)  # fmt: skip
+
+
+class DemoInterrupted(RadllamaError):
+    """A stage was stopped by a signal after saving a checkpoint; a rerun resumes it."""
+
+    exit_code = 130
 
 
 class DemoConfig(StrictModel):
@@ -149,7 +157,8 @@ class StepBudget:
 
             def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
                 budget.stamps.append(time.monotonic())
-                if state.global_step == budget.probe_steps:
+                # Steps of this process (a resumed run starts past global step 0).
+                if len(budget.stamps) - 1 == budget.probe_steps:
                     budget.replan(state, lr_scheduler)
 
         return _Callback()
@@ -157,7 +166,7 @@ class StepBudget:
     def replan(self, state, lr_scheduler) -> None:
         step_s = (self.stamps[-1] - self.stamps[1]) / max(1, len(self.stamps) - 2)
         spent = self.stamps[-1] - (self.started or self.stamps[0])
-        fit = self.probe_steps + int(max(0.0, self.seconds - spent) / step_s)
+        fit = state.global_step + int(max(0.0, self.seconds - spent) / step_s)
         steps = max(self.min_steps, min(state.max_steps, fit))
         self.record.update(
             probe_step_s=round(step_s, 2), planned_steps=steps, configured_steps=state.max_steps
@@ -305,6 +314,9 @@ def demo_train_config(
         if method == "full"
         else config.lora_learning_rate,
         "seed": config.seed,
+        # An interrupted demo left checkpoints: continue that run rather than refuse.
+        "resume": (Path(run_dir) / "checkpoints").is_dir()
+        and any((Path(run_dir) / "checkpoints").glob("checkpoint-*")),
     }
     assert set(overrides) == set(TRAIN_OVERRIDES)
     return load_config(TrainConfig, train_recipe_path(config), overrides)
@@ -483,7 +495,14 @@ def _train(config, method, data_dir, base_dir, run_dir, budget: StepBudget | Non
 
     train_config = demo_train_config(config, method, data_dir, base_dir, run_dir)
     callbacks = [budget.callback()] if budget is not None else None
-    return train(train_config, callbacks=callbacks)
+    record = train(train_config, callbacks=callbacks)
+    if record.get("status") == "interrupted":
+        # Stop the demo here: the later stages need this run. Rerunning resumes it.
+        raise DemoInterrupted(
+            f"fine-tune ({method}) stopped by {record['signal']} at step {record['step']}; "
+            f"rerun the same `radllama demo` command to resume from {record['checkpoint']}"
+        )
+    return record
 
 
 def _seconds(seconds: float) -> str:
