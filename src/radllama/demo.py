@@ -392,14 +392,16 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
     plan.setdefault("zero_shot_done_at_s", round(clock.elapsed(), 1))
 
     # 2. Fine-tunes: each gets an equal share of what is left after reserving the generation
-    # of the systems still to come, the evaluation and the report.
+    # of the fine-tuned systems, the evaluation and the report.
     per_row = plan["generation_s_per_row"]
     for index, method in enumerate(config.methods):
         run_dir = out / "runs" / method
         record = plan.setdefault("methods", {}).setdefault(method, {})
-        to_generate = len(config.methods) - index  # this one and the later ones
-        reserve = to_generate * plan["test_rows"] * per_row + config.reserve_seconds
-        seconds = max(0.0, (clock.left() - reserve) / to_generate)
+        # Every fine-tuned system generates after all training, so all of them are reserved;
+        # the time left is shared by this run and the runs after it.
+        to_train = len(config.methods) - index
+        reserve = len(config.methods) * plan["test_rows"] * per_row + config.reserve_seconds
+        seconds = max(0.0, (clock.left() - reserve) / to_train)
         if (run_dir / RUN_FILE).is_file():
             log(f"[skip] fine-tune ({method}): output exists")
             continue
