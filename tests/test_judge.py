@@ -20,7 +20,7 @@ from radllama.evaluate.judge import (
     judge_predictions,
     parse_judge_answer,
 )
-from radllama.guard import PHIGuardError, check_phi_guard, is_loopback_url
+from radllama.guard import PHIGuardError, check_phi_guard, is_loopback_host, is_loopback_url
 
 
 def _manifest(deid: dict | None) -> DataManifest:
@@ -255,6 +255,15 @@ def test_api_key_is_sent_from_environment(server, monkeypatch):
 )
 def test_is_loopback_url(url, loopback):
     assert is_loopback_url(url) is loopback
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True),
+     ("0.0.0.0", False), ("10.1.2.3", False), ("example.com", False)],
+)  # fmt: skip
+def test_is_loopback_host_used_for_the_bind_address(host, loopback):
+    assert is_loopback_host(host) is loopback
 
 
 def test_phi_guard_refuses_remote_without_deid(server):

@@ -3,15 +3,13 @@
 Every stage reads and writes these files through the models below, never with its own
 ``json.loads`` and key lookups, so a field has one name, one type and one owner:
 
-=================  ====================  ======================  ==========================
-model              file                  written by              read by
-=================  ====================  ======================  ==========================
-`DataManifest`     DATA_DIR/manifest.json  prepare                 train, generate, judge, demo
-`RunRecord`        RUN_DIR/radllama_run.json  train, export       inference, generate, serve
-`PredictionRow`    PREDS.jsonl (one row)   generate, baselines     evaluate
-`Scores`           SCORES.json             evaluate                report
-`Report`           OUT/report.json         report                  (people, dashboards)
-=================  ====================  ======================  ==========================
+- `DataManifest`: DATA_DIR/manifest.json, written by prepare, read by train, generate,
+  the judge's PHI guard and the demo;
+- `RunRecord`: RUN_DIR/radllama_run.json, written by train and export, read by inference
+  (generate, serve) and export;
+- `PredictionRow`: one line of PREDS.jsonl, written by generate and baselines, read by evaluate;
+- `Scores`: SCORES.json, written by evaluate, read by report;
+- `Report`: OUT/report.json, written by report.
 
 Each model carries a ``schema_version``. Files written before versioning (by radllama up to
 commit 898a843, "version 0") still read: `Artifact.upgrade` fills what they lack (for a
@@ -33,6 +31,7 @@ radllama.artifacts.ArtifactError: x.json: run file schema_version 99 is newer th
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -128,9 +127,14 @@ class Artifact(BaseModel):
         """Like `read`, but None when the file does not exist."""
         return cls.read(path) if cls.path_in(path).is_file() else None
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object written to disk (extra keys included)."""
+    def _dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written to disk (extra keys included), at the current schema."""
+        data = self._dump()
+        data["schema_version"] = self.SCHEMA_VERSION
+        return data
 
     def write(self, path: str | Path) -> Path:
         """Write atomically to `path` (or `path/FILE_NAME` for a directory); returns the file."""
@@ -242,6 +246,71 @@ class DataManifest(Artifact):
         return data
 
 
+# ---- DATA_DIR split files (train/eval/test .jsonl or .parquet; rows: docs/ARCHITECTURE.md) --
+
+SPLIT_REQUIRED_FIELDS = ("report_id", "findings", "impression")
+
+
+def resolve_split_path(data: Path, split: str = "test") -> Path:
+    """A split file, or DATA_DIR -> its `split` file (.jsonl or .parquet)."""
+    if data.is_dir():
+        for name in (f"{split}.jsonl", f"{split}.parquet"):
+            if (data / name).is_file():
+                return data / name
+        raise DataError(
+            f"{data} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from `radllama prepare`"
+        )
+    if not data.is_file():
+        raise DataError(
+            f"data file not found: {data}; pass DATA_DIR/test.jsonl from `radllama prepare`"
+        )
+    return data
+
+
+def iter_split_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Stream the rows of a .jsonl or .parquet split file."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            yield from batch.to_pylist()
+    else:
+        from radllama.jsonl import read_jsonl
+
+        yield from read_jsonl(path)
+
+
+def load_split(
+    data: Path, limit: int | None = None, split: str = "test"
+) -> tuple[list[dict[str, Any]], Counter]:
+    """Rows of a split (first `limit`), checked for the fields generation needs.
+
+    Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
+    """
+    path = resolve_split_path(data, split)
+    rows: list[dict[str, Any]] = []
+    dropped: Counter = Counter()
+    seen: set[str] = set()
+    for number, row in enumerate(iter_split_rows(path), start=1):
+        if limit is not None and number > limit:
+            break
+        missing = [name for name in SPLIT_REQUIRED_FIELDS if row.get(name) in (None, "")]
+        if missing:
+            raise DataError(
+                f"{path} row {number}: missing {', '.join(missing)}; generate reads splits "
+                "written by `radllama prepare` (fields report_id, findings, impression)"
+            )
+        report_id = str(row["report_id"])
+        if report_id in seen:
+            dropped["duplicate report_id"] += 1
+            continue
+        seen.add(report_id)
+        rows.append(row)
+    if not rows:
+        raise DataError(f"{path} has no rows; pass a non-empty test split")
+    return rows, dropped
+
+
 # ---- RUN_DIR/radllama_run.json --------------------------------------------------------------
 
 
@@ -301,12 +370,28 @@ class PredictionRow(Artifact):
     finish_reason: str | None = None
     error: str | None = Field(None, description="Why the row failed (retried on rerun).")
 
-    def to_json(self) -> dict[str, Any]:
+    @classmethod
+    def for_row(
+        cls, row: dict[str, Any], system: str, prompt: str | None, **result: Any
+    ) -> PredictionRow:
+        """The prediction row for a split row (prompt None: no prompt, e.g. a baseline);
+        `result` holds raw_output, prediction, latency_s, token counts or an error."""
+        return cls(
+            report_id=str(row["report_id"]),
+            system=system,
+            exam_code=row.get("exam_code") or "",
+            findings=row["findings"],
+            prompt=prompt,
+            reference=row["impression"],
+            modality=row.get("modality") or "unknown",
+            body_region=row.get("body_region") or "unknown",
+            **result,
+        )
+
+    def _dump(self) -> dict[str, Any]:
         # Optional fields a writer did not set stay out of the row (the format of today's
         # files: a baseline row has no token counts, a good row no `error`).
-        return self.model_dump(mode="json", exclude_unset=True) | {
-            "schema_version": self.schema_version
-        }
+        return self.model_dump(mode="json", exclude_unset=True)
 
     @classmethod
     def iter_file(cls, path: str | Path) -> Iterator[dict[str, Any]]:
@@ -375,7 +460,7 @@ class Scores(Artifact):
     errors: dict[str, str] | None = None
     versions: dict[str, str | None] = Field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def _dump(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
         for optional in ("judge", "errors"):  # present only when they happened
             if data.get(optional) is None:

@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from radllama.artifacts import PredictionRow, load_split
 from radllama.config import StrictModel
 from radllama.errors import DataError
-from radllama.generate import load_split, prediction_row
 from radllama.jsonl import write_jsonl
 
 BaselineName = Literal["retrieval-tfidf", "most-frequent"]
@@ -112,7 +112,7 @@ def _rows_for(system: str, rows: list[dict[str, Any]], answers: list[Retrieved],
         result = {"raw_output": answer.impression, "prediction": answer.impression,
                   "latency_s": latency, "retrieved_report_id": answer.report_id,
                   "similarity": round(answer.similarity, 6)}  # fmt: skip
-        yield prediction_row(row, system, None, **result).to_json()
+        yield PredictionRow.for_row(row, system, None, **result).to_json()
 
 
 def run_baselines(config: BaselinesConfig) -> dict[str, dict[str, Any]]:

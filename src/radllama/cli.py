@@ -325,7 +325,10 @@ def generate(
         typer.Option(help="RUN_DIR, HF model dir or .gguf (openai: prompt style only)."),
     ] = None,
     backend: Annotated[
-        str, typer.Option(help="hf (in-process) | openai (any compatible server).")
+        str,
+        typer.Option(
+            help="A registered backend: hf (in-process) | openai (any compatible server)."
+        ),
     ] = "hf",
     base_url: Annotated[
         str | None, typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1")
@@ -401,7 +404,10 @@ def evaluate(
     preds: Annotated[Path, typer.Argument(help="PREDS.jsonl written by `radllama generate`")],
     out: Annotated[Path, typer.Option("--out", help="Where to write SCORES.json")],
     metrics: Annotated[
-        str, typer.Option(help="Comma-separated: rougeL,bertscore,clinical,hallucination,judge")
+        str,
+        typer.Option(
+            help="Comma-separated registered metrics: rougeL,bertscore,clinical,hallucination,judge"
+        ),
     ] = "rougeL,bertscore,clinical",
     system: Annotated[str | None, typer.Option(help="System name (default: from rows)")] = None,
     config: Annotated[Path | None, typer.Option(help="EvaluateConfig YAML")] = None,

@@ -15,13 +15,11 @@ Every input row ends up kept or dropped under exactly one reason from `DROP_REAS
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from pydantic import Field
 
 from radllama.config import StrictModel
-from radllama.split import splitmix64
+from radllama.hashing import splitmix64, text_hash
 
 # Malformed input (decided by ingest, before any text is looked at).
 MALFORMED_REASONS = (
@@ -62,11 +60,6 @@ def drop_reason(findings: str, impression: str, min_findings_words: int) -> str 
     if findings.count(" ") + 1 < min_findings_words:
         return "short_findings"
     return None
-
-
-def text_hash(text: str) -> int:
-    """Stable 64-bit hash of one text (the same in every process, unlike `hash`)."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
 def pair_hashes(findings_hashes: np.ndarray, impression_hashes: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The generate stage: a model + the test split -> PREDS.jsonl (one prediction per report).
 
-Two backends write the same rows:
+Backends implement `GenerationBackend` and are registered by name (`register_backend`);
+``--backend NAME`` resolves through `BACKENDS`. Two ship with radllama and write the same rows:
 
 - ``hf``: in-process transformers through `radllama.inference.ImpressionModel` (batched,
   left padding, KV cache, greedy), for a RUN_DIR or a bare HF model (zero-shot baseline);
@@ -30,17 +31,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
-from radllama.artifacts import DataManifest, PredictionRow, RunRecord
+from radllama.artifacts import DataManifest, PredictionRow, RunRecord, load_split
 from radllama.config import StrictModel
 from radllama.errors import ConfigError, DataError
-from radllama.jsonl import read_jsonl, write_jsonl
+from radllama.guard import check_phi_guard, is_loopback_url
+from radllama.jsonl import write_jsonl
 from radllama.prompts import PromptStyle, strip_prepend
-
-REQUIRED_FIELDS = ("report_id", "findings", "impression")
 
 
 class GenerateConfig(StrictModel):
@@ -57,8 +57,8 @@ class GenerateConfig(StrictModel):
         description="RUN_DIR or HF model dir (hf backend); for openai, optional: a RUN_DIR whose "
         "prompt style to use.",
     )
-    backend: Literal["hf", "openai"] = Field(
-        "hf", description="hf (in-process) or openai (server)."
+    backend: str = Field(
+        "hf", description="A registered backend: hf (in-process), openai (server), or your own."
     )
     system: str | None = Field(
         None, description="System name in the rows (default: model dir name or --api-model)."
@@ -94,13 +94,14 @@ class GenerateConfig(StrictModel):
         None, description="hf: 4-bit base (default: qlora runs on GPU)."
     )
 
-    @model_validator(mode="after")
-    def _backend_options(self) -> GenerateConfig:
-        if self.backend == "hf" and self.model is None:
-            raise ValueError("the hf backend needs --model RUN_OR_MODEL_DIR")
-        if self.backend == "openai" and not (self.base_url and self.api_model):
-            raise ValueError("the openai backend needs --base-url and --api-model")
-        return self
+    @field_validator("backend")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in BACKENDS:
+            raise ValueError(
+                f"unknown backend {name!r}; registered backends are [{', '.join(BACKENDS)}]"
+            )
+        return name
 
 
 @dataclass
@@ -128,62 +129,6 @@ class GenerateSummary:
 
 
 # ---- input -------------------------------------------------------------------------------
-
-
-def resolve_split_path(data: Path, split: str = "test") -> Path:
-    """A split file, or DATA_DIR -> its `split` file (.jsonl or .parquet)."""
-    if data.is_dir():
-        for name in (f"{split}.jsonl", f"{split}.parquet"):
-            if (data / name).is_file():
-                return data / name
-        raise DataError(
-            f"{data} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from `radllama prepare`"
-        )
-    if not data.is_file():
-        raise DataError(
-            f"data file not found: {data}; pass DATA_DIR/test.jsonl from `radllama prepare`"
-        )
-    return data
-
-
-def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        yield from pq.read_table(path).to_pylist()
-    else:
-        yield from read_jsonl(path)
-
-
-def load_split(
-    data: Path, limit: int | None = None, split: str = "test"
-) -> tuple[list[dict[str, Any]], Counter]:
-    """Rows of a split (first `limit`), checked for the fields generation needs.
-
-    Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
-    """
-    path = resolve_split_path(data, split)
-    rows: list[dict[str, Any]] = []
-    dropped: Counter = Counter()
-    seen: set[str] = set()
-    for number, row in enumerate(_iter_rows(path), start=1):
-        if limit is not None and number > limit:
-            break
-        missing = [name for name in REQUIRED_FIELDS if row.get(name) in (None, "")]
-        if missing:
-            raise DataError(
-                f"{path} row {number}: missing {', '.join(missing)}; generate reads splits "
-                "written by `radllama prepare` (fields report_id, findings, impression)"
-            )
-        report_id = str(row["report_id"])
-        if report_id in seen:
-            dropped["duplicate report_id"] += 1
-            continue
-        seen.add(report_id)
-        rows.append(row)
-    if not rows:
-        raise DataError(f"{path} has no rows; pass a non-empty test split")
-    return rows, dropped
 
 
 def read_manifest(data: Path) -> DataManifest | None:
@@ -244,24 +189,6 @@ def prepare_output(out: Path, system: str) -> tuple[set[str], int]:
     return {str(r["report_id"]) for r in kept}, len(rows) - len(kept)
 
 
-def prediction_row(
-    row: dict[str, Any], system: str, prompt: str | None, **result: Any
-) -> PredictionRow:
-    """One PREDS.jsonl row (prompt None: no prompt, e.g. a baseline); `result` holds
-    raw_output, prediction, latency_s and token counts."""
-    return PredictionRow(
-        report_id=str(row["report_id"]),
-        system=system,
-        exam_code=row.get("exam_code") or "",
-        findings=row["findings"],
-        prompt=prompt,
-        reference=row["impression"],
-        modality=row.get("modality") or "unknown",
-        body_region=row.get("body_region") or "unknown",
-        **result,
-    )
-
-
 def error_result(message: str, latency_s: float) -> dict[str, Any]:
     return {
         "raw_output": None,
@@ -282,7 +209,7 @@ class _Sink:
 
     def write(self, row: dict[str, Any], item: tuple[str, str], result: dict[str, Any]) -> None:
         prompt = self.style.user_prompt(*item)
-        prediction_row(row, self.system, prompt, **result).append(self.out)
+        PredictionRow.for_row(row, self.system, prompt, **result).append(self.out)
         if result.get("error"):
             self.summary.errors += 1
         else:
@@ -312,6 +239,88 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
 
 
 # ---- backends ----------------------------------------------------------------------------
+
+
+class GenerationBackend(Protocol):
+    """One way to generate impressions. Built from the config (cheap checks only: a wrong
+    option fails before any model loads), then asked to generate the pending rows."""
+
+    def default_system(self) -> str:
+        """The system name written in the rows when --system is not given."""
+        ...
+
+    def run_record(self) -> RunRecord | None:
+        """The RUN_DIR record whose prompt style to use (None: not a fine-tuned run)."""
+        ...
+
+    def generate(self, rows: list[dict[str, Any]], sink: _Sink) -> None:
+        """Write one result per row through `sink.write` (prompts from `sink.style`)."""
+        ...
+
+
+BackendFactory = Callable[[GenerateConfig, DataManifest | None], GenerationBackend]
+BACKENDS: dict[str, BackendFactory] = {}
+
+
+def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
+    """Register a backend factory (a class taking (config, manifest)) under `name`."""
+
+    def register(factory: BackendFactory) -> BackendFactory:
+        BACKENDS[name] = factory
+        return factory
+
+    return register
+
+
+@register_backend("hf")
+class HFBackend:
+    """In-process transformers through `radllama.inference.ImpressionModel`."""
+
+    def __init__(self, config: GenerateConfig, manifest: DataManifest | None) -> None:
+        if config.model is None:
+            raise ConfigError("the hf backend needs --model RUN_OR_MODEL_DIR")
+        self.config, self.model_dir = config, config.model.expanduser()
+
+    def default_system(self) -> str:
+        return self.model_dir.name
+
+    def run_record(self) -> RunRecord | None:
+        return RunRecord.read_optional(self.model_dir) if self.model_dir.is_dir() else None
+
+    def generate(self, rows: list[dict[str, Any]], sink: _Sink) -> None:
+        from radllama.inference import ImpressionModel
+
+        config = self.config
+        model = ImpressionModel.load(
+            self.model_dir,
+            device=config.device,
+            dtype=config.dtype,
+            load_in_4bit=config.load_in_4bit,
+        )
+        model.prompt_style = sink.style
+        _run_hf(model, rows, config, sink)
+
+
+@register_backend("openai")
+class OpenAIBackend:
+    """Any OpenAI-compatible chat server; report text leaves the process, so the PHI guard
+    (`radllama.guard`) decides first."""
+
+    def __init__(self, config: GenerateConfig, manifest: DataManifest | None) -> None:
+        if not (config.base_url and config.api_model):
+            raise ConfigError("the openai backend needs --base-url and --api-model")
+        check_phi_guard(config.base_url, manifest, config.allow_remote)
+        self.config = config
+
+    def default_system(self) -> str:
+        return str(self.config.api_model)
+
+    def run_record(self) -> RunRecord | None:  # --model names a RUN_DIR for its prompt style
+        model = self.config.model
+        return RunRecord.read_optional(model) if model is not None and model.is_dir() else None
+
+    def generate(self, rows: list[dict[str, Any]], sink: _Sink) -> None:
+        _run_openai(rows, self.config, sink)
 
 
 def _run_hf(model, rows, config: GenerateConfig, sink: _Sink) -> None:
@@ -350,8 +359,6 @@ def _run_hf(model, rows, config: GenerateConfig, sink: _Sink) -> None:
 
 
 def _api_key(config: GenerateConfig) -> str:
-    from radllama.guard import is_loopback_url
-
     key = os.environ.get(config.api_key_env, "").strip()
     if key:
         return key
@@ -438,35 +445,16 @@ def generate_predictions(config: GenerateConfig) -> GenerateSummary:
     """Generate a prediction for every row of the split not yet in `config.out`."""
     began = time.perf_counter()
     manifest = read_manifest(config.data)
+    backend = BACKENDS[config.backend](config, manifest)
     rows, dropped = load_split(config.data, config.limit)
-    if config.backend == "openai":
-        from radllama.guard import check_phi_guard
-
-        check_phi_guard(config.base_url or "", manifest, config.allow_remote)
-    default_name = config.model.expanduser().name if config.backend == "hf" else config.api_model
-    system = config.system or str(default_name)
+    system = config.system or backend.default_system()
     # Check the output before loading a model: a wrong --out should fail in a second.
     done, retried = prepare_output(config.out, system)
     pending = [r for r in rows if str(r["report_id"]) not in done]
     summary = GenerateSummary(out=config.out, system=system, rows=len(rows), dropped=dropped,
                               already_done=len(rows) - len(pending), retried=retried)  # fmt: skip
-    model = None
-    if config.backend == "hf" and pending:
-        from radllama.inference import ImpressionModel
-
-        model = ImpressionModel.load(
-            config.model, device=config.device, dtype=config.dtype, load_in_4bit=config.load_in_4bit
-        )
-        run = model.run
-    else:  # the openai backend may name a RUN_DIR only for its prompt style
-        run = RunRecord.read_optional(config.model) if config.model is not None else None
-    style = resolve_prompt_style(config.exam_field, run, manifest)
-    if model is not None:
-        model.prompt_style = style
-    sink = _Sink(config.out, system, style, summary)
-    if model is not None:
-        _run_hf(model, pending, config, sink)
-    elif pending:
-        _run_openai(pending, config, sink)
+    style = resolve_prompt_style(config.exam_field, backend.run_record(), manifest)
+    if pending:
+        backend.generate(pending, _Sink(config.out, system, style, summary))
     summary.seconds = time.perf_counter() - began
     return summary

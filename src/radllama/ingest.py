@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from radllama.config import StrictModel
+from radllama.config import StrictModel, validate_config
 from radllama.errors import ConfigError, DataError
 
 # In the order missing columns are reported: the report text first.
@@ -172,6 +172,20 @@ PRESETS: dict[str, dict[str, Any]] = {
         "body_region": "chest",
     },
 }
+
+
+def register_preset(name: str, settings: dict[str, Any]) -> None:
+    """Add (or replace) a dataset preset: `IngestConfig` fields for one export layout.
+
+    Checked now, so a bad preset fails where it is registered, not in a later `prepare`:
+
+    >>> register_preset("my-site", {"format": "csv", "columns": {"text": "REPORT"}})
+    >>> preset_ingest("my-site")["columns"]
+    {'text': 'REPORT'}
+    >>> del PRESETS["my-site"]
+    """
+    validate_config(IngestConfig, settings, source=f"preset {name!r}")
+    PRESETS[name] = json.loads(json.dumps(settings))
 
 
 def preset_ingest(name: str) -> dict[str, Any]:

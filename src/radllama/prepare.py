@@ -42,6 +42,7 @@ from radllama.artifacts import (
 from radllama.config import StrictModel, read_yaml, validate_config
 from radllama.deid import DeidAudit, DeidConfig, Deidentifier
 from radllama.errors import ConfigError, DataError
+from radllama.exams import modality_and_region
 from radllama.filters import (
     DROP_REASONS,
     FilterConfig,
@@ -49,8 +50,8 @@ from radllama.filters import (
     drop_reason,
     first_occurrence,
     pair_hashes,
-    text_hash,
 )
+from radllama.hashing import splitmix64, text_hash
 from radllama.ingest import (
     IngestConfig,
     RawChunk,
@@ -69,8 +70,7 @@ from radllama.provenance import (
     write_json,
 )
 from radllama.sections import split_sections
-from radllama.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_report, splitmix64
-from radllama.synth import modality_and_region
+from radllama.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_report
 
 MANIFEST = MANIFEST_FILE
 DEID_AUDIT = DEID_AUDIT_FILE

@@ -2,8 +2,9 @@
 
 `build_report([base.json, qlora.json, full.json], out_dir)` writes
 
-- ``report.md``: one row per system (ROUGE-L, BERTScore P/R/F1, clinical F1, hallucination
-  rate, judge score when run, n), each cell ``mean [ci_low, ci_high]`` (95% bootstrap CI);
+- ``report.md``: one row per system and one column per metric any SCORES file holds (in the
+  order of the metric registry, `radllama.evaluate.metrics`; labels as the SCORES file
+  recorded them), each cell ``mean [ci_low, ci_high]`` (95% bootstrap CI);
   ROUGE-L by modality, body region and normal/abnormal; paired bootstrap deltas against the
   first system; the paper's Table 1 for context (its numbers, on MGH data);
 - ``report.html``: the same tables plus plots embedded as base64 PNG (no external files);
@@ -24,28 +25,9 @@ from typing import Any
 
 from radllama.artifacts import Report, Scores
 from radllama.errors import DataError
+from radllama.evaluate.metrics import column_info, column_order
 from radllama.provenance import package_versions, utc_now
 
-# (metric key in SCORES.json, column label, decimals). Order = column order of Table 1.
-TABLE_COLUMNS: list[tuple[str, str, int]] = [
-    ("rougeL", "ROUGE-L", 4),
-    ("bertscore_precision", "BERTScore P", 4),
-    ("bertscore_recall", "BERTScore R", 4),
-    ("bertscore_f1", "BERTScore F1", 4),
-    ("clinical_f1", "Clinical F1", 4),
-    ("hallucination_rate", "Hallucination rate", 4),
-    ("judge_score", "Judge score (0-10)", 2),
-]
-# Shown only when at least one system has it ("when run").
-OPTIONAL_COLUMNS = {"judge_score"}
-# Metrics compared pairwise against the first system (lower is better for hallucination).
-DELTA_METRICS = [
-    "rougeL",
-    "bertscore_f1",
-    "clinical_f1",
-    "hallucination_rate",
-    "judge_score",
-]
 BREAKDOWNS = [
     ("modality", "modality"),
     ("body_region", "body region"),
@@ -115,10 +97,28 @@ def format_cell(metric: dict[str, Any] | None, decimals: int = 4) -> str:
     return f"{mean} [{_number(metric['ci_low'], decimals)}, {_number(metric['ci_high'], decimals)}]"
 
 
+def _column_labels(scores: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Label, decimals and direction of every metric any system has: as its SCORES file
+    recorded them (from the metric registry at scoring time), else as registered now."""
+    labels: dict[str, dict[str, Any]] = {}
+    for entry in scores:
+        recorded = entry.get("columns") or {}
+        for key in entry["metrics"]:
+            if key not in labels:
+                info = column_info(key)
+                labels[key] = recorded.get(key) or {
+                    "label": info.label, "decimals": info.decimals,
+                    "higher_is_better": info.higher_is_better,
+                }  # fmt: skip
+    return labels
+
+
 def active_columns(report: dict[str, Any]) -> list[tuple[str, str, int]]:
-    """Table-1 columns; optional ones (judge) only when some system has them."""
-    present = {name for system in report["systems"] for name in system["metrics"]}
-    return [c for c in TABLE_COLUMNS if c[0] not in OPTIONAL_COLUMNS or c[0] in present]
+    """(key, label, decimals) of every metric some system has, in metric-registry order;
+    metrics the registry does not know come after, so nothing computed is left out."""
+    present = [name for system in report["systems"] for name in system["metrics"]]
+    labels = report["column_labels"]
+    return [(k, labels[k]["label"], labels[k]["decimals"]) for k in column_order(present)]
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
@@ -162,9 +162,9 @@ def _breakdown_table(report: dict[str, Any], breakdown: str, metric: str = "roug
 
 
 def _paper_table() -> tuple[list[str], list[list[str]]]:
-    columns = {key: (label, digits) for key, label, digits in TABLE_COLUMNS}
-    columns["judge_score"] = ("GPT-4o score (0-10)", 2)
     keys = PAPER_TABLE1["columns"]
+    columns = {key: (column_info(key).label, column_info(key).decimals) for key in keys}
+    columns["judge_score"] = ("GPT-4o score (0-10)", 2)
     header = ["Model (paper, MGH data)", *(columns[key][0] for key in keys)]
     rows = [
         [name, *(f"{v:.{columns[key][1]}f}" for key, v in zip(keys, values, strict=True))]
@@ -174,7 +174,7 @@ def _paper_table() -> tuple[list[str], list[list[str]]]:
 
 
 def _delta_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    columns = {key: (label, digits) for key, label, digits in TABLE_COLUMNS}
+    columns = {key: (label, digits) for key, label, digits in active_columns(report)}
     header = ["System", "vs", "Metric", "Δ mean [95% CI]", "p", "n pairs"]
     rows = []
     for delta in report["paired_deltas"]:
@@ -236,12 +236,15 @@ def _grouped_bars(ax, systems: list[dict], keys: list[str], labels: list[str]) -
 def plot_metric_bars(report: dict[str, Any]) -> str | None:
     """Metric means per system with 95% CI error bars (0-1 metrics; judge on its own axis)."""
     systems = report["systems"]
+    labels = report["column_labels"]
+
+    def on_unit_scale(key: str) -> bool:  # 0-1 scores where higher is better share one axis
+        means = [s["metrics"][key].get("mean") for s in systems if key in s["metrics"]]
+        return labels[key]["higher_is_better"] and all(m is None or 0 <= m <= 1 for m in means)
+
     unit = [
-        (k, lbl)
-        for k, lbl, _ in active_columns(report)
-        if k not in ("judge_score", "hallucination_rate")
+        (k, lbl) for k, lbl, _ in active_columns(report) if k != "judge_score" and on_unit_scale(k)
     ]
-    unit = [(k, lbl) for k, lbl in unit if any(k in s["metrics"] for s in systems)]
     has_judge = any("judge_score" in s["metrics"] for s in systems)
     if not unit and not has_judge:
         return None
@@ -473,8 +476,8 @@ def _paired_deltas(scores: list[dict[str, Any]], n_resamples: int) -> list[dict[
         _per_sample_hallucination(entry)
     first, deltas = scores[0], []
     for other in scores[1:]:
-        for metric in DELTA_METRICS:
-            if metric not in first["metrics"] or metric not in other["metrics"]:
+        for metric in column_order(list(first["metrics"])):
+            if metric not in other["metrics"]:
                 continue
             try:
                 result = paired_bootstrap(other, first, metric, n_resamples)  # other - first
@@ -517,6 +520,7 @@ def build_report(
         "n_resamples": n_resamples,
         "paired_deltas": _paired_deltas(scores, n_resamples) if len(scores) > 1 else [],
         "paper_table1": PAPER_TABLE1,
+        "column_labels": _column_labels(scores),
     }
     report["columns"] = [key for key, _, _ in active_columns(report)]
     figures = build_figures(report, {s["system"]: s.get("per_sample") or [] for s in scores})

@@ -18,7 +18,6 @@ Public API::
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from radllama.errors import ConfigError
+from radllama.guard import is_loopback_host
 from radllama.serving.app import create_app
 from radllama.serving.engine import ServingEngine, check_impression_request, impress
 from radllama.serving.schemas import ApiError, ServeConfig
@@ -74,15 +74,6 @@ def build_app(model: ImpressionModel, config: ServeConfig | None = None) -> Fast
     return create_app(ServingEngine(model, config), api_key=resolve_api_key(config))
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def run_server(model_dir: str | Path, config: ServeConfig) -> None:
     """Load the model and serve it with uvicorn until interrupted."""
     import uvicorn
@@ -90,7 +81,7 @@ def run_server(model_dir: str | Path, config: ServeConfig) -> None:
     from radllama.inference import ImpressionModel
 
     api_key = resolve_api_key(config)  # before the (slow) model load
-    if not _is_loopback(config.host) and api_key is None:
+    if not is_loopback_host(config.host) and api_key is None:
         logger.warning(
             "binding to %s without an API key: anyone who can reach this host can send reports; "
             "set --api-key-env",

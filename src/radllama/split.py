@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import Field
 
 from radllama.config import StrictModel
+from radllama.hashing import splitmix64
 
 SPLIT_NAMES = ("train", "eval", "test")
 TRAIN, EVAL, TEST = 0, 1, 2
@@ -51,18 +52,6 @@ class SplitConfig(StrictModel):
         if self.test_size is not None:
             return self.test_size
         return min(PAPER_TEST_SIZE, int(self.max_test_fraction * rows))
-
-
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def splitmix64(values: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser, vectorised: well-mixed uint64 from uint64 (wraps mod 2**64)."""
-    z = values.astype(np.uint64, copy=True)
-    z += np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return (z ^ (z >> np.uint64(31))) & _MASK64
 
 
 def _take(counts: np.ndarray, target: int) -> int:

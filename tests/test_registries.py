@@ -1,0 +1,150 @@
+"""Extension points: a metric, a generation backend and a dataset preset are each one
+registration away from `evaluate` + `report`, `generate` and `prepare`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from radllama import ingest
+from radllama.evaluate import metrics
+from radllama.evaluate.metrics import Column, Metric, register_metric
+from radllama.generate import BACKENDS, register_backend
+
+
+@pytest.fixture
+def exact_match_metric():
+    def score(ctx: metrics.ScoringContext) -> None:
+        for row, sample in zip(ctx.rows, ctx.per_sample, strict=True):
+            sample["exact_match"] = float(row["prediction"].strip() == row["reference"].strip())
+
+    register_metric(
+        Metric("exact", score, columns=(Column("exact_match", "Exact match (toy)", 3),))
+    )
+    yield
+    metrics.METRICS.pop("exact", None)
+
+
+@pytest.fixture
+def echo_backend():
+    @register_backend("echo")
+    class EchoBackend:  # the reference impression, upper-cased: a backend in 15 lines
+        def __init__(self, config, manifest) -> None:
+            self.config = config
+
+        def default_system(self) -> str:
+            return "echo"
+
+        def run_record(self):
+            return None
+
+        def generate(self, rows, sink) -> None:
+            for row in rows:
+                text = row["impression"].upper()
+                result = {"raw_output": text, "prediction": text, "latency_s": 0.0}
+                sink.write(row, (sink.style.exam(row), row["findings"]), result)
+
+    yield
+    del BACKENDS["echo"]
+
+
+def _preds(path: Path, system: str, predictions: list[str]) -> Path:
+    references = ["No acute process.", "Small effusion.", "Normal heart."]
+    rows = [
+        {"report_id": f"r{i}", "system": system, "findings": "Lungs clear. Heart normal.",
+         "prediction": p, "reference": r, "modality": "XR", "body_region": "chest"}
+        for i, (p, r) in enumerate(zip(predictions, references, strict=True))
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_a_registered_metric_is_scored_and_reported(run_cli, tmp_path, exact_match_metric):
+    a = _preds(tmp_path / "a.jsonl", "a", ["No acute process.", "x", "Normal heart."])
+    b = _preds(tmp_path / "b.jsonl", "b", ["y", "z", "Normal heart."])
+    for name, path in (("a", a), ("b", b)):
+        code, out, err = run_cli(
+            "evaluate", path, "--out", tmp_path / f"{name}.json", "--metrics", "rougeL,exact"
+        )
+        assert code == 0, err
+    scores = json.loads((tmp_path / "a.json").read_text())
+    assert scores["metrics"]["exact_match"]["mean"] == pytest.approx(2 / 3)
+    assert scores["columns"]["exact_match"]["label"] == "Exact match (toy)"
+    code, _, err = run_cli(
+        "report", tmp_path / "a.json", tmp_path / "b.json", "--out", tmp_path / "r"
+    )
+    assert code == 0, err
+    markdown = (tmp_path / "r" / "report.md").read_text()
+    assert "| Exact match (toy) |" in markdown and "0.667 [" in markdown
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["columns"] == ["rougeL", "exact_match"]  # registry order, nothing dropped
+    assert any(d["metric"] == "exact_match" for d in report["paired_deltas"])
+
+
+def test_a_metric_the_report_does_not_know_is_still_shown(tmp_path, exact_match_metric):
+    from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions
+    from radllama.report import build_report
+
+    path = tmp_path / "s.json"
+    evaluate_predictions(
+        _preds(tmp_path / "a.jsonl", "a", ["No acute process.", "x", "y"]),
+        EvaluateConfig(metrics=["exact"], bootstrap_resamples=50), out_path=path,
+    )  # fmt: skip
+    del metrics.METRICS["exact"]  # e.g. reported on a machine without the plug-in
+    report = build_report([path], tmp_path / "r", n_resamples=50)
+    assert report["columns"] == ["exact_match"]
+    assert "Exact match (toy)" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_unknown_metric_names_the_registered_ones(run_cli, tmp_path):
+    path = _preds(tmp_path / "a.jsonl", "a", ["x", "y", "z"])
+    code, _, err = run_cli("evaluate", path, "--out", tmp_path / "s.json", "--metrics", "bleu")
+    assert code == 2 and "unknown metric 'bleu'" in err and "rougeL" in err
+
+
+def test_a_registered_backend_runs_through_generate(run_cli, tiny_data_dir, tmp_path, echo_backend):
+    out = tmp_path / "preds.jsonl"
+    code, stdout, err = run_cli(
+        "generate", "--backend", "echo", "--data", tiny_data_dir, "--out", out, "--limit", "3"
+    )
+    assert code == 0, err
+    assert "echo: 3 rows -> 3 generated" in stdout
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["prediction"] for r in rows] == [r["reference"].upper() for r in rows]
+    assert all(r["system"] == "echo" and "EXAM: " in r["prompt"] for r in rows)
+    code, _, err = run_cli("generate", "--backend", "nope", "--data", tiny_data_dir, "--out", out)
+    assert code == 2 and "unknown backend 'nope'" in err and "echo" in err
+
+
+def test_a_registered_preset_drives_prepare(tmp_path):
+    from radllama.artifacts import DataManifest
+    from radllama.prepare import load_prepare_config, prepare
+
+    rows = [
+        {"ID": f"s{i}", "FIND": f"The lungs are clear and the heart is normal in size {i}.",
+         "IMP": "Normal chest."}
+        for i in range(8)
+    ]  # fmt: skip
+    (tmp_path / "site.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ingest.register_preset(
+        "toy-site",
+        {"format": "jsonl", "columns": {"findings": "FIND", "impression": "IMP", "report_id": "ID"},
+         "modality": "XR", "body_region": "chest"},
+    )  # fmt: skip
+    try:
+        config = load_prepare_config(
+            None, input=tmp_path / "site.jsonl", out=tmp_path / "d", preset="toy-site", workers=0
+        )
+        prepare(config)
+    finally:
+        del ingest.PRESETS["toy-site"]
+    manifest = DataManifest.read(tmp_path / "d")
+    assert manifest.counts.kept == 8 and manifest.histogram["modality"] == {"XR": 8}
+    with pytest.raises(Exception, match="unknown preset 'toy-site'"):
+        load_prepare_config(
+            None, input=tmp_path / "site.jsonl", out=tmp_path / "e", preset="toy-site"
+        )
+    with pytest.raises(Exception, match="columns"):
+        ingest.register_preset("broken", {"columns": {"nonsense": "x"}})
