@@ -477,10 +477,12 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
     """A DATA_DIR view with the first `rows` test rows (train/eval/manifest as prepared)."""
     import shutil
 
+    from radllama.artifacts import DataManifest
     from radllama.jsonl import read_jsonl
 
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("train.jsonl", "eval.jsonl", "manifest.json", "deid_audit.json"):
+    DataManifest.read(data_dir).write(out)
+    for name in ("train.jsonl", "eval.jsonl", "deid_audit.json"):
         if (data_dir / name).is_file():
             shutil.copyfile(data_dir / name, out / name)
     with open(out / "test.jsonl", "w", encoding="utf-8") as handle:
