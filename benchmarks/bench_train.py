@@ -27,6 +27,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -114,13 +115,19 @@ SMOLLM2_RUNS = {
 
 
 def smollm2_one(name: str, data_dir: Path, model_dir: Path, work: Path, steps: int) -> dict:
-    """One SmolLM2 training run in this process: tokens/s, peak RSS, profiler split."""
+    """One SmolLM2 training run in this process: tokens/s, peak RSS, profiler split.
+
+    tokens/s comes from the unprofiled steps 2..steps-2 (step 1 pays for warm-up); the torch
+    profiler records only the last 2 steps (its per-op overhead would skew tokens/s)."""
     import json
     import resource
 
     import torch
-    from torch.profiler import ProfilerActivity, profile, record_function
+    from torch.profiler import ProfilerActivity, profile, record_function, schedule
+    from transformers import TrainerCallback
 
+    if steps < 5:
+        raise SystemExit("--steps must be >= 5 (warm-up, >= 2 timed, 2 profiled)")
     method, top = SMOLLM2_RUNS[name]
     config = validate_config(TrainConfig, dict(
         model=str(model_dir), data=str(data_dir), output_dir=str(work / f"run_{method}_{top}"),
@@ -129,7 +136,22 @@ def smollm2_one(name: str, data_dir: Path, model_dir: Path, work: Path, steps: i
         save_steps=10 * steps, gradient_checkpointing=False, report_to="none",
         learning_rate=1e-4, warmup_ratio=0.0, lora={"top_layers": top},
     ))  # fmt: skip
-    session = prepare_training(config)
+    prof = profile(
+        activities=[ProfilerActivity.CPU],
+        schedule=schedule(skip_first=steps - 2, wait=0, warmup=0, active=2, repeat=1),
+    )
+    stamps: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            if not stamps:
+                stamps.append(time.perf_counter())
+
+        def on_step_end(self, args, state, control, **kwargs):
+            stamps.append(time.perf_counter())
+            prof.step()
+
+    session = prepare_training(config, callbacks=[Clock()])
     trainer = session.trainer
     compute_loss, backward = trainer.compute_loss, trainer.accelerator.backward
 
@@ -142,18 +164,20 @@ def smollm2_one(name: str, data_dir: Path, model_dir: Path, work: Path, steps: i
             return backward(*a, **k)
 
     trainer.compute_loss, trainer.accelerator.backward = timed_loss, timed_backward
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        output = trainer.train()
+    with prof:
+        trainer.train()
     totals = {e.key: e.cpu_time_total / 1e6 for e in prof.key_averages()}
     optimizer = sum(v for k, v in totals.items() if k.startswith("Optimizer.step#"))
-    runtime = output.metrics["train_runtime"]
-    tokens = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e][-1]
+    # cumulative real tokens after each step (logging_steps=1)
+    tokens = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e]
+    timed = (stamps[steps - 2] - stamps[1], tokens[steps - 3] - tokens[0])  # steps 2..steps-2
+    profiled_s = stamps[steps] - stamps[steps - 2]
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     result = {
-        "run": name, "steps": steps, "tokens": tokens, "runtime_s": runtime,
-        "tokens_per_s": tokens / runtime, "trainable_params": trainable,
+        "run": name, "steps": steps, "timed_steps": steps - 3, "tokens_per_s": timed[1] / timed[0],
+        "s_per_step": timed[0] / (steps - 3), "trainable_params": trainable,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
-        "forward_s": totals.get("radllama::forward", 0.0),
+        "profiled_s": profiled_s, "forward_s": totals.get("radllama::forward", 0.0),
         "backward_s": totals.get("radllama::backward", 0.0), "optimizer_s": optimizer,
         "threads": torch.get_num_threads(),
     }  # fmt: skip
@@ -191,12 +215,12 @@ def smollm2_report(results: list[dict], args) -> None:
     rows = []
     for r in results:
         split = r["forward_s"] + r["backward_s"] + r["optimizer_s"]
-        share = lambda x, total=r["runtime_s"]: f"{100 * x / total:.0f}%"  # noqa: E731
+        share = lambda x, total=r["profiled_s"]: f"{100 * x / total:.0f}%"  # noqa: E731
         rows.append(
             f"| {r['run']} | {r['trainable_params'] / 1e6:.2f} M | {r['tokens_per_s']:.0f} | "
-            f"{r['runtime_s'] / r['steps']:.1f} | {r['peak_rss_gb']:.2f} | {share(r['forward_s'])} | "
+            f"{r['s_per_step']:.1f} | {r['peak_rss_gb']:.2f} | {share(r['forward_s'])} | "
             f"{share(r['backward_s'])} | {share(r['optimizer_s'])} | "
-            f"{share(max(0.0, r['runtime_s'] - split))} |"
+            f"{share(max(0.0, r['profiled_s'] - split))} |"
         )
     full = next(r for r in results if r["run"] == "full")["tokens_per_s"]
     section = "\n".join([
@@ -205,9 +229,10 @@ def smollm2_report(results: list[dict], args) -> None:
         f"`python benchmarks/bench_train.py --smollm2 --steps {args.steps}` - the bundled "
         "SmolLM2-135M-Instruct GGUF dequantised to fp32; synthetic corpus "
         f"({args.synth_reports} reports), packed rows of 512 tokens, 2 rows per step, "
-        f"{args.steps} optimizer steps per run, each run in its own process (peak RSS = that "
+        f"{args.steps} optimizer steps per run (tokens/s over steps 2..{args.steps - 2}, "
+        "unprofiled), each run in its own process (peak RSS = that "
         "process's high-water mark, model + optimizer + activations). Time split from the torch "
-        "profiler (CPU): forward = `compute_loss`, backward = `accelerator.backward`, optimizer "
+        "profiler (CPU) over the last 2 steps: forward = `compute_loss`, backward = `accelerator.backward`, optimizer "
         "= `Optimizer.step`; other = data loading, logging, scheduler, Trainer bookkeeping. "
         "No GPU was lent to this session, so there are no GPU/MFU figures for SmolLM2 here. "
         "Other engineers' jobs shared the 2 cores: read ratios, not absolute numbers.\n",
