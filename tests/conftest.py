@@ -133,6 +133,7 @@ def make_tiny_data_dir(path: Path, n_train: int = 48, n_eval: int = 6, n_test: i
     from radllama import prompts
     from radllama.artifacts import DataManifest
     from radllama.jsonl import write_jsonl
+    from radllama.provenance import file_sha256
 
     path.mkdir(parents=True, exist_ok=True)
     rows = make_tiny_rows(n_train + n_eval + n_test)
@@ -150,6 +151,11 @@ def make_tiny_data_dir(path: Path, n_train: int = 48, n_eval: int = 6, n_test: i
                 "splits": {name: len(r) for name, r in splits.items()}},
         prompt_style=prompts.PromptStyle(),
         deid={"enabled": True, "mode": "placeholder"},
+        outputs={  # readers check every file against these hashes
+            f"{name}.jsonl": {"bytes": (path / f"{name}.jsonl").stat().st_size,
+                              "sha256": file_sha256(path / f"{name}.jsonl")}
+            for name in splits
+        },
         fixture=True,
     ).write(path)  # fmt: skip
     return path

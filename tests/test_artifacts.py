@@ -64,7 +64,7 @@ def test_prepare_writes_the_deid_section_the_guard_reads(tmp_path):
     deid = manifest.deid
     assert deid.enabled and deid.mode == "placeholder" and deid.kept_types == []
     assert deid.counts.reports_seen == 6 and deid.counts.by_type.get("NAME", 0) >= 6
-    audit = json.loads((tmp_path / "data" / "deid_audit.json").read_text())
+    audit = json.loads(Path(deid.audit.path).read_text())  # outside DATA_DIR (issue 13 item 3)
     assert deid.counts.total_redactions == audit["total_redactions"]
     check_phi_guard(REMOTE, manifest, allow_remote=False)
     kept_dates = load_prepare_config(

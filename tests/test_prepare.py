@@ -147,10 +147,10 @@ def test_manifest_records_what_reproduces_the_run(prepared):
     assert manifest["config"]["prompt"]["prepend_probability"] == 0.3
     assert manifest["package_versions"]["pyarrow"]
     assert len(manifest["input"]["sha256"]) == 64 and len(manifest["data_hash"]) == 64
-    for name in ("train.jsonl", "eval.jsonl", "test.jsonl", "deid_audit.json"):
+    for name in ("train.jsonl", "eval.jsonl", "test.jsonl"):
         assert manifest["outputs"][name]["bytes"] == (config.out / name).stat().st_size
     assert sum(manifest["histogram"]["modality"].values()) == manifest["counts"]["kept"]
-    audit = json.loads((config.out / "deid_audit.json").read_text())
+    audit = json.loads(Path(manifest["deid"]["audit"]["path"]).read_text())  # beside the input
     assert audit["total_redactions"] > 0 and audit["sample"]
     sections = manifest["counts"]["stages"]["sections"]
     assert sections["combined_split_at_last_paragraph"] > 0
@@ -211,9 +211,7 @@ def test_parquet_output_matches_jsonl(corpus, prepared, tmp_path):
         None, input=csv_path, out=tmp_path, output_format="parquet", workers=0
     )
     result = prepare(other)
-    assert set(result.manifest["outputs"]) == {
-        "train.parquet", "eval.parquet", "test.parquet", "deid_audit.json"
-    }  # fmt: skip
+    assert set(result.manifest["outputs"]) == {"train.parquet", "eval.parquet", "test.parquet"}
     assert pq.read_table(tmp_path / "test.parquet").to_pylist() == _rows(config.out / "test.jsonl")
 
 
@@ -317,8 +315,9 @@ def test_configs_load_and_name_their_command(path):
 def test_iu_xray_preset_on_the_shared_csv(shared_data, tmp_path, run_cli):
     source = shared_data / "iu_xray/indiana_reports_dev.csv"
     code, stdout, stderr = run_cli(
-        "prepare", "--input", source, "--preset", "iu-xray", "--out", tmp_path, "--workers", "0"
-    )
+        "prepare", "--input", source, "--preset", "iu-xray", "--out", tmp_path, "--workers", "0",
+        "--audit", tmp_path.with_name(tmp_path.name + ".audit.json"),  # not into shared data
+    )  # fmt: skip
     assert code == 0, stderr
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     counts = manifest["counts"]
@@ -332,8 +331,9 @@ def test_iu_xray_preset_on_the_shared_csv(shared_data, tmp_path, run_cli):
 def test_openi_preset_on_the_shared_jsonl(shared_data, tmp_path, run_cli):
     source = shared_data / "openi/validate.jsonl"
     code, _, stderr = run_cli(
-        "prepare", "--input", source, "--preset", "openi", "--out", tmp_path, "--workers", "0"
-    )
+        "prepare", "--input", source, "--preset", "openi", "--out", tmp_path, "--workers", "0",
+        "--audit", tmp_path.with_name(tmp_path.name + ".audit.json"),  # not into shared data
+    )  # fmt: skip
     assert code == 0, stderr
     counts = json.loads((tmp_path / MANIFEST).read_text())["counts"]
     assert counts["input_rows"] == 341 == counts["kept"] + sum(counts["dropped"].values())

@@ -28,7 +28,8 @@ def test_serve_command_answers_the_openai_client(tiny_model_dir, tmp_path):
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "radllama.cli", "serve", str(tiny_model_dir), "--port", str(port),
-             "--api-key-env", "RADLLAMA_SERVE_KEY", "--max-batch-size", "4"],
+             "--api-key-env", "RADLLAMA_SERVE_KEY", "--max-batch-size", "4",
+             "--max-body-bytes", "4096"],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     try:
@@ -52,6 +53,23 @@ def test_serve_command_answers_the_openai_client(tiny_model_dir, tmp_path):
         )
         assert chat.choices[0].message.content.strip()
         assert httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 401
+        streamed = client.chat.completions.create(
+            model=tiny_model_dir.name,
+            messages=[{"role": "user", "content": "Lungs are clear. Quokkaword."}],
+            max_tokens=4,
+            stream=True,
+        )
+        assert "".join(c.choices[0].delta.content or "" for c in streamed) == (
+            chat.choices[0].message.content
+        )
+        too_big = httpx.post(
+            f"http://127.0.0.1:{port}/v1/impressions",
+            headers={"Authorization": "Bearer k-123"},
+            json={"exam_code": "CT", "findings": "x" * 5000},
+        )
+        assert too_big.status_code == 413  # --max-body-bytes 4096
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and "Impression draft" in page.text  # no key for the page
     finally:
         process.send_signal(signal.SIGINT)
         try:

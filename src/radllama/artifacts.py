@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from radllama.errors import DataError
 from radllama.prompts import PromptStyle
-from radllama.provenance import write_json
+from radllama.provenance import file_sha256, write_json
 
 MANIFEST_FILE = "manifest.json"
 RUN_FILE = "radllama_run.json"
@@ -155,6 +155,15 @@ class DeidCounts(BaseModel):
     by_type: dict[str, int] = Field(default_factory=dict, description="Redactions per type.")
 
 
+class DeidAuditFile(BaseModel):
+    """Where `prepare` wrote the de-identification audit: outside DATA_DIR, because its
+    review sample shows original identifiers (unless `original_context` is false)."""
+
+    path: str = Field(description="Absolute path of the audit JSON.")
+    sha256: str = Field(description="Hash of the audit file as written.")
+    original_context: bool = Field(description="Whether the sample shows original text.")
+
+
 class DeidSection(BaseModel):
     """What de-identification did to the dataset; the PHI guard (`radllama.guard`) reads it."""
 
@@ -170,6 +179,9 @@ class DeidSection(BaseModel):
     )
     counts: DeidCounts | None = Field(
         None, description="Redaction totals (None for manifests written before v1)."
+    )
+    audit: DeidAuditFile | None = Field(
+        None, description="Where the audit went (None before issue 13: it sat in DATA_DIR)."
     )
 
     @property
@@ -227,6 +239,47 @@ class DataManifest(Artifact):
         None, description="When the test split comes from another prepare run (the demo)."
     )
 
+    def verify_outputs(
+        self, directory: str | Path, names: Iterable[str] | None = None, require: bool = False
+    ) -> None:
+        """Check DATA_DIR files against the sha256 this manifest lists for them.
+
+        `prepare` publishes the manifest last, so a file that does not match it comes from
+        another run (a prepare killed while publishing, two at once) or was edited: a reader
+        must not mix them. `names`: only these files (the listed ones unless `require`);
+        `require`: the manifest must list output hashes (and every name). One-line DataError.
+        """
+        directory = Path(directory)
+        fix = f"rerun `radllama prepare` for {directory}"
+        if not self.outputs:
+            if require:
+                raise ArtifactError(
+                    f"{directory / MANIFEST_FILE} lists no output hashes (written before radllama "
+                    f"checked them, or by hand); {fix}"
+                )
+            return
+        for name in self.outputs if names is None else names:
+            meta = self.outputs.get(name)
+            if meta is None:
+                if require:
+                    raise ArtifactError(f"{directory / MANIFEST_FILE} does not list {name}; {fix}")
+                continue
+            path = directory / name
+            if not path.is_file():
+                raise ArtifactError(f"{path} is missing (listed in {MANIFEST_FILE}); {fix}")
+            if path.stat().st_size != meta.bytes or file_sha256(path) != meta.sha256:
+                raise ArtifactError(
+                    f"{path} does not match {MANIFEST_FILE} (files of two prepare runs, e.g. one "
+                    f"killed while publishing, or an edited file); {fix}"
+                )
+
+    @classmethod
+    def read_verified(cls, directory: str | Path) -> DataManifest:
+        """DATA_DIR's manifest, with every file it lists checked against its hash."""
+        manifest = cls.read(directory)
+        manifest.verify_outputs(directory, require=True)
+        return manifest
+
     @classmethod
     def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
         config = data.get("config") if isinstance(data.get("config"), dict) else {}
@@ -256,6 +309,7 @@ def resolve_split_path(data: Path, split: str = "test") -> Path:
     if data.is_dir():
         for name in (f"{split}.jsonl", f"{split}.parquet"):
             if (data / name).is_file():
+                verify_split_file(data / name)
                 return data / name
         raise DataError(
             f"{data} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from `radllama prepare`"
@@ -264,7 +318,17 @@ def resolve_split_path(data: Path, split: str = "test") -> Path:
         raise DataError(
             f"data file not found: {data}; pass DATA_DIR/test.jsonl from `radllama prepare`"
         )
+    verify_split_file(data)
     return data
+
+
+def verify_split_file(path: str | Path) -> None:
+    """Check one split file against the manifest beside it, if there is one that lists it:
+    never read another run's file under this manifest's name."""
+    path = Path(path)
+    manifest = DataManifest.read_optional(path.parent)
+    if manifest is not None:
+        manifest.verify_outputs(path.parent, [path.name])
 
 
 def iter_split_rows(path: Path) -> Iterator[dict[str, Any]]:

@@ -30,6 +30,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from radllama.artifacts import verify_split_file
 from radllama.config import StrictModel
 from radllama.errors import ConfigError, DataError
 from radllama.jsonl import read_jsonl
@@ -114,6 +115,7 @@ def report_documents(data_dir: str | Path, limit: int | None = None) -> Iterator
         raise DataError(
             f"{path} not found; --data must be a dataset directory made by `radllama prepare`"
         )
+    verify_split_file(path)  # the file its manifest hashed, not another run's
     for count, row in enumerate(read_jsonl(path)):
         if limit is not None and count >= limit:
             return

@@ -101,6 +101,20 @@ def prepare(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default 2; 0 = in-process).")
     ] = None,
+    audit: Annotated[
+        Path | None,
+        typer.Option(
+            help="De-id audit JSON (holds original identifiers; refused inside --out). "
+            "Default: INPUT_NAME.deid_audit.json beside the input."
+        ),
+    ] = None,
+    audit_context: Annotated[
+        bool | None,
+        typer.Option(
+            "--audit-context/--no-audit-context",
+            help="Show the original text around sampled redactions in the audit (default: yes).",
+        ),
+    ] = None,
 ) -> None:
     """Report export -> sections -> de-identification -> filters -> instruction rows -> train/eval/test + manifest."""
     from rich.console import Console
@@ -109,8 +123,9 @@ def prepare(
     from radllama.prepare import prepare as run_prepare
 
     settings = load_prepare_config(
-        config, input=input, preset=preset, out=out, output_format=output_format, workers=workers
-    )
+        config, input=input, preset=preset, out=out, output_format=output_format, workers=workers,
+        audit=audit, audit_original_context=audit_context,
+    )  # fmt: skip
     with progress_bar(settings) as progress:
         result = run_prepare(settings, dry_run=dry_run, progress=progress)
     Console().print(summary_table(result))
@@ -140,13 +155,34 @@ def deid(
 
     if mode not in ("placeholder", "surrogate"):
         fail(f"--mode must be 'placeholder' or 'surrogate', not {mode!r}")
+    from radllama.jsonl import MalformedLines
+
     config = DeidConfig(mode=mode, surrogate_seed=seed)
-    report = deidentify_jsonl(input, out, text_field, config, audit).to_json()
+    malformed = MalformedLines()
+    report = deidentify_jsonl(input, out, text_field, config, audit, malformed=malformed).to_json()
     counts = ", ".join(f"{k} {v}" for k, v in report["counts_by_type"].items() if v) or "none"
+    skipped = ", ".join(f"{k} {v}" for k, v in malformed.by_reason.items())
     typer.echo(
         f"{report['reports_seen']} rows, {report['reports_with_phi']} with identifiers, "
         f"{report['total_redactions']} redactions ({counts}) -> {out}"
+        + (f"; {malformed.count} malformed lines skipped ({skipped})" if malformed.count else "")
     )
+
+
+@app.command("deid-eval")
+def deid_eval(
+    file: Annotated[Path, typer.Argument(help='Labelled PHI set: JSONL {"text", "phi", "keep"}.')],
+    examples: Annotated[
+        int, typer.Option("--examples", help="Misses / damaged terms / over-redactions to show.")
+    ] = 10,
+) -> None:
+    """Score `radllama deid` on a labelled PHI set: recall per type, precision, clinical terms kept."""
+    from radllama.deid_eval import evaluate_file, format_examples, format_table
+
+    result = evaluate_file(file)
+    typer.echo(format_table(result))
+    if examples:
+        typer.echo(format_examples(result, examples))
 
 
 # ---- end section: prepare / deid ---------------------------------------------------------
@@ -344,6 +380,9 @@ def generate(
     batch_size: Annotated[int, typer.Option(help="hf: prompts per forward pass.")] = 16,
     concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 4,
     max_retries: Annotated[int, typer.Option(help="openai: retries (back-off) per request.")] = 3,
+    max_failure_rate: Annotated[
+        float, typer.Option(help="Exit 3 when more than this share of rows fail (all: always).")
+    ] = 0.5,
     limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
     system: Annotated[str | None, typer.Option(help="System name in the rows.")] = None,
     exam_field: Annotated[str | None, typer.Option(help="exam_code | exam_description.")] = None,
@@ -357,10 +396,13 @@ def generate(
         data=data, out=out, model=model, backend=backend, base_url=base_url, api_model=api_model,
         api_key_env=api_key_env, allow_remote=allow_remote, max_new_tokens=max_new_tokens,
         batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, limit=limit,
-        system=system, exam_field=exam_field, device=device,
+        system=system, exam_field=exam_field, device=device, max_failure_rate=max_failure_rate,
     )  # fmt: skip
     config = validate_config(GenerateConfig, options, source="options")
-    typer.echo(generate_predictions(config).describe())
+    summary = generate_predictions(config)
+    typer.echo(summary.describe())
+    if warning := summary.check_failures(config.max_failure_rate):  # raises when most failed
+        typer.echo(warning, err=True)
 
 
 @app.command()
@@ -430,6 +472,12 @@ def evaluate(
     manifest: Annotated[
         Path | None, typer.Option(help="DATA_DIR or its manifest.json (judge PHI guard)")
     ] = None,
+    judge_max_retries: Annotated[
+        int | None, typer.Option(help="Judge retries per row (timeouts, 429, 5xx)")
+    ] = None,
+    max_failure_rate: Annotated[
+        float | None, typer.Option(help="Exit 3 when more judge rows fail (all: always)")
+    ] = None,
 ) -> None:
     """Score predictions: ROUGE-L, BERTScore, clinical agreement, hallucination flags, judge."""
     from radllama.config import load_config, validate_config
@@ -448,11 +496,13 @@ def evaluate(
     cfg.bertscore = validate_config(BertScoreConfig, bert, source="bertscore options")
     judge_cfg, manifest_data = _judge_options(
         "judge" in cfg.metrics, judge_base_url, judge_model, judge_api_key_env, allow_remote,
-        manifest,
+        manifest, {"max_retries": judge_max_retries, "max_failure_rate": max_failure_rate},
     )  # fmt: skip
     scores = evaluate_predictions(preds, cfg, judge_cfg, manifest_data, out, progress=True)
     typer.echo(format_table(scores))
     typer.echo(f"wrote {out}")
+    if warning := (scores.get("judge") or {}).get("warning"):  # most failing raised above
+        typer.echo(warning, err=True)
 
 
 def _judge_options(
@@ -462,6 +512,7 @@ def _judge_options(
     api_key_env: str | None,
     allow_remote: bool,
     manifest: Path | None,
+    extra: dict | None = None,
 ) -> tuple[object | None, object | None]:
     """JudgeConfig + DataManifest for `evaluate` (None, None when the judge is not asked for)."""
     if not wanted:
@@ -476,6 +527,7 @@ def _judge_options(
     fields = {"base_url": base_url, "model": model, "allow_remote": allow_remote}
     if api_key_env:
         fields["api_key_env"] = api_key_env
+    fields.update({key: value for key, value in (extra or {}).items() if value is not None})
     manifest_data = DataManifest.read(manifest) if manifest is not None else None
     return validate_config(JudgeConfig, fields, source="judge options"), manifest_data
 
@@ -510,6 +562,15 @@ def serve(
     request_timeout_s: Annotated[
         float, typer.Option(help="503 for requests not answered by then.")
     ] = 120.0,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="413 for larger bodies (counted as they arrive).")
+    ] = 1_000_000,
+    header_timeout_s: Annotated[
+        float, typer.Option(help="Close connections without complete headers by then.")
+    ] = 10.0,
+    body_timeout_s: Annotated[
+        float, typer.Option(help="408 for bodies not received by then.")
+    ] = 30.0,
 ) -> None:
     """Serve the model: OpenAI-compatible API + POST /v1/impressions, with dynamic batching."""
     from radllama.config import validate_config
@@ -526,6 +587,9 @@ def serve(
             batch_wait_ms=batch_wait_ms,
             max_queue=max_queue,
             request_timeout_s=request_timeout_s,
+            max_body_bytes=max_body_bytes,
+            header_timeout_s=header_timeout_s,
+            body_timeout_s=body_timeout_s,
         ),
         source="options",
     )
@@ -557,7 +621,16 @@ def impress(
     if findings in (None, "-"):
         if sys.stdin.isatty():
             fail("no findings: pass --findings TEXT or pipe the FINDINGS text on stdin")
-        findings = sys.stdin.read()
+        stdin = getattr(sys.stdin, "buffer", None)  # None: an already-decoded text stream
+        try:  # bytes, decoded strictly: a lone surrogate would reach the tokenizer
+            findings = stdin.read().decode("utf-8") if stdin is not None else sys.stdin.read()
+        except UnicodeDecodeError as error:
+            fail(
+                f"the findings on stdin are not valid UTF-8 (byte {error.start}); convert them, "
+                "e.g. `iconv -f latin1 -t utf-8`"
+            )
+    if any("\ud800" <= char <= "\udfff" for char in findings):  # e.g. undecodable argv bytes
+        fail("the findings are not valid UTF-8 (a lone surrogate); pass UTF-8 text")
     check_impression_request(findings, max_tokens, ServeConfig())  # before the slow model load
     result = impress_one(ImpressionModel.load(model), exam, findings, max_tokens)
     typer.echo(json.dumps(result, ensure_ascii=False) if json_output else result["impression"])

@@ -3,8 +3,9 @@
 The paper removes names with regular expressions; we remove every Safe Harbor identifier that
 occurs in radiology report text: names (with titles, initials, "Last, First", "dr smith"),
 all date elements except the year, times, ages over 89, MRN/accession/SSN/account/device and
-other IDs, phone and fax numbers, e-mail addresses, URLs, IP addresses, street addresses and ZIP
-codes. Clinical eponyms and anatomy survive (Hodgkin, Crohn, Foley, Swan-Ganz, Morison pouch,
+other IDs, phone and fax numbers, e-mail addresses, URLs, IP addresses, street addresses, ZIP
+codes, cities (a geographic subdivision smaller than a state: Safe Harbor item B; the state is
+kept) and hospital/clinic names (i2b2 PHI: they locate the patient). Clinical eponyms and anatomy survive (Hodgkin, Crohn, Foley, Swan-Ganz, Morison pouch,
 BI-RADS, L4-L5, "8 mm", "series 3 image 45"), and so do existing placeholders (Open-i's
 ``XXXX``, our own ``[NAME]``): ``redact(redact(x).text).text == redact(x).text``.
 
@@ -21,6 +22,7 @@ MRN, ACCESSION, SSN, ID     ``[ID]``
 PHONE, FAX                  ``[PHONE]``
 EMAIL / URL / IP            ``[EMAIL]`` / ``[URL]`` / ``[IP]``
 ADDRESS / ZIP               ``[ADDRESS]`` / ``[ZIP]``
+CITY / HOSPITAL             ``[CITY]`` / ``[HOSPITAL]``
 ==========================  ===============
 
 How it is fast (>= 20k reports/s on 2 cores, see benchmarks/bench_deid.py): no NER model and no
@@ -65,6 +67,7 @@ from pydantic import Field
 
 from radllama.config import StrictModel
 from radllama.errors import DataError
+from radllama.us_cities import US_CITIES
 
 PhiType = Literal[
     "NAME",
@@ -82,6 +85,8 @@ PhiType = Literal[
     "IP",
     "ADDRESS",
     "ZIP",
+    "CITY",
+    "HOSPITAL",
 ]
 PHI_TYPES: tuple[str, ...] = get_args(PhiType)  # the type names, in this order
 PLACEHOLDERS: dict[str, str] = {
@@ -100,6 +105,8 @@ PLACEHOLDERS: dict[str, str] = {
     "IP": "[IP]",
     "ADDRESS": "[ADDRESS]",
     "ZIP": "[ZIP]",
+    "CITY": "[CITY]",
+    "HOSPITAL": "[HOSPITAL]",
 }
 
 
@@ -180,6 +187,7 @@ port-a-cath mediport dobhoff sengstaken-blakemore sengstaken blakemore minnesota
 pleurx denver tenckhoff jackson-pratt jackson pratt blake penrose malecot cope pigtail
 greenfield celect denali gunther tulip bird's nest optease option kimray simon nitinol
 guidewire seldinger doppler fick ohm holter veriphy powerscribe epic cerner vitrea
+glasgow hashimoto hashimotos de quervain quervain riedel riedels
 """.split()
 
 _CLINICAL = """
@@ -253,6 +261,7 @@ generated call impresion impressin findngs impresson doppler
 radiology neurology cardiology oncology surgery urology orthopedics pediatrics emergency
 medicine pathology department service team clinic hospital unit floor nurse nursing
 physician resident attending fellow radiologist technologist provider staff doctor
+coma scale
 """.split()
 
 _COMMON = """
@@ -280,6 +289,7 @@ md rn np pa-c phd mbbs frcr cnp aprn fnp mr mrs ms dr prof
 """.split()
 
 ALLOW_TERMS = frozenset(_EPONYMS + _CLINICAL + _COMMON)
+_COMMON_SET = frozenset(_COMMON)
 """Lower-case words that are never treated as a name (clinical terms, eponyms, common words)."""
 # After a cue ("discussed with", "Dr.") a word is a name even if it is also an eponym: many
 # eponyms are common surnames (Baker, Jones, Murphy, Wilson), so only these words are trimmed.
@@ -383,26 +393,41 @@ def _month_words() -> list[str]:
 
 
 _MONTH_ANY = "(?:" + "|".join(sorted(_month_words(), key=len, reverse=True)) + r")\.?(?![A-Za-z])"
+# After a day number a lower-case month is a date too ("4 august 2009", "12 mar.").
+_MONTH_ANY_OR_LOWER = (
+    "(?:"
+    + "|".join(
+        sorted({w.lower() for w in _month_words()} | set(_month_words()), key=len, reverse=True)
+    )
+    + r")\.?(?![A-Za-z])"
+)
 
 # -- digit-led ----------------------------------------------------------------------------
 _LB = r"(?<![A-Za-z0-9.][0-9])"  # the lead digit starts a token: not "C5", "1.5", "12"
 _AMPM = r"(?:[AaPp]\.[Mm]\.|[AaPp][Mm](?![A-Za-z]))"
-_STREET = (
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|"
-    r"Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Plaza|Trail|Pike|Row)\.?"
-    r"(?![A-Za-z])"
+_STREET_WORDS = (
+    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|"
+    "Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Square|Sq|Plaza|Trail|Pike|Row"
 )
+# Title case or ALL CAPS ("2113 NW HIGHLAND AVENUE", "8751 CHURCH DR").
+_STREET = rf"(?:{_STREET_WORDS}|{_STREET_WORDS.upper()})\.?(?![A-Za-z])"
 _ADDRESS_TAIL = (
-    r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl)\.?[ ]?#?[0-9A-Za-z-]+|[ ]#[0-9]+)?"
-    r"(?:,[ ]?[A-Z][a-z]+(?:[ ][A-Z][a-z]+){0,2}(?:,?[ ][A-Z]{2}(?![A-Za-z]))?"
+    r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|APT|SUITE|STE|UNIT|ROOM|RM)\.?"
+    r"[ ]?#?[0-9A-Za-z-]+|[ ]#[0-9]+)?"
+    r"(?:,[ ]?(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ ](?:[A-Z][a-z]+|[A-Z]{3,})){0,2}"
+    r"(?:,?[ ][A-Z]{2}(?![A-Za-z]))?"
     r"(?:,?[ ][0-9]{5}(?:-[0-9]{4})?(?![0-9]))?)?"
 )
 _AGE_WORDS = (
-    r"(?:[- ]?(?:years?|yrs?|yr)(?:[- ]old|[- ]of[- ]age)?|[- ]?(?:y/o|y\.o\.|yo|y)(?![a-z]))"
+    r"(?:[- ]?(?:years?|yrs?|yr|YEARS?|YRS?|YR)(?:[- ](?:old|OLD)|[- ]of[- ]age)?"
+    r"|[- ]?(?:y/o|y\.o\.|yo|y|Y/O|Y\.O\.|YO|Y)(?![A-Za-z]))"
 )
 # Alternatives are the rest after the lead digit: "[0-9]{2,4}" is written "[0-9]{1,3}".
 _DIGIT_AT_TOKEN_START = _alternatives(
     ("IP", r"[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]|\.[0-9])"),
+    # DICOM UIDs "1.2.840.113619...." and "ddd-dd-dd" record numbers (not dates, not SSNs)
+    ("UID", r"[0-9]*(?:\.[0-9]+){4,}"),
+    ("UID", r"[0-9]{2}-[0-9]{2}-[0-9]{2}(?![0-9-])"),
     ("SSN", r"[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9])"),
     (
         "ISODATE",
@@ -422,19 +447,29 @@ _DIGIT_AT_TOKEN_START = _alternatives(
         r"(?:[ ]?(?:hours|hrs|h)(?![A-Za-z]))?",
     ),
     ("CLOCK", r"[0-9]?[ ]?" + _AMPM),
-    ("CLOCK", r"[0-9]{3}[ ]?(?:hours|hrs|hr|h)(?![A-Za-z])"),
+    ("CLOCK", r"[0-9]{3}[ ]?(?:hours|hrs|hr|h|HOURS|HRS|HR)(?![A-Za-z])"),
     (
         "DAYDATE",
-        r"[0-9]?(?:st|nd|rd|th)?(?:[ -]|[ ]of[ ])?"
-        + _MONTH_ANY
+        r"[0-9]?(?:st|nd|rd|th|ST|ND|RD|TH)?(?:[ -]|[ ]of[ ]|[ ]OF[ ])?"
+        + _MONTH_ANY_OR_LOWER
         + r"(?:,?[ -]?(?:[0-9]{4}|'?[0-9]{2})(?![0-9]))?",
     ),
     ("MONTHYEAR", r"[0-9]?/[0-9]{4}(?![0-9])"),
     ("AGE", r"[0-9]{1,2}" + _AGE_WORDS),
     (
         "ADDRESS",
-        r"[0-9]{0,5}[A-Z]?[ ](?:(?:[NSEW]\.?|North|South|East|West)[ ])?"
-        r"(?:[0-9]+(?:st|nd|rd|th)[ ]|(?:[A-Z][a-z]+[ ]){1,3})" + _STREET + _ADDRESS_TAIL,
+        r"[0-9]{0,5}[A-Z]?[ ](?:(?:[NSEW]\.?|NE|NW|SE|SW|North|South|East|West|NORTH|SOUTH|EAST"
+        r"|WEST)[ ])?(?:[0-9]+(?:st|nd|rd|th|ST|ND|RD|TH)[ ]"
+        r"|(?:(?:[A-Z][a-z]+|[A-Z]{2,}|del|de|la|DEL|DE|LA)[ ]){1,3})" + _STREET + _ADDRESS_TAIL,
+    ),
+    # A street in a report written in lower case: "7246 east spring ave"; the number has
+    # 2-5 digits and only full street words (not "st", "dr", "ct") end it.
+    (
+        "ADDRESS__lower",
+        r"[0-9]{1,4}[ ](?!(?:mm|cm|ml|mg|kg|views?|images?|series|levels?|days?|weeks?)[ ])"
+        r"(?:(?:north|south|east|west|[nsew]|ne|nw|se|sw)[ ])?(?:[a-z][a-z'-]+[ ]){1,2}"
+        r"(?:street|avenue|ave|road|boulevard|blvd|drive|lane|court|place|terrace|parkway"
+        r"|highway|circle|trail|pike)\.?(?![A-Za-z])",
     ),
 )
 # Numbers recognised by the word before them (one cheap gate lookbehind first).
@@ -446,7 +481,8 @@ _DIGIT_AFTER_WORD = _alternatives(
     ),
     (
         "MONTHDAY",
-        r"(?:(?<=on [0-9])|(?<=On [0-9])|(?<=dated [0-9])|(?<=from [0-9])|(?<=since [0-9])"
+        r"(?:(?<=on [0-9])|(?<=On [0-9])|(?<=ON [0-9])|(?<=dated [0-9])|(?<=from [0-9])"
+        r"|(?<=since [0-9])"
         r"|(?<=until [0-9]))[0-9]?/[0-9]{1,2}(?![0-9/])",
     ),
     (
@@ -473,29 +509,50 @@ DIGIT_RE = re.compile(
         ("PHONE", r"(?<=[^0-9]1)[-. ]\(?[0-9]{3}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])"),
         # 5+ digits, also glued to letters ("E1234567"); not the decimals of "0.12345".
         ("LONGID", r"(?<![0-9.,][0-9])[0-9]{4,}(?:[-/][0-9A-Za-z]+)*"),
+        # extensions written "x8694"
+        ("UID", r"(?<=[^A-Za-z0-9]x[0-9])[0-9]{2,5}(?![0-9])"),
     )
     + ")"
 )
 
 # -- capital-led --------------------------------------------------------------------------
-_UP = "A-ZÀ-ÖØ-Þ"  # capital letters, Latin-1 included (José, MÜLLER, Zoë)
-_LO = "a-zß-öø-ÿ"
+# Capital / small letters, Latin-1 and Latin Extended-A included (José, MÜLLER, Wiśniewski,
+# DVOŘÁK). Extended-A interleaves cases (Ā ā Ă ă ...), so that block is in both classes.
+_UP = "A-ZÀ-ÖØ-ÞĀ-ž"
+_LO = "a-zß-öø-ÿĀ-ž"
 _LBC = rf"(?<![A-Za-z{_UP}{_LO}0-9'\[\]^][{_UP}])"  # the lead starts a word (not "[NAME]")
 _NOT_CREDENTIAL = r"(?!(?:MD|DO|RN|NP|PA|PhD|MBBS|M\.D\.|D\.O\.|R\.N\.|Ph\.D\.)(?![A-Za-z]))"
 # The rest of one name token after its first capital: Smith, McDonald, O'Brien, Smith-Jones,
 # SMITH, an initial "J." or initials "J.C."; never Open-i's XXXX, never followed by a digit.
 _TOKEN_REST = (
-    rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}][{_LO}]+)?"
+    rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}]?[{_LO}]+)?"
     rf"|'[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|'[{_UP}]{{2,}}|[{_UP}]+(?:['-][{_UP}]+)?"
     rf"|\.(?:[{_UP}]\.)*(?=[ ,\t\n]|$))"
-    r"(?![ ]?[0-9])"
+    # not "Series 3", "Grade 2", "T12"; but "Signed T. Bianchi 06.12.2023" keeps its name
+    r"(?![ ]?[0-9]{1,3}(?![0-9./-]))"
 )
 _TOKEN = rf"(?:(?!XXXX){_NOT_CREDENTIAL}[{_UP}]{_TOKEN_REST})"
 # Surname particles: De la Cruz, Van der Berg, von Trapp, DE LA CRUZ.
-_PARTICLES = r"(?:(?:[Dd]e|[Dd]el|[Dd]ella|[Dd]er|[Dd]i|[Dd]a|[Dd]u|[Ll]a|[Ll]e|[Vv]an|[Vv]on|ter|ten|bin|al|el|DE|DEL|LA|VAN|VON|DER)[ ])"
-_NAME_REST = _TOKEN_REST + r"(?:(?:,[ ]?|[ ]|\^)" + _PARTICLES + "*" + _TOKEN + "){0,3}"
+_PARTICLE_WORDS = (
+    "Ó|[Dd]e|[Dd]el|[Dd]ella|[Dd]er|[Dd]en|[Dd]i|[Dd]a|[Dd]u|[Dd]os|[Dd]as|[Ll]a|[Ll]e|[Ll]o|"
+    "[Ll]os|[Ll]as|[Vv]an|[Vv]on|[Tt]er|[Tt]en|bin|al|el|DE|DEL|DEN|DOS|DAS|LA|LO|LOS|LAS|VAN|"
+    "VON|DER|TER|TEN"
+)
+_PARTICLES = rf"(?:(?:{_PARTICLE_WORDS})[ ])"
+# Particles written before a capitalised surname ("ATTENDING: van den Heuvel, Fatima"): the
+# candidate starts at the capital; its start is moved back over them.
+_PARTICLES_BEFORE_RE = re.compile(rf"(?:(?<![A-Za-z])(?:{_PARTICLE_WORDS})[ ])+$")
+_NAME_REST = (
+    _TOKEN_REST
+    + r"(?:(?:,[ ]?|[ ]|\^)"
+    + _PARTICLES
+    + "*"
+    + _TOKEN
+    + "){0,3}"
+    + rf"(?:[ ][{_UP}](?=[ ]?\||[ ]{{2}}|\n|$))?"  # "Okafor, Nia W | DOB"
+)
 _TITLED = (
-    r"\.?[ \t]{1,4}" + _PARTICLES + "?" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
+    r"\.?[ \t]{1,4}" + _PARTICLES + "*" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
 )
 _ID_VALUE = r"(?=[A-Za-z0-9-]*[0-9])[A-Za-z0-9][A-Za-z0-9-]{2,}"
 _ID_GLUE = r"[ ]?(?:[Nn]umber|NUMBER|[Nn]o\.|NO\.|#)?[ ]?[:#]?[ ]?#?"
@@ -503,15 +560,18 @@ _ID_LABELS = """MRN|Mrn|MR#|Medical Record|Medical record|MEDICAL RECORD|Accessi
 ACC|Account|ACCOUNT|Acct|ACCT|SSN|Social Security|SOCIAL SECURITY|Serial|SERIAL|ID|Patient ID|
 PATIENT ID|Device ID|DEVICE ID|Device Serial|Device serial|Order|ORDER|Encounter|ENCOUNTER|Visit|
 VISIT|FIN|CSN|Health Plan|HEALTH PLAN|License|LICENSE|Member ID|Policy|POLICY""".replace("\n", "")
-_TITLES = "Dr|DR|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF"
+_TITLES = "Dr|DR|Drs|DRS|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF"
 _CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O."
 # A capitalised word is a name *candidate* only behind one of these cheap gates (checked in
 # Python afterwards): a cue-like word or colon before it; a Titlecase word after it ("John
 # Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
 _NAME_GATES = (
-    rf"(?:(?<=[:hyodwrt] [{_UP}])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
+    rf"(?:(?<=[:hyodwrtmHYOT,-] [{_UP}])|(?<=[ ](?:de|la|da|do|du|di|le|lo) [{_UP}])"
+    rf"|(?<=[ ](?:van|von|den|der|del|los|las|dos|das|ten|ter) [{_UP}])|(?<=Ó [{_UP}])"
+    rf"|(?=\.[ ][{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?(?:\n|$))"
+    rf"|(?<![^\n][{_UP}])(?=[{_UP}'-]+[ ][{_UP}'-]+[ ](?:WAS|IS)[ ])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
     rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}][{_LO}])"
-    rf"|(?<![^\n][{_UP}])(?=(?:[{_LO}]+|[{_UP}]+),))"
+    rf"|(?<![^\n][{_UP}])(?=[^\n,:.]{{0,30}},|(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?[ ][{_UP}]+(?:[-'][{_UP}]+)?\n))"
 )
 CAP_RE = re.compile(
     f"[{_UP}]"
@@ -521,7 +581,8 @@ CAP_RE = re.compile(
         (
             "MONTHDATE",
             _trie(_month_words()) + r"\.?(?![A-Za-z])"
-            r"(?:[ ]?[0-9]{1,2}(?:st|nd|rd|th)?(?![0-9])(?:,?[ ]?(?:[0-9]{4}|'[0-9]{2})(?![0-9]))?"
+            r"(?:[ ]?[0-9]{1,2}(?:st|nd|rd|th|ST|ND|RD|TH)?(?![0-9])"
+            r"(?:,?[ ]?(?:[0-9]{4}|'[0-9]{2})(?![0-9]))?"
             r"|,?[ ][0-9]{4}(?![0-9])|-[0-9]{1,2}-[0-9]{2,4}(?![0-9]))",
         ),
         ("LABEL", _trie(_ID_LABELS.split("|")) + _ID_GLUE + _ID_VALUE),
@@ -529,6 +590,8 @@ CAP_RE = re.compile(
         ("ADDRESS", _trie(["PO", "P.O.", "P. O."]) + r"[ ]?(?:Box|BOX)[ ]+[0-9]+"),
         # Typist/dictation initials: "RAB/dictated", "JJK/mk" (but not "W/O").
         ("INITIALS", rf"[{_UP}]{{1,3}}(?=/(?:dictated|dict|[a-z]{{2,3}})(?![A-Za-z]))"),
+        # Hospital abbreviations: "SJMC", "MGH", "SVH" (checked in Python: context, not clinical).
+        ("ACRONYM", r"[A-Z]{0,2}(?:MC|H)(?![A-Za-z0-9])"),
         ("CRED", _trie(_CREDENTIALS.split("|")) + r"(?![A-Za-z])"),
         # Consumes only the first word: the whole name is in the lookahead group, so a rejected
         # candidate ("Patient" in "Patient Richard Nguyen") does not hide the next word.
@@ -560,6 +623,187 @@ _URL_TRAIL = ".,;:)!?"
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 
+# -- keyword-led families (one pass each, all rare in ordinary report prose) ---------------
+# A short value after a location/contact/device keyword is an identifier even when it is too
+# short for LONGID: "bed 14A", "Rm 6W", "ext. 4614", "x8694", "beeper #6058", "(job 602599)",
+# "serial no. jnp731817z", "lot #20H2532", "plate 7KGT820", "License: MD.0367003".
+# Keyword-led families run on an ASCII-lower-cased copy of the text (same offsets) and start
+# from ONE alternation of plain words, so ``re`` scans with a charset prefix; the value after
+# each keyword is then matched in Python at that position only.
+_ASCII_UPPER_RE = re.compile("[A-Z]")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# A short value after a location/contact/device keyword is an identifier even when it is too
+# short for LONGID: "bed 14A", "Rm 6W", "ext. 4614", "beeper #6058", "(job 602599)",
+# "serial no. jnp731817z", "lot #20H2532", "plate 7KGT820", "License: MD.0367003".
+_ID_KEYWORDS = (
+    """bed room rm beeper pager pgr ext extension job workstation station uid license
+lic plate serial sn s/n lot badge npi acct account order visit encounter policy paged""".split()
+    + [
+        "unit no",
+        "member id",
+        "insurance id",
+        "plan id",
+        "device id",
+    ]
+)
+_ID_VALUE_AFTER_RE = re.compile(
+    r"(?:[ ]?(?:no|number|num))?\.?[ ]?[:#]?[ ]?[#(]?"
+    r"(?P<v>(?:(?<=license: )[a-z]{2}[ ](?=[0-9]))?(?=[a-z0-9.-]*[0-9])[a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]|(?<=bed )[a-z](?![a-z0-9]))"
+)
+# Login names: "Workstation user: mgarcia2", "Verified by srao on ...".
+_USER_KEYWORDS = ["user", "verified by", "login", "username"]
+_USER_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z][a-z0-9._-]+)(?![a-z0-9])")
+# Ages over 89 written out: "ninety-three-year-old", "one hundred four-year-old".
+_AGE_KEYWORDS = ["ninety", "one hundred", "one-hundred"]
+_AGE_AFTER_RE = re.compile(
+    r"(?:[ -]and)?(?:[ -](?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve))?"
+    r"(?=[ -](?:years?|yrs?|yo|y/o)(?![a-z]))"
+)
+# "Transcribed by: rm"
+_TYPIST_KEYWORDS = ["transcribed by", "typed by"]
+_TYPIST_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z]{2,3})(?![a-z.])")
+# Lower-case names after a cue: "dictated by: smith, john md", "dr. fatima abu-rahma".
+# Strong cues apply in any report; weak ones ("by", "per", "contact") only in a report written
+# in lower case, where a capital letter cannot mark a name.
+_LOWER_STRONG = (
+    """dr dr. drs drs. cc: son, daughter, wife, husband, nurse, sonographer technologist
+dictated -- transcriptionist: transcriptionist""".split()
+    + [
+        "dictated by",
+        "signed by",
+        "performed with",
+        "reviewed with",
+        "discussed with",
+        "spoke with",
+        "left with",
+        "given to",
+        "called to",
+    ]
+)
+_LOWER_WEAK = ["by", "per", "contact", "final by", "report by", "read by", "results with"]
+# Label cues ("pt: romano, marco w", "rad: graves"): the value is a name even if it is an
+# eponym, as after "Dr."
+_LOWER_LABELS = (
+    """pt: name: patient: rad: resident: referring: attending: radiologist: fellow:
+technologist: ordering: physician:""".split()
+    + ["pt name:", "patient name:", "ordering physician:"]
+)
+_LOWER_NAME_AFTER_RE = re.compile(
+    r":?[ ]+(?:dr\.?[ ]+)?"
+    r"(?P<v>[a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*(?:,?[ ][a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*){0,4})"
+)
+# Facility names end in a facility word; the words before it are walked back in Python.
+_FACILITY_WORDS = """Hospital|Medical Center|Medical Centre|Health Center|Health System|Clinic|
+Center|Centre|Institute|Associates|Imaging|Pediatrics|Orthopedics|Internal Medicine|
+Nursing Home|Assisted Living|Senior Living|Skilled Nursing|Rehabilitation|Manor|Infirmary|
+Medical Group|Family Practice|Family Medicine|Diagnostics|Health|Healthcare|Terrace|
+Urgent Care|Surgery Center""".replace("\n", "").split("|")
+_KEYWORD_KIND: dict[str, str] = {}
+for _kind, _words in (
+    ("ID", _ID_KEYWORDS),
+    ("USER", _USER_KEYWORDS),
+    ("AGEWORD", _AGE_KEYWORDS),
+    ("TYPIST", _TYPIST_KEYWORDS),
+    ("LOWER", _LOWER_STRONG),
+    ("LOWERWEAK", _LOWER_WEAK),
+    ("LOWERLABEL", _LOWER_LABELS),
+    ("MONTH", sorted({m.lower() for m in _month_words()})),
+    ("FACILITY", [w.lower() for w in _FACILITY_WORDS]),
+):
+    for _word in _words:
+        _KEYWORD_KIND.setdefault(_word, _kind)
+
+
+def _plain_trie(words: Iterable[str]) -> str:
+    """One regex for `words` as a character trie (longest match first at each branch)."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if "" in node:
+            branches.append("")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return emit(root)
+
+
+# Run on the lower-cased text: the lead is the blank or "(" before a keyword (a charset
+# prefix, so ``re`` jumps between blanks in C: ~1.5x faster than any non-letter as the lead),
+# the keyword is a trie behind it; the text's first word is matched separately.
+_KEYWORD_TRIE = _plain_trie(_KEYWORD_KIND)
+_KEYWORD_RE = re.compile(r"[ \t\n(](?P<k>" + _KEYWORD_TRIE + r")(?![a-z])")
+_KEYWORD_AT_START_RE = re.compile(r"(?P<k>" + _KEYWORD_TRIE + r")(?![a-z])")
+_KEYWORD_AFTER = {
+    "ID": _ID_VALUE_AFTER_RE,
+    "USER": _USER_AFTER_RE,
+    "AGEWORD": _AGE_AFTER_RE,
+    "TYPIST": _TYPIST_AFTER_RE,
+    "LOWER": _LOWER_NAME_AFTER_RE,
+    "LOWERWEAK": _LOWER_NAME_AFTER_RE,
+    "LOWERLABEL": _LOWER_NAME_AFTER_RE,
+    "MONTH": re.compile(
+        r"(?P<v>\.?[ ]?(?:[0-9]{1,2}(?:st|nd|rd|th)?(?![0-9])(?:,?[ ][0-9]{4}(?![0-9]))?"
+        r"|[0-9]{4}(?![0-9])))"
+    ),
+}
+# Typist initials alone on a line: "TA/nc", "GW/HH".
+_TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-z]{2,3})[ \t]*(?:\n|$)")
+
+_IN_CITY_RE = re.compile(r"[ ](?:in|IN)[ ](?P<c>[A-Z][A-Za-z]+(?:[ ][A-Z][A-Za-z]+)?)(?![A-Za-z])")
+# Clinical abbreviations shaped like hospital abbreviations (end in H).
+_CLINICAL_ACRONYMS = frozenset(
+    "SAH ICH SDH EDH IVH BPH LVH RVH DDH PTH TSH ACTH LDH FSH ADH GGH CBH HTH NPH IPH".split()
+)
+_FACILITY_LINK = frozenset({"of", "the", "and", "&"})
+_FACILITY_WORD_RE = re.compile(r"[^\s,;:()|/\[\]]+")
+# Cities: "Macon, GA", "(Wichita, KS)", "reno, nv 89568"; the state itself is allowed.
+_STATES = """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH
+NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC""".split()
+_STATE_NAMES = (
+    """Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida
+Georgia Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland
+Massachusetts Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma
+Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming""".split()
+    + [
+        "New York",
+        "New Jersey",
+        "New Mexico",
+        "New Hampshire",
+        "North Carolina",
+        "North Dakota",
+        "South Carolina",
+        "South Dakota",
+        "West Virginia",
+        "Rhode Island",
+    ]
+)
+_CITY_STATE_RE = re.compile(
+    r",[ ](?:"
+    + "|".join(
+        _STATES
+        + [s.lower() for s in _STATES]
+        + _STATE_NAMES
+        + [s.upper() for s in _STATE_NAMES]
+        + [s.lower() for s in _STATE_NAMES]
+    )
+    + r")(?![A-Za-z])(?![ ][A-Z][a-z])"
+)
+# State codes that are also words or credentials (", or", ", IN", ", MD").
+_WORD_STATES = frozenset("OR IN ME HI OK OH PA MA DE LA AL CO ID IA MD MO NE AR".split())
+_ZIP_AFTER_RE = re.compile(r"[ ][0-9]{5}")
+_CITY_WORD_RE = re.compile(r"(?:[A-Z][A-Za-z.'-]*|[a-z][a-z'-]+)$")
+_LOWER_PARTICLES = frozenset(
+    "de la los van der den von del da di le lo ten ter bin al el du".split()
+)
+_CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o.".split())
+
 # Cue words before a name. Verb cues end right before the name; label cues end in a colon.
 _VERB_CUES = tuple(
     f" {cue}"
@@ -572,6 +816,28 @@ _VERB_CUES = tuple(
     .replace("    ", "")
     .split("|")
 )
+# Weaker cues: the name after them must not be an eponym either ("per Fleischner criteria",
+# "by Graves disease" are not people), unlike after "Dr." or "discussed with".
+_WEAK_CUES = tuple(
+    f" {cue}"
+    for cue in """by|per|left with|contact|son,|daughter,|wife,|husband,|mother,|father,|
+    sister,|brother,|partner,|nurse,|clinician,|physician,|sonographer|technologist|
+    transcriptionist|obtained from|referred by|requested by|spoke with|notified:|--|signed|
+    injected by|physician|radiologist""".replace("\n", "")
+    .replace("    ", "")
+    .split("|")
+)
+# After these common words only a name with no eponym in it counts ("WITH HASSAN NASSER"
+# yes, "consistent with Paget" no).
+_WEAKEST_CUES = (" with", " from", " to", " and")
+# A capitalised name followed by one of these is an eponym ("Sister Mary Joseph nodule").
+_EPONYM_HEADS = frozenset(
+    """nodule nodules criteria sign disease syndrome fracture fractures classification score
+    lesion cyst ring tumor tumour procedure palsy phenomenon malformation diverticulum hernia
+    esophagus pouch line lines node duct canal space view maneuver catheter filter tube
+    anomaly deformity effect ligament body bodies cell cells sarcoma lymphoma type grade
+    stage scale rule index triangle angle zone point test""".split()
+)
 _LABEL_CUES = tuple(
     f" {cue}"
     for cue in """patient|patient name|name|pt|attending|resident|fellow|radiologist|
@@ -581,10 +847,43 @@ _LABEL_CUES = tuple(
     attending physician|attending radiologist|reading radiologist|interpreting radiologist|
     verified by|approved by|electronically signed|signed|dictated|transcribed|surgeon|
     clinician|contact|emergency contact|guardian|mother|father|spouse|requesting physician|
-    performing physician|sonographer|nurse""".replace("\n", "")
+    performing physician|sonographer|nurse|transcriptionist|notified|ordering physician|
+    referring|ref|rad|reading|cc""".replace("\n", "")
     .replace("    ", "")
     .split("|")
 )
+# Layout: identifiers next to which a name-shaped column is a name (see Deidentifier._layout).
+_LAYOUT_ANCHORS = frozenset({"DATE", "MRN", "ACCESSION", "ID", "SSN"})
+_COLUMN_GAP_END_RE = re.compile(r"(?:[ ]{2,}|\t+|[ ]?\|[ ]?|[ ]\(|[ ]?\(#?|,[ ])$")
+_COLUMN_GAP_RE = re.compile(r"[ ]{2,}|\t|[ ]\|")
+_COLUMN_NAME_RE = re.compile(
+    rf"[{_UP}{_LO}][{_UP}{_LO}'’-]*\.?,?(?:[ ][{_UP}{_LO}][{_UP}{_LO}'’-]*\.?,?){{1,3}}"
+)
+_SIGNOFF_INITIALS_RE = re.compile(rf"(?:^|\.[ ]|\n)(?P<i>[{_UP}]{{2,3}})[ ]$")
+_LINE_END_RE = re.compile(r"\.?[ ]*(?:\n|$)")
+_SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
+_AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
+_CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?![A-Za-z])")
+_CAPS_ONLY_TERMS = frozenset({"ng"})
+_ROUTED_TO_RE = re.compile(r"(?:routed|sent|copied|forwarded|system)[ ](?:to|TO)[ ]$")
+_CITY_AFTER_ADDRESS_RE = re.compile(
+    r",[ ](?P<c>(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ ](?:[A-Z][a-z]+|[A-Z]{3,}))?)(?=[.;)]|\n|$)"
+)
+_IN_ANY_CITY_RE = re.compile(r"[ ](?:in|IN)[ ](?P<c>[A-Za-z.]+(?:[ ][A-Za-z.-]+){0,2})")
+
+
+def _known_city(text: str, comma: int) -> int | None:
+    """Length of the gazetteer city (one to three words) that ends at `comma`, or None."""
+    head = text[max(0, comma - 30) : comma]
+    cut = max(head.rfind(c) for c in "\n,(|;:")
+    words = head[cut + 1 :].lstrip().split(" ")
+    for n in (3, 2, 1):
+        if len(words) >= n:
+            name = " ".join(words[-n:])
+            if name.lower() in US_CITIES:
+                return len(name)
+    return None
+_MODALITIES = frozenset("CT MR US XR PET NM CR DX MG RF IR CTA MRA MRI DEXA".split())
 _KINDS = {
     name: name.split("__")[0] for pattern in (DIGIT_RE, CAP_RE) for name in pattern.groupindex
 }
@@ -649,6 +948,9 @@ class Deidentifier:
             if span is not None:
                 found.append(span)
         self._rare(text, found)
+        self._keyword_families(text, found)
+        if found:
+            self._layout(text, found)
         if self.keep_types:
             found = [span for span in found if span[2] not in self.keep_types]
         return _merge(found) if len(found) > 1 else found
@@ -666,6 +968,8 @@ class Deidentifier:
         if kind in ("AGE", "AGECUE"):
             number = int(_LEADING_DIGITS.match(value).group())  # type: ignore[union-attr]
             return (start, end, "AGE") if 89 < number < 130 else None
+        if kind == "UID":
+            return start, end, "ID"
         if kind == "DECADE":
             return start, end, "AGE"
         if kind in ("ISODATE", "DAYDATE"):
@@ -715,6 +1019,8 @@ class Deidentifier:
             return self._name_span(text, before.start(), before.end(), cue=True)
         if kind == "INITIALS":
             return start, end, "NAME"
+        if kind == "ACRONYM":
+            return self._hospital_acronym(text, start, end)
         end = match.end("name_rest")
         stop = self.cue_stop  # most candidates are "FINDINGS: The ..." or "TECHNIQUE: Axial CT"
         if all(word.lower() in stop for word in text[start:end].replace(",", " ").split()):
@@ -726,8 +1032,58 @@ class Deidentifier:
         span = self._name_span(text, start, end, cue=True)
         if span is None:  # only clinical or common words ("FINDINGS: The lungs"): no cue check
             return None
+        particles = _PARTICLES_BEFORE_RE.search(text, max(0, span[0] - 24), span[0])
+        if particles:  # "van den Heuvel": the lower-case particles belong to the name
+            span = (particles.start(), span[1], "NAME")
         if _cue_before(text, span[0]):
             return span
+        name_start, name_end, _ = span
+        following = _NEXT_WORD_RE.match(text, name_end)
+        if following and following.group(1).lower() in _EPONYM_HEADS:
+            return None  # "Mary Joseph nodule", "Fleischner criteria", "per Graves disease"
+        if _weak_cue_before(text, name_start):
+            return span  # "by S. Paget", "the patient's son, Noor Huang"
+        after = text[name_end : name_end + 16].lower()
+        if after.startswith(_AFTER_CUES) and len(words_of(text, name_start, name_end)) >= 2:
+            return span  # "Padraig Murphy was informed", "Hyun-woo Zhou (beeper #6058)"
+        if _weakest_cue_before(text, name_start) or _ROUTED_TO_RE.search(
+            text, max(0, name_start - 12), name_start
+        ):
+            inner = text[name_start:name_end].split(", ")
+            if (
+                len(inner) == 2
+                and " " not in inner[1]
+                and inner[1].lower() not in self.allow
+                and inner[0].lower() not in self.cue_stop
+            ):
+                return span  # "routed to Colles, Zainab", "system to SANCHEZ, FRANK"
+            plain = self._name_span(text, name_start, name_end, cue=False)
+            inner = text[name_start:name_end].replace(",", " ").split()
+            if (
+                plain == span
+                and len(inner) >= 2
+                and not any(w.lower() in self.allow for w in inner)
+            ):
+                return span  # "DISCUSSED THESE RESULTS WITH HASSAN NASSER"
+        words = text[name_start:name_end].replace(",", " ").split()
+        at_line_end = name_end == len(text) or text[name_end] == "\n"
+        if at_line_end and len(words) == 2 and _INITIAL_RE.match(words[0]):
+            # "... with questions. I. Kowalski-Brown" closing a report: a signature
+            return None if words[1].lower() in self.cue_stop else span
+        if (name_start == 0 or text[name_start - 1] == "\n") and 2 <= len(words) <= 4:
+            # At the start of a line: a "SMITH, JOHN   06/17/22" header or a name alone on its
+            # line (a signature) may have eponym surnames (BELL, PAGET) but no clinical or
+            # common word; other line starts ("Chiara Esposito 13 October 2016.", "Wanjiru
+            # Diallo was informed") need every word outside the whole allow-list.
+            whole_line = name_end == len(text) or text[name_end] == "\n"
+            if "," in text[name_start:name_end] or whole_line:
+                if not any(w.lower() in self.cue_stop for w in words):
+                    return span
+            elif not any(w.lower() in self.allow for w in words) and (
+                _DIGIT_AFTER_RE.match(text, name_end) or _AGE_AFTER_NAME_RE.match(text, name_end)
+            ):
+                return span  # "Chiara Esposito 13 October 2016.", "Amara Wood, 100 year old"
+
         span = self._name_span(text, start, end, cue=False)
         if span is None:
             return None
@@ -741,7 +1097,7 @@ class Deidentifier:
         if any(w.lower() in self.allow for w in words):
             return None
         if name_start == 0 or text[name_start - 1] == "\n":
-            return span if "," in text[name_start:name_end] else None  # "SMITH, JOHN" line
+            return None
         before = text[max(0, name_start - 2) : name_start]
         mid_sentence = len(before) == 2 and before[1] == " " and before[0].islower()
         return span if mid_sentence else None
@@ -751,8 +1107,24 @@ class Deidentifier:
         tokens = list(_WORD_RE.finditer(text, start, end))
         allow = self.cue_stop if cue else self.allow
         while tokens and _is_common(tokens[0].group(), allow):
+            if len(tokens) > 1 and _given_word(tokens[0].group()):
+                if not _is_common(tokens[1].group(), allow):
+                    break  # "April Garcia", "Will Smith": a given name, not the word
+            if cue and len(tokens) > 1 and text.startswith(", ", tokens[0].end()):
+                if not _is_common(tokens[1].group(), self.allow):
+                    break  # "NAME: NG, SAKURA": "Last, First" after a cue keeps its surname
             tokens.pop(0)
         while tokens and _is_common(tokens[-1].group(), allow):
+            last = tokens[-1].group()
+            if len(tokens) > 1 and _given_word(last):
+                if text[tokens[-2].end() : tokens[-1].start()] == ", ":
+                    break  # "Chatterjee, Will", "Romano, May"
+            if cue and len(tokens) > 1 and _CREDENTIAL_AFTER_RE.match(text, tokens[-1].end()):
+                break  # "Attending: Jesus Day, MD": the word before a credential is a surname
+            if len(tokens) > 1 and last[:1].isupper() and last[1:2].islower():
+                before = tokens[-2].group()
+                if _INITIAL_RE.match(before) or before.lower() in FIRST_NAMES:
+                    break  # "Kathleen Day", "G. Day", "S. Stone": a surname that is a word
             tokens.pop()
         if not tokens:
             return None
@@ -784,6 +1156,271 @@ class Deidentifier:
         for m in DR_LOWER_RE.finditer(text):  # "discussed with dr smith"
             if m.group().rsplit(None, 1)[-1] not in self.cue_stop:
                 found.append((m.start("lower_name"), m.end(), "NAME"))
+
+    def _keyword_families(self, text: str, found: list[tuple[int, int, str]]) -> None:
+        """Identifiers found by a keyword: short IDs, logins, typists, spelled-out ages,
+        lower-case names, facilities and cities."""
+        low = text.translate(_ASCII_LOWER)
+        lower_report = None
+        covered_to = -1
+        first = _KEYWORD_AT_START_RE.match(low)
+        for m in itertools.chain([first] if first else [], _KEYWORD_RE.finditer(low)):
+            start, end = m.span("k")
+            if start < covered_to:
+                continue  # inside a value already taken
+            word = m.group("k")
+            kind = _KEYWORD_KIND[word]
+            if kind == "FACILITY":
+                upper = text[start].isupper()  # "Hospital", "HOSPITAL"; not "the device clinic"
+                if not upper and lower_report is None:
+                    lower_report = len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
+                if upper or lower_report:
+                    span = self._facility(text, start, end, lower=not upper)
+                    if span is not None:
+                        found.append(span)
+                continue
+            tail = _KEYWORD_AFTER[kind].match(low, end)
+            if tail is None:
+                continue
+            if kind == "LOWERWEAK" and text[tail.start("v") : tail.end("v")].islower():
+                if lower_report is None:  # a report written in lower case
+                    capitals = len(_ASCII_UPPER_RE.findall(text))
+                    lower_report = capitals * 50 < len(text)
+                if not lower_report:
+                    continue
+            if kind == "AGEWORD":
+                found.append((start, tail.end(), "AGE"))
+                continue
+            v_start, v_end = tail.span("v")
+            value = text[v_start:v_end]
+            if kind == "ID":
+                if value.isalpha() and not value.isupper():
+                    continue  # "bed a" in prose is not a bed letter
+                found.append((v_start, v_end, "ID"))
+                covered_to = v_end  # "order 123 bed 4": the value is not another keyword
+            elif kind == "USER":
+                if value.lower() not in self.cue_stop and (
+                    value.islower() or any(c.isdigit() for c in value) or len(value) >= 3
+                ):
+                    found.append((v_start, v_end, "NAME"))
+            elif kind == "TYPIST":
+                found.append((v_start, v_end, "NAME"))
+            elif kind == "MONTH":
+                if text[start].islower():  # "feb. 16, 2010", "june 2003"; capitals: CAP_RE
+                    found.append((start, v_end, "DATE"))
+            elif value.islower() or value.isdigit() is False and value == value.lower():
+                span = self._lower_name(text, v_start, v_end, label=kind == "LOWERLABEL")
+                if span is not None:
+                    found.append(span)
+        if "/" in text:
+            for m in _TYPIST_LINE_RE.finditer(text):
+                slash = m.start()
+                line_start = text.rfind("\n", 0, slash) + 1
+                initials = text[line_start:slash]
+                if 2 <= len(initials) <= 4 and initials.isalpha() and initials.isupper():
+                    found.append((line_start, slash, "NAME"))
+                    found.append((m.start("b"), m.end("b"), "NAME"))
+        if ", " in text:
+            for m in _CITY_STATE_RE.finditer(text):
+                span = self._city(text, m.start(), m.end())
+                if span is not None:
+                    found.append(span)
+
+    def _layout(self, text: str, found: list[tuple[int, int, str]]) -> None:
+        """Names known only by where they sit next to identifiers already found: a compact
+        header line "22-oct-17  svetlana sullivan  acc 9602986404" or "haddad, willem
+        (216239503)" (a name-shaped column between a date/ID and a column gap), and
+        sign-off initials before a closing date ("... not left). SG 10-30-2014")."""
+        taken = []
+        for start, end, kind in found:
+            if kind not in _LAYOUT_ANCHORS:
+                continue
+            line_start = text.rfind("\n", 0, start) + 1
+            before = text[line_start:start]
+            gap = _COLUMN_GAP_END_RE.search(before)
+            if gap is not None:  # "rice, linda   30-oct-1962", "haddad, willem (2162...)"
+                seg_end = line_start + gap.start()
+                head = text[line_start:seg_end]
+                cut = max(head.rfind("  "), head.rfind("\t"), head.rfind("|"))
+                seg_start = line_start + cut + 1 if cut >= 0 else line_start
+                span = self._column_name(text, seg_start, seg_end)
+                if span is not None:
+                    taken.append(span)
+            elif kind == "DATE" and _LINE_END_RE.match(text, end):
+                head = _SIGNOFF_HEAD_RE.match(before)  # "Chiara Esposito 13 October 2016."
+                if head is not None and len(before) > head.end() + 4:
+                    span = self._column_name(text, line_start + head.end(), start, strict=True)
+                    if span is None:  # "Maria Paget Jan 14, 2010.": a given name, then a surname
+                        first = before[head.end() :].split(" ", 1)[0].lower()
+                        if first in FIRST_NAMES:
+                            span = self._column_name(text, line_start + head.end(), start)
+                    if span is not None:
+                        taken.append(span)
+                        continue
+
+            if kind == "DATE" and (end == len(text) or text[end] == "\n"):
+                initials = _SIGNOFF_INITIALS_RE.search(text, max(0, start - 6), start)
+                if initials is not None and initials.group("i") not in _MODALITIES:
+                    if initials.group("i") not in _CLINICAL_ACRONYMS:
+                        taken.append((initials.start("i"), initials.end("i"), "NAME"))
+            if text.startswith("  ", end) or text.startswith("\t", end):  # "6/2/06  ADA LI  ACC"
+                line_end = text.find("\n", end)
+                line_end = len(text) if line_end < 0 else line_end
+                seg_start = end + len(text[end:line_end]) - len(text[end:line_end].lstrip())
+                nxt = _COLUMN_GAP_RE.search(text, seg_start, line_end)
+                seg_end = nxt.start() if nxt is not None else line_end
+                span = self._column_name(text, seg_start, seg_end)
+                if span is not None:
+                    taken.append(span)
+        for start, end, kind in found:
+            if kind == "ADDRESS":
+                city = _CITY_AFTER_ADDRESS_RE.match(text, end)  # "PO Box 4209, Macon."
+                if city is not None and city.group("c").lower() not in self.cue_stop:
+                    taken.append((city.start("c"), city.end("c"), "CITY"))
+            if kind == "ADDRESS" and start >= 2 and text[start - 1] == "\n":
+                # "Wei D'Angelo\n4699 NW Cedar Boulevard": the line above a street line
+                line_start = text.rfind("\n", 0, start - 1) + 1
+                span = self._column_name(text, line_start, start - 1, strict=True)
+                if span is not None:
+                    taken.append(span)
+        found.extend(taken)
+
+    def _column_name(
+        self, text: str, start: int, end: int, strict: bool = False
+    ) -> tuple[int, int, str] | None:
+        """A header column that is a name: 2-4 words, any case, no clinical or common word."""
+        value = text[start:end].strip()
+        if not _COLUMN_NAME_RE.fullmatch(value):
+            return None
+        words = [w.strip(",.").lower() for w in value.split()]
+        stop = self.allow if strict else self.cue_stop  # strict: no eponym either
+        if any(w in stop and w not in _LOWER_PARTICLES for w in words):
+            return None
+        if words[-1] in _CREDENTIAL_WORDS:
+            return None
+        start += len(text[start:end]) - len(text[start:end].lstrip())
+        return start, start + len(value), "NAME"
+
+    def _facility(
+        self, text: str, start: int, end: int, lower: bool = False
+    ) -> tuple[int, int, str] | None:
+        """Walk back over the capitalised words before a facility word ("Valley Spine
+        Institute", "University of New Mexico Medical Center"); in a report written in lower
+        case (`lower`) over lower-case words too ("fairview regional medical center")."""
+        line_start = text.rfind("\n", 0, start) + 1
+        words = list(_FACILITY_WORD_RE.finditer(text, max(line_start, start - 80), start))
+        kept: list[re.Match[str]] = []
+        for word in reversed(words):
+            value = word.group()
+            if text[word.end() : kept[-1].start() if kept else start].strip():
+                break  # punctuation between the words: another phrase
+            if value.lower() in _FACILITY_LINK:
+                kept.append(word)
+                continue
+            if value.lower() in _COMMON_SET and (lower or not value[:1].isupper()):
+                break
+            if not (value[:1].isupper() or lower):
+                break
+            kept.append(word)
+            if len(kept) >= 6:
+                break
+        # leading links and common or clinical words are not part of the name ("FROM", "THE")
+        while kept and (
+            kept[-1].group().lower() in _FACILITY_LINK
+            or kept[-1].group().lower().strip(".'’") in self.cue_stop
+        ):
+            kept.pop()
+        if not kept:
+            return None
+        names = [
+            w.group().strip(".'’").lower() for w in kept if w.group().lower() not in _FACILITY_LINK
+        ]
+        names = [n[:-2] if n.endswith("'s") else n for n in names]
+        if all(n in self.cue_stop for n in names):
+            return None  # "Department of Radiology"; eponym place names ("Greenfield") count
+        return self._with_city(text, kept[-1].start(), end)
+
+    def _with_city(self, text: str, start: int, end: int) -> tuple[int, int, str]:
+        """A facility span, extended over " in Toledo" (the city it is in) when that follows."""
+        city = _IN_CITY_RE.match(text, end)
+        if city and not any(w.lower() in self.allow for w in city.group("c").split()):
+            return start, city.end(), "HOSPITAL"
+        city = _IN_ANY_CITY_RE.match(text, end)  # "... medical center in savannah dated"
+        if city is not None:
+            words = city.group("c").split(" ")
+            for n in (3, 2, 1):
+                if len(words) >= n and " ".join(words[:n]).lower() in US_CITIES:
+                    return start, city.start("c") + len(" ".join(words[:n])), "HOSPITAL"
+        return start, end, "HOSPITAL"
+
+    def _hospital_acronym(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+        """ "SJMC" anywhere; "MGH", "SVH" only where a place is expected (after "from", "at", a
+        comma, or at the start of a header line), never a clinical abbreviation (SAH, ICH)."""
+        token = text[start:end]
+        if len(token) < 3 or token.lower() in self.allow or token in _CLINICAL_ACRONYMS:
+            return None
+        if not token.endswith("MC"):
+            head = text[max(0, start - 6) : start]
+            line_start = start == 0 or text[start - 1] == "\n"
+            if not (line_start or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: "))):
+                return None
+        return self._with_city(text, start, end)
+
+    def _city(self, text: str, comma: int, state_end: int) -> tuple[int, int, str] | None:
+        """The one to three words before ", ST" ("Fort Wayne, IN"); None if they are clinical."""
+        state = text[comma + 2 : state_end]
+        known = _known_city(text, comma)
+        if len(state) == 2 and not _ZIP_AFTER_RE.match(text, state_end):
+            # Without a ZIP after it, a code that is also a word or a credential ("..., or
+            # pneumothorax", "NO FRACTURES, OR", "June Black, MD") is not a state; a lower-case
+            # code never is. Full state names and other codes stand on their own.
+            if state.islower() and len(text) > comma + 4 and not text[comma + 4].isalpha():
+                if known is None or text[comma + 4] not in ")\n;|":
+                    return None  # "(el paso, tx)" stays: a known city, closed like a place
+            if state.upper() in _WORD_STATES and text[comma + 4 : comma + 5] not in ("", ")", "\n"):
+                return None
+        if known is not None:  # "St. Louis, MO", "Salem, OR": the gazetteer knows them
+            return comma - known, comma, "CITY"
+        head = text[max(0, comma - 40) : comma]
+        cut = max(head.rfind(c) for c in "\n,(|;:")
+        words = head[cut + 1 :].split(" ")
+        words = [w for w in words if w]
+        taken: list[str] = []
+        for word in reversed(words[-3:]):
+            if not _CITY_WORD_RE.match(word) or word.lower() in _COMMON_SET:
+                break
+            taken.append(word)
+        if not taken or any(w.lower().strip(".") in self.cue_stop for w in taken):
+            return None  # "no displaced rib fractures, or ...": clinical words are no city
+        length = len(" ".join(reversed(taken)))
+        return comma - length, comma, "CITY"
+
+    def _lower_name(
+        self, text: str, start: int, end: int, label: bool = False
+    ) -> tuple[int, int, str] | None:
+        """Trim a lower-case name candidate at the first common/clinical word or credential."""
+        tokens = list(_WORD_RE.finditer(text, start, end))
+        kept = []
+        stop = self.cue_stop if label else self.allow  # after a label an eponym is a name
+        for i, token in enumerate(tokens):
+            word = token.group().rstrip(".,").lower()
+            if word in _CREDENTIAL_WORDS or (word in stop and word not in _LOWER_PARTICLES):
+                if not (
+                    i == 0
+                    and len(tokens) > 1
+                    and text.startswith(", ", token.end())
+                    and tokens[1].group().rstrip(".,").lower() not in self.allow
+                ):
+                    break  # "dictated by: day, chiamaka md": "last, first" keeps a word surname
+            kept.append(token)
+        while kept and kept[-1].group().lower() in _LOWER_PARTICLES:
+            kept.pop()
+        if not kept or kept[0].group().lower() in _LOWER_PARTICLES and len(kept) == 1:
+            return None
+        stop = kept[-1].end()
+        if text[stop - 1] == "." and len(kept[-1].group()) > 2:
+            stop -= 1
+        return kept[0].start(), stop, "NAME"
 
     # -- replacement ----------------------------------------------------------------------------
 
@@ -828,6 +1465,9 @@ class Deidentifier:
         if kind == "ADDRESS":
             street = _SURROGATE_STREETS[key % len(_SURROGATE_STREETS)]
             return f"{key % 900 + 100} {street} Street"
+        if kind in ("CITY", "HOSPITAL"):
+            place = _SURROGATE_FAMILY[key % len(_SURROGATE_FAMILY)]
+            return f"{place}ville" if kind == "CITY" else f"{place} Hospital"
         return _same_shape(original, key)  # IDs, phone, fax, ZIP
 
 
@@ -843,7 +1483,9 @@ def _merge(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     for start, end, kind in found[1:]:
         last_start, last_end, last_kind = merged[-1]
         if start < last_end:
-            longer = kind if end - start > last_end - last_start else last_kind
+            # the longer span names the fused type; on a tie a specific type beats plain ID
+            mine, theirs = (end - start, kind != "ID"), (last_end - last_start, last_kind != "ID")
+            longer = kind if mine > theirs else last_kind
             merged[-1] = (last_start, max(end, last_end), longer)
         else:
             merged.append((start, end, kind))
@@ -859,6 +1501,8 @@ def _walk_back(text: str, position: int, allowed: frozenset[str]) -> int:
 
 def _is_common(word: str, allow: frozenset[str]) -> bool:
     bare = word.rstrip(".").lower()
+    if bare in _CAPS_ONLY_TERMS and word[:1].isupper() and word[1:2].islower():
+        return False  # "Ng" is a surname; the tube is written "NG" or "ng"
     if len(bare) == 1 and word.endswith("."):
         return False  # an initial ("John A."), not the article "a"
     return bare in allow or set(bare) == {"x"}  # XXXX and its fragments are placeholders
@@ -872,7 +1516,56 @@ def _cue_before(text: str, start: int) -> bool:
     if head.endswith(":"):
         label = head[:-1].rstrip()
         return label.endswith(_LABEL_CUES)
+    if head.endswith(" and") and _DRS_AND_RE.search(head):
+        return True
     return head.endswith(_VERB_CUES)
+
+
+# Words that are also given names; at the edge of a capitalised name they are the name.
+_GIVEN_WORDS = frozenset(
+    "may june april august will mark grace hope joy faith summer rose pearl iris ivy dawn bill "
+    "pat sue jean frank art rob amber sunny".split()
+)
+
+
+# What follows a person's name: "X Y was informed of the result", "X Y (pager 1234)".
+_AFTER_CUES = (
+    " was informed",
+    " was notified",
+    " was paged",
+    " was called",
+    " was contacted",
+    " was told",
+    " (pager",
+    " (beeper",
+    " (ext",
+    " (x",
+    " (phone",
+    ", dob",
+)
+
+
+def words_of(text: str, start: int, end: int) -> list[str]:
+    return text[start:end].replace(",", " ").split()
+
+
+def _given_word(word: str) -> bool:
+    return word[:1].isupper() and word[1:2].islower() and word.lower() in _GIVEN_WORDS
+
+
+def _weakest_cue_before(text: str, start: int) -> bool:
+    return (" " + text[max(0, start - 6) : start].lower().rstrip()).endswith(_WEAKEST_CUES)
+
+
+def _weak_cue_before(text: str, start: int) -> bool:
+    head = " " + " ".join(text[max(0, start - 32) : start].lower().split())
+    return head.endswith(_WEAK_CUES)
+
+
+_DIGIT_AFTER_RE = re.compile(r"[ ]+[0-9]")
+_INITIAL_RE = re.compile(r"[A-Z]\.$")
+_NEXT_WORD_RE = re.compile(r"[ ]([A-Za-z]+)")
+_DRS_AND_RE = re.compile(r" drs\.? [^ ,;]+(?: [^ ,;]+){0,3} and$")
 
 
 def _id_type(label: str) -> str:
@@ -1205,10 +1898,22 @@ def deidentify_rows(
     deidentifier: Deidentifier,
     audit: DeidAudit,
     source: str = "input",
+    malformed: Any = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield each row with its text field(s) redacted; every other field and the order kept."""
+    """Yield each row with its text field(s) redacted; every other field and the order kept.
+
+    `rows` may yield (line number, row) pairs; with `malformed` (a `jsonl.MalformedLines`), a
+    row whose text field is not text (a number, list, object) is counted as `wrong_type` and
+    left out instead of stopping the run."""
     for number, row in enumerate(rows, start=1):
+        if isinstance(row, tuple):
+            number, row = row
         record_id = str(row.get("id", number))
+        if malformed is not None and any(
+            not isinstance(row.get(name), str | None) for name in text_fields
+        ):
+            malformed.add(number, "wrong_type")
+            continue
         for name in text_fields:
             if name not in row:
                 fields = ", ".join(sorted(row)) or "none"
@@ -1238,14 +1943,17 @@ def deidentify_jsonl(
     config: DeidConfig | None = None,
     audit_path: str | Path | None = None,
     progress: bool = True,
+    malformed: Any = None,
 ) -> DeidAudit:
     """Redact `text_fields` of every row of a JSONL file; write the rows and the audit JSON.
 
-    The audit goes to `audit_path` (default ``OUT.audit.json``). Returns the audit.
+    The audit goes to `audit_path` (default ``OUT.audit.json``). Returns the audit. Lines that
+    are not UTF-8 / JSON objects, or whose text field is not text, are skipped and counted
+    in `malformed` (a `jsonl.MalformedLines`) and in the audit; no row at all is an error.
     """
     from tqdm import tqdm
 
-    from radllama.jsonl import read_jsonl, write_jsonl
+    from radllama.jsonl import MalformedLines, read_jsonl_counted, write_jsonl
     from radllama.provenance import write_json
 
     config = config or DeidConfig()
@@ -1254,15 +1962,27 @@ def deidentify_jsonl(
         raise DataError(f"--out {output_path} is the input file; choose another output path")
     audit_path = Path(audit_path) if audit_path else output_path.with_suffix(".audit.json")
     audit = DeidAudit.for_config(config)
-    rows = read_jsonl(input_path)
+    malformed = malformed if malformed is not None else MalformedLines()
+    rows = read_jsonl_counted(input_path, malformed)
     if progress:
         rows = tqdm(rows, desc="deid", unit=" rows", disable=None, leave=False)
-    redacted = deidentify_rows(rows, text_fields, Deidentifier(config), audit, str(input_path))
+    redacted = deidentify_rows(
+        rows, text_fields, Deidentifier(config), audit, str(input_path), malformed
+    )
+    temp = output_path.with_suffix(output_path.suffix + ".tmp")
     try:
-        write_jsonl(output_path, redacted)
+        written = write_jsonl(output_path, redacted)
     except DataError:
-        output_path.with_suffix(output_path.suffix + ".tmp").unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+    if not written:
+        output_path.unlink(missing_ok=True)
+        reasons = ", ".join(f"{k} {v}" for k, v in malformed.by_reason.items())
+        raise DataError(
+            f"no JSON rows in {input_path}"
+            + (f" ({malformed.count} malformed lines: {reasons})" if malformed.count else "")
+            + "; pass a UTF-8 JSONL file with one object per line"
+        )
     audit_path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(audit_path, audit.to_json())
+    write_json(audit_path, {**audit.to_json(), "malformed": malformed.to_json()})
     return audit

@@ -224,7 +224,12 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
         split = {"test_size": config.test_size}
         result = prepare(
             load_prepare_config(
-                input=corpus, out=data_dir, preset=config.preset, seed=config.seed, split=split
+                input=corpus,
+                out=data_dir,
+                preset=config.preset,
+                seed=config.seed,
+                split=split,
+                audit=out / "deid_audit.json",  # outside DATA_DIR: it shows original identifiers
             )
         )
         log(f"prepare: {result.status}; {_counts_line(result.manifest)}")
@@ -237,6 +242,7 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
             preset=config.preset,
             seed=config.seed,
             split={"test_size": 0},
+            audit=out / "data-train.deid_audit.json",
         )
     )
     test_part = prepare(
@@ -246,6 +252,7 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
             preset=config.preset,
             seed=config.seed,
             split={"test_size": 10**9, "eval_fraction": 0.0, "min_eval_rows": 0},
+            audit=out / "data-test.deid_audit.json",
         )
     )
     log(f"prepare train: {_counts_line(train_part.manifest)}")
@@ -267,9 +274,9 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     import json
     import shutil
 
-    from radllama.artifacts import DataManifest
+    from radllama.artifacts import DataManifest, OutputFile
     from radllama.jsonl import read_jsonl
-    from radllama.provenance import json_sha256
+    from radllama.provenance import file_sha256, json_sha256
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
@@ -279,11 +286,14 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
         for split in ("test", "eval", "train"):
             for row in read_jsonl(test_dir / f"{split}.jsonl"):
                 test_file.write(json.dumps(dict(row, split="test"), ensure_ascii=False) + "\n")
-    shutil.copyfile(train_dir / "deid_audit.json", out / "deid_audit.json")
     manifest = DataManifest.read(train_dir)
     test_manifest = DataManifest.read(test_dir)
     manifest.test_source = {"dir": str(test_dir), "manifest": test_manifest.to_json()}
     manifest.data_hash = json_sha256([manifest.data_hash, test_manifest.data_hash])
+    manifest.outputs = {  # what readers check: the joined files, written before the manifest
+        name: OutputFile(bytes=(out / name).stat().st_size, sha256=file_sha256(out / name))
+        for name in ("train.jsonl", "eval.jsonl", "test.jsonl")
+    }
     manifest.write(out)
 
 

@@ -28,9 +28,17 @@ MALFORMED_REASONS = (
     "bad_encoding",  # bytes that do not decode with the configured encoding
     "not_an_object",  # a JSON(L) value that is not an object
     "unreadable_file",  # a report file that cannot be read (folder inputs)
+    "wrong_type",  # a number, list or object where report text belongs (JSON, Parquet)
 )
 # Content rules, in the order they are applied (the first that matches is the reason).
-CONTENT_REASONS = ("empty_row", "no_findings", "no_impression", "short_findings", "duplicate")
+CONTENT_REASONS = (
+    "too_long",  # findings or impression over filters.max_field_chars (a pasted blob, no report)
+    "empty_row",
+    "no_findings",
+    "no_impression",
+    "short_findings",
+    "duplicate",
+)
 DROP_REASONS = MALFORMED_REASONS + CONTENT_REASONS
 
 
@@ -42,6 +50,12 @@ class FilterConfig(StrictModel):
     )
     drop_duplicates: bool = Field(
         True, description="Drop exact duplicate (findings, impression) pairs, keeping the first."
+    )
+    max_field_chars: int = Field(
+        20_000,
+        ge=1,
+        description="Drop rows whose findings or impression is longer (characters): a real "
+        "section is a few hundred to a few thousand; longer is a paste or an export error.",
     )
 
 

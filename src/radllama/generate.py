@@ -37,7 +37,7 @@ from pydantic import Field, field_validator
 
 from radllama.artifacts import DataManifest, PredictionRow, RunRecord, load_split
 from radllama.config import StrictModel
-from radllama.errors import ConfigError, DataError
+from radllama.errors import ConfigError, DataError, check_failure_rate
 from radllama.guard import check_phi_guard, is_loopback_url
 from radllama.jsonl import write_jsonl
 from radllama.prompts import PromptStyle, strip_prepend
@@ -81,6 +81,13 @@ class GenerateConfig(StrictModel):
     )
     timeout_s: float = Field(120.0, gt=0, description="openai: seconds per request attempt.")
     max_retries: int = Field(3, ge=0, description="openai: retries with back-off per request.")
+    max_failure_rate: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Exit non-zero (3) when more than this share of the rows fail (all failing "
+        "always does); a smaller share is a warning.",
+    )
     allow_remote: bool = Field(
         False,
         description="openai: send report text to a non-loopback endpoint although the "
@@ -117,6 +124,13 @@ class GenerateSummary:
     retried: int = 0  # failed rows of a previous run removed from the output to retry them
     dropped: Counter = field(default_factory=Counter)  # reason -> count (not written)
     seconds: float = 0.0
+    first_error: str | None = None
+
+    def check_failures(self, max_rate: float) -> str | None:
+        """A warning line when some rows failed; FailureRateError when (nearly) all did."""
+        fix = f"failed rows are kept in {self.out} with an `error` field; a rerun retries them"
+        total = self.generated + self.errors + self.already_done  # the whole output file
+        return check_failure_rate(self.errors, total, max_rate, "generate", self.first_error, fix)
 
     def describe(self) -> str:
         dropped = ", ".join(f"{n} {reason}" for reason, n in self.dropped.items()) or "none"
@@ -212,6 +226,7 @@ class _Sink:
         PredictionRow.for_row(row, self.system, prompt, **result).append(self.out)
         if result.get("error"):
             self.summary.errors += 1
+            self.summary.first_error = self.summary.first_error or result["error"]
         else:
             self.summary.generated += 1
 

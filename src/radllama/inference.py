@@ -228,13 +228,7 @@ class ImpressionModel:
     ) -> list[GenerationOutput]:
         """Generate from already-rendered prompts (batched by length, returned in input order)."""
         settings = settings or GenerationSettings()
-        encoded = [self._encode(p) for p in prompts]
-        for ids in encoded:
-            if len(ids) >= self.max_context:
-                raise RadllamaError(
-                    f"a prompt has {len(ids)} tokens but the model's context is {self.max_context}; "
-                    "shorten the findings"
-                )
+        encoded = self._encode_checked(prompts)
         # Sorting by length keeps padding (wasted compute) small; greedy output does not
         # depend on the batch a prompt lands in, so the order is restored afterwards.
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
@@ -247,8 +241,26 @@ class ImpressionModel:
                 outputs[index] = output
         return [o for o in outputs if o is not None]
 
+    def generate_batch(
+        self, prompts: list[str], settings: GenerationSettings, **generate_kwargs: Any
+    ) -> list[GenerationOutput]:
+        """One `generate` call over `prompts` in the given order (no sorting, no splitting), so
+        row i of a `streamer`'s tokens is prompt i; extra kwargs (``streamer``,
+        ``stopping_criteria``) go to `model.generate`. Used by the server's batcher."""
+        return self._generate_batch(self._encode_checked(prompts), settings, **generate_kwargs)
+
+    def _encode_checked(self, prompts: list[str]) -> list[list[int]]:
+        encoded = [self._encode(p) for p in prompts]
+        for ids in encoded:
+            if len(ids) >= self.max_context:
+                raise RadllamaError(
+                    f"a prompt has {len(ids)} tokens but the model's context is {self.max_context}; "
+                    "shorten the findings"
+                )
+        return encoded
+
     def _generate_batch(
-        self, batch: list[list[int]], settings: GenerationSettings
+        self, batch: list[list[int]], settings: GenerationSettings, **generate_kwargs: Any
     ) -> list[GenerationOutput]:
         import torch
 
@@ -270,6 +282,7 @@ class ImpressionModel:
                 eos_token_id=self.eos_token_ids,
                 pad_token_id=self.tokenizer.pad_token_id,
                 use_cache=True,
+                **generate_kwargs,
             )
         return [
             self._decode(ids, row[width:].tolist())

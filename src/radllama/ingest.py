@@ -2,9 +2,10 @@
 
 Ingest is split in two so that parsing runs in the worker processes:
 
-* `iter_raw_chunks` (main process) reads the input in bounded pieces without parsing rows:
-  CSV and JSONL as raw byte blocks cut at record boundaries, Parquet as Arrow record
-  batches, a JSON array as lists of objects, a MIMIC-CXR folder as lists of file paths.
+* `iter_raw_chunks` (main process) reads the input in bounded pieces: CSV as raw byte
+  blocks cut where Python's csv module ends a record (the main process finds the record
+  ends, the workers parse the fields), JSONL as blocks cut at newlines, Parquet as Arrow
+  record batches, a JSON array as lists of objects, a MIMIC-CXR folder as lists of file paths.
   It checks the column mapping against the header / first record / schema up front.
 * `parse_chunk` (worker) turns one raw chunk into `Records`: per canonical column a list of
   str, the input row number of every row, and every malformed row with its row number and
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -292,24 +294,45 @@ def _read_blocks(
             yield block
 
 
-def _record_end(data: bytes, max_record_bytes: int) -> int:
-    """Index just past the last newline that ends a CSV record (even number of quotes
-    before it), or 0 if none. A quoted field may contain newlines; an escaped quote is
-    doubled, so quote parity tells whether a newline is inside a field."""
-    quotes_after = 0
-    end = len(data)
-    newline = data.rfind(b"\n")
-    total = data.count(b'"')
-    while newline >= 0:
-        quotes_after += data.count(b'"', newline, end)
-        if (total - quotes_after) % 2 == 0:
-            return newline + 1
-        end = newline
-        newline = data.rfind(b"\n", 0, newline)
+def _csv_record_ends(data: bytes, delimiter: str) -> list[int]:
+    """Offsets just past each CSV record in `data`, as Python's csv module reads it with
+    prepare's dialect (strict quoting: a record it rejects ends where the reader resumes,
+    at the end of the line it stopped on). A blank line is a record here too.
+
+    The reader is fed the bytes decoded as latin-1 (one char per byte, so offsets are byte
+    offsets). Quotes, delimiters and newlines are ASCII, and UTF-8 never uses ASCII bytes
+    inside a multi-byte character, so the record structure is the one the worker finds in
+    the same bytes decoded with the real encoding. Counting quotes is not enough: a quote
+    inside an unquoted field is a literal character.
+    """
+    lines = io.StringIO(data.decode("latin-1"), newline="").readlines()
+    line_ends = list(itertools.accumulate(map(len, lines)))
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    ends: list[int] = []
+    while True:
+        try:
+            next(reader)
+        except StopIteration:
+            return ends
+        except csv.Error:
+            pass
+        ends.append(line_ends[reader.line_num - 1] if reader.line_num else 0)
+
+
+def _record_end(data: bytes, delimiter: str, max_record_bytes: int) -> int:
+    """Index just past the last record of `data` that is surely complete, or 0 if none.
+
+    The final record read may be cut by the end of the block (a quoted field that goes on
+    in the next block), so it is never taken; it is carried over to the next block.
+    """
+    ends = _csv_record_ends(data, delimiter)
+    if len(ends) >= 2:
+        return ends[-2]
     if len(data) > max_record_bytes:
-        # No record ends in a whole window: an unbalanced quote. Cut off its first line so
-        # the parser reports it and the rest of the file is read normally.
-        return data.find(b"\n") + 1
+        # No record ends in a whole window: a quote that never closes (no real report is
+        # this long). Cut off its first line so the parser counts it as malformed and the
+        # rest of the file is read normally (Python's csv would read to the end of file).
+        return len(io.StringIO(data.decode("latin-1"), newline="").readline())
     return 0
 
 
@@ -322,10 +345,12 @@ def _csv_chunks(
     line = 1
     for block in _read_blocks(path, config.chunk_bytes, on_bytes):
         data = carry + block
-        end = _record_end(data, config.max_record_bytes)
-        if header is None and end:
+        if header is None:
+            if not _record_end(data, delimiter, config.max_record_bytes):
+                carry = data
+                continue
             header, data, line = _csv_header(data, delimiter, config, path)
-            end = _record_end(data, config.max_record_bytes) if data else 0
+        end = _record_end(data, delimiter, config.max_record_bytes) if data else 0
         if not end:
             carry = data
             continue
@@ -333,7 +358,7 @@ def _csv_chunks(
         line += data.count(b"\n", 0, end)
         carry = data[end:]
     if header is None and carry:
-        header, carry, line = _csv_header(carry + b"\n", delimiter, config, path)
+        header, carry, line = _csv_header(carry, delimiter, config, path)
     if carry.strip():
         yield RawChunk("csv", carry, line, len(carry), header, delimiter)
 
@@ -342,12 +367,11 @@ def _csv_header(
     data: bytes, delimiter: str, config: IngestConfig, path: Path
 ) -> tuple[list[str], bytes, int]:
     """Parse the header record; returns (columns, the bytes after it, its next line number)."""
-    end = data.find(b"\n") + 1
-    while data.count(b'"', 0, end) % 2 and (nxt := data.find(b"\n", end)) >= 0:
-        end = nxt + 1
+    ends = _csv_record_ends(data, delimiter)
+    end = ends[0] if ends else len(data)
     try:
         text = data[:end].decode(config.encoding).lstrip("\ufeff")
-        header = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except (UnicodeDecodeError, csv.Error, StopIteration):
         raise DataError(
             f"{path}: cannot read the CSV header line; check ingest.encoding and the file"
@@ -487,6 +511,11 @@ def _folder_chunks(path: Path, config: IngestConfig) -> Iterator[RawChunk]:
                 first, batch = count + 1, []
     if batch:
         yield RawChunk("files", batch, first)
+    if not count:
+        raise DataError(
+            f"no input files: {path} holds no .txt reports (searched all subfolders); point "
+            "--input at the folder of report files (MIMIC-CXR: files/) or at an export file"
+        )
 
 
 # ---- worker process: parse one chunk ---------------------------------------------------------
@@ -575,8 +604,39 @@ def _parse_jsonl(chunk: RawChunk, config: IngestConfig) -> Records:
 
 
 def _fill_from_objects(out: Records, objects: list[dict], config: IngestConfig) -> None:
-    for name, col in config.columns.mapped().items():
-        out.columns[name] = [_as_text(obj.get(col)) for obj in objects]
+    mapped = config.columns.mapped()
+    _fill_checked(out, {name: [obj.get(col) for obj in objects] for name, col in mapped.items()})
+
+
+# Columns that hold report text: a number there is no report ("3.14" is not an impression).
+_TEXT_COLUMNS = frozenset({"text", "findings", "impression"})
+
+
+def _wrong_type(value: Any, text_column: bool) -> bool:
+    if value is None or isinstance(value, str):
+        return False
+    if isinstance(value, float) and value != value:  # NaN from pandas-written files: empty
+        return False
+    # Ids and exam codes may be numbers (Open-i's idx is an int); never a list/object/bool.
+    return text_column or isinstance(value, list | dict | tuple | bool)
+
+
+def _fill_checked(out: Records, values: dict[str, list[Any]]) -> None:
+    """`out.columns` as str from raw JSON/Arrow values. A row with a value of the wrong type
+    is malformed (`wrong_type`): counted and left out, never str()'d into text."""
+    bad: set[int] = set()
+    for name, column in values.items():
+        text_column = name in _TEXT_COLUMNS
+        if not all(type(value) is str for value in column):
+            bad.update(i for i, value in enumerate(column) if _wrong_type(value, text_column))
+    if bad:
+        out.malformed.extend((out.rows[i], "wrong_type") for i in sorted(bad))
+        out.malformed.sort()
+        keep = [i for i in range(len(out.rows)) if i not in bad]
+        out.rows = [out.rows[i] for i in keep]
+        values = {name: [column[i] for i in keep] for name, column in values.items()}
+    for name, column in values.items():
+        out.columns[name] = [_as_text(value) for value in column]
 
 
 def _parse_objects(chunk: RawChunk, config: IngestConfig) -> Records:
@@ -595,8 +655,8 @@ def _parse_objects(chunk: RawChunk, config: IngestConfig) -> Records:
 def _parse_arrow(chunk: RawChunk, config: IngestConfig) -> Records:
     batch = chunk.payload
     out = Records(rows=list(range(chunk.first_row, chunk.first_row + batch.num_rows)))
-    for name, col in config.columns.mapped().items():
-        out.columns[name] = [_as_text(v) for v in batch.column(col).to_pylist()]
+    mapped = config.columns.mapped()
+    _fill_checked(out, {name: batch.column(col).to_pylist() for name, col in mapped.items()})
     return out
 
 

@@ -19,6 +19,12 @@ import functools
 import hashlib
 import json
 import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -63,6 +69,7 @@ from radllama.ingest import (
 )
 from radllama.provenance import (
     file_sha256,
+    fsync_path,
     json_sha256,
     package_versions,
     path_sha256,
@@ -73,8 +80,10 @@ from radllama.sections import split_sections
 from radllama.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_report
 
 MANIFEST = MANIFEST_FILE
-DEID_AUDIT = DEID_AUDIT_FILE
+DEID_AUDIT = DEID_AUDIT_FILE  # where radllama before issue 13 put the audit (with PHI)
 SPOOL = ".prepare-spool.tmp"
+STAGING = ".prepare-staging"  # inside DATA_DIR: same file system, so renames are atomic
+LOCK = ".prepare.lock"
 
 
 class FormatConfig(StrictModel):
@@ -120,6 +129,21 @@ class PrepareConfig(StrictModel):
         ge=0,
         description="Malformed rows listed by row number in the manifest (all are counted).",
     )
+    audit: Path | None = Field(
+        None,
+        description="De-identification audit JSON (redactions per type + a review sample). It "
+        "shows original identifiers, so it never goes into DATA_DIR: default INPUT_NAME."
+        "deid_audit.json beside the input, i.e. with the raw data.",
+    )
+    audit_original_context: bool = Field(
+        True,
+        description="Show the original text around each sampled redaction in the audit (PHI, "
+        "for a reviewer allowed to see it); false keeps counts and redacted context only.",
+    )
+
+    def audit_path(self) -> Path:
+        """Where the audit goes: `audit`, or INPUT_NAME.deid_audit.json beside the input."""
+        return self.audit or self.input.parent / f"{self.input.name}.deid_audit.json"
 
 
 def load_prepare_config(path: str | Path | None = None, **options: Any) -> PrepareConfig:
@@ -283,7 +307,14 @@ class ChunkProcessor:
             ]
             return findings, impressions, [""] * len(records), blank
         findings, impressions, exams, blank = [], [], [], []
+        too_long = 4 * self.config.filters.max_field_chars  # a whole report: several sections
         for text in records.columns["text"]:
+            if len(text) > too_long:  # not split (regexes over megabytes); dropped as too_long
+                findings.append(text)
+                impressions.append("")
+                exams.append("")
+                blank.append(False)
+                continue
             sections = split_sections(text)
             findings.append(sections.findings)
             impressions.append(sections.impression)
@@ -317,7 +348,11 @@ class ChunkProcessor:
             config.seed, records.rows, config.prompt.prepend_probability
         )
         min_words, audit, dropped = config.filters.min_findings_words, result.audit, result.dropped
+        max_chars = config.filters.max_field_chars
         for i, row in enumerate(records.rows):
+            if len(findings[i]) > max_chars or len(impressions[i]) > max_chars:
+                dropped["too_long"] += 1  # before any per-character work on it
+                continue
             finding = collapse_whitespace(findings[i])
             impression = collapse_whitespace(impressions[i])
             if not (finding and impression):  # nothing to redact: decide before the work
@@ -393,9 +428,35 @@ _NO_TEXT = _NoText()
 _WORKER: ChunkProcessor | None = None
 
 
-def _init_worker(processor: ChunkProcessor) -> None:
+def _init_worker(processor: ChunkProcessor, parent_pid: int) -> None:
     global _WORKER
     _WORKER = processor
+    _die_with_parent(parent_pid)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """A worker must not outlive a killed prepare (kill -9 runs no cleanup, and an orphan
+    keeps working, then blocks on its result pipe). Linux: the kernel SIGKILLs it when the
+    parent dies (prctl PR_SET_PDEATHSIG); elsewhere a thread polls the parent pid (1 s)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent_pid:  # the parent died before the signal was armed
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="radllama-parent-watch", daemon=True).start()
 
 
 def _run_in_worker(chunk: RawChunk) -> ChunkResult:
@@ -417,7 +478,7 @@ def ordered_map(
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(processor,)
+        workers, mp_context=context, initializer=_init_worker, initargs=(processor, os.getpid())
     ) as pool:
         pending: deque = deque()
         for chunk in chunks:
@@ -522,16 +583,16 @@ def _output_name(split: str, output_format: str) -> str:
 
 
 def write_splits(spool: Path, codes: np.ndarray, out: Path, output_format: str) -> dict[str, dict]:
-    """Route spooled rows into the split files (temp names, renamed when complete)."""
+    """Route spooled rows into the split files in `out` (the staging dir), fsynced."""
     names = [_output_name(split, output_format) for split in SPLIT_NAMES]
-    temps = [out / f"{name}.tmp" for name in names]
+    paths = [out / name for name in names]
     if output_format == "jsonl":
-        _route_jsonl(spool, codes, temps)
+        _route_jsonl(spool, codes, paths)
     else:
-        _route_parquet(spool, codes, temps)
+        _route_parquet(spool, codes, paths)
     outputs = {}
-    for code, (name, temp) in enumerate(zip(names, temps, strict=True)):
-        temp.replace(out / name)
+    for code, (name, path) in enumerate(zip(names, paths, strict=True)):
+        fsync_path(path)
         outputs[name] = {
             "rows": int(np.count_nonzero(codes == code)),
             "bytes": (out / name).stat().st_size,
@@ -601,11 +662,15 @@ def _route_parquet(
 # ---- manifest ---------------------------------------------------------------------------------
 
 
+_NOT_HASHED = {"out", "workers", "audit", "audit_original_context"}
+
+
 def config_hash(config: PrepareConfig) -> str:
-    """Hash of everything in the config that can change the output (not `out`, `workers`)."""
+    """Hash of everything in the config that can change DATA_DIR (not where things go, the
+    worker count or the audit, which lives outside DATA_DIR)."""
     return json_sha256(
         {
-            "config": config.model_dump(mode="json", exclude={"out", "workers"}),
+            "config": config.model_dump(mode="json", exclude=_NOT_HASHED),
             "version": __version__,
         }
     )
@@ -634,8 +699,11 @@ def prompt_style(config: PrepareConfig) -> prompts.PromptStyle:
     return prompts.PromptStyle(exam_field=f"exam_{config.prompt.exam_field}")
 
 
-def deid_section(config: PrepareConfig, audit: Any) -> DeidSection:
-    """The manifest's record of de-identification (every text goes through it)."""
+def deid_section(
+    config: PrepareConfig, audit: Any, written: dict[str, Any] | None = None
+) -> DeidSection:
+    """The manifest's record of de-identification (every text goes through it); `written`:
+    where the audit file went (outside DATA_DIR), its sha256 and whether it shows context."""
     report = audit.to_json() if audit is not None else None
     counts = None
     if isinstance(report, dict):
@@ -650,13 +718,19 @@ def deid_section(config: PrepareConfig, audit: Any) -> DeidSection:
         mode=config.deid.mode,
         kept_types=[str(kind) for kind in config.deid.keep_types],
         counts=counts,
+        audit=written,
     )
 
 
 def build_manifest(
-    config: PrepareConfig, pass_one: PassOne, codes: np.ndarray, outputs: dict[str, dict]
+    config: PrepareConfig,
+    pass_one: PassOne,
+    codes: np.ndarray,
+    outputs: dict[str, dict],
+    audit: dict[str, Any] | None = None,
 ) -> DataManifest:
-    """The manifest; checks that every input row is kept or dropped with a reason."""
+    """The manifest; checks that every input row is kept or dropped with a reason. `audit`
+    says where the de-identification audit went (it lives outside DATA_DIR)."""
     dropped = Counter(pass_one.dropped)
     dropped["duplicate"] = int(np.count_nonzero(codes < 0))
     splits = {name: int(np.count_nonzero(codes == i)) for i, name in enumerate(SPLIT_NAMES)}
@@ -667,7 +741,6 @@ def build_manifest(
         )
     kept_mask = codes >= 0
     section_counts = dict(pass_one.sections)
-    split_files = {name: meta for name, meta in outputs.items() if name != DEID_AUDIT}
     return DataManifest(
         radllama_version=__version__,
         created_at=utc_now(),
@@ -706,12 +779,12 @@ def build_manifest(
             pass_one.findings_hashes[kept_mask], pass_one.group_keys[kept_mask], codes[kept_mask]
         ),
         prompt_style=prompt_style(config),
-        deid=deid_section(config, pass_one.audit),
+        deid=deid_section(config, pass_one.audit, audit),
         prepend_probability=config.prompt.prepend_probability,
         seed=config.seed,
         package_versions=package_versions(("radllama", "numpy", "pandas", "pyarrow", "pydantic")),
         outputs=outputs,
-        data_hash=json_sha256({name: meta["sha256"] for name, meta in split_files.items()}),
+        data_hash=json_sha256({name: meta["sha256"] for name, meta in outputs.items()}),
     )
 
 
@@ -730,31 +803,69 @@ class PrepareResult:
 
 def _current_manifest(config: PrepareConfig) -> DataManifest | None:
     """The existing manifest if it was made from this config and input and its files are
-    intact (same sizes); None otherwise. Hashes the input only when everything else matches."""
+    intact (same sha256 as listed); None otherwise. Hashes the input last."""
     try:
         manifest = DataManifest.read_optional(config.out / MANIFEST)
     except ArtifactError:
         return None  # an old or broken manifest: rebuild
     if manifest is None or manifest.config_hash != config_hash(config):
         return None
-    for name, meta in manifest.outputs.items():
-        target = config.out / name
-        if not target.is_file() or target.stat().st_size != meta.bytes:
-            return None
+    audit = manifest.deid.audit if manifest.deid is not None else None
+    audit_path = config.audit_path()
+    if (
+        audit is None
+        or audit.path != str(audit_path.resolve())
+        or audit.original_context != config.audit_original_context
+        or not audit_path.is_file()
+        or file_sha256(audit_path) != audit.sha256
+    ):
+        return None
+    try:
+        manifest.verify_outputs(config.out, require=True)
+    except DataError:
+        return None
     if manifest.input.get("sha256") != path_sha256(config.input):
         return None
     return manifest
 
 
-def _write_audit(audit: Any, path: Path) -> dict[str, Any]:
+def _check_audit_path(config: PrepareConfig) -> Path:
+    """The audit path, refused inside DATA_DIR (it holds original identifiers)."""
+    path = config.audit_path()
+    if path.resolve().is_relative_to(config.out.resolve()):
+        raise ConfigError(
+            f"audit path {path} is inside the dataset directory {config.out}; the audit shows "
+            "original identifiers: pass --audit PATH outside --out (e.g. beside the raw data)"
+        )
+    folder = next(p for p in path.resolve().parents if p.exists())  # checked before the work
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(
+            f"cannot write the de-identification audit to {path} (no write permission in "
+            f"{folder}); pass --audit PATH (a writable place outside DATA_DIR, with the raw data)"
+        )
+    return path
+
+
+def _write_audit(audit: Any, path: Path, original_context: bool) -> dict[str, Any]:
+    """Write the audit JSON atomically; returns its manifest entry (path, hash, context)."""
     report = audit.to_json()
-    if isinstance(report, str):
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(report)
-        tmp.replace(path)
-    else:
+    if not original_context:
+        for item in report["sample"]:
+            item.pop("original_context", None)
+        report["note"] = "original context left out (audit_original_context: false)."
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_json(path, report)
-    return {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+    except OSError as error:
+        raise DataError(
+            f"cannot write the de-identification audit to {path} ({error.strerror}); pass "
+            "--audit PATH (a writable place outside DATA_DIR, with the raw data)"
+        ) from None
+    return {
+        "path": str(path.resolve()),
+        "sha256": file_sha256(path),
+        "original_context": original_context,
+    }
 
 
 def prepare(
@@ -770,24 +881,78 @@ def prepare(
         _require_rows(pass_one, config)
         manifest = build_manifest(config, pass_one, split_codes(pass_one, config), {})
         return PrepareResult(manifest.to_json(), "dry_run")
-    existing = _current_manifest(config)
-    if existing is not None:
-        return PrepareResult(existing.to_json(), "up_to_date")
+    audit_path = _check_audit_path(config)
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
-    spool = out / SPOOL
-    try:
-        pass_one = run_pass_one(config, spool, progress)
-        _require_rows(pass_one, config)
-        codes = split_codes(pass_one, config)
-        outputs = write_splits(spool, codes, out, config.output_format)
-    finally:
-        spool.unlink(missing_ok=True)
-    outputs[DEID_AUDIT] = _write_audit(pass_one.audit, out / DEID_AUDIT)
-    manifest = build_manifest(config, pass_one, codes, outputs)
-    _remove_stale(out, outputs)
-    manifest.write(out / MANIFEST)
+    with _exclusive(out):
+        existing = _current_manifest(config)
+        if existing is not None:
+            return PrepareResult(existing.to_json(), "up_to_date")
+        staging = out / STAGING
+        shutil.rmtree(staging, ignore_errors=True)  # what a killed run left
+        staging.mkdir()
+        try:
+            spool = staging / SPOOL
+            pass_one = run_pass_one(config, spool, progress)
+            _require_rows(pass_one, config)
+            codes = split_codes(pass_one, config)
+            outputs = write_splits(spool, codes, staging, config.output_format)
+            spool.unlink()
+            audit = _write_audit(pass_one.audit, audit_path, config.audit_original_context)
+            manifest = build_manifest(config, pass_one, codes, outputs, audit)
+            manifest.write(staging / MANIFEST)
+            fsync_path(staging / MANIFEST)
+            fsync_path(staging)
+            _publish(staging, out, outputs)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return PrepareResult(manifest.to_json(), "written")
+
+
+def _publish(staging: Path, out: Path, outputs: dict[str, dict]) -> None:
+    """Move a complete, fsynced output from `staging` into DATA_DIR, manifest last.
+
+    The old manifest goes first: from then on until the new one lands (a few renames), a
+    reader finds no manifest, or files that do not match it, and refuses with "rerun
+    prepare"; before, it reads the old output whole, after, the new one. A kill -9 anywhere
+    never leaves files of two runs that a reader accepts, and the rerun starts over.
+    """
+    old = _read_manifest(out / MANIFEST)
+    (out / MANIFEST).unlink(missing_ok=True)
+    fsync_path(out)
+    for name in outputs:
+        os.replace(staging / name, out / name)
+    stale = set((old or {}).get("outputs", {})) - set(outputs)
+    _remove_stale(out, outputs, stale)
+    os.replace(staging / MANIFEST, out / MANIFEST)
+    fsync_path(out)
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """One `prepare` at a time per DATA_DIR (an advisory lock on DATA_DIR/.prepare.lock; the
+    kernel drops it when the process dies, so a killed run never leaves it held)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock (the manifest check still catches a mix)
+        yield
+        return
+    with open(out / LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DataError(
+                f"another `radllama prepare` is writing {out}; wait for it or choose another --out"
+            ) from None
+        yield
 
 
 def _require_rows(pass_one: PassOne, config: PrepareConfig) -> None:
@@ -795,13 +960,14 @@ def _require_rows(pass_one: PassOne, config: PrepareConfig) -> None:
         raise DataError(f"no report rows in {config.input}; the file has a header or brackets only")
 
 
-def _remove_stale(out: Path, outputs: dict[str, dict]) -> None:
-    """Split files of the other format from an earlier run would contradict the manifest."""
-    for split in SPLIT_NAMES:
-        for fmt in ("jsonl", "parquet"):
-            name = _output_name(split, fmt)
-            if name not in outputs:
-                (out / name).unlink(missing_ok=True)
+def _remove_stale(out: Path, outputs: dict[str, dict], stale: Iterable[str] = ()) -> None:
+    """Outputs of an earlier run that this one does not write (`stale`, from the old
+    manifest; split files of the other format) would contradict the manifest; an audit
+    written into DATA_DIR by an older version holds original identifiers."""
+    names = {_output_name(split, fmt) for split in SPLIT_NAMES for fmt in ("jsonl", "parquet")}
+    for name in sorted((names | set(stale) | {DEID_AUDIT}) - set(outputs)):
+        if "/" not in name and not name.startswith("."):  # only files prepare itself writes
+            (out / name).unlink(missing_ok=True)
 
 
 def summary_table(result: PrepareResult) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import sys
 from collections.abc import Iterable
@@ -79,3 +80,13 @@ def write_json(path: str | Path, obj: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
     tmp.replace(path)
+
+
+def fsync_path(path: str | Path) -> None:
+    """Flush a file's or a directory's contents (a directory: its entries, e.g. a rename) to
+    disk, so a crash or power loss cannot undo a write that a later step relies on."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

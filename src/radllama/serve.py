@@ -90,8 +90,27 @@ def run_server(model_dir: str | Path, config: ServeConfig) -> None:
     model = ImpressionModel.load(model_dir)
     app = create_app(ServingEngine(model, config), api_key=api_key)
     _configure_logging()
-    # access_log off: our request log has the same facts plus ids and sizes.
-    uvicorn.run(app, host=config.host, port=config.port, access_log=False, log_level="info")
+    uvicorn.Server(uvicorn_config(app, config, log_level="info")).run()
+
+
+def uvicorn_config(app: FastAPI, config: ServeConfig, **overrides) -> uvicorn.Config:
+    """uvicorn settings with the server's HTTP limits (see `radllama.serving.limits`)."""
+    import uvicorn
+
+    from radllama.serving.limits import guarded_h11_protocol
+
+    settings = dict(
+        host=config.host,
+        port=config.port,
+        # access_log off: our request log has the same facts plus ids and sizes.
+        access_log=False,
+        http=guarded_h11_protocol(config.header_timeout_s),
+        h11_max_incomplete_event_size=config.max_header_bytes,
+        timeout_keep_alive=config.keep_alive_s,
+        timeout_graceful_shutdown=5,
+    )
+    settings.update(overrides)
+    return uvicorn.Config(app, **settings)
 
 
 def _configure_logging() -> None:
@@ -118,13 +137,14 @@ def start_in_thread(
     """Run `app` with uvicorn in a background thread (an ephemeral port by default)."""
     import uvicorn
 
-    config = uvicorn.Config(
+    engine = getattr(app.state, "engine", None)
+    serve_config = engine.config if engine is not None else ServeConfig()
+    config = uvicorn_config(
         app,
+        serve_config,
         host=host,
         port=port,
         log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=5,
         # Embedded in another program (or a test): leave its logging set-up alone. uvicorn's
         # default dictConfig would bind handlers to the sys.stderr of the moment and flush
         # the previous ones, which fails when that stream has since been closed.

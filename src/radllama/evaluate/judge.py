@@ -125,6 +125,13 @@ class JudgeConfig(StrictModel):
     cache_dir: Path | None = Field(
         None, description="Directory of cached judge answers (one JSON file per prompt); None = off"
     )
+    max_failure_rate: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="`radllama evaluate` exits 3 when more than this share of rows fail (all "
+        "failing always does); a smaller share is a warning",
+    )
     temperature: float = Field(0.0, ge=0, description="Sampling temperature of the judge")
     max_tokens: int = Field(512, ge=16, description="Most tokens the judge may answer")
     json_mode: bool = Field(

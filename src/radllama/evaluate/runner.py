@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 
 from radllama.artifacts import DataManifest, PredictionRow, Scores
 from radllama.config import StrictModel
-from radllama.errors import DataError, RadllamaError
+from radllama.errors import DataError, RadllamaError, check_failure_rate
 from radllama.evaluate import clinical
 from radllama.evaluate.hallucination import hallucination_flags
 from radllama.evaluate.lexical import rouge_l
@@ -244,7 +244,13 @@ def _score_judge(ctx: ScoringContext) -> dict[str, Any]:
         sample["judge_score"] = answer.get("score")
         sample["judge_explanation"] = answer.get("explanation")
         sample["judge_error"] = answer.get("error")
-    return result.get("summary", {})
+    summary = result.get("summary", {})
+    config = ctx.judge_config  # an endpoint that is down must not pass as a score
+    summary["warning"] = check_failure_rate(
+        summary.get("n_failed", 0), summary.get("n", 0), config.max_failure_rate, "judge",
+        summary.get("first_error"), f"check the judge endpoint {config.base_url} and rerun",
+    )  # fmt: skip
+    return summary
 
 
 def _clinical_record(config: EvaluateConfig, judge_config: Any) -> dict[str, Any]:

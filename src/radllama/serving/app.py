@@ -8,21 +8,33 @@ request ids, sizes, token counts and timings, never prompt or report text.
 
 from __future__ import annotations
 
-import hmac
+import asyncio
+import contextlib
+import json
 import logging
 import time
-import uuid
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from radllama.serving.batcher import BatcherError, BatchFailed, Completed, DynamicBatcher
+from radllama.serving.batcher import (
+    BatcherError,
+    BatchFailed,
+    Completed,
+    DynamicBatcher,
+    RequestTimeout,
+)
 from radllama.serving.engine import GenerationJob, ServingEngine
+from radllama.serving.limits import RequestGuard
+from radllama.serving.page import add_page_routes
 from radllama.serving.schemas import (
     ApiError,
     ChatCompletionRequest,
@@ -31,9 +43,9 @@ from radllama.serving.schemas import (
     ImpressionResponse,
     error_body,
 )
+from radllama.serving.streaming import StreamSink
 
 logger = logging.getLogger("radllama.serve")
-OPEN_PATHS = frozenset({"/health"})  # load-balancer probes need no key
 
 
 def make_batcher(engine: ServingEngine) -> DynamicBatcher:
@@ -59,76 +71,25 @@ def create_app(
         logger.info("serving %s (context %d tokens)", engine.name, engine.max_context)
         yield
         batcher.stop()
+        app.state.prep_executor.shutdown(wait=False, cancel_futures=True)
 
     # No /docs: the Swagger page loads scripts from a CDN, and hospital hosts are offline.
     app = FastAPI(title="radllama", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.engine, app.state.batcher = engine, batcher
     app.state.status_counts = Counter()
-    _add_guard(app, engine, api_key)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=engine.config.max_body_bytes,
+        body_timeout_s=engine.config.body_timeout_s,
+        max_header_bytes=engine.config.max_header_bytes,
+        api_key=api_key,
+        status_counts=app.state.status_counts,
+    )
     _add_error_handlers(app)
     _add_info_routes(app, engine, batcher)
+    add_page_routes(app, engine.name, engine.model.run, auth_required=api_key is not None)
     _add_generation_routes(app, engine, batcher)
     return app
-
-
-# ---- middleware: request ids, size limit, API key, request log ------------------------------
-def _add_guard(app: FastAPI, engine: ServingEngine, api_key: str | None) -> None:
-    limit = engine.config.max_body_bytes
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        request_id = uuid.uuid4().hex[:16]
-        request.state.request_id = request_id
-        started = time.perf_counter()
-        size = _content_length(request)
-        if size is None or size > limit:
-            response = _error(
-                413,
-                f"request body must be a JSON object of at most {limit} bytes",
-                code="request_too_large",
-            )
-        elif api_key and request.url.path not in OPEN_PATHS and not _authorized(request, api_key):
-            response = _error(
-                401,
-                "missing or wrong API key; send 'Authorization: Bearer <key>'",
-                code="invalid_api_key",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        else:
-            try:
-                response = await call_next(request)
-            except Exception as error:  # a bug, not the client's fault: log it, stay up
-                logger.error("request id=%s failed with %s", request_id, type(error).__name__)
-                logger.debug("unhandled error detail", exc_info=True)
-                response = _error(500, "internal server error; it was logged", type="server_error")
-        response.headers["X-Request-ID"] = request_id
-        app.state.status_counts[response.status_code] += 1
-        logger.info(
-            "request id=%s method=%s path=%s status=%d bytes_in=%s bytes_out=%s ms=%.1f",
-            request_id,
-            request.method,
-            request.url.path,
-            response.status_code,
-            size,
-            response.headers.get("content-length", "?"),
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
-
-
-def _content_length(request: Request) -> int | None:
-    raw = request.headers.get("content-length")
-    try:
-        return int(raw) if raw is not None else 0
-    except ValueError:
-        return None
-
-
-def _authorized(request: Request, api_key: str) -> bool:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        token.strip().encode(), api_key.encode()
-    )
 
 
 def _error(
@@ -164,6 +125,11 @@ def _add_error_handlers(app: FastAPI) -> None:
             code=kind,
             headers={"Retry-After": str(error.retry_after_s)},
         )
+
+    @app.exception_handler(ClientGone)
+    async def client_gone(request: Request, error: ClientGone) -> Response:
+        logger.info("request id=%s: the client left before the answer", request.state.request_id)
+        return Response(status_code=499)  # nginx's "client closed request"; nobody reads it
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -235,14 +201,24 @@ def _add_info_routes(app: FastAPI, engine: ServingEngine, batcher: DynamicBatche
 
 
 # ---- generation -------------------------------------------------------------------------------
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
 def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: DynamicBatcher) -> None:
     timeout_s = engine.config.request_timeout_s
+    # Tokenising, chat templates and hallucination flags run on one helper thread, never on the
+    # event loop: a 1 MB findings text takes ~1 s to tokenise, and /health must answer
+    # meanwhile. One thread, because the engine's tokenizer copy is not thread-safe.
+    prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="radllama-prep")
+    app.state.prep_executor = prep
 
-    async def run(request: Request, job: GenerationJob) -> Completed:
-        done = await batcher.run(job, timeout_s)
+    async def off_loop(fn: Callable, *args):
+        return await asyncio.get_running_loop().run_in_executor(prep, fn, *args)
+
+    def log_done(request: Request, job: GenerationJob, done: Completed, **extra) -> None:
         logger.info(
             "generate id=%s prompt_tokens=%d completion_tokens=%d max_tokens=%d batch_size=%d "
-            "queue_ms=%.1f run_ms=%.1f finish=%s",
+            "queue_ms=%.1f run_ms=%.1f finish=%s%s",
             request.state.request_id,
             done.value.prompt_tokens,
             done.value.completion_tokens,
@@ -251,21 +227,61 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
             done.queue_ms,
             done.run_ms,
             done.value.finish_reason,
+            "".join(f" {k}={v}" for k, v in extra.items()),
         )
+
+    async def run(request: Request, job: GenerationJob) -> Completed:
+        try:
+            done = await _unless_client_leaves(request, batcher.run(job, timeout_s))
+        except (RequestTimeout, ClientGone):
+            job.cancel.set()  # a running job stops generating for this row
+            raise
+        log_done(request, job, done)
         return done
 
+    async def stream(
+        request: Request, job: GenerationJob, events: _EventFormat
+    ) -> StreamingResponse:
+        """Submit a streaming job; refusals before its first token are plain JSON errors."""
+        opened = await _unless_client_leaves(request, _OpenStream.open(batcher, job, timeout_s))
+        return StreamingResponse(
+            opened.sse(request, events, log_done),
+            media_type="text/event-stream",
+            headers=SSE_HEADERS,
+        )
+
     @app.post("/v1/impressions", response_model=ImpressionResponse)
-    async def impressions(body: ImpressionRequest, request: Request) -> dict:
+    async def impressions(body: ImpressionRequest, request: Request) -> Any:
         started = time.perf_counter()
-        job = engine.impression_job(body.exam_code, body.findings, body.max_tokens)
+        job = await off_loop(engine.impression_job, body.exam_code, body.findings, body.max_tokens)
+        if body.stream:
+
+            async def finish(done: Completed) -> list[dict]:
+                latency_ms = (time.perf_counter() - started) * 1000
+                response = await off_loop(
+                    engine.impression_response, body.findings, done.value, latency_ms
+                )
+                return [{"type": "done", "response": response}]
+
+            events = _EventFormat(
+                delta=lambda text: {"type": "delta", "text": text},
+                end=finish,
+                error=lambda error: {"type": "error", **error},
+                done_marker=False,
+            )
+            return await stream(request, job, events)
         done = await run(request, job)
         latency_ms = (time.perf_counter() - started) * 1000
-        return engine.impression_response(body.findings, done.value, latency_ms)
+        return await off_loop(engine.impression_response, body.findings, done.value, latency_ms)
 
     @app.post("/v1/chat/completions")
-    async def chat(body: ChatCompletionRequest, request: Request) -> dict:
-        _no_stream(body.stream)
-        done = await run(request, engine.chat_job(body))
+    async def chat(body: ChatCompletionRequest, request: Request) -> Any:
+        _check_stream_options(body)
+        job = await off_loop(engine.chat_job, body)
+        if body.stream:
+            chunk = _chunker(request, "chatcmpl", "chat.completion.chunk", engine.name, body)
+            return await stream(request, job, _openai_events(chunk, chat=True))
+        done = await run(request, job)
         choice = {
             "index": 0,
             "message": {"role": "assistant", "content": done.value.raw_text},
@@ -275,9 +291,13 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
         return _envelope(request, "chatcmpl", "chat.completion", engine.name, choice, done)
 
     @app.post("/v1/completions")
-    async def completions(body: CompletionRequest, request: Request) -> dict:
-        _no_stream(body.stream)
-        done = await run(request, engine.completion_job(body))
+    async def completions(body: CompletionRequest, request: Request) -> Any:
+        _check_stream_options(body)
+        job = await off_loop(engine.completion_job, body)
+        if body.stream:
+            chunk = _chunker(request, "cmpl", "text_completion", engine.name, body)
+            return await stream(request, job, _openai_events(chunk, chat=False))
+        done = await run(request, job)
         choice = {
             "index": 0,
             "text": done.value.raw_text,
@@ -287,13 +307,192 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
         return _envelope(request, "cmpl", "text_completion", engine.name, choice, done)
 
 
-def _no_stream(stream: bool) -> None:
-    if stream:
-        raise ApiError(
-            "stream=true is not supported by this server; send stream=false",
-            param="stream",
-            code="unsupported_parameter",
-        )
+class ClientGone(Exception):
+    """The client closed the connection before its answer was ready."""
+
+
+async def _unless_client_leaves(request: Request, work):
+    """Await `work`; if the client disconnects first, cancel it (a queued job never runs, a
+    running row stops) and raise `ClientGone`. Frees the slot of clients that gave up."""
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()  # the streaming response listens for the disconnect itself from here
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise ClientGone
+    return task.result()
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _check_stream_options(body: ChatCompletionRequest | CompletionRequest) -> None:
+    if body.stream_options is not None and not body.stream:
+        raise ApiError("stream_options is only allowed with stream=true", param="stream_options")
+
+
+class _EventFormat:
+    """How one endpoint words its events: a text delta, the end (from the finished job), an
+    error; `done_marker` adds OpenAI's closing ``data: [DONE]``."""
+
+    def __init__(self, delta, end, error, done_marker: bool = True, start=None) -> None:
+        self.delta, self.end, self.error = delta, end, error
+        self.done_marker, self.start = done_marker, start
+
+
+def _sse(data: dict | str) -> str:
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return f"data: {text}\n\n"
+
+
+class _OpenStream:
+    """A submitted streaming job: events from the worker thread arrive on an asyncio queue
+    (text deltas from the job's `StreamSink`, then the finished future)."""
+
+    def __init__(self, batcher: DynamicBatcher, job: GenerationJob, timeout_s: float) -> None:
+        self.batcher, self.job, self.timeout_s = batcher, job, timeout_s
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.deadline = self.loop.time() + timeout_s
+        self.started = time.perf_counter()
+        self.first_token_ms: float | None = None
+
+    def _post(self, item: tuple) -> None:  # called from the worker thread
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the event loop is gone (server shutting down)
+            pass
+
+    @classmethod
+    async def open(
+        cls, batcher: DynamicBatcher, job: GenerationJob, timeout_s: float
+    ) -> _OpenStream:
+        self = cls(batcher, job, timeout_s)
+        self.sink = StreamSink(lambda text: self._post(("delta", text)))
+        self.job = replace(job, sink=self.sink)
+        self.future: Future = batcher.submit(self.job)  # QueueFull -> 503 JSON
+        self.future.add_done_callback(lambda f: self._post(("end", f)))
+        # Wait for the first token (or the end) before answering 200: a full queue, a timeout
+        # or a failed batch up to here is still a plain 503 JSON error with Retry-After.
+        try:
+            self.first = await self.next()
+        except BaseException:
+            self.cancel()
+            raise
+        if self.first[0] == "end":
+            self._result()  # raises the batcher's error (503) if the job failed
+        return self
+
+    async def next(self) -> tuple:
+        remaining = max(0.0, self.deadline - self.loop.time())
+        try:
+            item = await asyncio.wait_for(self.queue.get(), remaining)
+        except TimeoutError:
+            self.job.cancel.set()
+            raise self.batcher.expire(self.future, self.timeout_s) from None
+        if item[0] == "delta" and self.first_token_ms is None:
+            self.first_token_ms = (time.perf_counter() - self.started) * 1000
+        return item
+
+    def _result(self) -> Completed:
+        future: Future = self.future
+        if future.cancelled():
+            raise RequestTimeout("request was cancelled")
+        return future.result()
+
+    def cancel(self) -> None:
+        self.job.cancel.set()  # stops this row inside a running batch
+        self.future.cancel()  # drops it from the queue if it has not started
+
+    async def sse(self, request: Request, events: _EventFormat, log_done) -> AsyncIterator[str]:
+        """The event stream; a disconnect cancels this generator and with it the job's row."""
+        try:
+            if events.start is not None:
+                yield _sse(events.start())
+            item = self.first
+            while item[0] == "delta":
+                yield _sse(events.delta(item[1]))
+                try:
+                    item = await self.next()
+                except BatcherError as error:
+                    yield _sse(events.error(_error_fields(error)))
+                    return
+            try:
+                done = self._result()
+            except BatcherError as error:
+                yield _sse(events.error(_error_fields(error)))
+                return
+            if self.sink.diverged:
+                yield _sse(events.error(_error_fields(BatchFailed("stream diverged; retry"))))
+                return
+            log_done(request, self.job, done, stream=1, ttft_ms=f"{self.first_token_ms or 0:.1f}")
+            for event in await events.end(done):
+                yield _sse(event)
+            if events.done_marker:
+                yield _sse("[DONE]")
+        finally:
+            if not self.future.done() or self.job.cancel.is_set():
+                logger.info("stream id=%s ended early; its row was cancelled",
+                            request.state.request_id)  # fmt: skip
+            self.cancel()
+
+
+def _error_fields(error: BatcherError) -> dict:
+    kind = "generation_failed" if isinstance(error, BatchFailed) else "server_busy"
+    body = error_body(str(error), "server_error", None, kind)
+    body["error"]["retry_after"] = error.retry_after_s
+    return body
+
+
+def _chunker(request: Request, prefix: str, obj: str, model: str, body) -> Callable[..., dict]:
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    base = {"id": f"{prefix}-{request.state.request_id}", "object": obj,
+            "created": int(time.time()), "model": model}  # fmt: skip
+
+    def chunk(choices: list[dict], usage: dict | None = None) -> dict:
+        out = dict(base, choices=choices)
+        if include_usage:
+            out["usage"] = usage
+        return out
+
+    chunk.include_usage = include_usage  # type: ignore[attr-defined]
+    return chunk
+
+
+def _openai_events(chunk, chat: bool) -> _EventFormat:
+    def choice(content: str | None, finish: str | None) -> dict:
+        if chat:
+            delta = {} if content is None else {"content": content}
+            return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return {"index": 0, "text": content or "", "logprobs": None, "finish_reason": finish}
+
+    async def end(done: Completed) -> list[dict]:
+        out = done.value
+        events = [chunk([choice(None, out.finish_reason)])]
+        if chunk.include_usage:
+            usage = {"prompt_tokens": out.prompt_tokens,
+                     "completion_tokens": out.completion_tokens,
+                     "total_tokens": out.prompt_tokens + out.completion_tokens}  # fmt: skip
+            events.append(chunk([], usage))
+        return events
+
+    start = None
+    if chat:  # OpenAI's first chat chunk carries the role
+        start = lambda: chunk([{"index": 0, "delta": {"role": "assistant", "content": ""},  # noqa: E731
+                                "logprobs": None, "finish_reason": None}])  # fmt: skip
+    return _EventFormat(
+        delta=lambda text: chunk([choice(text, None)]),
+        end=end,
+        error=lambda error: error,
+        start=start,
+    )
 
 
 def _envelope(

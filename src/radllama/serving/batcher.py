@@ -185,14 +185,16 @@ class DynamicBatcher:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
         except TimeoutError:
-            # A queued job is cancelled (the worker skips it); a running one finishes unread.
-            future.cancel()
-            with self._cond:
-                self.metrics.timed_out += 1
-                retry = self._retry_after_locked()
-            raise RequestTimeout(
-                f"request not answered within {timeout_s:g} s", retry_after_s=retry
-            ) from None
+            raise self.expire(future, timeout_s) from None
+
+    def expire(self, future: Future, timeout_s: float) -> RequestTimeout:
+        """Give up on a submitted request: a queued job is cancelled (the worker skips it); a
+        running one is left to its payload's own cancel signal. Returns the error to raise."""
+        future.cancel()
+        with self._cond:
+            self.metrics.timed_out += 1
+            retry = self._retry_after_locked()
+        return RequestTimeout(f"request not answered within {timeout_s:g} s", retry_after_s=retry)
 
     def _retry_after_locked(self) -> int:
         # Seconds until the queue ahead of a new request has drained, from the mean batch time.

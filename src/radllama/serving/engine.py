@@ -10,8 +10,9 @@ server's answer.
 from __future__ import annotations
 
 import copy
+import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from radllama.prompts import strip_prepend
@@ -21,6 +22,7 @@ from radllama.serving.schemas import (
     CompletionRequest,
     ServeConfig,
 )
+from radllama.serving.streaming import BatchStreamer, RowDecoder, StreamSink, cancelled_rows
 
 if TYPE_CHECKING:
     from radllama.inference import GenerationOutput, ImpressionModel
@@ -51,6 +53,11 @@ class GenerationJob:
     temperature: float
     top_p: float
     stop: tuple[str, ...] = ()
+    # Streaming requests get a sink (text deltas to the client); every job gets a cancel event
+    # that stops its row mid-`generate` (client disconnected or timed out).
+    sink: StreamSink | None = field(default=None, compare=False)
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+    impression: bool = False  # prediction = raw text minus a leading prepend phrase
 
     @property
     def key(self) -> tuple[int, float, float]:
@@ -120,7 +127,7 @@ class ServingEngine:
             max_tokens, self.config.impression_max_tokens, n_prompt, "findings"
         )
         # Impressions are always greedy: the same findings give the same impression.
-        return GenerationJob(prompt, n_prompt, n_new, 0.0, 1.0)
+        return GenerationJob(prompt, n_prompt, n_new, 0.0, 1.0, impression=True)
 
     def chat_job(self, request: ChatCompletionRequest) -> GenerationJob:
         self.check_model(request.model)
@@ -172,8 +179,26 @@ class ServingEngine:
             top_p=first.top_p,
             batch_size=len(jobs),
         )
-        outputs = self.model.generate_prompts([job.prompt for job in jobs], settings)
-        return [_apply_stop(output, job.stop) for output, job in zip(outputs, jobs, strict=True)]
+        rows = [self._row_decoder(job) if job.sink is not None else None for job in jobs]
+        kwargs: dict[str, Any] = {"stopping_criteria": [cancelled_rows([j.cancel for j in jobs])]}
+        if any(rows):
+            kwargs["streamer"] = BatchStreamer(rows)
+        outputs = self.model.generate_batch([job.prompt for job in jobs], settings, **kwargs)
+        outputs = [_apply_stop(output, job.stop) for output, job in zip(outputs, jobs, strict=True)]
+        for job, output in zip(jobs, outputs, strict=True):
+            if job.sink is not None and not job.cancel.is_set():
+                job.sink.finish(output.prediction if job.impression else output.raw_text)
+        return outputs
+
+    def _row_decoder(self, job: GenerationJob) -> RowDecoder:
+        # Runs on the worker thread: the model's own tokenizer (not the event loop's copy).
+        return RowDecoder(
+            self.model.tokenizer,
+            self.model.eos_token_ids,
+            job.sink,
+            stops=job.stop,
+            strip_prepend=job.impression,
+        )
 
     def generate_one(self, job: GenerationJob) -> GenerationOutput:
         return self.run_batch([job])[0]

@@ -7,9 +7,9 @@ checked by the engine, which raises `ApiError` naming the offending field.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from radllama.config import StrictModel
 from radllama.errors import RadllamaError
@@ -63,7 +63,30 @@ class ServeConfig(StrictModel):
         "rather than OpenAI's 1.0: an impression a radiologist reviews should be reproducible.",
     )
     max_body_bytes: int = Field(
-        1_000_000, ge=1024, description="Larger request bodies are refused with 413."
+        1_000_000,
+        ge=1024,
+        description="Larger request bodies are refused with 413, counted as the bytes arrive "
+        "(chunked uploads without Content-Length too); the rest is never read.",
+    )
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A connection that has not sent complete request headers within this many "
+        "seconds (of connecting, or of its previous response) is closed.",
+    )
+    body_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="A request body not fully received within this many seconds of its headers "
+        "gets 408 and the connection is closed.",
+    )
+    keep_alive_s: float = Field(
+        5.0, gt=0, description="Idle keep-alive connections are closed after this many seconds."
+    )
+    max_header_bytes: int = Field(
+        16_384,
+        ge=1024,
+        description="Largest request line + headers (bytes); more is refused with 400.",
     )
 
     @model_validator(mode="after")
@@ -105,14 +128,33 @@ def error_body(
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
+def _valid_unicode(text: str) -> str:
+    # JSON may carry "\ud800" (a lone UTF-16 surrogate); it is not text and no tokenizer takes it.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"contains an unpaired surrogate (\\u{ord(text[error.start]):04x}) at character "
+            f"{error.start}; send valid Unicode text"
+        ) from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_valid_unicode)]
+
+
 class _Wire(BaseModel):
     # Strict types (no "10" -> 10); unknown OpenAI parameters (user, seed, penalties, ...) are
     # ignored as vLLM does, so stock clients and tools work unchanged.
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
+class StreamOptions(_Wire):
+    include_usage: bool = Field(False, description="Send a last chunk with `usage`.")
+
+
 class _SamplingFields(_Wire):
-    model: str | None = Field(None, description="Served model name (see GET /v1/models).")
+    model: Text | None = Field(None, description="Served model name (see GET /v1/models).")
     max_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
     max_completion_tokens: int | None = Field(None, ge=1, description="Alias of max_tokens.")
     temperature: float | None = Field(
@@ -120,8 +162,9 @@ class _SamplingFields(_Wire):
     )
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
     n: int = Field(1, ge=1, le=1, description="Choices per request (only 1).")
-    stream: bool = Field(False, description="Server-sent events are not supported.")
-    stop: str | list[str] | None = Field(None, description="Cut the text at the first of these.")
+    stream: bool = Field(False, description="Answer as server-sent events (OpenAI chunks).")
+    stream_options: StreamOptions | None = Field(None, description="Only with stream=true.")
+    stop: Text | list[Text] | None = Field(None, description="Cut the text at the first of these.")
 
     @property
     def requested_max_tokens(self) -> int | None:
@@ -135,12 +178,12 @@ class _SamplingFields(_Wire):
 
 class TextPart(_Wire):
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ChatMessage(_Wire):
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart]
+    content: Text | list[TextPart]
 
     def text(self) -> str:
         if isinstance(self.content, str):
@@ -154,7 +197,7 @@ class ChatCompletionRequest(_SamplingFields):
 
 class CompletionRequest(_SamplingFields):
     # A list of one string is accepted (the openai client sends that shape for batch prompts).
-    prompt: str | list[str] = Field(description="The raw prompt text (no chat template).")
+    prompt: Text | list[Text] = Field(description="The raw prompt text (no chat template).")
 
     def prompt_text(self) -> str:
         if isinstance(self.prompt, str):
@@ -167,9 +210,16 @@ class CompletionRequest(_SamplingFields):
 class ImpressionRequest(_Wire):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    exam_code: str = Field(description="Exam code or description, e.g. 'CT HEAD W/O' ('' if none).")
-    findings: str = Field(description="The FINDINGS section of the report.")
+    exam_code: Text = Field(
+        description="Exam code or description, e.g. 'CT HEAD W/O' ('' if none)."
+    )
+    findings: Text = Field(description="The FINDINGS section of the report.")
     max_tokens: int | None = Field(None, ge=1, description="Most impression tokens to generate.")
+    stream: bool = Field(
+        False,
+        description="Answer as server-sent events: {type: delta, text} events, then one "
+        "{type: done, response} with the full object.",
+    )
 
 
 class ImpressionResponse(BaseModel):

@@ -15,8 +15,21 @@ LIMITATION = (
 
 
 def deid_totals(data_dir: str | Path) -> dict[str, int] | None:
-    """Redactions per identifier type (non-zero ones) from DATA_DIR/deid_audit.json, plus their
-    total under "total"; None when the dataset has no audit."""
+    """Redactions per identifier type (non-zero ones), plus their total under "total", from
+    the manifest's `deid.counts` (the audit file itself lives outside DATA_DIR: it holds
+    PHI) or an older DATA_DIR/deid_audit.json; None when the dataset records neither."""
+    from radllama.artifacts import ArtifactError, DataManifest
+
+    try:
+        manifest = DataManifest.read_optional(data_dir)
+    except ArtifactError:
+        manifest = None
+    counts = manifest.deid.counts if manifest is not None and manifest.deid else None
+    if counts is not None:
+        return {
+            **{kind: n for kind, n in counts.by_type.items() if n},
+            "total": counts.total_redactions,
+        }
     path = Path(data_dir) / "deid_audit.json"
     try:
         audit = json.loads(path.read_text()) if path.is_file() else None

@@ -74,18 +74,19 @@ def open_dataset_dir(path: str | Path) -> DatasetDir:
         )
     if not (path / MANIFEST_FILE).is_file():
         raise DataError(
-            f"{path} has no {MANIFEST_FILE}; it is not a `radllama prepare` output: run "
-            "`radllama prepare` and pass its --out directory as --data"
+            f"{path} has no {MANIFEST_FILE}: not a complete `radllama prepare` output (or a run "
+            f"was interrupted while publishing); rerun `radllama prepare` with --out {path}"
         )
-    manifest = DataManifest.read(path)
+    # Every file the manifest lists must be the one it hashed: never train on a mix of runs.
+    manifest = DataManifest.read_verified(path)
     split_files: dict[str, Path] = {}
     for split in SPLITS:
         for suffix in (".jsonl", ".parquet"):
-            if (path / f"{split}{suffix}").is_file():
+            if f"{split}{suffix}" in manifest.outputs:
                 split_files[split] = path / f"{split}{suffix}"
                 break
     if "train" not in split_files:
-        raise DataError(f"{path} has no train.jsonl or train.parquet; re-run `radllama prepare`")
+        raise DataError(f"{path} has no train.jsonl or train.parquet; rerun `radllama prepare`")
     return DatasetDir(path, manifest, split_files)
 
 
