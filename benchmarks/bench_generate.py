@@ -12,6 +12,7 @@ model or run dir with ``--model``); prompts are Open-i findings (or the DATA_DIR
 
     .venv/bin/python benchmarks/bench_generate.py              # ~2-3 min on a 2-core CPU
     .venv/bin/python benchmarks/bench_generate.py --size small --prompts 64 --no-append
+    .venv/bin/python benchmarks/bench_generate.py --smollm2 --prompts 32   # the real default base
 """
 
 from __future__ import annotations
@@ -130,14 +131,20 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--no-append", action="store_true", help="Don't write RESULTS.md.")
+    parser.add_argument(
+        "--smollm2", action="store_true", help="Use the bundled SmolLM2-135M-Instruct GGUF."
+    )
     args = parser.parse_args()
 
-    from radllama.base import BaseConfig, build_base
+    from radllama.base import BaseConfig, build_base, bundled_gguf, convert_gguf
     from radllama.inference import ImpressionModel
 
     with tempfile.TemporaryDirectory(prefix="bench_generate_") as tmp:
         data_dir = args.data or openi_data_dir(Path(tmp) / "data")
         model_dir = args.model
+        if args.smollm2:
+            model_dir = Path(tmp) / "smollm2"
+            convert_gguf(bundled_gguf(), model_dir)
         if model_dir is None:
             model_dir = Path(tmp) / "model"
             config = BaseConfig(size=args.size, max_steps=args.steps, seq_length=128, batch_size=8)
@@ -146,6 +153,9 @@ def main() -> None:
         params = sum(p.numel() for p in model.model.parameters()) / 1e6
         note = (f"embedded `{args.size}` Llama ({params:.1f} M params, {args.steps} pretraining "
                 "steps on Open-i)") if not args.model else f"`{args.model}` ({params:.1f} M params)"  # fmt: skip
+        if args.smollm2:
+            note = (f"SmolLM2-135M-Instruct ({params:.1f} M params; bundled Q4_1 GGUF dequantised "
+                    "to fp32), zero-shot")  # fmt: skip
         result = measure(model, test_items(data_dir, args.prompts), args)
     text = markdown(result, args, note)
     publish(text, result, append=not args.no_append)

@@ -10,6 +10,14 @@ For the shared Open-i pairs and the synthetic corpus (`radllama synth` + `radlla
    steps, same model (embedded `tiny` Llama), same data, same pairs per step on average:
    packed (padding-free rows, position_ids restarting per pair) vs padded batches.
 Appends a section to benchmarks/RESULTS.md.
+
+    python benchmarks/bench_train.py --smollm2 [--steps 6] [--no-append]
+
+The real default base, SmolLM2-135M-Instruct (bundled GGUF, dequantised to fp32), on the
+synthetic corpus, packed rows of max length 512: training tokens/s for full, LoRA on all 30
+layers, LoRA on the top 8 (the demo recipe) and QLoRA (top 8), each in its own process so its
+peak RSS is its own, and where a step's time goes (forward / backward / optimizer), from the
+torch profiler over the last steps of each run.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -97,12 +106,166 @@ def throughput(
     return tokens / output.metrics["train_runtime"]
 
 
+SMOLLM2_RUNS = {
+    # name: (method, LoRA top_layers)
+    "full": ("full", None),
+    "lora (all 30 layers)": ("lora", None),
+    "lora (top 8 layers)": ("lora", 8),
+    "qlora (top 8 layers)": ("qlora", 8),
+}
+
+
+def smollm2_one(name: str, data_dir: Path, model_dir: Path, work: Path, steps: int) -> dict:
+    """One SmolLM2 training run in this process: tokens/s, peak RSS, profiler split.
+
+    tokens/s comes from the unprofiled steps 2..steps-2 (step 1 pays for warm-up); the torch
+    profiler records only the last 2 steps (its per-op overhead would skew tokens/s)."""
+    import json
+    import resource
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile, record_function, schedule
+    from transformers import TrainerCallback
+
+    if steps < 5:
+        raise SystemExit("--steps must be >= 5 (warm-up, >= 2 timed, 2 profiled)")
+    method, top = SMOLLM2_RUNS[name]
+    config = validate_config(TrainConfig, dict(
+        model=str(model_dir), data=str(data_dir), output_dir=str(work / f"run_{method}_{top}"),
+        cache_dir=str(work / "cache"), method=method, max_length=512, packing=True,
+        per_device_train_batch_size=2, max_steps=steps, logging_steps=1, eval_steps=None,
+        save_steps=10 * steps, gradient_checkpointing=False, report_to="none",
+        learning_rate=1e-4, warmup_ratio=0.0, lora={"top_layers": top},
+    ))  # fmt: skip
+    prof = profile(
+        activities=[ProfilerActivity.CPU],
+        schedule=schedule(skip_first=steps - 2, wait=0, warmup=0, active=2, repeat=1),
+    )
+    stamps: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            if not stamps:
+                stamps.append(time.perf_counter())
+
+        def on_step_end(self, args, state, control, **kwargs):
+            stamps.append(time.perf_counter())
+            prof.step()
+
+    session = prepare_training(config, callbacks=[Clock()])
+    trainer = session.trainer
+    compute_loss, backward = trainer.compute_loss, trainer.accelerator.backward
+
+    def timed_loss(*a, **k):
+        with record_function("radllama::forward"):
+            return compute_loss(*a, **k)
+
+    def timed_backward(*a, **k):
+        with record_function("radllama::backward"):
+            return backward(*a, **k)
+
+    trainer.compute_loss, trainer.accelerator.backward = timed_loss, timed_backward
+    with prof:
+        trainer.train()
+    totals = {e.key: e.cpu_time_total / 1e6 for e in prof.key_averages()}
+    optimizer = sum(v for k, v in totals.items() if k.startswith("Optimizer.step#"))
+    # cumulative real tokens after each step (logging_steps=1)
+    tokens = [e["num_tokens"] for e in trainer.state.log_history if "num_tokens" in e]
+    timed = (stamps[steps - 2] - stamps[1], tokens[steps - 3] - tokens[0])  # steps 2..steps-2
+    profiled_s = stamps[steps] - stamps[steps - 2]
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    result = {
+        "run": name, "steps": steps, "timed_steps": steps - 3, "tokens_per_s": timed[1] / timed[0],
+        "s_per_step": timed[0] / (steps - 3), "trainable_params": trainable,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "profiled_s": profiled_s, "forward_s": totals.get("radllama::forward", 0.0),
+        "backward_s": totals.get("radllama::backward", 0.0), "optimizer_s": optimizer,
+        "threads": torch.get_num_threads(),
+    }  # fmt: skip
+    print("RESULT " + json.dumps(result))
+    return result
+
+
+def smollm2_main(args) -> None:
+    import json
+
+    from radllama.base import bundled_gguf, convert_gguf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        run("synth", "--out", work / "synth.csv", "--reports", args.synth_reports, "--quiet")
+        run("prepare", "--input", work / "synth.csv", "--out", work / "synthetic")
+        convert_gguf(bundled_gguf(), work / "smollm2")
+        results = []
+        for name in SMOLLM2_RUNS:
+            # A fresh process per run: ru_maxrss is a per-process high-water mark.
+            done = subprocess.run(
+                [sys.executable, __file__, "--smollm2-one", name, "--work", str(work),
+                 "--steps", str(args.steps)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+            if not lines:
+                raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
+            results.append(json.loads(lines[-1][len("RESULT ") :]))
+            print(results[-1])
+    smollm2_report(results, args)
+
+
+def smollm2_report(results: list[dict], args) -> None:
+    rows = []
+    for r in results:
+        split = r["forward_s"] + r["backward_s"] + r["optimizer_s"]
+        share = lambda x, total=r["profiled_s"]: f"{100 * x / total:.0f}%"  # noqa: E731
+        rows.append(
+            f"| {r['run']} | {r['trainable_params'] / 1e6:.2f} M | {r['tokens_per_s']:.0f} | "
+            f"{r['s_per_step']:.1f} | {r['peak_rss_gb']:.2f} | {share(r['forward_s'])} | "
+            f"{share(r['backward_s'])} | {share(r['optimizer_s'])} | "
+            f"{share(max(0.0, r['profiled_s'] - split))} |"
+        )
+    full = next(r for r in results if r["run"] == "full")["tokens_per_s"]
+    section = "\n".join([
+        f"\n## Training: SmolLM2-135M-Instruct on this CPU ({datetime.now(UTC):%Y-%m-%d}, "
+        "2-core AMD EPYC, shared/noisy)\n",
+        f"`python benchmarks/bench_train.py --smollm2 --steps {args.steps}` - the bundled "
+        "SmolLM2-135M-Instruct GGUF dequantised to fp32; synthetic corpus "
+        f"({args.synth_reports} reports), packed rows of 512 tokens, 2 rows per step, "
+        f"{args.steps} optimizer steps per run (tokens/s over steps 2..{args.steps - 2}, "
+        "unprofiled), each run in its own process (peak RSS = that "
+        "process's high-water mark, model + optimizer + activations). Time split from the torch "
+        "profiler (CPU) over the last 2 steps: forward = `compute_loss`, backward = `accelerator.backward`, optimizer "
+        "= `Optimizer.step`; other = data loading, logging, scheduler, Trainer bookkeeping. "
+        "No GPU was lent to this session, so there are no GPU/MFU figures for SmolLM2 here. "
+        "Other engineers' jobs shared the 2 cores: read ratios, not absolute numbers.\n",
+        "| run | trainable | tokens/s | s/step | peak RSS GB | forward | backward | optimizer "
+        "| other |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
+        "\nRelative to full fine-tuning: "
+        + ", ".join(f"{r['run']} {r['tokens_per_s'] / full:.2f}x" for r in results) + ".\n",
+    ])  # fmt: skip
+    print(section)
+    if not args.no_append:
+        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
+            handle.write(section)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="optimizer steps per throughput run")
     parser.add_argument("--synth-reports", type=int, default=2000)
     parser.add_argument("--no-append", action="store_true", help="print only")
+    parser.add_argument("--smollm2", action="store_true", help="SmolLM2-135M section instead")
+    parser.add_argument("--smollm2-one", help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.smollm2_one:
+        smollm2_one(args.smollm2_one, args.work / "synthetic", args.work / "smollm2", args.work,
+                    args.steps)  # fmt: skip
+        return
+    if args.smollm2:
+        smollm2_main(args)
+        return
     from transformers import AutoTokenizer
 
     with tempfile.TemporaryDirectory() as tmp:

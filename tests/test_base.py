@@ -64,5 +64,7 @@ def test_build_base_pretrains_and_loads_with_auto_classes(tiny_data_dir, tmp_pat
 
 
 def test_missing_data_dir_is_one_line_error(run_cli, tmp_path):
-    code, _, err = run_cli("base", "--data", tmp_path / "nope", "--out", tmp_path / "m")
+    code, _, err = run_cli(
+        "base", "--size", "micro", "--data", tmp_path / "nope", "--out", tmp_path / "m"
+    )
     assert code == 2 and "radllama prepare" in err and "Traceback" not in err

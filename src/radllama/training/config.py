@@ -28,6 +28,12 @@ class LoraSettings(StrictModel):
         description="Modules that get adapters: 'all-linear' (every linear layer but the LM head, "
         "as in QLoRA) or a list of module names such as [q_proj, v_proj].",
     )
+    top_layers: int | None = Field(
+        None,
+        ge=1,
+        description="Adapters on the last N decoder layers only (None: every layer). The layers "
+        "below need no backward pass, so a CPU step costs about forward + N/L of a backward.",
+    )
 
 
 class QuantizationSettings(StrictModel):

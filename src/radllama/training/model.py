@@ -6,69 +6,38 @@ every config object for a 70B recipe on a laptop.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
+from radllama import loader
 from radllama.errors import ConfigError
 from radllama.training.config import TrainConfig
 from radllama.training.hardware import Hardware, Resolved
 
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
-
 
 def model_reference(model: str | None) -> str:
-    """Absolute path of a local model directory, or a hub id when the hub is reachable."""
+    """Absolute path of a local model directory / full RUN_DIR / .gguf file, or a hub id when
+    the hub is reachable (radllama.loader decides)."""
     if not model:
-        raise ConfigError("no base model: set `model:` in the config or pass --model DIR")
-    path = Path(model).expanduser()
-    if path.exists():
-        return str(path.resolve())
-    looks_like_hub_id = model.count("/") == 1 and not model.startswith((".", "/", "~"))
-    if looks_like_hub_id and os.environ.get("HF_HUB_OFFLINE") != "1":
-        return model
-    raise ConfigError(
-        f"model directory {model} not found; pass --model DIR with a local Hugging Face model "
-        "(config.json + weights + tokenizer), e.g. one made by `radllama base`"
-    )
+        raise ConfigError(
+            "no base model: set `model:` in the config or pass --model (a model directory, a "
+            "RUN_DIR or a .gguf file)"
+        )
+    return loader.resolve_model(model).reference
 
 
 def check_model_dir(reference: str) -> None:
-    """A local model directory must hold config.json and a tokenizer (weights are checked on load)."""
-    path = Path(reference)
-    if not path.is_dir():
-        if path.exists():
-            raise ConfigError(
-                f"--model {path} is a file; pass the model directory that contains it"
-            )
-        return  # hub id
-    if not (path / "config.json").is_file():
+    """The base must be loadable for training: an adapter run is merged first."""
+    source = loader.resolve_model(reference)
+    if source.is_adapter:
         raise ConfigError(
-            f"{path} has no config.json; --model must be a Hugging Face model directory "
-            "(save_pretrained output or `radllama base --out`)"
-        )
-    if not any((path / name).is_file() for name in TOKENIZER_FILES):
-        raise ConfigError(
-            f"{path} has no tokenizer (tokenizer.json / tokenizer.model); copy the tokenizer of the "
-            "base model into it (`AutoTokenizer.from_pretrained(...).save_pretrained(DIR)`)"
+            f"{reference} is a LoRA/QLoRA adapter run; merge it first (`radllama export "
+            f"{reference} --merge --out MERGED_DIR`) and train from MERGED_DIR"
         )
 
 
 def load_tokenizer(reference: str):
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(reference)
-    if not tokenizer.chat_template:
-        raise ConfigError(
-            f"the tokenizer in {reference} has no chat template; use an Instruct/chat model or add "
-            "`chat_template` to its tokenizer_config.json"
-        )
-    if tokenizer.pad_token is None:
-        # Llama 3 has no pad token; its reserved right-pad token is the usual choice. The
-        # padding-free collator never feeds pad tokens to the model anyway.
-        pad = "<|finetune_right_pad_id|>"
-        tokenizer.pad_token = pad if pad in tokenizer.get_vocab() else tokenizer.eos_token
-    return tokenizer
+    """The base's tokenizer (chat template checked, pad token set) via the one loader."""
+    return loader.load_tokenizer(reference, padding_side="right")
 
 
 def lora_config(config: TrainConfig, model=None):
@@ -82,6 +51,13 @@ def lora_config(config: TrainConfig, model=None):
     targets = config.lora.target_modules
     if targets == "all-linear" and model is not None:
         targets = linear_module_names(model)
+    layers: dict[str, Any] = {}
+    if config.lora.top_layers is not None and model is not None:
+        # PEFT's layers_to_transform: indices of the decoder layers (model.layers.<i>) that get
+        # adapters; top_layers=8 on a 30-layer model -> 22..29.
+        n_layers = model.config.num_hidden_layers
+        first = max(0, n_layers - config.lora.top_layers)
+        layers = {"layers_to_transform": list(range(first, n_layers)), "layers_pattern": "layers"}
     return LoraConfig(
         r=config.lora.r,
         lora_alpha=config.lora.alpha,
@@ -89,6 +65,7 @@ def lora_config(config: TrainConfig, model=None):
         target_modules=targets,
         bias="none",
         task_type="CAUSAL_LM",
+        **layers,
     )
 
 
@@ -140,7 +117,6 @@ def quantization_record(config: TrainConfig, resolved: Resolved) -> dict[str, An
 def load_model(config: TrainConfig, reference: str, resolved: Resolved, hw: Hardware):
     """Load the base model for training (4-bit + k-bit preparation for qlora)."""
     import torch
-    from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {
         "dtype": getattr(torch, resolved.model_dtype),
@@ -151,11 +127,7 @@ def load_model(config: TrainConfig, reference: str, resolved: Resolved, hw: Hard
         kwargs["quantization_config"] = quant
         if hw.sharding == "none":  # sharded runs must leave placement to FSDP / DeepSpeed
             kwargs["device_map"] = {"": hw.local_rank if hw.device == "cuda" else "cpu"}
-    try:
-        model = AutoModelForCausalLM.from_pretrained(reference, **kwargs)
-    except (OSError, ValueError, ImportError) as error:
-        first = (str(error).splitlines() or [type(error).__name__])[0]
-        raise ConfigError(f"cannot load the model in {reference}: {first}") from None
+    model = loader.load_causal_lm(reference, **kwargs)
     model.config.use_cache = False  # packed rows stay apart only without a KV cache
     if quant is not None:
         from peft import prepare_model_for_kbit_training
