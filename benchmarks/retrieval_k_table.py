@@ -6,6 +6,8 @@ CIs and a paired bootstrap against a reference system (default: the dense 1-NN c
 Every PREDS.jsonl in PREDS_DIR is one system (its file name); rows are restricted to the
 report_ids that all systems answered, so the comparison is paired and n is the same for all.
 ROUGE-L: per-sample F-measure, no stemming (as the Open-i reference numbers), mean over rows.
+"distinct" counts the different prediction strings (after whitespace normalisation) over those
+rows: a system that answers one sentence everywhere shows 1.
 """
 
 from __future__ import annotations
@@ -41,18 +43,20 @@ def main() -> None:
             [rows[i]["prediction"] for i in shared], [rows[i]["reference"] for i in shared]
         )
         per_sample = [{"report_id": i, "rougeL": v} for i, v in zip(shared, values, strict=True)]
-        scores[name] = {"system": name, "per_sample": per_sample,
+        distinct = len({" ".join(rows[i]["prediction"].split()) for i in shared})
+        scores[name] = {"system": name, "per_sample": per_sample, "distinct": distinct,
                         "ci": bootstrap_ci(values, args.resamples)}  # fmt: skip
     print(f"n = {len(shared)} shared rows; reference for the paired bootstrap: {args.reference}\n")
-    print(f"| system | ROUGE-L [95% CI] | delta vs {args.reference} [95% CI] |")
-    print("|---|---|---|")
+    print(f"| system | ROUGE-L [95% CI] | delta vs {args.reference} [95% CI] | distinct |")
+    print("|---|---|---|---|")
     for name, score in sorted(scores.items(), key=lambda item: -item[1]["ci"]["mean"]):
         ci = score["ci"]
         delta = ""
         if name != args.reference and args.reference in scores:
             p = paired_bootstrap(score, scores[args.reference], "rougeL", args.resamples)
             delta = f"{p['delta']:+.4f} [{p['ci_low']:+.4f}, {p['ci_high']:+.4f}]"
-        print(f"| {name} | {ci['mean']:.4f} [{ci['ci_low']:.4f}, {ci['ci_high']:.4f}] | {delta} |")
+        mean = f"{ci['mean']:.4f} [{ci['ci_low']:.4f}, {ci['ci_high']:.4f}]"
+        print(f"| {name} | {mean} | {delta} | {score['distinct']} |")
     print(json.dumps({name: s["ci"] for name, s in scores.items()}))
 
 
