@@ -1,7 +1,7 @@
 """The k-table of issue 9: ROUGE-L of PREDS files on their shared report_ids, with bootstrap
-CIs and a paired bootstrap against a reference system (default: the dense 1-NN copy).
+CIs and a paired bootstrap against reference systems (default: the dense 1-NN copy).
 
-    python benchmarks/retrieval_k_table.py PREDS_DIR --reference retrieval-dense [--markdown]
+    python benchmarks/retrieval_k_table.py PREDS_DIR --reference retrieval-dense,retrieval-tfidf
 
 Every PREDS.jsonl in PREDS_DIR is one system (its file name); rows are restricted to the
 report_ids that all systems answered, so the comparison is paired and n is the same for all.
@@ -32,7 +32,7 @@ def load(preds_dir: Path) -> dict[str, dict[str, dict]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("preds_dir", type=Path)
-    parser.add_argument("--reference", default="retrieval-dense")
+    parser.add_argument("--reference", default="retrieval-dense", help="system(s), comma-separated")
     parser.add_argument("--resamples", type=int, default=2000)
     args = parser.parse_args()
     systems = load(args.preds_dir)
@@ -46,17 +46,25 @@ def main() -> None:
         distinct = len({" ".join(rows[i]["prediction"].split()) for i in shared})
         scores[name] = {"system": name, "per_sample": per_sample, "distinct": distinct,
                         "ci": bootstrap_ci(values, args.resamples)}  # fmt: skip
-    print(f"n = {len(shared)} shared rows; reference for the paired bootstrap: {args.reference}\n")
-    print(f"| system | ROUGE-L [95% CI] | delta vs {args.reference} [95% CI] | distinct |")
-    print("|---|---|---|---|")
+    references = [r for r in args.reference.split(",") if r]
+    missing = [r for r in references if r not in scores]
+    if missing:
+        raise SystemExit(f"--reference {missing} not among the systems {sorted(scores)}")
+    print(f"n = {len(shared)} shared rows; paired bootstrap against: {', '.join(references)}\n")
+    header = " | ".join(f"delta vs {r} [95% CI]" for r in references)
+    print(f"| system | ROUGE-L [95% CI] | {header} | distinct |")
+    print("|---|---|" + "---|" * len(references) + "---|")
     for name, score in sorted(scores.items(), key=lambda item: -item[1]["ci"]["mean"]):
         ci = score["ci"]
-        delta = ""
-        if name != args.reference and args.reference in scores:
-            p = paired_bootstrap(score, scores[args.reference], "rougeL", args.resamples)
-            delta = f"{p['delta']:+.4f} [{p['ci_low']:+.4f}, {p['ci_high']:+.4f}]"
+        deltas = []
+        for reference in references:
+            if name == reference:
+                deltas.append("")
+                continue
+            p = paired_bootstrap(score, scores[reference], "rougeL", args.resamples)
+            deltas.append(f"{p['delta']:+.4f} [{p['ci_low']:+.4f}, {p['ci_high']:+.4f}]")
         mean = f"{ci['mean']:.4f} [{ci['ci_low']:.4f}, {ci['ci_high']:.4f}]"
-        print(f"| {name} | {mean} | {delta} | {score['distinct']} |")
+        print(f"| {name} | {mean} | {' | '.join(deltas)} | {score['distinct']} |")
     print(json.dumps({name: s["ci"] for name, s in scores.items()}))
 
 

@@ -45,5 +45,4 @@ for f in "$OUT"/table/*.jsonl; do
   s=$(basename "$f" .jsonl)
   $R evaluate "$f" --out "$OUT/scores/$s.json" --metrics rougeL,bertscore
 done
-$PY benchmarks/retrieval_k_table.py "$OUT/table" --reference retrieval-dense
-$PY benchmarks/retrieval_k_table.py "$OUT/table" --reference retrieval-tfidf
+$PY benchmarks/retrieval_k_table.py "$OUT/table" --reference retrieval-dense,retrieval-tfidf,most-frequent,base-k0,base-k2
