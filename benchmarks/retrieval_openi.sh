@@ -6,7 +6,7 @@
 # from a test split is read. validate.jsonl is the test split here (315 rows after filters).
 # Measured 2026-12-01, 2-core AMD EPYC, shared (CI suite alongside): base 0.5 min, index 1.1 min,
 # baselines 1.3 min, 90 LoRA steps 12.0 min (8.0 s/step; 13.3 min wall), generation over 315
-# rows: lora-k2 5.8 min, base-k0 14.7 min (runs to the 48-token cap); base-k2 on 64 rows ~10 min.
+# rows: lora-k2 5.8 min, base-k0 14.7 min (44 tokens/row, mostly the cap); base-k2 on 64 rows 7.7 min.
 set -euo pipefail
 OUT=${1:-retrieval_out}
 OPENI=${2:-/work/shared/data/openi}
