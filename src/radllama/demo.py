@@ -23,6 +23,7 @@ reused so every system sees the same test rows).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -403,7 +404,8 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
 
     # 2. Fine-tunes: each gets an equal share of what is left after reserving the generation
     # of the fine-tuned systems, the evaluation and the report.
-    per_row = plan["generation_s_per_row"]
+    # Older plans (before the length ratio) reserve at the zero-shot rate.
+    per_row = plan.get("finetuned_s_per_row", plan["generation_s_per_row"])
     for index, method in enumerate(config.methods):
         run_dir = out / "runs" / method
         record = plan.setdefault("methods", {}).setdefault(method, {})
@@ -464,14 +466,19 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
         began = time.monotonic()
         _generate(config, prepared_dir, zero_shot, preds_dir, log, limit=calibration)
         per_row = (time.monotonic() - began) / calibration  # model load included: conservative
+        ratio = _finetuned_length_ratio(prepared_dir, zero_shot, preds_dir, calibration)
+        tuned_per_row = per_row * ratio
         left_for_generation = config.generation_share * max(0.0, clock.left())
         n_systems = 1 + len(config.methods)
-        fit = int(left_for_generation / (n_systems * per_row)) if per_row > 0 else available
+        per_test_row = per_row + len(config.methods) * tuned_per_row  # all systems, one row
+        fit = int(left_for_generation / per_test_row) if per_row > 0 else available
         rows = max(min(config.min_test_size, available), min(available, config.test_size, fit))
         plan.update(
             test_rows_available=available,
             calibration_rows=calibration,
             generation_s_per_row=round(per_row, 3),
+            finetuned_length_ratio=round(ratio, 3),
+            finetuned_s_per_row=round(tuned_per_row, 3),
             test_rows=rows,
             max_new_tokens=config.max_new_tokens,
         )
@@ -481,6 +488,34 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
             f"for {n_systems} model systems; {_seconds(clock.left())} left"
         )
     return _test_subset(prepared_dir, prepared_dir.parent / "data-eval", plan["test_rows"])
+
+
+def _finetuned_length_ratio(
+    prepared_dir: Path, zero_shot: ModelSystem, preds_dir: Path, rows: int
+) -> float:
+    """How long a fine-tuned answer is expected to be next to the zero-shot one, in tokens.
+
+    Zero-shot prose runs to `max_new_tokens`; a fine-tune stops after an impression (~15-30
+    tokens). Reserving fine-tuned generation at the zero-shot rate starved training ~10x in a
+    measured run. Expected length = 1.5 x (mean training completion + EOS); the ratio is held
+    to [0.5, 1] so a fine-tune that never learnt to stop overruns its reserve by 2x at most.
+    """
+    from radllama.jsonl import read_jsonl
+    from radllama.loader import load_tokenizer
+
+    tokenizer = load_tokenizer(zero_shot.model)
+    spoken = [
+        len(tokenizer(row.get("raw_output") or "").input_ids)
+        for row in itertools.islice(read_jsonl(preds_dir / f"{zero_shot.name}.jsonl"), rows)
+    ]
+    completions = [
+        len(tokenizer(row.get("completion") or "").input_ids) + 1
+        for row in itertools.islice(read_jsonl(prepared_dir / "train.jsonl"), 500)
+    ]
+    if not spoken or not completions or max(spoken) == 0:
+        return 1.0
+    expected = 1.5 * sum(completions) / len(completions)
+    return min(1.0, max(0.5, expected / (sum(spoken) / len(spoken))))
 
 
 def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
@@ -535,7 +570,9 @@ def describe_plan(plan: dict) -> str:
         f"({'within' if plan.get('within_budget') else 'OVER'} budget).",
         f"Test set: {plan.get('test_rows')} of {plan.get('test_rows_available')} prepared reports "
         f"(zero-shot generation measured at {plan.get('generation_s_per_row')} s/report over "
-        f"{plan.get('calibration_rows')} reports, <= {plan.get('max_new_tokens')} new tokens).",
+        f"{plan.get('calibration_rows')} reports, <= {plan.get('max_new_tokens')} new tokens; "
+        f"fine-tuned generation reserved at {plan.get('finetuned_s_per_row')} s/report, "
+        f"x{plan.get('finetuned_length_ratio')} for shorter answers).",
     ]
     for method, record in plan.get("methods", {}).items():
         lines.append(
