@@ -275,9 +275,9 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     import json
     import shutil
 
-    from radllama.artifacts import DataManifest, OutputFile
+    from radllama.artifacts import DataManifest
     from radllama.jsonl import read_jsonl
-    from radllama.provenance import file_sha256, json_sha256
+    from radllama.provenance import json_sha256
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
@@ -291,10 +291,8 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     test_manifest = DataManifest.read(test_dir)
     manifest.test_source = {"dir": str(test_dir), "manifest": test_manifest.to_json()}
     manifest.data_hash = json_sha256([manifest.data_hash, test_manifest.data_hash])
-    manifest.outputs = {  # what readers check: the joined files, written before the manifest
-        name: OutputFile(bytes=(out / name).stat().st_size, sha256=file_sha256(out / name))
-        for name in ("train.jsonl", "eval.jsonl", "test.jsonl")
-    }
+    # what readers check: the joined files, written before the manifest
+    manifest.record_outputs(out, ("train.jsonl", "eval.jsonl", "test.jsonl"))
     manifest.write(out)
 
 
@@ -526,8 +524,9 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
     from radllama.jsonl import read_jsonl
 
     out.mkdir(parents=True, exist_ok=True)
-    DataManifest.read(data_dir).write(out)
-    for name in ("train.jsonl", "eval.jsonl", "deid_audit.json"):
+    manifest = DataManifest.read(data_dir)
+    manifest.verify_outputs(data_dir)
+    for name in ("train.jsonl", "eval.jsonl"):
         if (data_dir / name).is_file():
             shutil.copyfile(data_dir / name, out / name)
     with open(out / "test.jsonl", "w", encoding="utf-8") as handle:
@@ -535,6 +534,11 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
             if index >= rows:
                 break
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    # The cut test split is this view's own output: list its hash so readers accept it.
+    manifest.record_outputs(
+        out, [n for n in ("train.jsonl", "eval.jsonl", "test.jsonl") if (out / n).is_file()]
+    )
+    manifest.write(out)  # last, as prepare publishes
     return out
 
 
