@@ -122,3 +122,47 @@ def test_demo_end_to_end_and_resume(tmp_path):
     logs: list[str] = []
     run_demo(config, tmp_path, logs.append)  # rerun: every expensive step is skipped
     assert sum(line.startswith("[skip]") for line in logs) == 4  # synth, base, qlora, full
+
+
+def test_finetuned_generation_is_reserved_by_answer_length(tiny_model_dir, tiny_data_dir, tmp_path):
+    """Zero-shot prose that runs to the token cap must not make the planner reserve a fine-tune's
+    (short) impressions at the zero-shot rate; the ratio is held to [0.5, 1]."""
+    from radllama.demo import ModelSystem, _finetuned_length_ratio
+    from radllama.loader import load_tokenizer
+
+    system = ModelSystem("base-zero-shot", tiny_model_dir)
+    tokenizer = load_tokenizer(tiny_model_dir)
+    completions = [row["completion"] for row in read_jsonl(tiny_data_dir / "train.jsonl")]
+    mean_tokens = sum(len(tokenizer(c).input_ids) + 1 for c in completions[:500]) / len(
+        completions[:500]
+    )
+
+    def ratio_for(raw_output: str) -> float:
+        (tmp_path / "base-zero-shot.jsonl").write_text(
+            json.dumps({"report_id": "r1", "raw_output": raw_output}) + "\n"
+        )
+        return _finetuned_length_ratio(tiny_data_dir, system, tmp_path, rows=1)
+
+    assert ratio_for(" ".join(completions) * 3) == 0.5  # chatty zero-shot: the floor
+    assert ratio_for(completions[0]) == 1.0  # already impression-length: no discount
+    middle, spoken = "", 0
+    for text in completions:  # impressions strung together to ~2x the mean answer
+        if spoken >= 2 * mean_tokens:
+            break
+        middle = f"{middle} {text}".strip()
+        spoken = len(tokenizer(middle).input_ids)
+    assert 1.5 * mean_tokens < spoken < 3 * mean_tokens  # inside the unclamped range
+    assert ratio_for(middle) == pytest.approx(1.5 * mean_tokens / spoken, rel=1e-6)
+
+
+def test_test_subset_is_a_dataset_readers_accept(tiny_data_dir, tmp_path):
+    """The demo scores the first N test rows: the cut split is listed with its own hash, so the
+    hash check every DATA_DIR reader runs accepts it (and would refuse the old listing)."""
+    from radllama.artifacts import DataManifest
+    from radllama.demo import _test_subset
+    from radllama.training.data import open_dataset_dir
+
+    out = _test_subset(tiny_data_dir, tmp_path / "view", 3)
+    assert sum(1 for _ in read_jsonl(out / "test.jsonl")) == 3
+    DataManifest.read(out).verify_outputs(out, require=True)
+    open_dataset_dir(out)

@@ -155,3 +155,11 @@ def test_real_openi_references_scored_against_themselves(tmp_path, shared_data):
     assert metrics["bertscore_f1"]["mean"] == pytest.approx(1.0, abs=1e-3)
     # real impressions sometimes state what the findings do not: a few flags, not many
     assert metrics["hallucination_rate"]["mean"] < 0.25
+
+
+def test_evaluate_out_in_a_folder_that_does_not_exist_yet(tmp_path, run_cli):
+    preds = write_preds(tmp_path / "preds.jsonl", pred_rows())
+    out = tmp_path / "new" / "deeper" / "scores.json"
+    code, _, stderr = run_cli("evaluate", preds, "--out", out, "--metrics", "rougeL")
+    assert code == 0, stderr
+    assert json.loads(out.read_text())["metrics"]["rougeL"]["mean"] > 0

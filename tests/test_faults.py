@@ -246,15 +246,16 @@ def _new_config(old_and_new: dict, out: Path):
     return config
 
 
-def test_train_refuses_a_mix_of_two_runs_with_one_line(old_and_new, tmp_path, run_cli):
+def test_train_refuses_a_mix_of_two_runs_with_one_line(
+    old_and_new, tmp_path, run_cli, tiny_model_dir
+):
     out = tmp_path / "mixed"
     _install_old(old_and_new, out)
     shutil.copy(old_and_new["root"] / "new" / "train.jsonl", out / "train.jsonl")
     with pytest.raises(DataError, match="rerun `radllama prepare`"):
         open_dataset_dir(out)
-    (tmp_path / "model").mkdir()
     code, _, stderr = run_cli(
-        "train", REPO / "configs/tiny-cpu.yaml", "--data", out, "--model", tmp_path / "model",
+        "train", REPO / "configs/tiny-cpu.yaml", "--data", out, "--model", tiny_model_dir,
         "--out", tmp_path / "run",
     )  # fmt: skip
     assert code == 2 and stderr.count("\n") == 1, stderr

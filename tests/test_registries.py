@@ -41,10 +41,10 @@ def echo_backend():
             return None
 
         def generate(self, rows, sink) -> None:
-            for row in rows:
+            for row, item in zip(rows, sink.items(rows), strict=True):
                 text = row["impression"].upper()
                 result = {"raw_output": text, "prediction": text, "latency_s": 0.0}
-                sink.write(row, (sink.style.exam(row), row["findings"]), result)
+                sink.write(row, item, result)
 
     yield
     del BACKENDS["echo"]

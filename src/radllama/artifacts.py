@@ -239,6 +239,19 @@ class DataManifest(Artifact):
         None, description="When the test split comes from another prepare run (the demo)."
     )
 
+    def record_outputs(self, directory: str | Path, names: Iterable[str]) -> None:
+        """List `names` in `directory` with their size and sha256, for a DATA_DIR that was
+        derived from a prepared one (the demo's joined or cut test split): readers check them."""
+        from radllama.provenance import file_sha256
+
+        directory = Path(directory)
+        self.outputs = {
+            name: OutputFile(
+                bytes=(directory / name).stat().st_size, sha256=file_sha256(directory / name)
+            )
+            for name in names
+        }
+
     def verify_outputs(
         self, directory: str | Path, names: Iterable[str] | None = None, require: bool = False
     ) -> None:

@@ -23,6 +23,7 @@ reused so every system sees the same test rows).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -274,9 +275,9 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     import json
     import shutil
 
-    from radllama.artifacts import DataManifest, OutputFile
+    from radllama.artifacts import DataManifest
     from radllama.jsonl import read_jsonl
-    from radllama.provenance import file_sha256, json_sha256
+    from radllama.provenance import json_sha256
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
@@ -290,10 +291,8 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     test_manifest = DataManifest.read(test_dir)
     manifest.test_source = {"dir": str(test_dir), "manifest": test_manifest.to_json()}
     manifest.data_hash = json_sha256([manifest.data_hash, test_manifest.data_hash])
-    manifest.outputs = {  # what readers check: the joined files, written before the manifest
-        name: OutputFile(bytes=(out / name).stat().st_size, sha256=file_sha256(out / name))
-        for name in ("train.jsonl", "eval.jsonl", "test.jsonl")
-    }
+    # what readers check: the joined files, written before the manifest
+    manifest.record_outputs(out, ("train.jsonl", "eval.jsonl", "test.jsonl"))
     manifest.write(out)
 
 
@@ -403,7 +402,8 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
 
     # 2. Fine-tunes: each gets an equal share of what is left after reserving the generation
     # of the fine-tuned systems, the evaluation and the report.
-    per_row = plan["generation_s_per_row"]
+    # Older plans (before the length ratio) reserve at the zero-shot rate.
+    per_row = plan.get("finetuned_s_per_row", plan["generation_s_per_row"])
     for index, method in enumerate(config.methods):
         run_dir = out / "runs" / method
         record = plan.setdefault("methods", {}).setdefault(method, {})
@@ -464,14 +464,19 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
         began = time.monotonic()
         _generate(config, prepared_dir, zero_shot, preds_dir, log, limit=calibration)
         per_row = (time.monotonic() - began) / calibration  # model load included: conservative
+        ratio = _finetuned_length_ratio(prepared_dir, zero_shot, preds_dir, calibration)
+        tuned_per_row = per_row * ratio
         left_for_generation = config.generation_share * max(0.0, clock.left())
         n_systems = 1 + len(config.methods)
-        fit = int(left_for_generation / (n_systems * per_row)) if per_row > 0 else available
+        per_test_row = per_row + len(config.methods) * tuned_per_row  # all systems, one row
+        fit = int(left_for_generation / per_test_row) if per_row > 0 else available
         rows = max(min(config.min_test_size, available), min(available, config.test_size, fit))
         plan.update(
             test_rows_available=available,
             calibration_rows=calibration,
             generation_s_per_row=round(per_row, 3),
+            finetuned_length_ratio=round(ratio, 3),
+            finetuned_s_per_row=round(tuned_per_row, 3),
             test_rows=rows,
             max_new_tokens=config.max_new_tokens,
         )
@@ -483,6 +488,34 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
     return _test_subset(prepared_dir, prepared_dir.parent / "data-eval", plan["test_rows"])
 
 
+def _finetuned_length_ratio(
+    prepared_dir: Path, zero_shot: ModelSystem, preds_dir: Path, rows: int
+) -> float:
+    """How long a fine-tuned answer is expected to be next to the zero-shot one, in tokens.
+
+    Zero-shot prose runs to `max_new_tokens`; a fine-tune stops after an impression (~15-30
+    tokens). Reserving fine-tuned generation at the zero-shot rate starved training ~10x in a
+    measured run. Expected length = 1.5 x (mean training completion + EOS); the ratio is held
+    to [0.5, 1] so a fine-tune that never learnt to stop overruns its reserve by 2x at most.
+    """
+    from radllama.jsonl import read_jsonl
+    from radllama.loader import load_tokenizer
+
+    tokenizer = load_tokenizer(zero_shot.model)
+    spoken = [
+        len(tokenizer(row.get("raw_output") or "").input_ids)
+        for row in itertools.islice(read_jsonl(preds_dir / f"{zero_shot.name}.jsonl"), rows)
+    ]
+    completions = [
+        len(tokenizer(row.get("completion") or "").input_ids) + 1
+        for row in itertools.islice(read_jsonl(prepared_dir / "train.jsonl"), 500)
+    ]
+    if not spoken or not completions or max(spoken) == 0:
+        return 1.0
+    expected = 1.5 * sum(completions) / len(completions)
+    return min(1.0, max(0.5, expected / (sum(spoken) / len(spoken))))
+
+
 def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
     """A DATA_DIR view with the first `rows` test rows (train/eval/manifest as prepared)."""
     import shutil
@@ -491,8 +524,9 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
     from radllama.jsonl import read_jsonl
 
     out.mkdir(parents=True, exist_ok=True)
-    DataManifest.read(data_dir).write(out)
-    for name in ("train.jsonl", "eval.jsonl", "deid_audit.json"):
+    manifest = DataManifest.read(data_dir)
+    manifest.verify_outputs(data_dir)
+    for name in ("train.jsonl", "eval.jsonl"):
         if (data_dir / name).is_file():
             shutil.copyfile(data_dir / name, out / name)
     with open(out / "test.jsonl", "w", encoding="utf-8") as handle:
@@ -500,6 +534,11 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
             if index >= rows:
                 break
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    # The cut test split is this view's own output: list its hash so readers accept it.
+    manifest.record_outputs(
+        out, [n for n in ("train.jsonl", "eval.jsonl", "test.jsonl") if (out / n).is_file()]
+    )
+    manifest.write(out)  # last, as prepare publishes
     return out
 
 
@@ -535,7 +574,9 @@ def describe_plan(plan: dict) -> str:
         f"({'within' if plan.get('within_budget') else 'OVER'} budget).",
         f"Test set: {plan.get('test_rows')} of {plan.get('test_rows_available')} prepared reports "
         f"(zero-shot generation measured at {plan.get('generation_s_per_row')} s/report over "
-        f"{plan.get('calibration_rows')} reports, <= {plan.get('max_new_tokens')} new tokens).",
+        f"{plan.get('calibration_rows')} reports, <= {plan.get('max_new_tokens')} new tokens; "
+        f"fine-tuned generation reserved at {plan.get('finetuned_s_per_row')} s/report, "
+        f"x{plan.get('finetuned_length_ratio')} for shorter answers).",
     ]
     for method, record in plan.get("methods", {}).items():
         lines.append(

@@ -77,6 +77,7 @@ def utc_now() -> str:
 def write_json(path: str | Path, obj: Any) -> None:
     """Write JSON atomically (temp file + rename) so a crash never leaves half a file."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)  # `--out new_dir/scores.json` just works
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
     tmp.replace(path)

