@@ -6,7 +6,8 @@
 # from a test split is read. validate.jsonl is the test split here (315 rows after filters).
 # Measured 2026-12-01, 2-core AMD EPYC, shared (CI suite alongside): base 0.5 min, index 1.1 min,
 # baselines 1.3 min, 90 LoRA steps 12.0 min (8.0 s/step; 13.3 min wall), generation over 315
-# rows: lora-k2 5.8 min, base-k0 14.7 min (44 tokens/row, mostly the cap); base-k2 on 64 rows 7.7 min.
+# rows: lora-k2 5.8 min, base-k0 14.7 min (44 tokens/row, mostly the cap); base-k2 on 64 rows 7.7 min,
+# lora-k2 at k=4 3.1 min (after the CI load dropped).
 set -euo pipefail
 OUT=${1:-retrieval_out}
 OPENI=${2:-/work/shared/data/openi}
@@ -37,16 +38,18 @@ $G --model "$OUT/runs/lora-k2" --out "$OUT/table/lora-k2.jsonl" --system lora-k2
 # Zero-shot base: k=0 on all rows; k=2 on the first 64 rows only (time, see the README).
 $G --model "$OUT/smol" --index "$DATA" --num-examples 0 --out "$OUT/base/base-k0.jsonl" --system base-k0
 $G --model "$OUT/smol" --index "$DATA" --num-examples 2 --out "$OUT/base/base-k2.jsonl" --system base-k2 --limit 64
-# Not run on 2026-12-01 (out of time): the fine-tune at other k at generation time, e.g.
-#   $G --model "$OUT/runs/lora-k2" --num-examples 4 --out "$OUT/table/lora-k2-gen-k4.jsonl" --system lora-k2-gen-k4
+# The fine-tune (trained with k=2) given k=4 and k=1 examples at generation time.
+for k in 4 1; do
+  $G --model "$OUT/runs/lora-k2" --num-examples $k --out "$OUT/table/lora-k2-gen-k$k.jsonl" --system lora-k2-gen-k$k
+done
 cp "$OUT"/preds/*.jsonl "$OUT/table/"
 cp "$OUT/base/base-k0.jsonl" "$OUT/table/"
 for f in "$OUT"/table/*.jsonl "$OUT/base/base-k2.jsonl"; do
   s=$(basename "$f" .jsonl)
   $R evaluate "$f" --out "$OUT/scores/$s.json" --metrics rougeL,bertscore
 done
-# n=315: copies, most-frequent, lora-k2, base-k0.
-$PY benchmarks/retrieval_k_table.py "$OUT/table" --reference retrieval-dense,retrieval-tfidf,most-frequent,base-k0
+# n=315: copies, most-frequent, lora-k2 at k=2/4/1, base-k0.
+$PY benchmarks/retrieval_k_table.py "$OUT/table" --reference retrieval-dense,retrieval-tfidf,most-frequent,base-k0,lora-k2
 # n=64 (the rows base-k2 answered): every system, paired against the fine-tune.
 cp "$OUT/table"/*.jsonl "$OUT/base/"
 $PY benchmarks/retrieval_k_table.py "$OUT/base" --reference lora-k2,base-k2
