@@ -576,7 +576,7 @@ _NAME_GATES = (
     rf"|(?<=[ ](?:van|von|den|der|del|los|las|dos|das|ten|ter) [{_UP}])|(?<=Ó [{_UP}])"
     rf"|(?=\.[ ][{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?(?:\n|$))"
     rf"|(?<![^\n][{_UP}])(?=[{_UP}'-]+[ ][{_UP}'-]+[ ](?:WAS|IS)[ ])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
-    rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}][{_LO}])"
+    rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}](?:'[{_UP}])?[{_LO}])"
     rf"|(?<![^\n][{_UP}])(?=[^\n,:.]{{0,30}},|(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?[ ][{_UP}]+(?:[-'][{_UP}]+)?\n))"
 )
 CAP_RE = re.compile(
@@ -813,6 +813,7 @@ _LOWER_PARTICLES = frozenset(
     "de la los van der den von del da di le lo ten ter bin al el du".split()
 )
 _CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o.".split())
+_NOT_NAMES = frozenset("none unknown pending self other na n/a".split())  # "referring: none"
 
 # Cue words before a name. Verb cues end right before the name; label cues end in a colon.
 _VERB_CUES = tuple(
@@ -1106,7 +1107,7 @@ class Deidentifier:
             if (
                 plain == span
                 and len(inner) >= 2
-                and not any(w.lower() in self.allow for w in inner)
+                and not any(w.lower() in self.allow for w in inner if w not in _LOWER_PARTICLES)
             ):
                 return span  # "DISCUSSED THESE RESULTS WITH HASSAN NASSER"
         words = text[name_start:name_end].replace(",", " ").split()
@@ -1537,6 +1538,10 @@ class Deidentifier:
     ) -> tuple[int, int, str] | None:
         """Trim a lower-case name candidate at the first common/clinical word or credential."""
         tokens = list(_WORD_RE.finditer(text, start, end))
+        if label and len(tokens) == 1 and _LINE_END_RE.match(text, tokens[0].end()):
+            word = tokens[0].group().rstrip(".").lower()
+            if word not in _COMMON_SET and word not in _NOT_NAMES and word not in _CREDENTIAL_WORDS:
+                return start, tokens[0].start() + len(word), "NAME"  # "rad: stone" alone
         kept = []
         stop = self.cue_stop if label else self.allow  # after a label an eponym is a name
         for i, token in enumerate(tokens):
