@@ -261,7 +261,7 @@ generated call impresion impressin findngs impresson doppler
 radiology neurology cardiology oncology surgery urology orthopedics pediatrics emergency
 medicine pathology department service team clinic hospital unit floor nurse nursing
 physician resident attending fellow radiologist technologist provider staff doctor
-coma scale
+coma scale lat obl oblique
 """.split()
 
 _COMMON = """
@@ -272,7 +272,7 @@ more most much no nor not now of off on once only or other otherwise our out ove
 possible possibly previous prior probable probably recent same seen several should since so
 some stable such than that the their them then there these they this those through to too
 under until up upon very was were what when where which while who whom why will with within
-without would yes yet new old noted note clinically correlation correlate recommend
+without would yes yet via new old noted note clinically correlation correlate recommend
 recommended suggest suggested follow-up followup follow comparison compared unchanged
 improved increased decreased interval redemonstrated redemonstration demonstrated
 demonstrates demonstrate shows show showing seen identified visualized visible appears
@@ -487,9 +487,11 @@ _DIGIT_AFTER_WORD = _alternatives(
     ),
     (
         "MONTHDAY",
-        r"(?:(?<=on [0-9])|(?<=On [0-9])|(?<=ON [0-9])|(?<=dated [0-9])|(?<=from [0-9])"
-        r"|(?<=since [0-9])"
-        r"|(?<=until [0-9]))[0-9]?/[0-9]{1,2}(?![0-9/])",
+        r"(?:(?<=on [0-9])|(?<=On [0-9])|(?<=ON [0-9])|(?<=dated [0-9])|(?<=DATED [0-9])"
+        r"|(?<=from [0-9])|(?<=From [0-9])|(?<=FROM [0-9])|(?<=since [0-9])|(?<=until [0-9])"
+        # a month/day right after a clock time: "Wet read (14:30, 3/3):", "(2:38pm, 11/17)"
+        r"|(?<=:[0-9]{2}, [0-9])|(?<=[apAP][mM], [0-9])|(?<=[apAP]\.[mM]\., [0-9]))"
+        r"[0-9]?/[0-9]{1,2}(?![0-9/])",
     ),
     (
         "AGECUE",
@@ -515,8 +517,10 @@ DIGIT_RE = re.compile(
         ("PHONE", r"(?<=[^0-9]1)[-. ]\(?[0-9]{3}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])"),
         # 5+ digits, also glued to letters ("E1234567"); not the decimals of "0.12345".
         ("LONGID", r"(?<![0-9.,][0-9])[0-9]{4,}(?:[-/][0-9A-Za-z]+)*"),
-        # extensions written "x8694"
-        ("UID", r"(?<=[^A-Za-z0-9]x[0-9])[0-9]{2,5}(?![0-9])"),
+        # extensions written "x8694", "(X9607)"
+        ("UID", r"(?<=[^A-Za-z0-9][xX][0-9])[0-9]{2,5}(?![0-9])"),
+        # the last four digits of a masked SSN: "xxx-xx-6598", "***-**-1234"
+        ("SSN", r"(?<=[xX*]{3}-[xX*]{2}-[0-9])[0-9]{3}(?![0-9])"),
     )
     + ")"
 )
@@ -532,10 +536,12 @@ _NOT_CREDENTIAL = r"(?!(?:MD|DO|RN|NP|PA|PhD|MBBS|M\.D\.|D\.O\.|R\.N\.|Ph\.D\.)(
 # SMITH, an initial "J." or initials "J.C."; never Open-i's XXXX, never followed by a digit.
 _TOKEN_REST = (
     rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}]?[{_LO}]+)?"
-    rf"|'[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|'[{_UP}]{{2,}}|[{_UP}]+(?:['-][{_UP}]+)?"
+    rf"|'[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|'[{_UP}]{{2,}}(?:-[{_UP}]+)?|[{_UP}]+(?:['-][{_UP}]+)?"
     rf"|\.(?:[{_UP}]\.)*(?=[ ,\t\n]|$))"
-    # not "Series 3", "Grade 2", "T12"; but "Signed T. Bianchi 06.12.2023" keeps its name
-    r"(?![ ]?[0-9]{1,3}(?![0-9./-]))"
+    # not "Series 3", "Grade 2", "T12"; but "Signed T. Bianchi 06.12.2023" and "Signed I.
+    # Boateng 26 July 2018" keep their names (a number that starts a date)
+    r"(?![ ]?[0-9]{1,3}(?![0-9./-])(?![ ](?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+    r"|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)))"
 )
 _TOKEN = rf"(?:(?!XXXX){_NOT_CREDENTIAL}[{_UP}]{_TOKEN_REST})"
 # Surname particles: De la Cruz, Van der Berg, von Trapp, DE LA CRUZ.
@@ -572,7 +578,7 @@ _CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O.
 # Python afterwards): a cue-like word or colon before it; a Titlecase word after it ("John
 # Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
 _NAME_GATES = (
-    rf"(?:(?<=[:hyodwrtmHYOT,-] [{_UP}])|(?<=[ ](?:de|la|da|do|du|di|le|lo) [{_UP}])"
+    rf"(?:(?<=[:hyodwrtmHYOTW,-] [{_UP}])|(?<=[ ](?:de|la|da|do|du|di|le|lo) [{_UP}])"
     rf"|(?<=[ ](?:van|von|den|der|del|los|las|dos|das|ten|ter) [{_UP}])|(?<=Ó [{_UP}])"
     rf"|(?=\.[ ][{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?(?:\n|$))"
     rf"|(?<![^\n][{_UP}])(?=[{_UP}'-]+[ ][{_UP}'-]+[ ](?:WAS|IS)[ ])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
@@ -605,6 +611,13 @@ CAP_RE = re.compile(
     )
     + ")"
 )
+# The name-shaped alternative of CAP_RE alone, tried where an acronym-shaped word ("OH") was
+# not a hospital.
+NAMEISH_RE = re.compile(
+    f"[{_UP}]" + _LBC + _NAME_GATES + "(?=(?P<name_rest>" + _NAME_REST + "))"
+)
+# A given name that is also a word, alone after a cue: "d/w April at 09:43", "left with June,".
+_GIVEN_ALONE_AFTER_RE = re.compile(r"(?:[ ](?:at|AT)[ ]|[,.;])")
 # The name before a credential ("Jane Doe, RN", "J. Smith MD"), searched just before a CRED hit.
 NAME_BEFORE_CREDENTIAL_RE = re.compile(
     f"[{_UP}]"
@@ -653,7 +666,7 @@ lic plate serial sn s/n lot badge npi acct account order visit encounter policy 
     ]
 )
 _ID_VALUE_AFTER_RE = re.compile(
-    r"(?:[ ]?(?:no|number|num))?\.?[ ]?[:#]?[ ]?[#(]?"
+    r"(?:[ ]?(?:no|number|num))?\.?[ ]?[:#]?[ ]?[#(]{0,2}"
     r"(?P<v>(?:(?<=license: )[a-z]{2}[ ](?=[0-9]))?(?=[a-z0-9.-]*[0-9])[a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]|(?<=bed )[a-z](?![a-z0-9]))"
 )
 # Login names: "Workstation user: mgarcia2", "Verified by srao on ...".
@@ -684,6 +697,10 @@ dictated -- transcriptionist d/w""".split()
         "left with",
         "given to",
         "called to",
+        "routed to",
+        "system to",
+        "forwarded to",
+        "copied to",
     ]
 )
 _LOWER_WEAK = ["by", "per", "contact", "final by", "report by", "read by", "results with"]
@@ -692,12 +709,40 @@ _LOWER_WEAK = ["by", "per", "contact", "final by", "report by", "read by", "resu
 _LOWER_LABELS = (
     """pt: name: patient: rad: resident: referring: attending: radiologist: fellow:
 technologist: ordering: physician: transcriptionist:""".split()
-    + ["pt name:", "patient name:", "ordering physician:"]
+    + ["pt name:", "patient name:", "ordering physician:", "notified:", "signed:"]
 )
 _LOWER_NAME_AFTER_RE = re.compile(
     r":?[ ]+(?:dr\.?[ ]+)?"
-    r"(?P<v>[a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*(?:,?[ ][a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*){0,4})"
+    r"(?P<v>[a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*(?:,?[ ][a-zß-öø-ÿĀ-ž][a-zß-öø-ÿĀ-ž'.-]*){0,5})"
 )
+# Phrases that follow a person's name: the words before them are walked back as a name
+# ("Pieter van der Berg was informed", "patient li t. hodgkin (mrn ...", "FOR SANNE DE VRIES,
+# DOB", "referring physician Seo-yeon Zhang notified of", "zhang, niamh m.d.").
+_ANCHOR_KEYWORDS = [
+    "was informed",
+    "was notified",
+    "was paged",
+    "was contacted",
+    "was told",
+    "notified of",
+    "mrn",
+    "dob",
+    "m.d.",
+]
+# ID keywords that also close a name when they follow it: "svetlana graves (beeper 52458)",
+# "-- april nowak, pgr #87885".
+_NAME_CLOSING_IDS = frozenset({"pager", "beeper", "pgr", "ext", "extension"})
+# Role nouns: the walk-back stops at them ("the referring clinician, aditya l. sharma, was
+# informed"; "the case manager was notified" is no name).
+_ROLE_WORDS = frozenset(
+    """clinician clinicians manager family team office caregiver coordinator practitioner
+    assistant son daughter wife husband mother father sister brother spouse partner parent
+    parents friend guardian surgeon pharmacist sonographer transcriptionist therapist tech
+    service desk charge primary covering on-call oncall ordering referring consultant
+    intensivist hospitalist midwife dispatcher operator relative relatives niece nephew
+    grandson granddaughter aide supervisor""".split()
+)
+_ANCHOR_WORD_RE = re.compile(rf"[{_UP}{_LO}][{_UP}{_LO}'’-]*\.?")
 # Facility names end in a facility word; the words before it are walked back in Python.
 _FACILITY_WORDS = """Hospital|Medical Center|Medical Centre|Health Center|Health System|Clinic|
 Center|Centre|Institute|Associates|Imaging|Pediatrics|Orthopedics|Internal Medicine|
@@ -717,6 +762,7 @@ for _kind, _words in (
     ("LOWERLABEL", _LOWER_LABELS),
     ("MONTH", sorted({m.lower() for m in _month_words()})),
     ("FACILITY", [w.lower() for w in _FACILITY_WORDS]),
+    ("ANCHOR", _ANCHOR_KEYWORDS),
 ):
     for _word in _words:
         _KEYWORD_KIND.setdefault(_word, _kind)
@@ -763,8 +809,11 @@ _KEYWORD_AFTER = {
         r"|[0-9]{4}(?![0-9])))"
     ),
 }
-# Typist initials alone on a line: "TA/nc", "GW/HH".
-_TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-z]{2,3})[ \t]*(?:\n|$)")
+# Typist initials alone on a line: "TA/nc", "GW/HH", "kz/rp", "GR/KÓ".
+_TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-zÀ-ÖØ-öø-ÿ]{2,3})[ \t]*(?:\n|$)")
+_TYPIST_PAIR_RE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]{2,3}")
+# A one-letter bed ends its phrase: "micu bed a.", "ed bed d\n", "bed c, at 7:35".
+_BED_LETTER_END_RE = re.compile(r"[ ]*(?:[,.;)]|\n|$)")
 
 _IN_CITY_RE = re.compile(r"[ ](?:in|IN)[ ](?P<c>[A-Z][A-Za-z]+(?:[ ][A-Z][A-Za-z]+)?)(?![A-Za-z])")
 # Clinical abbreviations shaped like hospital abbreviations (end in H).
@@ -812,7 +861,7 @@ _CITY_WORD_RE = re.compile(r"(?:[A-Z][A-Za-z.'-]*|[a-z][a-z'-]+)$")
 _LOWER_PARTICLES = frozenset(
     "de la los van der den von del da di le lo ten ter bin al el du".split()
 )
-_CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o.".split())
+_CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o. m.d d.o".split())
 _NOT_NAMES = frozenset("none unknown pending self other na n/a".split())  # "referring: none"
 
 # Cue words before a name. Verb cues end right before the name; label cues end in a colon.
@@ -823,7 +872,9 @@ _VERB_CUES = tuple(
     notified|paged|informed|contacted|called|telephoned|dictated by|signed by|reviewed by|
     read by|interpreted by|transcribed by|approved by|verified by|attested by|performed by|
     electronically signed|seen by|called by|paged by|reported by|contacted by|patient|pt|
-    patient name""".replace("\n", "")
+    patient name|discussed these results with|discussed the results with|
+    discussed these findings with|discussed the findings with|reviewed these results with|
+    reviewed the findings with""".replace("\n", "")
     .replace("    ", "")
     .split("|")
 )
@@ -870,7 +921,7 @@ _COLUMN_GAP_RE = re.compile(r"[ ]{2,}|\t|[ ]\|")
 _COLUMN_NAME_RE = re.compile(
     rf"[{_UP}{_LO}][{_UP}{_LO}'’-]*\.?,?(?:[ ][{_UP}{_LO}][{_UP}{_LO}'’-]*\.?,?){{1,3}}"
 )
-_SIGNOFF_INITIALS_RE = re.compile(rf"(?:^|\.[ ]|\n)(?P<i>[{_UP}]{{2,3}})[ ]$")
+_SIGNOFF_INITIALS_RE = re.compile(rf"(?:^|\.[ ]|\n)(?P<i>[{_UP}]{{2,3}}|[a-z]{{2,3}})[ ]$")
 _LINE_END_RE = re.compile(r"\.?[ ]*(?:\n|$)")
 _SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
 _AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
@@ -879,9 +930,10 @@ _CAPS_ONLY_TERMS = frozenset({"ng"})
 # An initial and a surname (with particles) closing the report after a sentence: a signature.
 _SIGNOFF_END_RE = re.compile(
     rf"(?<=\.[ ])(?P<n>[{_UP}{_LO}]\.[ ](?:(?:de|van|von|der|den|la|los|del|da|di|le|ten|ter|De|Van|Von|"
-    rf"Del|La|Le|Da|Di|Bou|Abu|Al|El)[ ])*(?P<s>[{_UP}{_LO}][{_UP}{_LO}'-]+))[ ]*$"
+    rf"Del|La|Le|Da|Di|Bou|Abu|Al|El|bou|abu|al|el)[ ])*(?P<s>[{_UP}{_LO}][{_UP}{_LO}'-]+))[ ]*$"
 )
 _LOWER_NEXT_WORD_RE = re.compile(rf"[ ](?P<w>[{_LO}][{_LO}'-]+)(?=[ ,.;:)]|\n|$)")
+_DRS_AND_LOWER_RE = re.compile(rf"[ ]and[ ](?P<w>[{_LO}][{_LO}'-]+)(?=[ ,.;:)]|\n|$)")
 _LOWER_CREDENTIAL_RE = re.compile(r"(?<=[a-z]),[ ](?:md|m\.d\.|rn|do(?=[ ]*(?:\n|$)))(?![a-z])")
 _LOWER_WORD_RE = re.compile(rf"[{_LO}][{_LO}'-]*\.?,?")
 _LOWER_CUE_WORDS = frozenset(
@@ -890,7 +942,8 @@ _LOWER_CUE_WORDS = frozenset(
 # An initial and a surname after a cue word, closed by punctuation: "obtained from J. BEST:",
 # "requested by a. zhang (", "from r. khoury:".
 _INITIAL_SURNAME_RE = re.compile(
-    r"[ ](?P<n>[A-Za-z]\.[ ](?P<s>[A-Za-z][A-Za-z'-]+))(?=[:;)]|[ ]\(|,[ ]|[ ](?:at|AT)[ ])"
+    rf"[ ](?P<n>[A-Za-z]\.[ ](?:(?:{_PARTICLE_WORDS}|lo|bou|abu)[ ])?"
+    rf"(?P<s>[{_UP}{_LO}][{_UP}{_LO}'-]+))(?=[:;)]|[ ]\(|,[ ]|[ ](?:at|AT)[ ])"
 )
 _AGE_IN_PARENS_RE = re.compile(r"[ ]\((?P<a>[0-9]{2,3})\)")
 # Words that open a facility's name before its capitalised words ("Our Lady of Lourdes").
@@ -927,7 +980,9 @@ _KINDS = {
 }
 _WORD_RE = re.compile(r"[^\W\d_][\w'.-]*")
 _LEADING_DIGITS = re.compile("[0-9]+")
-_UNITS = ("mm", "cm", "ml", "mgy", "msv", "hu", "kg", "g ", "%", "cc", "mcg", "mg", "units")
+# A unit after a long number makes it a measurement ("12000 units", "1500 mg"); the unit must
+# end there, so a hospital acronym on the next line ("5590569\nMGH") does not count.
+_UNIT_AFTER_RE = re.compile(r"(?:mm|cm|ml|mgy|msv|hu|kg|g|cc|mcg|mg|units?)(?![a-z])|%")
 
 
 # ------------------------------------------------------------------------------------------
@@ -1026,9 +1081,9 @@ class Deidentifier:
         return start, end, kind  # IP, SSN, ZIP, ADDRESS
 
     def _long_id(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
-        after = text[end : end + 6].lstrip().lower()
-        if after.startswith(_UNITS):
-            return None  # a measurement such as "12000 units", not an identifier
+        after = text[end : end + 8].lstrip(" ").lower()
+        if _UNIT_AFTER_RE.match(after):
+            return None  # a measurement such as "12000 units", not an identifier; "5590569\nMGH" is
         while start and (text[start - 1].isalnum() or text[start - 1] in "-#"):
             start -= 1
         if text.startswith("XXXX", start):
@@ -1061,14 +1116,27 @@ class Deidentifier:
             before = NAME_BEFORE_CREDENTIAL_RE.search(text, max(0, start - 80), start)
             if before is None:  # "Dictated by: D.O." are initials, not a credential
                 return (start, end, "NAME") if _cue_before(text, start) else None
-            return self._name_span(text, before.start(), before.end(), cue=True)
+            span = self._name_span(text, before.start(), before.end(), cue=True)
+            return _with_particles(text, span)  # "RESIDENT/FELLOW: van Houten, Anneke, MD"
         if kind == "INITIALS":
             return start, end, "NAME"
         if kind == "ACRONYM":
-            return self._hospital_acronym(text, start, end)
-        end = match.end("name_rest")
+            span = self._hospital_acronym(text, start, end)
+            if span is None and text[start:end].lower() not in self.allow:
+                # "CASE REVIEWED WITH OH, MEI": the acronym shape was a surname
+                name = NAMEISH_RE.match(text, start)
+                if name is not None:
+                    return self._nameish_candidate(text, start, name.end("name_rest"))
+            return span
+        return self._nameish_candidate(text, start, match.end("name_rest"))
+
+    def _nameish_candidate(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
         stop = self.cue_stop  # most candidates are "FINDINGS: The ..." or "TECHNIQUE: Axial CT"
-        if all(word.lower() in stop for word in text[start:end].replace(",", " ").split()):
+        words = text[start:end].replace(",", " ").split()
+        if all(word.lower() in stop for word in words):
+            if len(words) == 1 and _given_word(words[0]) and _GIVEN_ALONE_AFTER_RE.match(text, end):
+                if _cue_before(text, start) or _weak_cue_before(text, start):
+                    return start, end, "NAME"  # "d/w April at 09:43", "left with June at"
             return None
         return self._nameish(text, start, end)
 
@@ -1161,9 +1229,9 @@ class Deidentifier:
             tokens.pop(0)
         while tokens and _is_common(tokens[-1].group(), allow):
             last = tokens[-1].group()
-            if len(tokens) > 1 and _given_word(last):
+            if len(tokens) > 1 and last[:1].isupper() and last.lower() in _GIVEN_WORDS:
                 if text[tokens[-2].end() : tokens[-1].start()] == ", ":
-                    break  # "Chatterjee, Will", "Romano, May"
+                    break  # "Chatterjee, Will", "Romano, May", "ABARA, WILL"
             if cue and len(tokens) > 1 and _CREDENTIAL_AFTER_RE.match(text, tokens[-1].end()):
                 break  # "Attending: Jesus Day, MD": the word before a credential is a surname
             if len(tokens) > 1 and last[:1].isupper() and last[1:2].islower():
@@ -1202,12 +1270,22 @@ class Deidentifier:
         if tail is not None and tail.group("s").lower() not in _CLINICAL_SET:
             found.append((tail.start("n"), tail.end("n"), "NAME"))
         for m in DR_LOWER_RE.finditer(text):  # "discussed with dr smith", "dr hill"
-            if m.group().rsplit(None, 1)[-1] not in _CLINICAL_SET:
+            last = m.group().rsplit(None, 1)[-1]
+            # after a capital "Dr" even a clinical word is a surname ("Notified Dr stone")
+            if last not in _CLINICAL_SET or (text[m.start()] == "D" and last not in _COMMON_SET):
                 end = m.end()
                 more = _LOWER_NEXT_WORD_RE.match(text, end)  # "dr. april kennedy"
-                if more is not None and more.group("w") not in self.cue_stop:
+                if more is not None and (
+                    more.group("w") not in self.cue_stop
+                    # "dr. wei ng": after a given name a short clinical word is the surname
+                    or (last in FIRST_NAMES and more.group("w") not in _COMMON_SET)
+                ):
                     end = more.end()
                 found.append((m.start("lower_name"), end, "NAME"))
+                if m.group()[:3].lower() == "drs":  # "drs. nguyen-tran and cushing"
+                    other = _DRS_AND_LOWER_RE.match(text, end)
+                    if other is not None and other.group("w") not in self.cue_stop:
+                        found.append((other.start("w"), other.end("w"), "NAME"))
         if ", md" in text or ", m.d." in text or ", rn" in text or ", do" in text:
             # "reviewed by dorothy hill, md": a lower-case name before md/rn (substring checks
             # first: `in` is a C memchr scan, ~10x cheaper than running the regex on every text)
@@ -1246,12 +1324,28 @@ class Deidentifier:
                 if initial is not None:
                     surname = initial.group("s")
                     bare = surname.lower()
-                    if (bare not in self.cue_stop or surname.isupper()) and (
-                        bare not in _CLINICAL_SET
+                    # "BY W. STONE;", "by J. Stone at": a capitalised surname after an initial
+                    # may be a word; in lower case it may not ("by e. coli" stays either way)
+                    if surname[:1].isupper() or (
+                        bare not in self.cue_stop and bare not in _CLINICAL_SET
                     ):
                         found.append((initial.start("n"), initial.end("n"), "NAME"))
                 if kind == "FROM":
                     continue
+            if kind == "ANCHOR" or (word in _NAME_CLOSING_IDS and text[start - 1 : start] == "("):
+                if lower_report is None:
+                    lower_report = _is_lower_report(text)
+                span = self._name_before_anchor(text, start, lower_report)
+                if span is not None:
+                    found.append(span)
+                if kind == "ANCHOR":
+                    continue
+            elif word in _NAME_CLOSING_IDS and text[start - 2 : start] == ", ":
+                if lower_report is None:
+                    lower_report = _is_lower_report(text)
+                span = self._name_before_anchor(text, start, lower_report)
+                if span is not None:
+                    found.append(span)
             if word == "--" and start and text[start - 1] != "\n":
                 continue  # "-- jane doe, pgr 123" signs off at a line start; "x -- pre op" does not
             tail = _KEYWORD_AFTER[kind].match(low, end)
@@ -1273,7 +1367,8 @@ class Deidentifier:
             value = text[v_start:v_end]
             if kind == "ID":
                 if value.isalpha() and not value.isupper():
-                    continue  # "bed a" in prose is not a bed letter
+                    if not _BED_LETTER_END_RE.match(text, v_end):
+                        continue  # "bed a few" in prose; "micu bed a." / "ed bed d\n" are beds
                 found.append((v_start, v_end, "ID"))
                 covered_to = v_end  # "order 123 bed 4": the value is not another keyword
             elif kind == "USER":
@@ -1295,8 +1390,12 @@ class Deidentifier:
             for m in _TYPIST_LINE_RE.finditer(text):
                 slash = m.start()
                 line_start = text.rfind("\n", 0, slash) + 1
-                initials = text[line_start:slash]
-                if 2 <= len(initials) <= 4 and initials.isalpha() and initials.isupper():
+                initials, second = text[line_start:slash], m.group("b")
+                if not _TYPIST_PAIR_RE.fullmatch(initials):
+                    continue
+                # "TA/nc", "kz/rp", "ap/bk", "MD/ML": at most one half may be a clinical
+                # abbreviation ("AP/LAT", "pa/lat" are views, not typists)
+                if not (initials.lower() in _CLINICAL_SET and second.lower() in _CLINICAL_SET):
                     found.append((line_start, slash, "NAME"))
                     found.append((m.start("b"), m.end("b"), "NAME"))
         # "performed at: ucmc", "from svh, warren": lower-case hospital acronyms, only in a
@@ -1352,8 +1451,10 @@ class Deidentifier:
 
             if kind == "DATE" and (end == len(text) or text[end] == "\n"):
                 initials = _SIGNOFF_INITIALS_RE.search(text, max(0, start - 6), start)
-                if initials is not None and initials.group("i") not in _MODALITIES:
-                    if initials.group("i") not in _CLINICAL_ACRONYMS:
+                letters = initials.group("i") if initials is not None else ""
+                if letters and letters.upper() not in _MODALITIES:
+                    # lower-case "swc oct 31, 2013" only when it is not a word ("am", "on")
+                    if letters not in _CLINICAL_ACRONYMS and letters not in self.allow:
                         taken.append((initials.start("i"), initials.end("i"), "NAME"))
             if text.startswith("  ", end) or text.startswith("\t", end):  # "6/2/06  ADA LI  ACC"
                 line_end = text.find("\n", end)
@@ -1468,7 +1569,7 @@ class Deidentifier:
             line_start = start == 0 or text[start - 1] == "\n"
             if not (
                 line_start
-                or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: ", "at: "))
+                or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: ", "at: ", "site: "))
                 or (head.endswith("(") and text.startswith(", ", end))  # "(MGH, Ann Arbor, MI"
             ):
                 return None
@@ -1508,6 +1609,62 @@ class Deidentifier:
         length = len(" ".join(reversed(taken)))
         return comma - length, comma, "CITY"
 
+    def _name_before_anchor(
+        self, text: str, anchor: int, lower_report: bool
+    ) -> tuple[int, int, str] | None:
+        """The 2-6 name-shaped words that end right before a phrase that follows a name
+        (`anchor`: "was informed", "(mrn", ", dob", "(beeper"). The walk back stops at a line
+        start or punctuation, at a clinical/common word or a role noun ("physician",
+        "clinician,"), and takes one "Last," comma; in a report that is not written in lower
+        case every word must be capitalised ("the case manager was notified" is no name)."""
+        end = anchor
+        while end and text[end - 1] in " ,|(":
+            end -= 1  # "Smith, DOB", "li t. hodgkin (mrn", "Brittany A | DOB"
+        head = text[max(0, end - 72) : end]
+        cut = max(head.rfind(c) for c in "\n:;(|")
+        words = head[cut + 1 :].split(" ")
+        taken: list[str] = []
+        for word in reversed(words):
+            if not word or len(taken) >= 6:
+                break
+            if word.endswith(","):
+                if not taken or len(taken) > 2:
+                    break  # "clinician, aditya l. sharma": the comma ends a phrase
+                word = word[:-1]
+                if taken[-1].endswith(",") or any(w.endswith(",") for w in taken):
+                    break
+                word += ","
+            bare = word.rstrip(",")
+            if not _ANCHOR_WORD_RE.fullmatch(bare) or bare.endswith(("'s", "’s")):
+                break
+            low = bare.rstrip(".").lower()
+            if low in _ROLE_WORDS:
+                break
+            if low in self.cue_stop and low not in _LOWER_PARTICLES and low not in _GIVEN_WORDS:
+                if not (len(bare) == 1 and bare.isupper()):  # "Brittany A": an initial
+                    break
+            taken.append(word)
+        while taken and taken[-1].rstrip(",").lower() in _LOWER_PARTICLES:
+            taken.pop()  # the walk ended on "de" of "... de": not a name start
+        names = [w.rstrip(",.") for w in taken]
+        core = [
+            w for w in names if len(w) > 1 and w.lower() not in _LOWER_PARTICLES
+        ]  # initials and particles aside
+        if len(taken) < 2 or not core:
+            return None
+        if all(w.lower() in self.allow or w.lower() in _GIVEN_WORDS for w in core):
+            return None  # "Baker Graves", "May June": no word that is only a name
+        if not lower_report and not all(
+            w[:1].isupper() for w in names if w.lower() not in _LOWER_PARTICLES
+        ):
+            return None
+        length = len(" ".join(reversed(taken)))
+        stop = end
+        if text[stop - 1] == "." and len(taken[0]) > 2:
+            stop -= 1  # "Sharma." closing a sentence; "J." stays an initial
+            length -= 1
+        return stop - length, stop, "NAME"
+
     def _lower_name_before(self, text: str, comma: int) -> tuple[int, int, str] | None:
         """One to four lower-case words (no clinical word) ending at `comma` ("dorothy hill",
         "russo, rania"), starting after a line start, colon, "by" or "with"."""
@@ -1528,7 +1685,13 @@ class Deidentifier:
         if len(taken) < 2 and not (taken and text.startswith(",", comma - len(taken[0]) - 2)):
             return None
         bare = [w.rstrip(",.") for w in taken if len(w.rstrip(",.")) > 1]  # initials aside
-        if not bare or any(w in _CLINICAL_SET for w in bare) or all(w in self.allow for w in bare):
+        initials = len(bare) < len(taken)
+        # the surname right before ", md" may be a short clinical word ("sakura ng, md") when
+        # the given name before it is not; initials mark a person ("j. d. foley, md")
+        clinical = [w for w in bare[1:] if w in _CLINICAL_SET] if len(bare) >= 2 else bare
+        if bare and len(bare) >= 2 and bare[-1] not in self.allow and bare[0] not in _COMMON_SET:
+            clinical = [w for w in bare[1:-1] if w in _CLINICAL_SET]
+        if not bare or clinical or (all(w in self.allow for w in bare) and not initials):
             return None  # "no change, md" is not a name; "dorothy hill" is (hill is common)
         length = len(" ".join(reversed(taken)))
         return comma - length, comma, "NAME"
@@ -1553,7 +1716,7 @@ class Deidentifier:
                     i == 0
                     and len(tokens) > 1
                     and text.startswith(", ", token.end())
-                    and tokens[1].group().rstrip(".,").lower() not in self.allow
+                    and tokens[1].group().rstrip(".,").lower() not in self.cue_stop
                 ):
                     break  # "dictated by: day, chiamaka md": "last, first" keeps a word surname
             kept.append(token)
@@ -1658,7 +1821,7 @@ def _cue_before(text: str, start: int) -> bool:
     if head.endswith(" dr") or head.endswith(" dr."):
         head = head[: head.rfind(" dr")]
     if head.endswith(":"):
-        label = head[:-1].rstrip()
+        label = head[:-1].rstrip().replace("/", " ")  # "RESIDENT/FELLOW:"
         return label.endswith(_LABEL_CUES)
     if head.endswith(" and") and _DRS_AND_RE.search(head):
         return True
@@ -1695,6 +1858,21 @@ def words_of(text: str, start: int, end: int) -> list[str]:
 
 def _given_word(word: str) -> bool:
     return word[:1].isupper() and word[1:2].islower() and word.lower() in _GIVEN_WORDS
+
+
+def _is_lower_report(text: str) -> bool:
+    """A report written in lower case (fewer than one capital per 50 characters)."""
+    return len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
+
+
+def _with_particles(
+    text: str, span: tuple[int, int, str] | None
+) -> tuple[int, int, str] | None:
+    """Move a name's start back over the particles before it ("van der Berg", "Ó Briain")."""
+    if span is None:
+        return None
+    particles = _PARTICLES_BEFORE_RE.search(text, max(0, span[0] - 24), span[0])
+    return (particles.start(), span[1], span[2]) if particles else span
 
 
 def _weakest_cue_before(text: str, start: int) -> bool:
