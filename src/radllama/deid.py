@@ -924,7 +924,14 @@ _COLUMN_NAME_RE = re.compile(
 _SIGNOFF_INITIALS_RE = re.compile(rf"(?:^|\.[ ]|\n)(?P<i>[{_UP}]{{2,3}}|[a-z]{{2,3}})[ ]$")
 _LINE_END_RE = re.compile(r"\.?[ ]*(?:\n|$)")
 _SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
-_AGE_AFTER_NAME_RE = re.compile(r",[ ](?:[0-9]{1,3}|[a-z]+(?:-[a-z]+)*)[- ](?:years?|yrs?|yo|y/o)")
+_AGE_AFTER_NAME_RE = re.compile(
+    r",[ ](?:[0-9]{1,3}[- ]?|[a-z]+(?:-[a-z]+)*[- ])(?:years?|yrs?|yo|y/o)(?![a-z])", re.IGNORECASE
+)
+# A lower-case name alone at a line start before an age: "shreya willis, 104 year old woman".
+_LOWER_NAME_AGE_RE = re.compile(
+    r"(?m)^(?P<n>[a-zß-öø-ÿĀ-ž'-]+(?:[ ][a-zß-öø-ÿĀ-ž.'-]+){1,3})"
+    r"(?=, (?:[0-9]{1,3}[- ]?|[a-z]+(?:-[a-z]+)*[- ])(?:years?|yrs?|yo|y/o)(?![a-z]))"
+)
 _CREDENTIAL_AFTER_RE = re.compile(r",?[ ](?:MD|M\.D\.|DO|RN|NP|PA-C|PhD|MBBS)(?![A-Za-z])")
 _CAPS_ONLY_TERMS = frozenset({"ng"})
 # An initial and a surname (with particles) closing the report after a sentence: a signature.
@@ -1163,13 +1170,16 @@ class Deidentifier:
             text, max(0, name_start - 12), name_start
         ):
             inner = text[name_start:name_end].split(", ")
+            routed = _ROUTED_TO_RE.search(text, max(0, name_start - 12), name_start) is not None
             if (
                 len(inner) == 2
                 and " " not in inner[1]
-                and inner[1].lower() not in self.allow
-                and inner[0].lower() not in self.cue_stop
+                and inner[1].lower() not in (self.cue_stop if routed else self.allow)
+                and (routed or inner[0].lower() not in self.cue_stop)
             ):
-                return span  # "routed to Colles, Zainab", "system to SANCHEZ, FRANK"
+                # "routed to Colles, Zainab"; after "system to"/"routed to" the surname may be
+                # a word and the given name an eponym ("STONE, LAKSHMI", "SANCHEZ, FRANK")
+                return span
             plain = self._name_span(text, name_start, name_end, cue=False)
             inner = text[name_start:name_end].replace(",", " ").split()
             if (
@@ -1338,8 +1348,11 @@ class Deidentifier:
                 span = self._name_before_anchor(text, start, lower_report)
                 if span is not None:
                     found.append(span)
-                if kind == "ANCHOR":
-                    continue
+                if word != "was paged":
+                    if kind == "ANCHOR":
+                        continue
+                else:  # "was paged (#2208)": the number after it is a pager
+                    kind = "ID"
             elif word in _NAME_CLOSING_IDS and text[start - 2 : start] == ", ":
                 if lower_report is None:
                     lower_report = _is_lower_report(text)
@@ -1386,6 +1399,10 @@ class Deidentifier:
                 span = self._lower_name(text, v_start, v_end, label=label)
                 if span is not None:
                     found.append(span)
+                    if word in ("drs", "drs."):  # "drs. nguyen-tran and cushing"
+                        other = _DRS_AND_LOWER_RE.match(text, span[1])
+                        if other is not None and other.group("w") not in self.cue_stop:
+                            found.append((other.start("w"), other.end("w"), "NAME"))
         if "/" in text:
             for m in _TYPIST_LINE_RE.finditer(text):
                 slash = m.start()
@@ -1404,6 +1421,10 @@ class Deidentifier:
         if lower_report is None and text[:40].islower():
             lower_report = len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
         if lower_report:
+            for m in _LOWER_NAME_AGE_RE.finditer(text):  # "shreya willis, 104 year old woman"
+                span = self._column_name(text, m.start("n"), m.end("n"))
+                if span is not None:
+                    found.append(span)
             for m in _LOWER_ACRONYM_RE.finditer(text):
                 token = m.group("a")
                 if token in self.allow or token.upper() in _CLINICAL_ACRONYMS:
@@ -1427,6 +1448,14 @@ class Deidentifier:
             if kind not in _LAYOUT_ANCHORS:
                 continue
             line_start = text.rfind("\n", 0, start) + 1
+            if kind == "DATE" and line_start == start and start >= 2:
+                # "li suzuki\n11/11/15 9:51 pm", "JESÚS DEL RÍO\nNOVEMBER 12, 2005": a name
+                # alone on the line above a line that starts with a date signs the report
+                above = text.rfind("\n", 0, start - 1) + 1
+                span = self._column_name(text, above, start - 1)
+                if span is not None:
+                    taken.append(span)
+                    continue
             before = text[line_start:start]
             gap = _COLUMN_GAP_END_RE.search(before)
             if gap is not None:  # "rice, linda   30-oct-1962", "haddad, willem (2162...)"
@@ -1443,7 +1472,9 @@ class Deidentifier:
                     span = self._column_name(text, line_start + head.end(), start, strict=True)
                     if span is None:  # "Maria Paget Jan 14, 2010.": a given name, then a surname
                         first = before[head.end() :].split(" ", 1)[0].lower()
-                        if first in FIRST_NAMES:
+                        # "Sterling Paget Feb 8, 2004.", "Will Bou Khalil 23.04.2017.": a given
+                        # name that is no word (or a given name that is one), then the surname
+                        if first in FIRST_NAMES or first in _GIVEN_WORDS or first not in self.allow:
                             span = self._column_name(text, line_start + head.end(), start)
                     if span is not None:
                         taken.append(span)
@@ -1481,7 +1512,7 @@ class Deidentifier:
             if kind == "ADDRESS" and start >= 2 and text[start - 1] == "\n":
                 # "Wei D'Angelo\n4699 NW Cedar Boulevard": the line above a street line
                 line_start = text.rfind("\n", 0, start - 1) + 1
-                span = self._column_name(text, line_start, start - 1, strict=True)
+                span = self._column_name(text, line_start, start - 1)
                 if span is not None:
                     taken.append(span)
         found.extend(taken)
@@ -1489,13 +1520,26 @@ class Deidentifier:
     def _column_name(
         self, text: str, start: int, end: int, strict: bool = False
     ) -> tuple[int, int, str] | None:
-        """A header column that is a name: 2-4 words, any case, no clinical or common word."""
+        """A header column that is a name: 2-4 words, any case, no clinical or common word
+        (a given name that is a word may open it: "May Ramírez"; in "Last, First" the surname
+        may be a word: "STONE, WILLIAM", "NG, ARJUN")."""
         value = text[start:end].strip()
         if not _COLUMN_NAME_RE.fullmatch(value):
             return None
         words = [w.strip(",.").lower() for w in value.split()]
         stop = self.allow if strict else self.cue_stop  # strict: no eponym either
-        if any(w in stop and w not in _LOWER_PARTICLES for w in words):
+        last_first = value.split(" ", 1)[0].endswith(",") and len(words) >= 2
+        for i, w in enumerate(words):
+            if w not in stop or w in _LOWER_PARTICLES:
+                continue
+            if i == 0 and w in _GIVEN_WORDS and len(words) >= 2:
+                continue  # "May Ramírez", "Will Bou Khalil"
+            if i == 0 and last_first and w not in _COMMON_SET and words[1] not in self.allow:
+                continue  # "STONE, WILLIAM (333-83-44)": a clinical word as the surname
+            if i == 1 and last_first and w in _GIVEN_WORDS:
+                continue  # "DE JONG, WILL"
+            return None
+        if all(w in self.allow or w in _GIVEN_WORDS or w in _LOWER_PARTICLES for w in words):
             return None
         if words[-1] in _CREDENTIAL_WORDS:
             return None
@@ -1686,11 +1730,10 @@ class Deidentifier:
             return None
         bare = [w.rstrip(",.") for w in taken if len(w.rstrip(",.")) > 1]  # initials aside
         initials = len(bare) < len(taken)
-        # the surname right before ", md" may be a short clinical word ("sakura ng, md") when
-        # the given name before it is not; initials mark a person ("j. d. foley, md")
-        clinical = [w for w in bare[1:] if w in _CLINICAL_SET] if len(bare) >= 2 else bare
-        if bare and len(bare) >= 2 and bare[-1] not in self.allow and bare[0] not in _COMMON_SET:
-            clinical = [w for w in bare[1:-1] if w in _CLINICAL_SET]
+        clinical = [w for w in bare if w in _CLINICAL_SET]
+        if clinical == bare[:1] and len(bare) >= 2 and bare[-1] not in self.allow:
+            clinical = []  # reversed order: "ng" in "sakura ng, md" is the surname
+        # initials mark a person even before an eponym surname ("j. d. foley, md")
         if not bare or clinical or (all(w in self.allow for w in bare) and not initials):
             return None  # "no change, md" is not a name; "dorothy hill" is (hill is common)
         length = len(" ".join(reversed(taken)))
