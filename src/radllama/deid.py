@@ -630,8 +630,8 @@ NAME_BEFORE_CREDENTIAL_RE = re.compile(
     + r"){0,3},?[ \t]{1,3}$"
 )
 DR_LOWER_RE = re.compile(
-    rf"[Dd]r(?<![A-Za-z][Dd]r)\.?[ ]+(?P<lower_name>(?:(?:van|von|de|del|della|der|di|da|du|la|le|ter|ten)"
-    rf"[ ])*[{_LO}][{_LO}'-]+)"
+    rf"[Dd]r(?<![A-Za-z][Dd]r)\.?[ ]+(?P<lower_name>(?:[a-z]\.[ ]){{0,2}}"  # "dr. a. r. mackenzie"
+    rf"(?:(?:van|von|de|del|della|der|di|da|du|la|le|ter|ten)[ ])*[{_LO}][{_LO}'-]+)"
 )
 # E-mail and URL patterns start at a literal ("@", "://", "www.") that ``re`` finds with a fast
 # substring search; the local part / scheme before it is taken by walking back in Python.
@@ -731,7 +731,7 @@ _ANCHOR_KEYWORDS = [
 ]
 # ID keywords that also close a name when they follow it: "svetlana graves (beeper 52458)",
 # "-- april nowak, pgr #87885".
-_NAME_CLOSING_IDS = frozenset({"pager", "beeper", "pgr", "ext", "extension"})
+_NAME_CLOSING_IDS = frozenset({"pager", "beeper", "pgr", "ext", "extension", "job"})
 # Role nouns: the walk-back stops at them ("the referring clinician, aditya l. sharma, was
 # informed"; "the case manager was notified" is no name).
 _ROLE_WORDS = frozenset(
@@ -1117,6 +1117,8 @@ class Deidentifier:
                 word = _WORD_RE.match(text, start + head.end())  # type: ignore[union-attr]
                 if word is not None and word.group().rstrip(".").lower() not in _CLINICAL_SET:
                     w_end = word.end() - (1 if word.group().endswith(".") else 0)
+                    if word.group().endswith(("'s", "'S", "’s")):
+                        w_end = word.end() - 2  # "DR. NG'S OFFICE"
                     return word.start(), w_end, "NAME"
             return span
         if kind == "CRED":
@@ -1182,10 +1184,15 @@ class Deidentifier:
                 return span
             plain = self._name_span(text, name_start, name_end, cue=False)
             inner = text[name_start:name_end].replace(",", " ").split()
+            sentence = text[max(0, name_start - 80) : name_start]
+            sentence = sentence[max(sentence.rfind(". "), sentence.rfind("\n")) + 1 :]
             if (
                 plain == span
                 and len(inner) >= 2
                 and not any(w.lower() in self.allow for w in inner if w not in _LOWER_PARTICLES)
+                # a person is met, called or spoken "with"/"to": "THICKENING WITH COMB SIGN"
+                # and "CYST WITH THIN SEPTATIONS" have no such verb before them
+                and (routed or _COMMUNICATION_RE.search(sentence) is not None)
             ):
                 return span  # "DISCUSSED THESE RESULTS WITH HASSAN NASSER"
         words = text[name_start:name_end].replace(",", " ").split()
@@ -1228,6 +1235,12 @@ class Deidentifier:
     def _name_span(self, text: str, start: int, end: int, cue: bool) -> tuple[int, int, str] | None:
         """Trim allow-listed words off both ends of a name candidate; None if nothing is left."""
         tokens = list(_WORD_RE.finditer(text, start, end))
+        for i, token in enumerate(tokens):
+            if token.group().endswith(("'s", "'S", "’s")) and len(token.group()) > 3:
+                # "DR. OKAFOR'S OFFICE": the name ends before the possessive
+                cut = token.start() + len(token.group()) - 2
+                tokens = tokens[:i] + [_WORD_RE.match(text, token.start(), cut)]  # type: ignore[list-item]
+                break
         allow = self.cue_stop if cue else self.allow
         while tokens and _is_common(tokens[0].group(), allow):
             if len(tokens) > 1 and _given_word(tokens[0].group()):
@@ -1329,7 +1342,7 @@ class Deidentifier:
                     if span is not None:
                         found.append(span)
                 continue
-            if word == "by" or word == "from":  # "obtained from J. BEST:", "by a. zhang ("
+            if word.endswith(("by", "from")):  # "obtained from J. BEST:", "report by W. STONE;"
                 initial = _INITIAL_SURNAME_RE.match(text, end)
                 if initial is not None:
                     surname = initial.group("s")
@@ -1342,23 +1355,22 @@ class Deidentifier:
                         found.append((initial.start("n"), initial.end("n"), "NAME"))
                 if kind == "FROM":
                     continue
-            if kind == "ANCHOR" or (word in _NAME_CLOSING_IDS and text[start - 1 : start] == "("):
+            if kind == "ANCHOR" or (
+                word in _NAME_CLOSING_IDS
+                and (text[start - 1 : start] == "(" or text[start - 2 : start] == ", ")
+            ):
                 if lower_report is None:
                     lower_report = _is_lower_report(text)
-                span = self._name_before_anchor(text, start, lower_report)
+                # "was informed" needs capitals in a mixed-case report; "(mrn", ", dob",
+                # "(pager" after a lower-case phrase is evidence enough
+                needs_caps = word.startswith(("was ", "notified"))
+                span = self._name_before_anchor(text, start, lower_report, needs_caps)
                 if span is not None:
                     found.append(span)
-                if word != "was paged":
-                    if kind == "ANCHOR":
-                        continue
-                else:  # "was paged (#2208)": the number after it is a pager
+                if word == "was paged":  # "was paged (#2208)": the number after it is a pager
                     kind = "ID"
-            elif word in _NAME_CLOSING_IDS and text[start - 2 : start] == ", ":
-                if lower_report is None:
-                    lower_report = _is_lower_report(text)
-                span = self._name_before_anchor(text, start, lower_report)
-                if span is not None:
-                    found.append(span)
+                elif kind == "ANCHOR":
+                    continue
             if word == "--" and start and text[start - 1] != "\n":
                 continue  # "-- jane doe, pgr 123" signs off at a line start; "x -- pre op" does not
             tail = _KEYWORD_AFTER[kind].match(low, end)
@@ -1534,8 +1546,10 @@ class Deidentifier:
                 continue
             if i == 0 and w in _GIVEN_WORDS and len(words) >= 2:
                 continue  # "May Ramírez", "Will Bou Khalil"
-            if i == 0 and last_first and w not in _COMMON_SET and words[1] not in self.allow:
-                continue  # "STONE, WILLIAM (333-83-44)": a clinical word as the surname
+            if i == 0 and last_first and words[1] not in self.allow:
+                continue  # "STONE, WILLIAM (333-83-44)", "DAY, HARPREET": a word as the surname
+            if w in _CAPS_ONLY_TERMS and value.split()[i][:2].istitle():
+                continue  # "Qing Ng": Titlecase Ng is a surname (the tube is NG)
             if i == 1 and last_first and w in _GIVEN_WORDS:
                 continue  # "DE JONG, WILL"
             return None
@@ -1654,54 +1668,59 @@ class Deidentifier:
         return comma - length, comma, "CITY"
 
     def _name_before_anchor(
-        self, text: str, anchor: int, lower_report: bool
+        self, text: str, anchor: int, lower_report: bool, needs_caps: bool = True
     ) -> tuple[int, int, str] | None:
         """The 2-6 name-shaped words that end right before a phrase that follows a name
         (`anchor`: "was informed", "(mrn", ", dob", "(beeper"). The walk back stops at a line
         start or punctuation, at a clinical/common word or a role noun ("physician",
-        "clinician,"), and takes one "Last," comma; in a report that is not written in lower
-        case every word must be capitalised ("the case manager was notified" is no name)."""
+        "clinician,"), and takes one "Last," comma. With `needs_caps` ("was informed"), in a
+        report not written in lower case every word must be capitalised ("the case manager
+        was notified" is no name); an ID anchor ("(pager", ", dob") is evidence enough."""
         end = anchor
         while end and text[end - 1] in " ,|(":
             end -= 1  # "Smith, DOB", "li t. hodgkin (mrn", "Brittany A | DOB"
         head = text[max(0, end - 72) : end]
         cut = max(head.rfind(c) for c in "\n:;(|")
         words = head[cut + 1 :].split(" ")
-        taken: list[str] = []
+        taken: list[str] = []  # right to left
+        word_surname = False  # the surname is a word: "Natasha Stone (job", "Maeve Day (job"
         for word in reversed(words):
             if not word or len(taken) >= 6:
                 break
-            if word.endswith(","):
-                if not taken or len(taken) > 2:
-                    break  # "clinician, aditya l. sharma": the comma ends a phrase
-                word = word[:-1]
-                if taken[-1].endswith(",") or any(w.endswith(",") for w in taken):
-                    break
-                word += ","
+            comma = word.endswith(",")
+            if comma and (not taken or len(taken) > 2 or any(w.endswith(",") for w in taken)):
+                break  # "clinician, aditya l. sharma": this comma ends a phrase
             bare = word.rstrip(",")
             if not _ANCHOR_WORD_RE.fullmatch(bare) or bare.endswith(("'s", "’s")):
                 break
             low = bare.rstrip(".").lower()
             if low in _ROLE_WORDS:
                 break
-            if low in self.cue_stop and low not in _LOWER_PARTICLES and low not in _GIVEN_WORDS:
-                if not (len(bare) == 1 and bare.isupper()):  # "Brittany A": an initial
+            initial = len(low) == 1 and (bare.isupper() or bare.endswith("."))  # "A", "a."
+            if bare.endswith(".") and not initial:
+                break  # a sentence ends here: "Dr. Smith agreed. MRN 123" has no name before MRN
+            if (
+                low in self.cue_stop
+                and low not in _LOWER_PARTICLES
+                and low not in _GIVEN_WORDS
+                and not initial
+            ):
+                if taken or not bare[:1].isupper() or bare.isupper():
                     break
+                word_surname = True  # kept only if a given name that is no word precedes
             taken.append(word)
-        while taken and taken[-1].rstrip(",").lower() in _LOWER_PARTICLES:
-            taken.pop()  # the walk ended on "de" of "... de": not a name start
+        if word_surname:
+            if len(taken) < 2 or taken[1].rstrip(",.").lower() in self.allow:
+                return None  # "Mild Stone (mrn": no given name before the word
         names = [w.rstrip(",.") for w in taken]
-        core = [
-            w for w in names if len(w) > 1 and w.lower() not in _LOWER_PARTICLES
-        ]  # initials and particles aside
+        core = [w for w in names if len(w) > 1 and w.lower() not in _LOWER_PARTICLES]
         if len(taken) < 2 or not core:
             return None
         if all(w.lower() in self.allow or w.lower() in _GIVEN_WORDS for w in core):
             return None  # "Baker Graves", "May June": no word that is only a name
-        if not lower_report and not all(
-            w[:1].isupper() for w in names if w.lower() not in _LOWER_PARTICLES
-        ):
-            return None
+        if needs_caps and not lower_report:
+            if not all(w[:1].isupper() for w in names if w.lower() not in _LOWER_PARTICLES):
+                return None
         length = len(" ".join(reversed(taken)))
         stop = end
         if text[stop - 1] == "." and len(taken[0]) > 2:
@@ -1760,8 +1779,12 @@ class Deidentifier:
                     and len(tokens) > 1
                     and text.startswith(", ", token.end())
                     and tokens[1].group().rstrip(".,").lower() not in self.cue_stop
+                ) and not (
+                    i == 1 and text.startswith(", ", tokens[0].end()) and word not in self.cue_stop
                 ):
-                    break  # "dictated by: day, chiamaka md": "last, first" keeps a word surname
+                    # "dictated by: day, chiamaka md": "last, first" keeps a word surname, and
+                    # "summers, douglas md" an eponym given name
+                    break
             kept.append(token)
         while kept and kept[-1].group().lower() in _LOWER_PARTICLES:
             kept.pop()
@@ -1901,6 +1924,14 @@ def words_of(text: str, start: int, end: int) -> list[str]:
 
 def _given_word(word: str) -> bool:
     return word[:1].isupper() and word[1:2].islower() and word.lower() in _GIVEN_WORDS
+
+
+_COMMUNICATION_RE = re.compile(
+    r"discuss|spoke|spoken|review|communicat|confer|talk|left (?:with|a )|\bcall|phon|"
+    r"\bpaged?\b|notif|inform|contacted|relay|convey|report|given|sent|forward|read back|"
+    r"\bmet\b|consult",
+    re.IGNORECASE,
+)
 
 
 def _is_lower_report(text: str) -> bool:
