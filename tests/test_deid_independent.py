@@ -42,7 +42,11 @@ MEETS_TARGET = (
     "ADDRESS",
     "AGE",
 )
-FLOORS = {"NAME": 0.993}
+# NAME 0.9987, precision 0.984, clinical terms kept 0.9995 measured 2026-12-02 (after the
+# anchor/layout rules); floors a little below, so a regression fails.
+FLOORS = {"NAME": 0.998}
+PRECISION_FLOOR = 0.98
+KEEP_FLOOR = 0.998
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +76,7 @@ def test_the_set_is_exactly_what_its_generator_writes(tmp_path):
 def test_clinical_terms_are_kept(result):
     assert result.keep_total >= 3000
     assert result.keep_rate >= KEEP_TARGET, result.damaged[:5]
+    assert result.keep_rate >= KEEP_FLOOR, result.damaged[:5]
 
 
 def test_identifier_types_that_meet_the_target(result):
@@ -87,7 +92,7 @@ def test_overall_recall_meets_the_issue_target(result):
 def test_recall_does_not_fall_below_todays_level(result):
     for kind, floor in FLOORS.items():
         assert result.recall(kind) >= floor, (kind, result.recall(kind))
-    assert result.precision >= 0.975
+    assert result.precision >= PRECISION_FLOOR
 
 
 # Met on this set since 2026-12-01 (NAME 0.9956); the larger benchmark set

@@ -940,7 +940,9 @@ _SIGNOFF_END_RE = re.compile(
     rf"Del|La|Le|Da|Di|Bou|Abu|Al|El|bou|abu|al|el)[ ])*(?P<s>[{_UP}{_LO}][{_UP}{_LO}'-]+))[ ]*$"
 )
 _LOWER_NEXT_WORD_RE = re.compile(rf"[ ](?P<w>[{_LO}][{_LO}'-]+)(?=[ ,.;:)]|\n|$)")
-_DRS_AND_LOWER_RE = re.compile(rf"[ ]and[ ](?P<w>[{_LO}][{_LO}'-]+)(?=[ ,.;:)]|\n|$)")
+_DRS_AND_LOWER_RE = re.compile(
+    rf"[ ]and[ ](?P<w>(?:(?:{_PARTICLE_WORDS}|lo|bou|abu)[ ])*[{_LO}][{_LO}'-]+)(?=[ ,.;:)]|\n|$)"
+)
 _LOWER_CREDENTIAL_RE = re.compile(r"(?<=[a-z]),[ ](?:md|m\.d\.|rn|do(?=[ ]*(?:\n|$)))(?![a-z])")
 _LOWER_WORD_RE = re.compile(rf"[{_LO}][{_LO}'-]*\.?,?")
 _LOWER_CUE_WORDS = frozenset(
@@ -1173,8 +1175,15 @@ class Deidentifier:
         ):
             inner = text[name_start:name_end].split(", ")
             routed = _ROUTED_TO_RE.search(text, max(0, name_start - 12), name_start) is not None
+            sentence = text[max(0, name_start - 80) : name_start]
+            sentence = sentence[max(sentence.rfind(". "), sentence.rfind("\n")) + 1 :]
+            # a person is met, called or spoken "with"/"to": "THICKENING WITH COMB SIGN" and
+            # "CYST WITH THIN SEPTATIONS" have no such verb before them
+            spoken = routed or _COMMUNICATION_RE.search(sentence) is not None
             if (
                 len(inner) == 2
+                and spoken
+                and all(w.lower() in _LOWER_PARTICLES for w in inner[0].split()[:-1])
                 and " " not in inner[1]
                 and inner[1].lower() not in (self.cue_stop if routed else self.allow)
                 and (routed or inner[0].lower() not in self.cue_stop)
@@ -1184,15 +1193,11 @@ class Deidentifier:
                 return span
             plain = self._name_span(text, name_start, name_end, cue=False)
             inner = text[name_start:name_end].replace(",", " ").split()
-            sentence = text[max(0, name_start - 80) : name_start]
-            sentence = sentence[max(sentence.rfind(". "), sentence.rfind("\n")) + 1 :]
             if (
                 plain == span
                 and len(inner) >= 2
                 and not any(w.lower() in self.allow for w in inner if w not in _LOWER_PARTICLES)
-                # a person is met, called or spoken "with"/"to": "THICKENING WITH COMB SIGN"
-                # and "CYST WITH THIN SEPTATIONS" have no such verb before them
-                and (routed or _COMMUNICATION_RE.search(sentence) is not None)
+                and spoken
             ):
                 return span  # "DISCUSSED THESE RESULTS WITH HASSAN NASSER"
         words = text[name_start:name_end].replace(",", " ").split()
