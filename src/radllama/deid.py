@@ -262,6 +262,9 @@ radiology neurology cardiology oncology surgery urology orthopedics pediatrics e
 medicine pathology department service team clinic hospital unit floor nurse nursing
 physician resident attending fellow radiologist technologist provider staff doctor
 coma scale lat obl oblique
+coli aureus difficile pylori pneumoniae influenzae jirovecii aeruginosa fumigatus albicans
+epidermidis faecalis faecium tuberculosis marcescens cloacae mirabilis burgdorferi gondii
+pyogenes agalactiae pneumophila neoformans capitis vulgaris
 """.split()
 
 _COMMON = """
@@ -680,7 +683,7 @@ _AGE_AFTER_RE = re.compile(
 )
 # "Transcribed by: rm"
 _TYPIST_KEYWORDS = ["transcribed by", "typed by"]
-_TYPIST_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z]{2,3})(?![a-z.])")
+_TYPIST_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-zß-öø-ÿ]{2,3})(?![a-zß-öø-ÿ.])")
 # Lower-case names after a cue: "dictated by: smith, john md", "dr. fatima abu-rahma".
 # Strong cues apply in any report; weak ones ("by", "per", "contact") only in a report written
 # in lower case, where a capital letter cannot mark a name.
@@ -811,6 +814,9 @@ _KEYWORD_AFTER = {
 }
 # Typist initials alone on a line: "TA/nc", "GW/HH", "kz/rp", "GR/KÓ".
 _TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-zÀ-ÖØ-öø-ÿ]{2,3})[ \t]*(?:\n|$)")
+_LAST_FIRST_LINE_RE = re.compile(
+    r"[ ][a-zß-öø-ÿ'-]+(?:[ ][a-zß-öø-ÿ'-]+)?,[ ][a-zß-öø-ÿ'-]+(?:[ ][a-z]\.?)?[ ]*(?:\n|$)"
+)
 _TYPIST_PAIR_RE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]{2,3}")
 # A one-letter bed ends its phrase: "micu bed a.", "ed bed d\n", "bed c, at 7:35".
 _BED_LETTER_END_RE = re.compile(r"[ ]*(?:[,.;)]|\n|$)")
@@ -952,7 +958,7 @@ _LOWER_CUE_WORDS = frozenset(
 # "requested by a. zhang (", "from r. khoury:".
 _INITIAL_SURNAME_RE = re.compile(
     rf"[ ](?P<n>[A-Za-z]\.[ ](?:(?:{_PARTICLE_WORDS}|lo|bou|abu)[ ])?"
-    rf"(?P<s>[{_UP}{_LO}][{_UP}{_LO}'-]+))(?=[:;)]|[ ]\(|,[ ]|[ ](?:at|AT)[ ])"
+    rf"(?P<s>[{_UP}{_LO}][{_UP}{_LO}'-]+))(?=[:;)]|[ ]\(|,[ ]|[ ](?:at|AT)[ ]|\.?[ ]*(?:\n|$))"
 )
 _AGE_IN_PARENS_RE = re.compile(r"[ ]\((?P<a>[0-9]{2,3})\)")
 # Words that open a facility's name before its capitalised words ("Our Lady of Lourdes").
@@ -1113,7 +1119,7 @@ class Deidentifier:
             return start + value.start(), end, _id_type(label)  # type: ignore[union-attr]
         if kind == "TITLE":
             head = re.match(r"[A-Za-z]+\.?[ \t]+", match.group())
-            span = self._name_span(text, start + head.end(), end, cue=True)  # type: ignore[union-attr]
+            span = self._name_span(text, start + head.end(), end, cue=True, strong=True)  # type: ignore[union-attr]
             if span is None and head.group()[:2].lower() == "dr":  # type: ignore[union-attr]
                 # "Dr. Day", "Dr. Hill": after Dr. a common word is a surname (not a clinical one)
                 word = _WORD_RE.match(text, start + head.end())  # type: ignore[union-attr]
@@ -1127,7 +1133,7 @@ class Deidentifier:
             before = NAME_BEFORE_CREDENTIAL_RE.search(text, max(0, start - 80), start)
             if before is None:  # "Dictated by: D.O." are initials, not a credential
                 return (start, end, "NAME") if _cue_before(text, start) else None
-            span = self._name_span(text, before.start(), before.end(), cue=True)
+            span = self._name_span(text, before.start(), before.end(), cue=True, strong=True)
             return _with_particles(text, span)  # "RESIDENT/FELLOW: van Houten, Anneke, MD"
         if kind == "INITIALS":
             return start, end, "NAME"
@@ -1160,13 +1166,17 @@ class Deidentifier:
         if particles:  # "van den Heuvel": the lower-case particles belong to the name
             span = (particles.start(), span[1], "NAME")
         if _cue_before(text, span[0]):
-            return span
+            # a label ("Patient:", "RESIDENT:") is a strong cue; a verb cue ("THE PATIENT WILL
+            # REQUIRE") is not strong enough to keep a given name that is a word
+            label = text[max(0, span[0] - 3) : span[0]].rstrip().endswith(":")
+            return _with_particles(text, self._name_span(text, start, end, cue=True, strong=label))
         name_start, name_end, _ = span
         following = _NEXT_WORD_RE.match(text, name_end)
         if following and following.group(1).lower() in _EPONYM_HEADS:
             return None  # "Mary Joseph nodule", "Fleischner criteria", "per Graves disease"
         if _weak_cue_before(text, name_start):
-            return span  # "by S. Paget", "the patient's son, Noor Huang"
+            # "by S. Paget", "the patient's son, Noor Huang", "per technologist Eleanor Day"
+            return _with_particles(text, self._name_span(text, start, end, cue=True, strong=True))
         after = text[name_end : name_end + 16].lower()
         if after.startswith(_AFTER_CUES) and len(words_of(text, name_start, name_end)) >= 2:
             return span  # "Padraig Murphy was informed", "Hyun-woo Zhou (beeper #6058)"
@@ -1218,6 +1228,12 @@ class Deidentifier:
                 _DIGIT_AFTER_RE.match(text, name_end) or _AGE_AFTER_NAME_RE.match(text, name_end)
             ):
                 return span  # "Chiara Esposito 13 October 2016.", "Amara Wood, 100 year old"
+            elif (
+                words[0].lower() not in self.allow
+                and not any(w.lower() in self.cue_stop for w in words[1:])
+                and _AGE_AFTER_NAME_RE.match(text, name_end)
+            ):
+                return span  # "Eoin Paget, 77-year-old female": an eponym surname before an age
 
         span = self._name_span(text, start, end, cue=False)
         if span is None:
@@ -1237,8 +1253,12 @@ class Deidentifier:
         mid_sentence = len(before) == 2 and before[1] == " " and before[0].islower()
         return span if mid_sentence else None
 
-    def _name_span(self, text: str, start: int, end: int, cue: bool) -> tuple[int, int, str] | None:
-        """Trim allow-listed words off both ends of a name candidate; None if nothing is left."""
+    def _name_span(
+        self, text: str, start: int, end: int, cue: bool, strong: bool = False
+    ) -> tuple[int, int, str] | None:
+        """Trim allow-listed words off both ends of a name candidate; None if nothing is left.
+        `strong`: a real cue precedes ("Dr.", "Patient:", "discussed with"), so a given name
+        that is no word keeps a surname that is one ("Dr. Kavya Stone", "Eleanor Day")."""
         tokens = list(_WORD_RE.finditer(text, start, end))
         for i, token in enumerate(tokens):
             if token.group().endswith(("'s", "'S", "’s")) and len(token.group()) > 3:
@@ -1249,8 +1269,18 @@ class Deidentifier:
         allow = self.cue_stop if cue else self.allow
         while tokens and _is_common(tokens[0].group(), allow):
             if len(tokens) > 1 and _given_word(tokens[0].group()):
-                if not _is_common(tokens[1].group(), allow):
+                first, after = tokens[0].group(), tokens[1].group()
+                if first[1:2].islower() and not _is_common(after, allow):
                     break  # "April Garcia", "Will Smith": a given name, not the word
+                if (
+                    strong
+                    and after.isupper()
+                    and len(after) > 1
+                    and not _is_common(after, self.cue_stop)
+                ):
+                    break  # "DR. WILL NWOSU", "RESIDENT: WILL WILMS"; not "PATIENT WILL REQUIRE"
+                if strong and after.lower() in _WORD_SURNAMES and after[:1].isupper():
+                    break  # "Reviewed by Will Day, MD"
             if cue and len(tokens) > 1 and text.startswith(", ", tokens[0].end()):
                 if not _is_common(tokens[1].group(), self.allow):
                     break  # "NAME: NG, SAKURA": "Last, First" after a cue keeps its surname
@@ -1262,15 +1292,31 @@ class Deidentifier:
                     break  # "Chatterjee, Will", "Romano, May", "ABARA, WILL"
             if cue and len(tokens) > 1 and _CREDENTIAL_AFTER_RE.match(text, tokens[-1].end()):
                 break  # "Attending: Jesus Day, MD": the word before a credential is a surname
-            if len(tokens) > 1 and last[:1].isupper() and last[1:2].islower():
+            if len(tokens) > 1 and last[:1].isupper():
                 before = tokens[-2].group()
-                if _INITIAL_RE.match(before) or before.lower() in FIRST_NAMES:
+                same_case = last[1:2].islower() or (
+                    last.isupper() and before.isupper() and last.lower() not in _COMMON_SET
+                )  # "KATHLEEN DAY" but not "WALTER, WAS"
+                if same_case and (_INITIAL_RE.match(before) or before.lower() in FIRST_NAMES):
                     break  # "Kathleen Day", "G. Day", "S. Stone": a surname that is a word
+                if (
+                    strong
+                    and same_case
+                    and last.lower() in _WORD_SURNAMES
+                    and len(before) > 2
+                    and before[:1].isupper()
+                    and (before.lower() not in self.allow or before.lower() in _GIVEN_WORDS)
+                ):
+                    break  # "Dr. Kavya Stone", "technologist Eleanor Day"
             tokens.pop()
         if not tokens:
             return None
-        if not cue and len(tokens) == 1 and len(tokens[0].group().rstrip(".")) == 1:
-            return None  # a lone initial is not enough evidence
+        if len(tokens) == 1 and len(tokens[0].group().rstrip(".")) == 1:
+            if not cue:
+                return None  # a lone initial is not enough evidence
+            species = _LOWER_NEXT_WORD_RE.match(text, tokens[0].end())
+            if species is not None and species.group("w") in _CLINICAL_SET:
+                return None  # "caused by E. coli", "S. aureus": a genus initial
         stop, last = tokens[-1].end(), tokens[-1].group()
         if last.endswith(".") and len(last) > 2 and "." not in last[:-1]:
             stop -= 1  # a sentence full stop after "Smith.", not initials such as "J.C."
@@ -1305,8 +1351,10 @@ class Deidentifier:
                 more = _LOWER_NEXT_WORD_RE.match(text, end)  # "dr. april kennedy"
                 if more is not None and (
                     more.group("w") not in self.cue_stop
-                    # "dr. wei ng": after a given name a short clinical word is the surname
+                    # "dr. wei ng": after a given name a short clinical word is the surname;
+                    # "dr. kavya stone": after a given name that is no word, a word surname
                     or (last in FIRST_NAMES and more.group("w") not in _COMMON_SET)
+                    or (last not in self.allow and more.group("w") in _WORD_SURNAMES)
                 ):
                     end = more.end()
                 found.append((m.start("lower_name"), end, "NAME"))
@@ -1377,7 +1425,9 @@ class Deidentifier:
                 elif kind == "ANCHOR":
                     continue
             if word == "--" and start and text[start - 1] != "\n":
-                continue  # "-- jane doe, pgr 123" signs off at a line start; "x -- pre op" does not
+                if not _LAST_FIRST_LINE_RE.match(text, end):
+                    continue  # "-- jane doe, pgr 123" at a line start; "x -- pre op" is none
+                # "final report -- rossi, marco\n": a "last, first" closing the line is a name
             tail = _KEYWORD_AFTER[kind].match(low, end)
             if tail is None:
                 continue
@@ -1447,7 +1497,11 @@ class Deidentifier:
                 if token in self.allow or token.upper() in _CLINICAL_ACRONYMS:
                     continue
                 head = text[max(0, m.start() - 5) : m.start() + 1]
-                if m.start() == 0 or head.endswith(_LOWER_ACRONYM_HEADS):
+                if (
+                    m.start() == 0
+                    or head.endswith(_LOWER_ACRONYM_HEADS)
+                    or text.startswith(" pacs", m.end("a"))
+                ):
                     found.append(self._with_city(text, m.start("a"), m.end("a")))
         if ", " in text:
             for m in _CITY_STATE_RE.finditer(text):
@@ -1559,7 +1613,8 @@ class Deidentifier:
                 continue  # "DE JONG, WILL"
             return None
         if all(w in self.allow or w in _GIVEN_WORDS or w in _LOWER_PARTICLES for w in words):
-            return None
+            if not (last_first and words[-1] in _GIVEN_WORDS and words[0] not in _COMMON_SET):
+                return None  # "FOLEY, MAY (E1681592)", "STONE, JOY (...)" stay names
         if words[-1] in _CREDENTIAL_WORDS:
             return None
         start += len(text[start:end]) - len(text[start:end].lstrip())
@@ -1634,6 +1689,7 @@ class Deidentifier:
                 line_start
                 or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: ", "at: ", "site: "))
                 or (head.endswith("(") and text.startswith(", ", end))  # "(MGH, Ann Arbor, MI"
+                or text.startswith((" PACS", " pacs"), end)  # "Images pushed to MGH PACS"
             ):
                 return None
         return self._with_city(text, start, end)
@@ -1776,8 +1832,9 @@ class Deidentifier:
         stop = self.cue_stop if label else self.allow  # after a label an eponym is a name
         for i, token in enumerate(tokens):
             word = token.group().rstrip(".,").lower()
-            if word in _KEYWORD_KIND and i:  # "jane doe, pgr 4411": the next keyword ends it
-                break
+            last_first = i == 1 and text.startswith(", ", tokens[0].end())
+            if word in _KEYWORD_KIND and i and not (last_first and word in _GIVEN_WORDS):
+                break  # "jane doe, pgr 4411": the next keyword ends it; "rao, june" does not
             if word in _CREDENTIAL_WORDS or (word in stop and word not in _LOWER_PARTICLES):
                 if not (
                     i == 0
@@ -1785,16 +1842,32 @@ class Deidentifier:
                     and text.startswith(", ", token.end())
                     and tokens[1].group().rstrip(".,").lower() not in self.cue_stop
                 ) and not (
-                    i == 1 and text.startswith(", ", tokens[0].end()) and word not in self.cue_stop
+                    i == 1
+                    and text.startswith(", ", tokens[0].end())
+                    and (word not in self.cue_stop or word in _GIVEN_WORDS)
                 ):
                     # "dictated by: day, chiamaka md": "last, first" keeps a word surname, and
-                    # "summers, douglas md" an eponym given name
-                    break
+                    # "summers, douglas md", "rao, june md" a given name that is a word
+                    surname = (
+                        i == 1
+                        and len(kept) == 1
+                        and (word in _WORD_SURNAMES or word not in self.cue_stop)
+                        and kept[0].group().rstrip(".,").lower() not in self.allow
+                        and text[kept[0].end() : token.start()] == " "
+                    )
+                    if not surname:
+                        break
+                    kept.append(token)  # "per technologist femke hodgkin": a given name that
+                    break  # is no word, then a surname that is one; the name ends there
             kept.append(token)
         while kept and kept[-1].group().lower() in _LOWER_PARTICLES:
             kept.pop()
         if not kept or kept[0].group().lower() in _LOWER_PARTICLES and len(kept) == 1:
             return None
+        if len(kept) == 1 and len(kept[0].group().rstrip(".")) == 1:
+            species = _LOWER_NEXT_WORD_RE.match(text, kept[0].end())
+            if species is not None and species.group("w") in _CLINICAL_SET:
+                return None  # "caused by s. aureus": a genus initial
         stop = kept[-1].end()
         if text[stop - 1] == "." and len(kept[-1].group()) > 2:
             stop -= 1
@@ -1906,6 +1979,14 @@ _GIVEN_WORDS = frozenset(
 )
 
 
+# Surnames that are also clinical or common words ("Stone", "Day", "Young"): kept after a given
+# name only behind a real cue (see `_name_span(strong=True)`), never on their own.
+_WORD_SURNAMES = frozenset(
+    """stone day hall little young long small white black brown green gray grey wood rose bell
+    lane wall hill field rice bird fox cook knight park price cross house ward west north south
+    east low high short strong wise sharp fields waters banks rivers mass""".split()
+)
+
 # What follows a person's name: "X Y was informed of the result", "X Y (pager 1234)".
 _AFTER_CUES = (
     " was informed",
@@ -1928,7 +2009,9 @@ def words_of(text: str, start: int, end: int) -> list[str]:
 
 
 def _given_word(word: str) -> bool:
-    return word[:1].isupper() and word[1:2].islower() and word.lower() in _GIVEN_WORDS
+    """ "May", "Will" (a given name that is also a word); "WILL" only counts where the caller
+    checks the word after it is a capitalised name ("DR. WILL NWOSU")."""
+    return word[:1].isupper() and word.lower() in _GIVEN_WORDS
 
 
 _COMMUNICATION_RE = re.compile(
