@@ -355,6 +355,26 @@ for _number, _month in enumerate(_MONTHS, start=1):
 _marker_ids = itertools.count()
 
 
+def _plain_trie(words: Iterable[str]) -> str:
+    """One regex for `words` as a character trie (longest match first at each branch)."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if "" in node:
+            branches.append("")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return emit(root)
+
+
 def _alternatives(*parts: tuple[str, str]) -> str:
     return "|".join(f"{body}(?P<{kind}__{next(_marker_ids)}>)" for kind, body in parts)
 
@@ -553,7 +573,21 @@ _PARTICLE_WORDS = (
     "[Ll]os|[Ll]as|[Vv]an|[Vv]on|[Tt]er|[Tt]en|bin|al|el|DE|DEL|DEN|DOS|DAS|LA|LO|LOS|LAS|VAN|"
     "VON|DER|TER|TEN"
 )
-_PARTICLES = rf"(?:(?:{_PARTICLE_WORDS})[ ])"
+
+# The same words as a character trie: ``re`` then rejects a word with one comparison of its
+# first letter instead of trying ~50 alternatives (gate 9 of _NAME_GATES tries them after
+# every capitalised word: 1.2 of CAP_RE's 5 us per findings section, see bench_deid.py).
+def _expand_particles(words: str) -> list[str]:
+    out = []
+    for word in words.split("|"):
+        if word.startswith("["):  # "[Dd]e" -> "De", "de"
+            out += [word[1] + word[4:], word[2] + word[4:]]
+        else:
+            out.append(word)
+    return out
+
+
+_PARTICLES = "(?:" + _plain_trie(_expand_particles(_PARTICLE_WORDS)) + "[ ])"
 # Particles written before a capitalised surname ("ATTENDING: van den Heuvel, Fatima"): the
 # candidate starts at the capital; its start is moved back over them.
 _PARTICLES_BEFORE_RE = re.compile(rf"(?:(?<![A-Za-z])(?:{_PARTICLE_WORDS})[ ])+$")
@@ -586,7 +620,27 @@ _NAME_GATES = (
     rf"|(?=\.[ ][{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?(?:\n|$))"
     rf"|(?<![^\n][{_UP}])(?=[{_UP}'-]+[ ][{_UP}'-]+[ ](?:WAS|IS)[ ])|(?<=:[{_UP}])|(?<=:  [{_UP}])|(?<=:\t[{_UP}])"
     rf"|(?=[{_LO}]+(?:-[{_UP}][{_LO}]+)?[ ](?:[{_UP}]\.[ ])?{_PARTICLES}?[{_UP}](?:'[{_UP}])?[{_LO}])"
-    rf"|(?<![^\n][{_UP}])(?=[^\n,:.]{{0,30}},|(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?[ ][{_UP}]+(?:[-'][{_UP}]+)?\n))"
+    rf"|(?<![^\n][{_UP}])(?=[^\n,:.]{{0,30}}+,|(?:[{_LO}]+|[{_UP}]+)(?:-[{_UP}]+)?[ ][{_UP}]+(?:[-'][{_UP}]+)?\n))"
+)
+# Words that are also given names; at the edge of a capitalised name they are the name.
+_GIVEN_WORDS = frozenset(
+    "may june april august will mark grace hope joy faith summer rose pearl iris ivy dawn bill "
+    "pat sue jean frank art rob amber sunny".split()
+)
+# Sentence starters that are never a name ("Kidneys: No hydronephrosis", "IMPRESSION: The
+# lungs"): a Titlecase clinical/common word followed by a lower-case word. ~95% of the
+# name-shaped candidates in findings text are these; rejecting them inside the regex (a trie
+# after the lead capital) saves a Python call each (~2 us per findings section). The Python
+# check in `_nameish_candidate` stays the definition; this is only its fast path.
+_STOP_STARTERS = _trie(
+    sorted(
+        {w.capitalize() for w in CUE_STOP_TERMS if len(w) > 1 and re.fullmatch("[a-z][a-z-]*", w)}
+        - {w.capitalize() for w in _GIVEN_WORDS}
+    )
+)
+_NOT_A_STOP_STARTER = (
+    "(?!" + _STOP_STARTERS + "[ ](?=[a-z])(?!" + _plain_trie(_expand_particles(_PARTICLE_WORDS))
+    + "[ ]))"
 )
 CAP_RE = re.compile(
     f"[{_UP}]"
@@ -610,7 +664,10 @@ CAP_RE = re.compile(
         ("CRED", _trie(_CREDENTIALS.split("|")) + r"(?![A-Za-z])"),
         # Consumes only the first word: the whole name is in the lookahead group, so a rejected
         # candidate ("Patient" in "Patient Richard Nguyen") does not hide the next word.
-        ("NAMEISH", _NAME_GATES + "(?=(?P<name_rest>" + _NAME_REST + "))"),
+        (
+            "NAMEISH",
+            _NOT_A_STOP_STARTER + _NAME_GATES + "(?=(?P<name_rest>" + _NAME_REST + "))",
+        ),
     )
     + ")"
 )
@@ -771,26 +828,6 @@ for _kind, _words in (
         _KEYWORD_KIND.setdefault(_word, _kind)
 
 
-def _plain_trie(words: Iterable[str]) -> str:
-    """One regex for `words` as a character trie (longest match first at each branch)."""
-    root: dict[str, Any] = {}
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def emit(node: dict[str, Any]) -> str:
-        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
-        if "" in node:
-            branches.append("")
-        if len(branches) == 1:
-            return branches[0]
-        return "(?:" + "|".join(branches) + ")"
-
-    return emit(root)
-
-
 # Run on the lower-cased text: the lead is the blank or "(" before a keyword (a charset
 # prefix, so ``re`` jumps between blanks in C: ~1.5x faster than any non-letter as the lead),
 # the keyword is a trie behind it; the text's first word is matched separately.
@@ -849,16 +886,17 @@ Oregon Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin W
         "Rhode Island",
     ]
 )
+# One trie of all spellings (not ~250 alternatives tried after every ", ").
 _CITY_STATE_RE = re.compile(
-    r",[ ](?:"
-    + "|".join(
+    r",[ ]"
+    + _plain_trie(
         _STATES
         + [s.lower() for s in _STATES]
         + _STATE_NAMES
         + [s.upper() for s in _STATE_NAMES]
         + [s.lower() for s in _STATE_NAMES]
     )
-    + r")(?![A-Za-z])(?![ ][A-Z][a-z])"
+    + r"(?![A-Za-z])(?![ ][A-Z][a-z])"
 )
 # State codes that are also words or credentials (", or", ", IN", ", MD").
 _WORD_STATES = frozenset("OR IN ME HI OK OH PA MA DE LA AL CO ID IA MD MO NE AR".split())
@@ -1055,8 +1093,12 @@ class Deidentifier:
             span = self._cap_span(text, match)
             if span is not None:
                 found.append(span)
-        self._rare(text, found)
-        self._keyword_families(text, found)
+        # Same length and offsets as `text`: str.lower() can only change the length for
+        # non-ASCII letters ("İ"), so ASCII text (the usual case) takes the fast C path (~0.2 us)
+        # and only other text pays for translate (~1.6 us per 350 characters).
+        low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+        self._rare(text, low, found)
+        self._keyword_families(text, low, found)
         if found:
             self._layout(text, found)
         if self.keep_types:
@@ -1322,8 +1364,9 @@ class Deidentifier:
             stop -= 1  # a sentence full stop after "Smith.", not initials such as "J.C."
         return tokens[0].start(), stop, "NAME"
 
-    def _rare(self, text: str, found: list[tuple[int, int, str]]) -> None:
-        """Families behind cheap substring checks: e-mail, URL, lower-case "dr smith"."""
+    def _rare(self, text: str, low: str, found: list[tuple[int, int, str]]) -> None:
+        """Families behind cheap substring checks: e-mail, URL, lower-case "dr smith", an
+        initial + surname closing the report. `low`: `text` lower-cased, same offsets."""
         if "@" in text:
             for m in EMAIL_RE.finditer(text):
                 start = _walk_back(text, m.start(), _EMAIL_LOCAL)
@@ -1340,10 +1383,19 @@ class Deidentifier:
             while end > start and text[end - 1] in _URL_TRAIL:
                 end -= 1
             found.append((start, end, "URL"))
-        tail = _SIGNOFF_END_RE.search(text, max(0, len(text) - 40))  # "...questions. H. de Vries"
-        if tail is not None and tail.group("s").lower() not in _CLINICAL_SET:
-            found.append((tail.start("n"), tail.end("n"), "NAME"))
-        for m in DR_LOWER_RE.finditer(text):  # "discussed with dr smith", "dr hill"
+        # "...questions. H. de Vries": the regex is tried only where ". X. " starts in the last
+        # 40 characters (str.find runs in C; a regex search there tried every position)
+        dot = text.find(". ", max(0, len(text) - 42))
+        while dot >= 0:
+            if text.startswith(". ", dot + 3):
+                tail = _SIGNOFF_END_RE.match(text, dot + 2)
+                if tail is not None:
+                    if tail.group("s").lower() not in _CLINICAL_SET:
+                        found.append((tail.start("n"), tail.end("n"), "NAME"))
+                    break
+            dot = text.find(". ", dot + 1)
+        has_dr = "dr " in low or "dr." in low or "drs" in low  # DR_LOWER_RE needs one of them
+        for m in DR_LOWER_RE.finditer(text) if has_dr else ():  # "with dr smith", "dr hill"
             last = m.group().rsplit(None, 1)[-1]
             # after a capital "Dr" even a clinical word is a surname ("Notified Dr stone")
             if last not in _CLINICAL_SET or (text[m.start()] == "D" and last not in _COMMON_SET):
@@ -1370,13 +1422,9 @@ class Deidentifier:
                 if span is not None:
                     found.append(span)
 
-    def _keyword_families(self, text: str, found: list[tuple[int, int, str]]) -> None:
+    def _keyword_families(self, text: str, low: str, found: list[tuple[int, int, str]]) -> None:
         """Identifiers found by a keyword: short IDs, logins, typists, spelled-out ages,
         lower-case names, facilities and cities."""
-        # Same length and offsets as `text`: str.lower() can only change the length for
-        # non-ASCII letters ("İ"), so ASCII text (the usual case) takes the fast C path (~0.2 us)
-        # and only other text pays for translate (~1.6 us per 350 characters).
-        low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
         lower_report = None
         covered_to = -1
         first = _KEYWORD_AT_START_RE.match(low)
@@ -1972,11 +2020,6 @@ def _cue_before(text: str, start: int) -> bool:
     return head.endswith(_VERB_CUES)
 
 
-# Words that are also given names; at the edge of a capitalised name they are the name.
-_GIVEN_WORDS = frozenset(
-    "may june april august will mark grace hope joy faith summer rose pearl iris ivy dawn bill "
-    "pat sue jean frank art rob amber sunny".split()
-)
 
 
 # Surnames that are also clinical or common words ("Stone", "Day", "Young"): kept after a given
