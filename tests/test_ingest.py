@@ -176,3 +176,48 @@ def test_openi_preset_on_the_shared_jsonl(shared_data):
     rows, malformed, columns, _ = _collect(shared_data / "openi/validate.jsonl", config)
     assert len(rows) == 341 and malformed == []
     assert set(columns) == {"report_id", "findings", "impression"}
+
+
+# -- the record splitter agrees with Python's csv module ----------------------------------------
+def _csv_module_record_ends(data: bytes, delimiter: str) -> list[int]:
+    """The reference: every record read by one strict csv.reader over the whole data (the
+    splitter's previous implementation; a rejected record ends at the end of its last line)."""
+    import csv
+    import io
+    import itertools
+
+    lines = io.StringIO(data.decode("latin-1"), newline="").readlines()
+    line_ends = list(itertools.accumulate(map(len, lines)))
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    ends: list[int] = []
+    while True:
+        try:
+            next(reader)
+        except StopIteration:
+            return ends
+        except csv.Error:
+            pass
+        ends.append(line_ends[reader.line_num - 1] if reader.line_num else 0)
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+def test_record_ends_agree_with_the_csv_module_on_random_text(delimiter):
+    """Property, 4,000 random texts over the characters that matter (quotes, delimiters, CR,
+    LF, NUL, blanks, letters, Latin-1): the fast splitter cuts exactly where csv does."""
+    import random
+
+    from radllama.ingest import _csv_record_ends
+
+    rng = random.Random(20261202)
+    alphabet = ['"', '"', delimiter, delimiter, "\r", "\n", "\r\n", "\x00", " ", "a", "b", "é"]
+    for _ in range(4000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        data = text.encode("latin-1")
+        assert _csv_record_ends(data, delimiter) == _csv_module_record_ends(data, delimiter), data
+
+
+def test_record_ends_on_report_shaped_rows():
+    from radllama.ingest import _csv_record_ends
+
+    data = CSV_BODY.encode() + b'r5,p5,"unterminated\nfield,x\n'
+    assert _csv_record_ends(data, ",") == _csv_module_record_ends(data, ",")

@@ -1199,25 +1199,37 @@ class Deidentifier:
             return None
         return self._nameish(text, start, end)
 
+    @staticmethod
+    def _strong_may_differ(text: str, start: int, end: int) -> bool:
+        """Can `_name_span(strong=True)` differ from the plain cue span? Only with a word
+        surname or a given name that is a word in the candidate (the rest of the time the
+        second call is skipped)."""
+        return any(
+            w.lower() in _WORD_SURNAMES or w.lower() in _GIVEN_WORDS
+            for w in text[start:end].replace(",", " ").split()
+        )
+
     def _nameish(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
         """Accept a capitalised-word candidate after a cue, or one that looks like a person."""
         span = self._name_span(text, start, end, cue=True)
         if span is None:  # only clinical or common words ("FINDINGS: The lungs"): no cue check
             return None
-        particles = _PARTICLES_BEFORE_RE.search(text, max(0, span[0] - 24), span[0])
-        if particles:  # "van den Heuvel": the lower-case particles belong to the name
-            span = (particles.start(), span[1], "NAME")
+        span = _with_particles(text, span)  # "van den Heuvel": the particles belong to the name
         if _cue_before(text, span[0]):
             # a label ("Patient:", "RESIDENT:") is a strong cue; a verb cue ("THE PATIENT WILL
             # REQUIRE") is not strong enough to keep a given name that is a word
             label = text[max(0, span[0] - 3) : span[0]].rstrip().endswith(":")
-            return _with_particles(text, self._name_span(text, start, end, cue=True, strong=label))
+            if not label or not self._strong_may_differ(text, start, end):
+                return span
+            return _with_particles(text, self._name_span(text, start, end, cue=True, strong=True))
         name_start, name_end, _ = span
         following = _NEXT_WORD_RE.match(text, name_end)
         if following and following.group(1).lower() in _EPONYM_HEADS:
             return None  # "Mary Joseph nodule", "Fleischner criteria", "per Graves disease"
         if _weak_cue_before(text, name_start):
             # "by S. Paget", "the patient's son, Noor Huang", "per technologist Eleanor Day"
+            if not self._strong_may_differ(text, start, end):
+                return span
             return _with_particles(text, self._name_span(text, start, end, cue=True, strong=True))
         after = text[name_end : name_end + 16].lower()
         if after.startswith(_AFTER_CUES) and len(words_of(text, name_start, name_end)) >= 2:
@@ -1576,7 +1588,7 @@ class Deidentifier:
                     taken.append(span)
                     continue
             before = text[line_start:start]
-            gap = _COLUMN_GAP_END_RE.search(before)
+            gap = _column_gap_end(text, line_start, start)
             if gap is not None:  # "rice, linda   30-oct-1962", "haddad, willem (2162...)"
                 seg_end = line_start + gap.start()
                 head = text[line_start:seg_end]
@@ -2070,13 +2082,31 @@ def _is_lower_report(text: str) -> bool:
     return len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
 
 
+def _column_gap_end(text: str, line_start: int, end: int) -> re.Match[str] | None:
+    """`_COLUMN_GAP_END_RE.search(text[line_start:end])`, tried on the last 12 characters
+    first: every gap shorter than the window that ends at `end` lies inside it, so only a gap
+    that reaches the window's start (a long run of blanks) needs the whole line."""
+    window = max(line_start, end - 12)
+    gap = _COLUMN_GAP_END_RE.search(text[window:end])
+    if gap is None or (gap.start() > 0 or window == line_start):
+        if gap is None:
+            return None
+        return _COLUMN_GAP_END_RE.search(text[line_start:end], window - line_start + gap.start())
+    return _COLUMN_GAP_END_RE.search(text[line_start:end])
+
+
 def _with_particles(
     text: str, span: tuple[int, int, str] | None
 ) -> tuple[int, int, str] | None:
     """Move a name's start back over the particles before it ("van der Berg", "Ó Briain")."""
     if span is None:
         return None
-    particles = _PARTICLES_BEFORE_RE.search(text, max(0, span[0] - 24), span[0])
+    start = span[0]
+    # a particle ends in a letter (or is "Ó") right before the blank: most names follow ": "
+    # or ". ", and the anchored search below tries every position of its 24-character window
+    if start < 3 or text[start - 1] != " " or not text[start - 2].isalpha():
+        return span
+    particles = _PARTICLES_BEFORE_RE.search(text, max(0, start - 24), start)
     return (particles.start(), span[1], span[2]) if particles else span
 
 
