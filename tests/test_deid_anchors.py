@@ -157,6 +157,8 @@ def test_number_look_alikes_are_kept(text):
         ("interpreted by: j. d. foley, md\n", "interpreted by: [NAME], md\n"),
         ("signed: nadia a. van der berg, m.d., 3/4/2019", "signed: [NAME], m.d., [DATE]"),
         ("okafor, nadia m.d.\nradiologist", "[NAME] m.d.\nradiologist"),
+        # "a.m." does not end the sentence that holds the verb ("conveyed ... to Last, First")
+        ("Results conveyed at 2:57 a.m. to Cooper, Donald.", "Results conveyed at [TIME] to [NAME]."),
         # a possessive ends the name
         ("RESULTS PHONED TO DR. OKAFOR'S OFFICE.", "RESULTS PHONED TO DR. [NAME]'S OFFICE."),
         # "I discussed these results with" is a cue; capitals and hyphen + apostrophe

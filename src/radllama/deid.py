@@ -1239,8 +1239,7 @@ class Deidentifier:
         ):
             inner = text[name_start:name_end].split(", ")
             routed = _ROUTED_TO_RE.search(text, max(0, name_start - 12), name_start) is not None
-            sentence = text[max(0, name_start - 80) : name_start]
-            sentence = sentence[max(sentence.rfind(". "), sentence.rfind("\n")) + 1 :]
+            sentence = _sentence_before(text, name_start)
             # a person is met, called or spoken "with"/"to": "THICKENING WITH COMB SIGN" and
             # "CYST WITH THIN SEPTATIONS" have no such verb before them
             spoken = routed or _COMMUNICATION_RE.search(sentence) is not None
@@ -2080,6 +2079,17 @@ _COMMUNICATION_RE = re.compile(
 def _is_lower_report(text: str) -> bool:
     """A report written in lower case (fewer than one capital per 50 characters)."""
     return len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
+
+
+def _sentence_before(text: str, start: int) -> str:
+    """The sentence (at most 80 characters) that ends at `start`: it begins after a line
+    break or a full stop followed by a capital ("a.m. to", "Dr. Smith" do not end one)."""
+    head = text[max(0, start - 80) : start]
+    cut = head.rfind("\n")
+    dot = head.rfind(". ")
+    while dot > cut and not head[dot + 2 : dot + 3].isupper():
+        dot = head.rfind(". ", 0, dot)
+    return head[max(cut, dot) + 1 :]
 
 
 def _column_gap_end(text: str, line_start: int, end: int) -> re.Match[str] | None:
