@@ -1313,7 +1313,8 @@ class Deidentifier:
         `strong`: a real cue precedes ("Dr.", "Patient:", "discussed with"), so a given name
         that is no word keeps a surname that is one ("Dr. Kavya Stone", "Eleanor Day")."""
         tokens = list(_WORD_RE.finditer(text, start, end))
-        for i, token in enumerate(tokens):
+        possessive = "'" in text[start:end] or "’" in text[start:end]
+        for i, token in enumerate(tokens if possessive else ()):
             if token.group().endswith(("'s", "'S", "’s")) and len(token.group()) > 3:
                 # "DR. OKAFOR'S OFFICE": the name ends before the possessive
                 cut = token.start() + len(token.group()) - 2
@@ -1448,7 +1449,7 @@ class Deidentifier:
             if kind == "FACILITY":
                 upper = text[start].isupper()  # "Hospital", "HOSPITAL"; not "the device clinic"
                 if not upper and lower_report is None:
-                    lower_report = len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
+                    lower_report = _is_lower_report(text)
                 if upper or lower_report:
                     span = self._facility(text, start, end, lower=not upper)
                     if span is not None:
@@ -1492,8 +1493,7 @@ class Deidentifier:
                 continue
             if kind == "LOWERWEAK" and text[tail.start("v") : tail.end("v")].islower():
                 if lower_report is None:  # a report written in lower case
-                    capitals = len(_ASCII_UPPER_RE.findall(text))
-                    lower_report = capitals * 50 < len(text)
+                    lower_report = _is_lower_report(text)
                 if not lower_report:
                     continue
             if kind == "AGEWORD":
@@ -1545,7 +1545,7 @@ class Deidentifier:
         # report written in lower case; the capital count (~1.3 us) runs only for texts whose
         # first letters are lower case
         if lower_report is None and text[:40].islower():
-            lower_report = len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
+            lower_report = _is_lower_report(text)
         if lower_report:
             for m in _LOWER_NAME_AGE_RE.finditer(text):  # "shreya willis, 104 year old woman"
                 span = self._column_name(text, m.start("n"), m.end("n"))
@@ -2077,8 +2077,15 @@ _COMMUNICATION_RE = re.compile(
 
 
 def _is_lower_report(text: str) -> bool:
-    """A report written in lower case (fewer than one capital per 50 characters)."""
-    return len(_ASCII_UPPER_RE.findall(text)) * 50 < len(text)
+    """A report written in lower case (fewer than one capital per 50 characters). Counting
+    stops at the limit, so a mixed-case report costs ~len/50 matches, not a list of all its
+    capitals."""
+    capitals = 0
+    for _ in _ASCII_UPPER_RE.finditer(text):
+        capitals += 1
+        if capitals * 50 >= len(text):
+            return False
+    return True
 
 
 def _sentence_before(text: str, start: int) -> str:
