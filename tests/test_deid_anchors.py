@@ -87,13 +87,22 @@ def test_typist_lines(text, expected):
     ("text", "expected"),
     [
         ("ssn: xxx-xx-4417 on file", "ssn: xxx-xx-[ID] on file"),
-        ("ACKNOWLEDGED BY NADIA OKAFOR (X4417) AT 6:24 PM.", "ACKNOWLEDGED BY [NAME] (X[ID]) AT [TIME]."),
+        (
+            "ACKNOWLEDGED BY NADIA OKAFOR (X4417) AT 6:24 PM.",
+            "ACKNOWLEDGED BY [NAME] (X[ID]) AT [TIME].",
+        ),
         ("Dr. Nadia Okafor was paged (#2208) at 9:00.", "Dr. [NAME] was paged (#[ID]) at [TIME]."),
         ("Wet read (14:30, 3/3): stable.", "Wet read ([TIME], [DATE]): stable."),
         ("Wet read (2:38pm, 11/17): stable.", "Wet read ([TIME], [DATE]): stable."),
-        ("COMPARED WITH CT CHEST FROM 6/23 AND 2019.", "COMPARED WITH CT CHEST FROM [DATE] AND 2019."),
+        (
+            "COMPARED WITH CT CHEST FROM 6/23 AND 2019.",
+            "COMPARED WITH CT CHEST FROM [DATE] AND 2019.",
+        ),
         ("female, telemetry bed c\nxr chest", "female, telemetry bed [ID]\nxr chest"),
-        ("OKAFOR, NADIA   28-NOV-1911   5590569\nMGH   2019", "[NAME]   [DATE]   [ID]\n[HOSPITAL]   2019"),
+        (
+            "OKAFOR, NADIA   28-NOV-1911   5590569\nMGH   2019",
+            "[NAME]   [DATE]   [ID]\n[HOSPITAL]   2019",
+        ),
         ("Reading site: MGH | 12 Elm Road", "Reading site: [HOSPITAL] | [ADDRESS]"),
     ],
 )
@@ -133,7 +142,10 @@ def test_number_look_alikes_are_kept(text):
         ),
         ("Nadia Okafor, 87yo F, bed 4\nCHEST: clear.", "[NAME], 87yo F, bed [ID]\nCHEST: clear."),
         # after "system to" / "routed to" the surname or the given name may be a word
-        ("sent via the results system to STONE, NADIA at 9:00.", "sent via the results system to [NAME] at [TIME]."),
+        (
+            "sent via the results system to STONE, NADIA at 9:00.",
+            "sent via the results system to [NAME] at [TIME].",
+        ),
         ("Report routed to Ng, Nadia (nng@x.org).", "Report routed to [NAME] ([EMAIL])."),
         # a given name that is a word, alone after a cue
         ("d/w April at 09:43.", "d/w [NAME] at [TIME]."),
@@ -143,7 +155,10 @@ def test_number_look_alikes_are_kept(text):
         # an acronym-shaped surname
         ("CASE REVIEWED WITH OH, MEI ON 3/4/2019.", "CASE REVIEWED WITH [NAME] ON [DATE]."),
         # an initial and a capitalised surname that is a word
-        ("PRELIMINARY REPORT BY W. STONE; FINAL BY H. LEE.", "PRELIMINARY REPORT BY [NAME]; FINAL BY [NAME]."),
+        (
+            "PRELIMINARY REPORT BY W. STONE; FINAL BY H. LEE.",
+            "PRELIMINARY REPORT BY [NAME]; FINAL BY [NAME].",
+        ),
         ("ADDITIONAL HISTORY FROM J. RAMÍREZ: NONE.", "ADDITIONAL HISTORY FROM [NAME]: NONE."),
         # lower-case doctors
         ("tumor board with drs. okafor and lindgren.", "tumor board with drs. [NAME] and [NAME]."),
@@ -158,11 +173,17 @@ def test_number_look_alikes_are_kept(text):
         ("signed: nadia a. van der berg, m.d., 3/4/2019", "signed: [NAME], m.d., [DATE]"),
         ("okafor, nadia m.d.\nradiologist", "[NAME] m.d.\nradiologist"),
         # "a.m." does not end the sentence that holds the verb ("conveyed ... to Last, First")
-        ("Results conveyed at 2:57 a.m. to Cooper, Donald.", "Results conveyed at [TIME] to [NAME]."),
+        (
+            "Results conveyed at 2:57 a.m. to Cooper, Donald.",
+            "Results conveyed at [TIME] to [NAME].",
+        ),
         # a possessive ends the name
         ("RESULTS PHONED TO DR. OKAFOR'S OFFICE.", "RESULTS PHONED TO DR. [NAME]'S OFFICE."),
         # "I discussed these results with" is a cue; capitals and hyphen + apostrophe
-        ("I discussed these results with Aoife Murphy by phone.", "I discussed these results with [NAME] by phone."),
+        (
+            "I discussed these results with Aoife Murphy by phone.",
+            "I discussed these results with [NAME] by phone.",
+        ),
         ("DR. PIET O'BRIEN-CASTILLO WAS PAGED.", "DR. [NAME] WAS PAGED."),
     ],
 )
@@ -209,14 +230,23 @@ def test_clinical_line_above_a_date_line_is_kept():
         ("RESIDENT: WILL WILMS, MD", "RESIDENT: [NAME], MD"),
         ("REPORT\nFOLEY, MAY (E1681592)\n", "REPORT\n[NAME] ([ID])\n"),
         # a line-start name with an eponym surname before an age
-        ("Eoin Paget, 77-year-old female, bed 4\nCHEST: clear.", "[NAME], 77-year-old female, bed [ID]\nCHEST: clear."),
+        (
+            "Eoin Paget, 77-year-old female, bed 4\nCHEST: clear.",
+            "[NAME], 77-year-old female, bed [ID]\nCHEST: clear.",
+        ),
         # hospital acronyms before PACS
         ("Images pushed to SVH PACS at 9:00.", "Images pushed to [HOSPITAL] PACS at [TIME]."),
-        ("images pushed to rrmc pacs at 9:00. no acute findings. stable.", "images pushed to [HOSPITAL] pacs at [TIME]. no acute findings. stable."),
+        (
+            "images pushed to rrmc pacs at 9:00. no acute findings. stable.",
+            "images pushed to [HOSPITAL] pacs at [TIME]. no acute findings. stable.",
+        ),
         # "-- last, first" closing a header line; a non-ASCII typist; initial + surname at the end
         ("final report -- rossi, marco\nxr chest", "final report -- [NAME]\nxr chest"),
         ("Transcribed by: gó\nD: 3/4/2019", "Transcribed by: [NAME]\nD: [DATE]"),
-        ("preliminary report by j. okafor; final by i. wiśniewski.", "preliminary report by [NAME]; final by [NAME]."),
+        (
+            "preliminary report by j. okafor; final by i. wiśniewski.",
+            "preliminary report by [NAME]; final by [NAME].",
+        ),
     ],
 )
 def test_names_second_round(text, expected):

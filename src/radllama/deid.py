@@ -574,6 +574,7 @@ _PARTICLE_WORDS = (
     "VON|DER|TER|TEN"
 )
 
+
 # The same words as a character trie: ``re`` then rejects a word with one comparison of its
 # first letter instead of trying ~50 alternatives (gate 9 of _NAME_GATES tries them after
 # every capitalised word: 1.2 of CAP_RE's 5 us per findings section, see bench_deid.py).
@@ -639,7 +640,10 @@ _STOP_STARTERS = _trie(
     )
 )
 _NOT_A_STOP_STARTER = (
-    "(?!" + _STOP_STARTERS + "[ ](?=[a-z])(?!" + _plain_trie(_expand_particles(_PARTICLE_WORDS))
+    "(?!"
+    + _STOP_STARTERS
+    + "[ ](?=[a-z])(?!"
+    + _plain_trie(_expand_particles(_PARTICLE_WORDS))
     + "[ ]))"
 )
 CAP_RE = re.compile(
@@ -673,9 +677,7 @@ CAP_RE = re.compile(
 )
 # The name-shaped alternative of CAP_RE alone, tried where an acronym-shaped word ("OH") was
 # not a hospital.
-NAMEISH_RE = re.compile(
-    f"[{_UP}]" + _LBC + _NAME_GATES + "(?=(?P<name_rest>" + _NAME_REST + "))"
-)
+NAMEISH_RE = re.compile(f"[{_UP}]" + _LBC + _NAME_GATES + "(?=(?P<name_rest>" + _NAME_REST + "))")
 # A given name that is also a word, alone after a cue: "d/w April at 09:43", "left with June,".
 _GIVEN_ALONE_AFTER_RE = re.compile(r"(?:[ ](?:at|AT)[ ]|[,.;])")
 # The name before a credential ("Jane Doe, RN", "J. Smith MD"), searched just before a CRED hit.
@@ -2031,8 +2033,6 @@ def _cue_before(text: str, start: int) -> bool:
     return head.endswith(_VERB_CUES)
 
 
-
-
 # Surnames that are also clinical or common words ("Stone", "Day", "Young"): kept after a given
 # name only behind a real cue (see `_name_span(strong=True)`), never on their own.
 _WORD_SURNAMES = frozenset(
@@ -2112,9 +2112,7 @@ def _column_gap_end(text: str, line_start: int, end: int) -> re.Match[str] | Non
     return _COLUMN_GAP_END_RE.search(text[line_start:end])
 
 
-def _with_particles(
-    text: str, span: tuple[int, int, str] | None
-) -> tuple[int, int, str] | None:
+def _with_particles(text: str, span: tuple[int, int, str] | None) -> tuple[int, int, str] | None:
     """Move a name's start back over the particles before it ("van der Berg", "Ó Briain")."""
     if span is None:
         return None
