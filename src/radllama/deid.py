@@ -39,7 +39,11 @@ Name detection without an NER model: titles (Dr., Mr., Prof.), credentials (MD, 
 NP), cue contexts ("discussed with", "dictated by", "signed by", "Patient:", "Attending:"...),
 "Last, First" at the start of a line, and capitalised word pairs that start with a common first
 name or sit mid-sentence; every candidate word is checked against an allow-list of clinical
-terms, eponyms and common words, so "consistent with Crohn disease" keeps "Crohn".
+terms, eponyms and common words, so "consistent with Crohn disease" keeps "Crohn". Names are
+also found by what follows them ("... was informed", "(mrn", ", DOB", "(pager": the words
+before are walked back, stopping at clinical/common words and role nouns) and by layout (a name
+alone on the line above a date line signs the report; "Last, First" header columns next to an
+ID or a date).
 
 >>> Deidentifier().redact("Discussed with Dr. Smith at 10:30 on 03/04/2019.").text
 'Discussed with Dr. [NAME] at [TIME] on [DATE].'
