@@ -1146,7 +1146,7 @@ class Deidentifier:
     def _long_id(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
         after = text[end : end + 8].lstrip(" ").lower()
         if _UNIT_AFTER_RE.match(after):
-            return None  # a measurement such as "12000 units", not an identifier; "5590569\nMGH" is
+            return None  # a measurement ("12000 units"); "5590569\nMGH" stays an identifier
         while start and (text[start - 1].isalnum() or text[start - 1] in "-#"):
             start -= 1
         if text.startswith("XXXX", start):
@@ -1196,6 +1196,8 @@ class Deidentifier:
         return self._nameish_candidate(text, start, match.end("name_rest"))
 
     def _nameish_candidate(self, text: str, start: int, end: int) -> tuple[int, int, str] | None:
+        """A capitalised-word candidate: rejected at once when every word is clinical or
+        common (the usual case), else checked by `_nameish`."""
         stop = self.cue_stop  # most candidates are "FINDINGS: The ..." or "TECHNIQUE: Axial CT"
         words = text[start:end].replace(",", " ").split()
         if all(word.lower() in stop for word in words):
