@@ -213,3 +213,30 @@ def test_cli_bad_file_exits_2_with_one_line(tmp_path, run_cli):
     code, out, err = run_cli("deid-eval", str(path))
     assert code == 2
     assert "not valid JSON" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_fresh_draw_of_the_generator_meets_the_target():
+    """The rules were written while reading the misses of the committed sets; a draw with a
+    seed nobody tuned on (1,000 reports, ~1 s) must meet the same targets, so a rule that only
+    memorises the committed records' names would not be enough. (First scored 2026-12-02:
+    recall 0.9994, NAME 0.9979, precision 0.983, clinical terms kept 0.9995.)"""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_phi_set", SET.parent / "make_phi_set.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    records = [
+        PhiRecord(
+            row["id"],
+            row["text"],
+            [(p["start"], p["end"], p["type"], p["subtype"]) for p in row["phi"]],
+            [(k["start"], k["end"], k["kind"]) for k in row["keep"]],
+        )
+        for row in generator.make(1000, 8675309)
+    ]
+    result = score(records, ours())
+    assert result.recall() >= RECALL_TARGET, result.missed[:5]
+    for kind, n in result.spans.items():
+        if kind != "STATE" and n >= MIN_SPANS:
+            assert result.recall(kind) >= RECALL_TARGET, (kind, result.recall(kind))
+    assert result.keep_rate >= KEEP_TARGET and result.precision >= 0.975
