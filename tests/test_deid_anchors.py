@@ -147,6 +147,7 @@ def test_number_look_alikes_are_kept(text):
             "sent via the results system to [NAME] at [TIME].",
         ),
         ("Report routed to Ng, Nadia (nng@x.org).", "Report routed to [NAME] ([EMAIL])."),
+        ("REPORT ROUTED TO BLACK, NADIA (NB@X.ORG).", "REPORT ROUTED TO [NAME] ([EMAIL])."),
         # a given name that is a word, alone after a cue
         ("d/w April at 09:43.", "d/w [NAME] at [TIME]."),
         ("D/W TAMMY AT 22:52.", "D/W [NAME] AT [TIME]."),
@@ -196,6 +197,7 @@ def test_names(text, expected):
     [
         "TERMINAL ILEAL WALL THICKENING WITH COMB SIGN, COMPATIBLE WITH CROHN DISEASE.",
         "CYSTIC LESION OF THE LEFT KIDNEY WITH THIN SEPTATIONS, BOSNIAK IIF.",
+        "REPORT: TERMINAL ILEAL WALL THICKENING WITH COMB SIGN, COMPATIBLE WITH CROHN DISEASE.",
         "POSTERIOR FOSSA CYST WITH VERMIAN HYPOPLASIA.",
         "Left lower lobe\n3/4/2019 follow-up advised.".split("\n")[0],
         "Findings consistent with Graves disease.",

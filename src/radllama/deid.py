@@ -1013,7 +1013,7 @@ _LOWER_ACRONYM_RE = re.compile(
     r"(?:[ (\n]|^)(?P<a>[b-df-hj-np-tv-z]{2}h|[a-z]{1,2}mc)(?=[ ,.;)\n]|$)"
 )
 _LOWER_ACRONYM_HEADS = ("from ", "at ", "at: ", ", ", "(", "\n")
-_ROUTED_TO_RE = re.compile(r"(?:routed|sent|copied|forwarded|system)[ ](?:to|TO)[ ]$")
+_ROUTED_TO_RE = re.compile(r"(?i:routed|sent|copied|forwarded|system)[ ](?:to|TO)[ ]$")
 _CITY_AFTER_ADDRESS_RE = re.compile(
     r",[ ](?P<c>[A-Za-z][A-Za-z'-]*\.?(?:[ ][A-Za-z][A-Za-z'-]*){0,2})(?=\.?(?:\n|$)|[.;)][ ]|;|\))"
 )
@@ -2076,7 +2076,7 @@ def _given_word(word: str) -> bool:
 
 _COMMUNICATION_RE = re.compile(
     r"discuss|spoke|spoken|review|communicat|confer|talk|left (?:with|a )|\bcall|phon|"
-    r"\bpaged?\b|notif|inform|contacted|relay|convey|report|given|sent|forward|read back|"
+    r"\bpaged?\b|notif|inform|contacted|relay|convey|\breported\b|given|sent|forward|read back|"
     r"\bmet\b|consult",
     re.IGNORECASE,
 )
