@@ -499,7 +499,7 @@ _DIGIT_AT_TOKEN_START = _alternatives(
         r"[0-9]{1,4}[ ](?!(?:mm|cm|ml|mg|kg|views?|images?|series|levels?|days?|weeks?)[ ])"
         r"(?:(?:north|south|east|west|[nsew]\.?|ne|nw|se|sw)[ ])?(?:[a-z][a-z'-]+[ ]){1,3}"
         r"(?:(?:street|avenue|ave|road|boulevard|blvd|drive|lane|court|place|terrace|parkway"
-        r"|highway|circle|trail|pike)\.?(?![A-Za-z])"
+        r"|highway|circle|trail|pike|way)\.?(?![A-Za-z])"
         # abbreviations that are also words ("st", "dr") only where the street name ends
         r"|(?:ln|pkwy|st|dr|rd|ct|pl|ter|hwy|cir)\.?(?=[ ]?(?:,|\n|$|[ ](?:apt|suite|unit)[ ])))"
         r"(?:,?[ ](?:apt|suite|ste|unit|rm|room)\.?[ ]?#?[0-9][0-9a-z-]*(?![a-z0-9]))?",
@@ -722,7 +722,8 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 # "serial no. jnp731817z", "lot #20H2532", "plate 7KGT820", "License: MD.0367003".
 _ID_KEYWORDS = (
     """bed room rm beeper pager pgr ext extension job workstation station uid license
-lic plate serial sn s/n lot badge npi acct account order visit encounter policy paged""".split()
+lic plate serial sn s/n lot badge npi acct account order visit encounter policy paged
+specimen""".split()
     + [
         "unit no",
         "member id",
@@ -1017,6 +1018,7 @@ _ROUTED_TO_RE = re.compile(r"(?i:routed|sent|copied|forwarded|system)[ ](?:to|TO
 _CITY_AFTER_ADDRESS_RE = re.compile(
     r",[ ](?P<c>[A-Za-z][A-Za-z'-]*\.?(?:[ ][A-Za-z][A-Za-z'-]*){0,2})(?=\.?(?:\n|$)|[.;)][ ]|;|\))"
 )
+_ABBREVIATED_CITY_RE = re.compile(r"\.[ ][A-Z][a-z]+(?:[ ][A-Z][a-z]+)?(?=[.,;)]|\n|$)")
 _IN_ANY_CITY_RE = re.compile(r"[ ](?:in|IN)[ ](?P<c>[A-Za-z.]+(?:[ ][A-Za-z.-]+){0,2})")
 
 
@@ -1239,6 +1241,11 @@ class Deidentifier:
             if not self._strong_may_differ(text, start, end):
                 return span
             return _with_particles(text, self._name_span(text, start, end, cue=True, strong=True))
+        if start < name_start and _weak_cue_before(text, start):
+            # "SON, JUNE POPOVIC": the cue is before the given name that the first pass trimmed
+            strong = self._name_span(text, start, end, cue=True, strong=True)
+            if strong is not None and strong[0] == start:
+                return _with_particles(text, strong)
         after = text[name_end : name_end + 16].lower()
         if after.startswith(_AFTER_CUES) and len(words_of(text, name_start, name_end)) >= 2:
             return span  # "Padraig Murphy was informed", "Hyun-woo Zhou (beeper #6058)"
@@ -1256,7 +1263,10 @@ class Deidentifier:
                 and spoken
                 and all(w.lower() in _LOWER_PARTICLES for w in inner[0].split()[:-1])
                 and " " not in inner[1]
-                and inner[1].lower() not in (self.cue_stop if routed else self.allow)
+                and (
+                    inner[1].lower() not in (self.cue_stop if routed else self.allow)
+                    or (routed and inner[1].lower() in _GIVEN_WORDS)  # "Ramírez, April"
+                )
                 and (routed or inner[0].lower() not in self.cue_stop)
             ):
                 # "routed to Colles, Zainab"; after "system to"/"routed to" the surname may be
@@ -1635,10 +1645,21 @@ class Deidentifier:
                 if span is not None:
                     taken.append(span)
         for start, end, kind in found:
+            paren = start - 2 if text[start - 2 : start] in ("(x", "(X") else start - 1
+            if kind == "ID" and text[paren : paren + 2] in ("(x", "(X"):
+                # "acknowledged by june esposito (x38085)": an extension closes a name
+                span = self._name_before_anchor(text, paren, False, needs_caps=False)
+                if span is not None:
+                    taken.append(span)
             if kind == "NAME" and text.startswith(" (", end):  # "Smith, Barbara (93)": an age
                 age = _AGE_IN_PARENS_RE.match(text, end)
                 if age is not None and 89 < int(age.group("a")) < 130:
                     taken.append((age.start("a"), age.end("a"), "AGE"))
+            if kind == "ADDRESS" and text[end - 4 : end] in (", St", ", Ft", ", Mt"):
+                # "..., Suite 603, St. Louis.": the street tail took "St" of the city
+                saint = _ABBREVIATED_CITY_RE.match(text, end)
+                if saint is not None:
+                    taken.append((end - 2, saint.end(), "CITY"))
             if kind == "ADDRESS":
                 city = _CITY_AFTER_ADDRESS_RE.match(text, end)  # "PO Box 4209, Macon."
                 if city is not None:
@@ -1672,16 +1693,32 @@ class Deidentifier:
                 continue
             if i == 0 and w in _GIVEN_WORDS and len(words) >= 2:
                 continue  # "May Ramírez", "Will Bou Khalil"
-            if i == 0 and last_first and words[1] not in self.allow:
-                continue  # "STONE, WILLIAM (333-83-44)", "DAY, HARPREET": a word as the surname
+            if i == 0 and last_first and (words[1] not in self.allow or words[1] in _GIVEN_WORDS):
+                continue  # "STONE, WILLIAM (333-83-44)", "DAY, ART": a word as the surname
             if w in _CAPS_ONLY_TERMS and value.split()[i][:2].istitle():
                 continue  # "Qing Ng": Titlecase Ng is a surname (the tube is NG)
-            if i == 1 and last_first and w in _GIVEN_WORDS:
+            if i >= 1 and last_first and w in _GIVEN_WORDS:
                 continue  # "DE JONG, WILL"
+            if (
+                i == len(words) - 1
+                and i >= 1
+                and not last_first
+                and w in _WORD_SURNAMES
+                and (words[0] not in self.allow or words[0] in _GIVEN_WORDS)
+            ):
+                continue  # "Marijke Stone 12/21/04.", "Abebe Stone" above a street line
             return None
         if all(w in self.allow or w in _GIVEN_WORDS or w in _LOWER_PARTICLES for w in words):
-            if not (last_first and words[-1] in _GIVEN_WORDS and words[0] not in _COMMON_SET):
-                return None  # "FOLEY, MAY (E1681592)", "STONE, JOY (...)" stay names
+            surname_word = words[0] not in _COMMON_SET or words[0] in _WORD_SURNAMES
+            given_first = (words[0] in FIRST_NAMES or words[0] in _GIVEN_WORDS) and any(
+                w not in _GIVEN_WORDS and w not in _LOWER_PARTICLES for w in words[1:]
+            )
+            if not (last_first and words[-1] in _GIVEN_WORDS and surname_word) and not (
+                given_first and not last_first
+            ):
+                # kept: "FOLEY, MAY (E1681592)", "DAY, ART", "mark parkinson" (a given name,
+                # then an eponym surname); not "Baker Graves"
+                return None
         if words[-1] in _CREDENTIAL_WORDS:
             return None
         start += len(text[start:end]) - len(text[start:end].lstrip())
@@ -1900,6 +1937,9 @@ class Deidentifier:
         for i, token in enumerate(tokens):
             word = token.group().rstrip(".,").lower()
             last_first = i == 1 and text.startswith(", ", tokens[0].end())
+            if len(token.group()) == 2 and token.group()[1] == ".":
+                kept.append(token)  # "given to a. khoury": an initial, not the article "a"
+                continue
             if word in _KEYWORD_KIND and i and not (last_first and word in _GIVEN_WORDS):
                 break  # "jane doe, pgr 4411": the next keyword ends it; "rao, june" does not
             if word in _CREDENTIAL_WORDS or (word in stop and word not in _LOWER_PARTICLES):
@@ -2044,7 +2084,7 @@ def _cue_before(text: str, start: int) -> bool:
 _WORD_SURNAMES = frozenset(
     """stone day hall little young long small white black brown green gray grey wood rose bell
     lane wall hill field rice bird fox cook knight park price cross house ward west north south
-    east low high short strong wise sharp fields waters banks rivers mass""".split()
+    east low high short strong wise sharp fields waters banks rivers mass ng""".split()
 )
 
 # What follows a person's name: "X Y was informed of the result", "X Y (pager 1234)".
