@@ -104,6 +104,7 @@ def test_typist_lines(text, expected):
             "[NAME]   [DATE]   [ID]\n[HOSPITAL]   2019",
         ),
         ("Reading site: MGH | 12 Elm Road", "Reading site: [HOSPITAL] | [ADDRESS]"),
+        ("READING SITE: MGH | 12 ELM ROAD", "READING SITE: [HOSPITAL] | [ADDRESS]"),
     ],
 )
 def test_numbers_and_dates(text, expected):

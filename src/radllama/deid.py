@@ -1791,7 +1791,9 @@ class Deidentifier:
             line_start = start == 0 or text[start - 1] == "\n"
             if not (
                 line_start
-                or head.endswith((", ", "from ", "FROM ", "at ", "AT ", "AT: ", "at: ", "site: "))
+                or head.endswith(
+                    (", ", "from ", "FROM ", "at ", "AT ", "AT: ", "at: ", "site: ", "SITE: ")
+                )
                 or (head.endswith("(") and text.startswith(", ", end))  # "(MGH, Ann Arbor, MI"
                 or text.startswith((" PACS", " pacs"), end)  # "Images pushed to MGH PACS"
             ):
