@@ -232,3 +232,17 @@ def test_demo_runs_a_retrieval_augmented_recipe(tmp_path):
     zero_shot = [row["prompt"] for row in read_jsonl(out / "preds" / "base-zero-shot.jsonl")]
     assert len(prompts) == 8 and all("SIMILAR PRIOR REPORT 1:" in p for p in prompts)
     assert not any("SIMILAR PRIOR REPORT" in p for p in zero_shot)
+
+
+def test_generation_reserve_is_remeasured_on_the_whole_zero_shot_run():
+    """The first batch alone can be slow (another job, warm-up): the reserve for the fine-tuned
+    systems' generation is re-set from the whole zero-shot run once it has more rows."""
+    from types import SimpleNamespace
+
+    from radllama.demo import _remeasure_generation
+
+    plan = {"calibration_rows": 16, "finetuned_length_ratio": 0.5, "finetuned_s_per_row": 4.0}
+    _remeasure_generation(plan, SimpleNamespace(generated=8, seconds=80.0), lambda _: None)
+    assert plan["finetuned_s_per_row"] == 4.0  # fewer rows than the calibration: kept
+    _remeasure_generation(plan, SimpleNamespace(generated=300, seconds=300.0), lambda _: None)
+    assert plan["finetuned_s_per_row"] == 0.5 and plan["generation_s_per_row_all"] == 1.0
