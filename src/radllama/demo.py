@@ -622,13 +622,19 @@ def describe_plan(plan: dict) -> str:
         f"(zero-shot generation measured at {plan.get('generation_s_per_row')} s/report over "
         f"{plan.get('calibration_rows')} reports, <= {plan.get('max_new_tokens')} new tokens; "
         f"fine-tuned generation reserved at {plan.get('finetuned_s_per_row')} s/report, "
-        f"x{plan.get('finetuned_length_ratio')} for shorter answers).",
+        f"x{plan.get('finetuned_length_ratio')} for shorter answers"
+        + (
+            f", from {plan['generation_s_per_row_all']} s/report over the whole zero-shot run)."
+            if "generation_s_per_row_all" in plan
+            else ")."
+        ),
     ]
     for method, record in plan.get("methods", {}).items():
         lines.append(
             f"{method}: {record.get('steps', '?')} steps (measured {record.get('probe_step_s')} "
-            f"s/step over the first steps; {record.get('train_seconds_allotted')} s allotted; "
-            f"configured upper bound {record.get('configured_steps')})."
+            f"s/step over the first steps, {record.get('step_s', '?')} s/step at the last "
+            f"re-plan; {record.get('train_seconds_allotted')} s allotted; configured upper "
+            f"bound {record.get('configured_steps')})."
         )
     return "\n".join(lines)
 
