@@ -6,7 +6,7 @@ KV cache, prompts sorted by length) and once with ``batch_size=1`` (the naive lo
 must give identical impressions (greedy + correct left padding); the script checks that.
 Target: batched >= 8x the tokens/s of one-at-a-time.
 
-The model is the embedded base (radllama.base, ``tiny`` by default) pretrained for a few steps
+The model is the embedded base (radllama.model.base, ``tiny`` by default) pretrained for a few steps
 on Open-i findings/impressions from ../shared/data (or ``--data DATA_DIR``; or an existing
 model or run dir with ``--model``); prompts are Open-i findings (or the DATA_DIR's rows).
 
@@ -38,7 +38,7 @@ def openi_data_dir(out: Path, limit: int = 2000) -> Path:
     """A minimal DATA_DIR (train.jsonl + test.jsonl) from Open-i's train/validate files."""
     if not (OPENI / "train.jsonl").is_file():
         sys.exit(f"{OPENI}/train.jsonl not found; pass --data DATA_DIR or --model MODEL_DIR")
-    from radllama.jsonl import read_jsonl, write_jsonl
+    from radllama.core.jsonl import read_jsonl, write_jsonl
 
     out.mkdir(parents=True, exist_ok=True)
     for split, source in (("train", "train.jsonl"), ("test", "validate.jsonl")):
@@ -58,7 +58,7 @@ def openi_data_dir(out: Path, limit: int = 2000) -> Path:
 
 def test_items(data_dir: Path, n: int) -> list[tuple[str, str]]:
     """(exam, findings) of the first n test rows (train rows if there is no test split)."""
-    from radllama.jsonl import read_jsonl
+    from radllama.core.jsonl import read_jsonl
 
     path = (
         data_dir / "test.jsonl" if (data_dir / "test.jsonl").is_file() else data_dir / "train.jsonl"
@@ -70,7 +70,7 @@ def test_items(data_dir: Path, n: int) -> list[tuple[str, str]]:
 
 
 def timed(model, items, batch_size: int, max_new_tokens: int) -> tuple[float, list]:
-    from radllama.inference import GenerationSettings
+    from radllama.generation.inference import GenerationSettings
 
     settings = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size)
     start = time.perf_counter()
@@ -136,8 +136,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from radllama.base import BaseConfig, build_base, bundled_gguf, convert_gguf
-    from radllama.inference import ImpressionModel
+    from radllama.generation.inference import ImpressionModel
+    from radllama.model.base import BaseConfig, build_base, bundled_gguf, convert_gguf
 
     with tempfile.TemporaryDirectory(prefix="bench_generate_") as tmp:
         data_dir = args.data or openi_data_dir(Path(tmp) / "data")

@@ -121,7 +121,7 @@ def encoding_sample(n: int, seed: int) -> tuple[np.ndarray, float]:
     import csv
 
     from radllama.retrieval.encoder import encode, resolve_encoder
-    from radllama.synth import synthesize
+    from radllama.synth.corpus import synthesize
 
     with tempfile.TemporaryDirectory() as tmp:
         synthesize(n, seed, Path(tmp) / "corpus.csv", progress=False)

@@ -78,7 +78,7 @@ def pandas_baseline(csv_path: Path, out: Path, safe_harbor: bool = False) -> dic
     import numpy as np
     import pandas as pd
 
-    from radllama import prompts
+    from radllama.core import prompts
 
     redact = naive_redact if safe_harbor else _remove_names
     frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
@@ -127,7 +127,7 @@ def pandas_baseline(csv_path: Path, out: Path, safe_harbor: bool = False) -> dic
 
 
 def radllama_prepare(csv_path: Path, out: Path, workers: int) -> dict:
-    from radllama.prepare import load_prepare_config, prepare
+    from radllama.data.prepare import load_prepare_config, prepare
 
     config = load_prepare_config(None, input=csv_path, out=out, workers=workers)
     counts = prepare(config).manifest["counts"]
@@ -180,7 +180,7 @@ def _run_child(which: str, csv_path: Path, out: Path, workers: int) -> dict:
 
 
 def _corpus(n_reports: int, seed: int) -> Path:
-    from radllama.synth import synthesize
+    from radllama.synth.corpus import synthesize
 
     csv_path = WORK / f"synth_{n_reports}_{seed}" / "reports.csv"
     meta = csv_path.with_name("reports.synth.json")
@@ -194,7 +194,7 @@ def _recall(csv_path: Path, sample: int) -> dict[str, dict]:
     import csv
     from itertools import islice
 
-    from radllama.deid import recall_against_ground_truth
+    from radllama.deid.engine import recall_against_ground_truth
 
     with open(csv_path, newline="") as handle, open(csv_path.with_name("reports.phi.jsonl")) as phi:
         texts = [row["report_text"] for row in islice(csv.DictReader(handle), sample)]

@@ -6,7 +6,7 @@ batching (``max_batch_size=32``) and once without (``max_batch_size=1``: every r
 own `generate` call, the naive way to put a model behind an API). Target: at 32 clients,
 batching on >= 4x the throughput of batching off.
 
-The model is the embedded base (radllama.base, size ``tiny`` by default) pretrained for a few
+The model is the embedded base (radllama.model.base, size ``tiny`` by default) pretrained for a few
 steps on the Open-i findings/impressions in ../shared/data (or ``--data DATA_DIR``, or an
 existing model with ``--model DIR``). Every request asks for exactly ``--max-tokens`` new
 tokens' budget; impressions are greedy.
@@ -52,10 +52,10 @@ QUIET = 0.15  # a run is "quiet" when other jobs used < 15% of the machine's CPU
 
 
 def openi_data_dir(out: Path, limit: int = 2000) -> Path:
-    """A minimal DATA_DIR (train.jsonl) from Open-i, in the row format radllama.base reads."""
+    """A minimal DATA_DIR (train.jsonl) from Open-i, in the row format radllama.model.base reads."""
     if not (OPENI / "train.jsonl").is_file():
         sys.exit(f"{OPENI}/train.jsonl not found; pass --data DATA_DIR or --model MODEL_DIR")
-    from radllama.jsonl import read_jsonl, write_jsonl
+    from radllama.core.jsonl import read_jsonl, write_jsonl
 
     rows = [
         {"exam_code": "XR CHEST", "findings": r["inputs"], "impression": r["target"]}
@@ -67,14 +67,14 @@ def openi_data_dir(out: Path, limit: int = 2000) -> Path:
 
 
 def build_model(data_dir: Path, out: Path, size: str, steps: int) -> Path:
-    from radllama.base import BaseConfig, build_base
+    from radllama.model.base import BaseConfig, build_base
 
     build_base(data_dir, out, BaseConfig(size=size, max_steps=steps, seq_length=128, batch_size=8))
     return out
 
 
 def findings_pool(data_dir: Path, n: int = 64) -> list[str]:
-    from radllama.jsonl import read_jsonl
+    from radllama.core.jsonl import read_jsonl
 
     rows = [
         r["findings"] for _, r in zip(range(n), read_jsonl(data_dir / "train.jsonl"), strict=False)

@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from radllama.provenance import file_sha256
-from radllama.synth import SynthConfig, synthesize
+from radllama.core.provenance import file_sha256
+from radllama.synth.corpus import SynthConfig, synthesize
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -32,8 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from radllama.cli import main as radllama
-from radllama.config import validate_config
-from radllama.train import TrainConfig, prepare_training
+from radllama.core.config import validate_config
+from radllama.training import TrainConfig, prepare_training
 from radllama.training.data import load_tokenized, open_dataset_dir
 from radllama.training.packing import (
     dataset_packing_stats,
@@ -189,7 +189,7 @@ def smollm2_one(name: str, data_dir: Path, model_dir: Path, work: Path, steps: i
 def smollm2_main(args) -> None:
     import json
 
-    from radllama.base import bundled_gguf, convert_gguf
+    from radllama.model.base import bundled_gguf, convert_gguf
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

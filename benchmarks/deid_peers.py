@@ -4,7 +4,7 @@
 
 TEXTS.jsonl: one {"text": ...} per line. OUT.jsonl: one line per system,
 {"system", "note", "seconds", "spans": [[[start, end], ...] per text]}; `bench_deid.py` scores
-them with `radllama.deid_eval` (the same scorer as ours). Not imported by radllama or its tests.
+them with `radllama.deid.scoring` (the same scorer as ours). Not imported by radllama or its tests.
 
 What had to be changed to run each peer here (Python 3.11, no network):
 

@@ -16,9 +16,9 @@ import argparse
 import json
 from pathlib import Path
 
+from radllama.core.jsonl import read_jsonl
 from radllama.evaluate.lexical import rouge_l
 from radllama.evaluate.stats import bootstrap_ci, paired_bootstrap
-from radllama.jsonl import read_jsonl
 
 
 def load(preds_dir: Path) -> dict[str, dict[str, dict]]:

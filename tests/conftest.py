@@ -93,7 +93,7 @@ def make_tiny_rows(n: int, seed: int = 0) -> list[dict]:
     """Hand-written report pairs in the DATA_DIR row format (docs/ARCHITECTURE.md)."""
     import random
 
-    from radllama import prompts
+    from radllama.core import prompts
 
     rng = random.Random(seed)
     style = prompts.PromptStyle()
@@ -130,10 +130,10 @@ def make_tiny_rows(n: int, seed: int = 0) -> list[dict]:
 
 def make_tiny_data_dir(path: Path, n_train: int = 48, n_eval: int = 6, n_test: int = 12) -> Path:
     """A DATA_DIR with train/eval/test.jsonl and a manifest, as `radllama prepare` writes it."""
-    from radllama import prompts
-    from radllama.artifacts import DataManifest
-    from radllama.jsonl import write_jsonl
-    from radllama.provenance import file_sha256
+    from radllama.core import prompts
+    from radllama.core.artifacts import DataManifest
+    from radllama.core.jsonl import write_jsonl
+    from radllama.core.provenance import file_sha256
 
     path.mkdir(parents=True, exist_ok=True)
     rows = make_tiny_rows(n_train + n_eval + n_test)
@@ -169,8 +169,8 @@ def tiny_data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_data_dir, tmp_path_factory) -> Path:
-    """A micro Llama + BPE tokenizer built by `radllama.base` (a few pretraining steps)."""
-    from radllama.base import BaseConfig, build_base
+    """A micro Llama + BPE tokenizer built by `radllama.model.base` (a few pretraining steps)."""
+    from radllama.model.base import BaseConfig, build_base
 
     out = tmp_path_factory.mktemp("tiny_model")
     build_base(

@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-from radllama.inference import ImpressionModel
-from radllama.prompts import PromptStyle
+from radllama.core.prompts import PromptStyle
+from radllama.generation.inference import ImpressionModel
 
 
 class ScriptedLlama(LlamaForCausalLM):

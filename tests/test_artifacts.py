@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from radllama.artifacts import (
+from radllama.core.artifacts import (
     ArtifactError,
     DataManifest,
     PredictionRow,
@@ -17,8 +17,8 @@ from radllama.artifacts import (
     RunRecord,
     Scores,
 )
-from radllama.guard import PHIGuardError, check_phi_guard
-from radllama.prepare import load_prepare_config, prepare
+from radllama.core.guard import PHIGuardError, check_phi_guard
+from radllama.data.prepare import load_prepare_config, prepare
 
 # Written by radllama at commit 898a843 (before artifacts had schema versions): synth 300
 # reports -> prepare -> train lora 2 steps -> generate 4 rows -> evaluate rougeL -> report.

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from radllama.base import (
+from radllama.model.base import (
     LLAMA3_CHAT_TEMPLATE,
     MODEL_SIZES,
     BaseConfig,

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from radllama.baselines import TfidfRetriever, most_frequent_impression
-from radllama.errors import DataError
-from radllama.jsonl import write_jsonl
+from radllama.core.errors import DataError
+from radllama.core.jsonl import write_jsonl
+from radllama.generation.baselines import TfidfRetriever, most_frequent_impression
 
 
 def read_rows(path):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from radllama.config import load_config
-from radllama.train import TrainConfig
+from radllama.core.config import load_config
+from radllama.training import TrainConfig
 from radllama.training.arguments import build_sft_config
 from radllama.training.hardware import Hardware, detect_hardware, hardware_problems, resolve
 from radllama.training.model import lora_config, quantization_config

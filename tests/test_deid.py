@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from radllama import deid as deid_module
-from radllama.deid import (
+from radllama.deid import engine as deid_module
+from radllama.deid.engine import (
     DeidAudit,
     DeidConfig,
     Deidentifier,
@@ -238,7 +238,7 @@ def test_recall_counts_misses_and_damaged_keep_terms():
 
 
 def test_recall_on_synthetic_ground_truth(tmp_path):
-    synth = pytest.importorskip("radllama.synth")
+    synth = pytest.importorskip("radllama.synth.corpus")
     summary = synth.synthesize(500, seed=11, out_csv=tmp_path / "s.csv", progress=False)
     with open(summary.csv_path, newline="", encoding="utf-8") as handle:
         texts = [row["report_text"] for row in csv.DictReader(handle)]

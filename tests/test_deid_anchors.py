@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from radllama.deid import Deidentifier
+from radllama.deid.engine import Deidentifier
 
 D = Deidentifier()
 

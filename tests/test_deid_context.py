@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from radllama.deid import Deidentifier
-from radllama.us_cities import US_CITIES
+from radllama.deid.engine import Deidentifier
+from radllama.deid.us_cities import US_CITIES
 
 D = Deidentifier()
 

@@ -1,6 +1,6 @@
 """De-identification scored on the independent PHI set (tests/data/phi_independent/), written by
 a separate session from the Safe Harbor list and the i2b2 2014 categories without reading
-deid.py; plus the scorer (`radllama.deid_eval`) and the `radllama deid-eval` CLI."""
+deid.py; plus the scorer (`radllama.deid.scoring`) and the `radllama deid-eval` CLI."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from radllama.deid_eval import PhiRecord, load_phi_set, ours, score
-from radllama.errors import DataError
+from radllama.core.errors import DataError
+from radllama.deid.scoring import PhiRecord, load_phi_set, ours, score
 
 SET = Path(__file__).parent / "data" / "phi_independent" / "phi_independent.jsonl"
 

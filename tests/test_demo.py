@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from radllama.config import load_config
+from radllama.core.config import load_config
+from radllama.core.jsonl import read_jsonl
 from radllama.demo import (
     TRAIN_OVERRIDES,
     DemoConfig,
@@ -16,7 +17,6 @@ from radllama.demo import (
     demo_train_config,
     run_demo,
 )
-from radllama.jsonl import read_jsonl
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def test_openi_retrieval_config_runs_the_k2_recipe():
 
 def test_demo_defaults_are_configs_demo_yaml():
     """`radllama demo` (no config) runs exactly configs/demo.yaml: drift fails here."""
-    from radllama.config import read_yaml
+    from radllama.core.config import read_yaml
 
     written = read_yaml(REPO / "configs" / "demo.yaml")
     defaults = DemoConfig().model_dump(mode="json")
@@ -51,7 +51,7 @@ def test_demo_defaults_are_configs_demo_yaml():
 @pytest.mark.parametrize("method", ["qlora", "full"])
 def test_demo_training_is_the_recipe_plus_named_overrides(method, tmp_path):
     """Each SFT run = configs/smollm2-cpu.yaml with only TRAIN_OVERRIDES changed."""
-    from radllama.train import TrainConfig
+    from radllama.training import TrainConfig
 
     demo = DemoConfig()
     run = demo_train_config(demo, method, tmp_path / "d", tmp_path / "b", tmp_path / "r")
@@ -67,8 +67,8 @@ def test_demo_training_is_the_recipe_plus_named_overrides(method, tmp_path):
 def test_step_budget_cuts_steps_and_the_lr_schedule(tiny_model_dir, tiny_data_dir, tmp_path):
     """A run with a too-small time budget stops at the planned step count, with the cosine
     schedule rebuilt so the LR reaches ~0 at the new last step."""
-    from radllama.config import validate_config
-    from radllama.train import TrainConfig, train
+    from radllama.core.config import validate_config
+    from radllama.training import TrainConfig, train
 
     config = validate_config(
         TrainConfig,
@@ -153,7 +153,7 @@ def test_finetuned_generation_is_reserved_by_answer_length(tiny_model_dir, tiny_
     """Zero-shot prose that runs to the token cap must not make the planner reserve a fine-tune's
     (short) impressions at the zero-shot rate; the ratio is held to [0.5, 1]."""
     from radllama.demo import ModelSystem, _finetuned_length_ratio
-    from radllama.loader import load_tokenizer
+    from radllama.model.loader import load_tokenizer
 
     system = ModelSystem("base-zero-shot", tiny_model_dir)
     tokenizer = load_tokenizer(tiny_model_dir)
@@ -183,7 +183,7 @@ def test_finetuned_generation_is_reserved_by_answer_length(tiny_model_dir, tiny_
 def test_test_subset_is_a_dataset_readers_accept(tiny_data_dir, tmp_path):
     """The demo scores the first N test rows: the cut split is listed with its own hash, so the
     hash check every DATA_DIR reader runs accepts it (and would refuse the old listing)."""
-    from radllama.artifacts import DataManifest
+    from radllama.core.artifacts import DataManifest
     from radllama.demo import _test_subset
     from radllama.training.data import open_dataset_dir
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from radllama.errors import DataError
-from radllama.ingest import IngestConfig, preset_ingest, read_records
-from radllama.prepare import load_prepare_config, prepare
-from radllama.provenance import file_sha256
-from radllama.synth import synthesize
+from radllama.core.errors import DataError
+from radllama.core.provenance import file_sha256
+from radllama.data.ingest import IngestConfig, preset_ingest, read_records
+from radllama.data.prepare import load_prepare_config, prepare
+from radllama.synth.corpus import synthesize
 from radllama.training.data import open_dataset_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -400,7 +400,7 @@ def test_workers_die_with_a_killed_prepare(tmp_path):
     script = (
         "import time, sys\n"
         "from pathlib import Path\n"
-        "from radllama import prepare as p\n"
+        "from radllama.data import prepare as p\n"
         "real = p.ChunkProcessor.__call__\n"
         "p.ChunkProcessor.__call__ = lambda self, chunk: (time.sleep(120), real(self, chunk))[1]\n"
         "config = p.load_prepare_config(None, input=Path(sys.argv[1]), out=Path(sys.argv[2]),"
@@ -429,8 +429,8 @@ def test_workers_die_with_a_killed_prepare(tmp_path):
 
 
 def test_split_file_readers_refuse_a_file_from_another_run(old_and_new, tmp_path):
-    from radllama.base import report_documents
-    from radllama.generate import load_split
+    from radllama.generation.generate import load_split
+    from radllama.model.base import report_documents
 
     out = tmp_path / "mixed"
     _install_old(old_and_new, out)
@@ -643,7 +643,7 @@ def test_generate_partial_failure_warns_or_fails_by_the_allowed_share(
 
 
 def test_judge_with_its_endpoint_down_fails_the_evaluation(tmp_path):
-    from radllama.errors import FailureRateError
+    from radllama.core.errors import FailureRateError
     from radllama.evaluate.judge import JudgeConfig
     from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from radllama.filters import (
+from radllama.data.filters import (
     DROP_REASONS,
     FilterConfig,
     collapse_whitespace,

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from radllama import prompts
-from radllama.config import StrictModel, load_config
-from radllama.errors import ConfigError
+from radllama.core import prompts
+from radllama.core.config import StrictModel, load_config
+from radllama.core.errors import ConfigError
 
 
 def test_cli_help_and_version(run_cli):

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from judge_server import ScriptedChatServer, marker
 
-from radllama.artifacts import DataManifest, DeidSection, RunRecord
-from radllama.generate import GenerateConfig, generate_predictions, resolve_prompt_style
-from radllama.inference import ImpressionModel
-from radllama.jsonl import write_jsonl
-from radllama.prompts import PromptStyle, strip_prepend
+from radllama.core.artifacts import DataManifest, DeidSection, RunRecord
+from radllama.core.jsonl import write_jsonl
+from radllama.core.prompts import PromptStyle, strip_prepend
+from radllama.generation.generate import GenerateConfig, generate_predictions, resolve_prompt_style
+from radllama.generation.inference import ImpressionModel
 
 N_TEST = 12  # rows in the tiny fixture's test split
 
@@ -272,7 +272,7 @@ def test_openai_backend_refuses_remote_endpoint_without_deid(tiny_data_dir, tmp_
 
 
 def test_openai_backend_through_radllama_serve_matches_hf(tiny_model_dir, tiny_data_dir, tmp_path):
-    serve = pytest.importorskip("radllama.serve")
+    serve = pytest.importorskip("radllama.serving.server")
     model = ImpressionModel.load(tiny_model_dir)
     hf_out, api_out = tmp_path / "hf.jsonl", tmp_path / "api.jsonl"
     common = dict(data=tiny_data_dir, max_new_tokens=5, limit=6)

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from radllama import loader
-from radllama.base import GgufError, convert_gguf, inspect_gguf
-from radllama.errors import ConfigError
-from radllama.export import export_gguf
+from radllama.core.errors import ConfigError
+from radllama.model import loader
+from radllama.model.base import GgufError, convert_gguf, inspect_gguf
+from radllama.model.export import export_gguf
 
 PROMPT = [
     {"role": "system", "content": "You are a radiologist."},
@@ -70,7 +70,7 @@ def test_export_round_trip_through_transformers(tiny_model_dir, tmp_path, gguf_t
 
 
 def test_gguf_is_a_model_for_every_loader(tiny_gguf, tiny_model_dir):
-    from radllama.inference import GenerationSettings, ImpressionModel
+    from radllama.generation.inference import GenerationSettings, ImpressionModel
 
     path, _ = tiny_gguf
     source = loader.resolve_model(path)
@@ -90,7 +90,7 @@ def test_gguf_is_a_model_for_every_loader(tiny_gguf, tiny_model_dir):
 
 
 def loader_sha(path):
-    from radllama.base import file_sha256
+    from radllama.model.base import file_sha256
 
     return file_sha256(path)
 
@@ -107,8 +107,8 @@ def test_convert_gguf_writes_a_plain_hf_dir(tiny_gguf, tmp_path):
 
 
 def test_train_takes_a_gguf_model(tiny_gguf, tiny_data_dir, tmp_path):
-    from radllama.config import validate_config
-    from radllama.train import TrainConfig, train
+    from radllama.core.config import validate_config
+    from radllama.training import TrainConfig, train
 
     path, _ = tiny_gguf
     config = validate_config(
@@ -123,7 +123,7 @@ def test_train_takes_a_gguf_model(tiny_gguf, tiny_data_dir, tmp_path):
     )  # fmt: skip
     record = train(config)
     assert record["base_model"] == str(path)
-    from radllama.inference import ImpressionModel
+    from radllama.generation.inference import ImpressionModel
 
     loaded = ImpressionModel.load(tmp_path / "run")  # adapter over a GGUF base
     assert loaded.generate([("CT", "Clear lungs.")])[0].completion_tokens >= 1
@@ -211,8 +211,8 @@ def test_model_file_that_is_not_gguf_is_refused(tmp_path):
 def test_bundled_smollm2_converts_and_answers(tmp_path, run_cli):
     """The real default base: bundled SmolLM2-135M-Instruct GGUF -> HF dir -> an impression."""
     pytest.importorskip("gguf")
-    from radllama.base import bundled_gguf
-    from radllama.inference import GenerationSettings, ImpressionModel
+    from radllama.generation.inference import GenerationSettings, ImpressionModel
+    from radllama.model.base import bundled_gguf
 
     try:
         gguf_file = bundled_gguf()

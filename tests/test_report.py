@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from radllama.report import MISSING, build_report, format_cell, render_markdown_table
+from radllama.evaluate.report import MISSING, build_report, format_cell, render_markdown_table
 
 ROUGE = {"base": [0.10, 0.20, 0.15, 0.05], "qlora": [0.30, 0.35, 0.25, 0.40]}
 

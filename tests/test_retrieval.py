@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from radllama.artifacts import DataManifest
-from radllama.errors import ConfigError, DataError
-from radllama.jsonl import read_jsonl, write_jsonl
-from radllama.prompts import PromptStyle
+from radllama.core.artifacts import DataManifest
+from radllama.core.errors import ConfigError, DataError
+from radllama.core.jsonl import read_jsonl, write_jsonl
+from radllama.core.prompts import PromptStyle
 from radllama.retrieval import IndexConfig, Retriever, add_to_index, build_index
 
 PNEUMONIA = "There is a right lower lobe consolidation with a small right pleural effusion."

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from radllama.inference import ImpressionModel
-from radllama.jsonl import read_jsonl
+from radllama.core.jsonl import read_jsonl
+from radllama.generation.inference import ImpressionModel
 from radllama.retrieval import build_index
-from radllama.serve import ServeConfig, build_app, start_in_thread
+from radllama.serving.server import ServeConfig, build_app, start_in_thread
 
 K = 2
 EXAM = "CT HEAD W/O"
@@ -32,8 +32,8 @@ def data(tiny_data_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def rag_run(tiny_model_dir, data, tmp_path_factory) -> tuple[Path, dict]:
-    from radllama.config import validate_config
-    from radllama.train import TrainConfig, train
+    from radllama.core.config import validate_config
+    from radllama.training import TrainConfig, train
 
     out = tmp_path_factory.mktemp("runs") / "lora-k2"
     config = validate_config(TrainConfig, dict(

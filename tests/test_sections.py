@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from radllama.sections import SPLIT_REASONS, header_kind, split_sections
+from radllama.data.sections import SPLIT_REASONS, header_kind, split_sections
 
 FULL = """EXAM: CT CHEST W/O CONTRAST
 CLINICAL HISTORY: Cough.
@@ -169,7 +169,7 @@ def test_combined_section_split_at_its_last_paragraph():
 def test_agrees_with_the_synthetic_corpus_ground_truth():
     """Every section boundary the generator planted (incl. misspelt and combined headers,
     addenda and trailers) is recovered exactly, up to white space."""
-    from radllama.synth import iter_reports
+    from radllama.synth.corpus import iter_reports
 
     def squash(text: str) -> str:
         return " ".join(text.split())

@@ -13,10 +13,10 @@ import openai
 import pytest
 
 from radllama.evaluate.hallucination import hallucination_flags
-from radllama.inference import ImpressionModel
-from radllama.serve import ServeConfig, build_app, impress, start_in_thread
+from radllama.generation.inference import ImpressionModel
 from radllama.serving.app import create_app
 from radllama.serving.engine import ServingEngine
+from radllama.serving.server import ServeConfig, build_app, impress, start_in_thread
 
 EXAM = "CT HEAD W/O"
 FINDINGS = (
@@ -71,7 +71,7 @@ def test_openai_client_lists_models_and_completes(server, model):
         [{"role": "system", "content": "You are terse."}, {"role": "user", "content": FINDINGS}],
         tokenize=False, add_generation_prompt=True,
     )  # fmt: skip
-    from radllama.inference import GenerationSettings
+    from radllama.generation.inference import GenerationSettings
 
     direct = model.generate_prompts([prompt], GenerationSettings(max_new_tokens=MAX_TOKENS))[0]
     assert choice.message.content == direct.raw_text
@@ -256,7 +256,7 @@ def test_api_key_is_enforced_when_set(model, monkeypatch):
 
 def test_request_log_has_ids_and_sizes_but_no_report_text(server, model, caplog):
     secret = "Zebrafindingword noted in the left apex with a 14 mm nodule."
-    caplog.set_level(logging.INFO, logger="radllama.serve")
+    caplog.set_level(logging.INFO, logger="radllama.serving")
     response = httpx.post(f"{server.root_url}/v1/impressions", json=_impression(secret), timeout=60)
     chat = httpx.post(
         f"{server.base_url}/chat/completions",
@@ -278,8 +278,8 @@ def test_generate_openai_backend_against_the_server_matches_in_process(
     server, model, tiny_model_dir, tiny_data_dir, tmp_path, monkeypatch
 ):
     """`radllama generate --backend openai` pointed at the server reproduces the hf backend."""
-    from radllama.generate import GenerateConfig, generate_predictions
-    from radllama.jsonl import read_jsonl
+    from radllama.core.jsonl import read_jsonl
+    from radllama.generation.generate import GenerateConfig, generate_predictions
 
     monkeypatch.setenv("OPENAI_API_KEY", "unused")
     common = dict(data=tiny_data_dir, model=tiny_model_dir, max_new_tokens=MAX_TOKENS, limit=4)

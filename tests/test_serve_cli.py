@@ -12,7 +12,7 @@ import time
 import httpx
 import openai
 
-from radllama.serve import ServeConfig, resolve_api_key
+from radllama.serving.server import ServeConfig, resolve_api_key
 
 
 def _free_port() -> int:
@@ -96,10 +96,10 @@ def test_api_key_comes_from_the_named_variable(monkeypatch):
 
 def test_server_serves_a_lora_run_directory(tiny_model_dir, tiny_data_dir, tmp_path):
     """A RUN_DIR from `radllama train` (adapter + run file) answers the openai client."""
-    from radllama.config import validate_config
-    from radllama.inference import ImpressionModel
-    from radllama.serve import build_app, start_in_thread
-    from radllama.train import TrainConfig, train
+    from radllama.core.config import validate_config
+    from radllama.generation.inference import ImpressionModel
+    from radllama.serving.server import build_app, start_in_thread
+    from radllama.training import TrainConfig, train
 
     config = validate_config(TrainConfig, dict(
         model=str(tiny_model_dir), data=str(tiny_data_dir), output_dir=str(tmp_path / "run"),
@@ -121,7 +121,7 @@ def test_server_serves_a_lora_run_directory(tiny_model_dir, tiny_data_dir, tmp_p
             json={"exam_code": "CT HEAD W/O", "findings": findings, "max_tokens": 5},
             timeout=60,
         ).json()
-    from radllama.inference import GenerationSettings
+    from radllama.generation.inference import GenerationSettings
 
     direct = model.generate([("CT HEAD W/O", findings)], GenerationSettings(max_new_tokens=5))[0]
     assert chat.choices[0].message.content == direct.raw_text

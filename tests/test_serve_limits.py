@@ -20,10 +20,10 @@ import httpx
 import psutil
 import pytest
 
-from radllama.inference import ImpressionModel
-from radllama.serve import ServeConfig, build_app, start_in_thread
+from radllama.generation.inference import ImpressionModel
 from radllama.serving.app import create_app
 from radllama.serving.engine import ServingEngine
+from radllama.serving.server import ServeConfig, build_app, start_in_thread
 
 LIMIT = 64 * 1024  # bytes; small so that the tests move little data
 CONFIG = ServeConfig(max_body_bytes=LIMIT, header_timeout_s=1.0, body_timeout_s=1.0)

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from scripted_model import scripted_model
 
-from radllama.artifacts import RunRecord
-from radllama.serve import ServeConfig, build_app, start_in_thread
+from radllama.core.artifacts import RunRecord
 from radllama.serving.app import create_app
 from radllama.serving.engine import ServingEngine
+from radllama.serving.server import ServeConfig, build_app, start_in_thread
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO / "docs" / "serve_page.png"
@@ -65,7 +65,7 @@ def planted_model(tiny_model_dir, tiny_data_dir):
 def test_page_streams_the_draft_and_highlights_the_unsupported_statement(
     browser, planted_model, caplog, tmp_path
 ):
-    caplog.set_level(logging.INFO, logger="radllama.serve")
+    caplog.set_level(logging.INFO, logger="radllama.serving")
     app = build_app(planted_model, ServeConfig(batch_wait_ms=0))
     with start_in_thread(app) as server:
         page = browser.new_page(viewport={"width": 1440, "height": 900})

@@ -12,10 +12,10 @@ import openai
 import pytest
 from scripted_model import ScriptedLlama, scripted_model
 
-from radllama.inference import ImpressionModel
-from radllama.serve import ServeConfig, build_app, start_in_thread
+from radllama.generation.inference import ImpressionModel
 from radllama.serving.app import create_app
 from radllama.serving.engine import ServingEngine
+from radllama.serving.server import ServeConfig, build_app, start_in_thread
 from radllama.serving.streaming import RowDecoder
 
 FINDINGS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radllama.split import EVAL, TEST, TRAIN, SplitConfig, assign_splits, leakage_report
+from radllama.data.split import EVAL, TEST, TRAIN, SplitConfig, assign_splits, leakage_report
 
 
 def _groups(n_patients: int, per_patient: int) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from radllama.errors import DataError
+from radllama.core.errors import DataError
 from radllama.evaluate.stats import bootstrap_ci, breakdown, paired_bootstrap
 
 

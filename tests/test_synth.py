@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from radllama import synth
-from radllama.deid import PLACEHOLDERS
-from radllama.synth import (
+from radllama.synth import corpus as synth
+from radllama.deid.engine import PLACEHOLDERS
+from radllama.synth.corpus import (
     BODY_REGIONS,
     CSV_COLUMNS,
     DEFECT_KINDS,

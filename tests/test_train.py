@@ -11,8 +11,8 @@ import pytest
 import torch
 import yaml
 
-from radllama.config import validate_config
-from radllama.train import RUN_FILE, TrainConfig, train
+from radllama.core.config import validate_config
+from radllama.training import RUN_FILE, TrainConfig, train
 
 RUN_KEYS = {
     "method", "base_model", "hyperparameters", "prompt_style", "data_manifest_hash",

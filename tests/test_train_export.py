@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from radllama.config import validate_config
-from radllama.train import RUN_FILE, TrainConfig, train
+from radllama.core.config import validate_config
+from radllama.training import RUN_FILE, TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_merge_equals_adapter_logits(qlora_run, tiny_model_dir, tmp_path, run_cl
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from radllama.export import export_merged
+    from radllama.model.export import export_merged
 
     merged_dir = export_merged(qlora_run, tmp_path / "merged32", dtype="float32")
     ids = torch.tensor([[1, 40, 41, 42, 43, 44, 45, 46]])

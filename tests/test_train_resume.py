@@ -11,9 +11,9 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from radllama.config import validate_config
-from radllama.errors import ConfigError
-from radllama.train import TrainConfig, train
+from radllama.core.config import validate_config
+from radllama.core.errors import ConfigError
+from radllama.training import TrainConfig, train
 
 
 class SigtermAtStep(TrainerCallback):

@@ -15,7 +15,7 @@ from typing import Annotated, Optional  # noqa: F401  (used by stage sections)
 
 import typer
 
-from radllama.errors import RadllamaError
+from radllama.core.errors import RadllamaError
 
 app = typer.Typer(
     name="radllama",
@@ -36,7 +36,7 @@ def fail(message: str, code: int = 2) -> None:
 @app.command()
 def version() -> None:
     """Print the radllama version and the versions of the libraries it builds on."""
-    from radllama.provenance import package_versions
+    from radllama.core.provenance import package_versions
 
     for name, ver in package_versions().items():
         typer.echo(f"{name}: {ver}")
@@ -67,8 +67,8 @@ def synth(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Write a synthetic MGH-like report export with PHI ground truth and planted defects."""
-    from radllama.config import load_config
-    from radllama.synth import SynthConfig, synthesize
+    from radllama.core.config import load_config
+    from radllama.synth.corpus import SynthConfig, synthesize
 
     synth_config = load_config(SynthConfig, config, {"workers": workers})
     summary = synthesize(reports, seed, out, config=synth_config, progress=not quiet)
@@ -119,8 +119,8 @@ def prepare(
     """Report export -> sections -> de-identification -> filters -> instruction rows -> train/eval/test + manifest."""
     from rich.console import Console
 
-    from radllama.prepare import load_prepare_config, progress_bar, summary_table
-    from radllama.prepare import prepare as run_prepare
+    from radllama.data.prepare import load_prepare_config, progress_bar, summary_table
+    from radllama.data.prepare import prepare as run_prepare
 
     settings = load_prepare_config(
         config, input=input, preset=preset, out=out, output_format=output_format, workers=workers,
@@ -151,11 +151,11 @@ def deid(
     ] = None,
 ) -> None:
     """De-identify a JSONL file: HIPAA Safe Harbor identifiers -> typed placeholders or surrogates."""
-    from radllama.deid import DeidConfig, deidentify_jsonl
+    from radllama.deid.engine import DeidConfig, deidentify_jsonl
 
     if mode not in ("placeholder", "surrogate"):
         fail(f"--mode must be 'placeholder' or 'surrogate', not {mode!r}")
-    from radllama.jsonl import MalformedLines
+    from radllama.core.jsonl import MalformedLines
 
     config = DeidConfig(mode=mode, surrogate_seed=seed)
     malformed = MalformedLines()
@@ -177,7 +177,7 @@ def deid_eval(
     ] = 10,
 ) -> None:
     """Score `radllama deid` on a labelled PHI set: recall per type, precision, clinical terms kept."""
-    from radllama.deid_eval import evaluate_file, format_examples, format_table
+    from radllama.deid.scoring import evaluate_file, format_examples, format_table
 
     result = evaluate_file(file)
     typer.echo(format_table(result))
@@ -204,7 +204,7 @@ def index(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Nearest-neighbour index of the training reports (DATA_DIR/index/) for prompt examples."""
-    from radllama.config import validate_config
+    from radllama.core.config import validate_config
     from radllama.retrieval.index import IndexConfig, add_to_index, build_index, describe
 
     if add is not None:
@@ -244,8 +244,8 @@ def base(
     seed: Annotated[int, typer.Option(help="--size only: random seed.")] = 0,
 ) -> None:
     """Write the base model: a pretrained GGUF as an HF directory, or a tiny Llama built here."""
-    from radllama.base import BaseConfig, build_base, bundled_gguf, convert_gguf, describe
-    from radllama.config import validate_config
+    from radllama.core.config import validate_config
+    from radllama.model.base import BaseConfig, build_base, bundled_gguf, convert_gguf, describe
 
     if size is None:
         if data is not None:
@@ -302,10 +302,10 @@ def train(
     """Supervised fine-tuning (TRL SFTTrainer): full, LoRA or QLoRA, packed, resumable."""
     import signal
 
-    from radllama.config import load_config
-    from radllama.train import TrainConfig
-    from radllama.train import dry_run as describe_run
-    from radllama.train import train as run_training
+    from radllama.core.config import load_config
+    from radllama.training import TrainConfig
+    from radllama.training import dry_run as describe_run
+    from radllama.training import train as run_training
 
     overrides = dict(
         method=method,
@@ -358,7 +358,7 @@ def export(
     gguf_type: Annotated[str, typer.Option("--type", help="--gguf: f16 | q8_0 weights.")] = "f16",
 ) -> None:
     """Export a fine-tuned run: merged HF model (vLLM / TGI) or GGUF (llama.cpp, Ollama)."""
-    from radllama.export import export_gguf, export_merged
+    from radllama.model.export import export_gguf, export_merged
 
     if gguf is not None:
         if merge or out is not None:
@@ -426,8 +426,8 @@ def generate(
     ] = None,
 ) -> None:
     """Write an impression for every test report (resumable): PREDS.jsonl for `evaluate`."""
-    from radllama.config import validate_config
-    from radllama.generate import GenerateConfig, generate_predictions
+    from radllama.core.config import validate_config
+    from radllama.generation.generate import GenerateConfig, generate_predictions
 
     options = dict(
         data=data, out=out, model=model, backend=backend, base_url=base_url, api_model=api_model,
@@ -453,8 +453,8 @@ def baselines(
     ] = "retrieval-tfidf,most-frequent",
 ) -> None:
     """Retrieval (TF-IDF nearest neighbour) and most-frequent-impression baselines as PREDS."""
-    from radllama.baselines import BaselinesConfig, describe, run_baselines
-    from radllama.config import validate_config
+    from radllama.core.config import validate_config
+    from radllama.generation.baselines import BaselinesConfig, describe, run_baselines
 
     names = [name.strip() for name in systems.split(",") if name.strip()]
     options = dict(data=data, out_dir=out_dir, split=split, systems=names)
@@ -472,7 +472,7 @@ def report(
     ),
 ) -> None:
     """Table-1-style report (markdown, self-contained HTML with plots, JSON) from SCORES files."""
-    from radllama.report import build_report, render_markdown_table
+    from radllama.evaluate.report import build_report, render_markdown_table
 
     result = build_report(scores, out, title=title)
     typer.echo(render_markdown_table(result))
@@ -518,7 +518,7 @@ def evaluate(
     ] = None,
 ) -> None:
     """Score predictions: ROUGE-L, BERTScore, clinical agreement, hallucination flags, judge."""
-    from radllama.config import load_config, validate_config
+    from radllama.core.config import load_config, validate_config
     from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions, format_table
     from radllama.evaluate.semantic import BertScoreConfig
 
@@ -555,9 +555,9 @@ def _judge_options(
     """JudgeConfig + DataManifest for `evaluate` (None, None when the judge is not asked for)."""
     if not wanted:
         return None, None
-    from radllama.artifacts import DataManifest
-    from radllama.config import validate_config
-    from radllama.errors import ConfigError
+    from radllama.core.artifacts import DataManifest
+    from radllama.core.config import validate_config
+    from radllama.core.errors import ConfigError
     from radllama.evaluate.judge import JudgeConfig
 
     if not base_url or not model:
@@ -617,8 +617,8 @@ def serve(
     ] = 30.0,
 ) -> None:
     """Serve the model: OpenAI-compatible API + POST /v1/impressions, with dynamic batching."""
-    from radllama.config import validate_config
-    from radllama.serve import ServeConfig, run_server
+    from radllama.core.config import validate_config
+    from radllama.serving.server import ServeConfig, run_server
 
     config = validate_config(
         ServeConfig,
@@ -666,9 +666,9 @@ def impress(
     """Write the IMPRESSION for one report's exam + FINDINGS (same answer as the server)."""
     import json
 
-    from radllama.inference import ImpressionModel
-    from radllama.serve import ServeConfig, check_impression_request
-    from radllama.serve import impress as impress_one
+    from radllama.generation.inference import ImpressionModel
+    from radllama.serving.server import ServeConfig, check_impression_request
+    from radllama.serving.server import impress as impress_one
 
     if findings in (None, "-"):
         if sys.stdin.isatty():
@@ -717,7 +717,7 @@ def demo(
     ] = None,
 ) -> None:
     """The main job: synthesise -> prepare -> base -> QLoRA + full SFT -> generate -> evaluate -> report."""
-    from radllama.config import load_config
+    from radllama.core.config import load_config
     from radllama.demo import DemoConfig, run_demo
 
     overrides = {

@@ -34,9 +34,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from radllama.artifacts import RUN_FILE
-from radllama.config import StrictModel
-from radllama.errors import ConfigError, RadllamaError
+from radllama.core.artifacts import RUN_FILE
+from radllama.core.config import StrictModel
+from radllama.core.errors import ConfigError, RadllamaError
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 # The only TrainConfig keys the demo sets itself; everything else comes from the recipe file.
@@ -219,11 +219,11 @@ def _step(name: str, done: bool, action: Callable[[], object], log: Callable[[st
 
 def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> Path:
     """Corpus -> DATA_DIR. With `test_input`, its rows form the whole test split."""
-    from radllama.prepare import load_prepare_config, prepare
+    from radllama.data.prepare import load_prepare_config, prepare
 
     corpus = config.input
     if corpus is None:
-        from radllama.synth import synthesize
+        from radllama.synth.corpus import synthesize
 
         corpus = out / "corpus.csv"
         _step(
@@ -277,7 +277,7 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
 
 
 def _counts_line(manifest: dict) -> str:
-    from radllama.artifacts import DataManifest
+    from radllama.core.artifacts import DataManifest
 
     counts = DataManifest.parse(manifest, "prepare result").counts
     sizes = ", ".join(f"{name} {n}" for name, n in counts.splits.items())
@@ -289,9 +289,9 @@ def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
     import json
     import shutil
 
-    from radllama.artifacts import DataManifest
-    from radllama.jsonl import read_jsonl
-    from radllama.provenance import json_sha256
+    from radllama.core.artifacts import DataManifest
+    from radllama.core.jsonl import read_jsonl
+    from radllama.core.provenance import json_sha256
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
@@ -324,8 +324,8 @@ def demo_train_config(
     config: DemoConfig, method: str, data_dir: Path, base: Path | str, run_dir: Path
 ):
     """The recipe file with the demo's overrides (only the keys in TRAIN_OVERRIDES)."""
-    from radllama.config import load_config
-    from radllama.train import TrainConfig
+    from radllama.core.config import load_config
+    from radllama.training import TrainConfig
 
     overrides = {
         "method": method,
@@ -348,7 +348,7 @@ def demo_train_config(
 def _base_model(config: DemoConfig, data_dir: Path, out: Path, log) -> Path:
     """The base model directory: the bundled/given GGUF converted, a given directory, or a
     small model built here (base=scratch)."""
-    from radllama.base import BaseConfig, build_base, bundled_gguf, convert_gguf, describe
+    from radllama.model.base import BaseConfig, build_base, bundled_gguf, convert_gguf, describe
 
     base_dir = out / "base"
     if config.base == "scratch":
@@ -459,7 +459,7 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
     preds.update(_baselines(data_dir, preds_dir, log, dense=bool(k)))
     scores = _evaluate_all(config, data_dir, preds, out / "scores", log)
 
-    from radllama.report import build_report, render_markdown_table
+    from radllama.evaluate.report import build_report, render_markdown_table
 
     report = build_report(scores, out / "report", title="radllama demo: impressions from findings")
     plan["total_s"] = round(clock.elapsed(), 1)
@@ -478,7 +478,7 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
 def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, clock, plan, log):
     """Time the zero-shot model on one batch, then size the test set; returns the DATA_DIR
     every system and baseline is scored on (the first `test_rows` rows of the test split)."""
-    from radllama.jsonl import read_jsonl
+    from radllama.core.jsonl import read_jsonl
 
     available = sum(1 for _ in read_jsonl(prepared_dir / "test.jsonl"))
     if "test_rows" not in plan:
@@ -542,8 +542,8 @@ def _finetuned_length_ratio(
     measured run. Expected length = 1.5 x (mean training completion + EOS); the ratio is held
     to [0.5, 1] so a fine-tune that never learnt to stop overruns its reserve by 2x at most.
     """
-    from radllama.jsonl import read_jsonl
-    from radllama.loader import load_tokenizer
+    from radllama.core.jsonl import read_jsonl
+    from radllama.model.loader import load_tokenizer
 
     tokenizer = load_tokenizer(zero_shot.model)
     spoken = [
@@ -564,8 +564,8 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
     """A DATA_DIR view with the first `rows` test rows (train/eval/manifest as prepared)."""
     import shutil
 
-    from radllama.artifacts import DataManifest
-    from radllama.jsonl import read_jsonl
+    from radllama.core.artifacts import DataManifest
+    from radllama.core.jsonl import read_jsonl
 
     out.mkdir(parents=True, exist_ok=True)
     manifest = DataManifest.read(data_dir)
@@ -590,7 +590,7 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
 
 def _train(config, method, data_dir, base_dir, run_dir, budget: StepBudget | None = None) -> dict:
     """One SFT run: the recipe file + the demo's overrides, cut to the budget."""
-    from radllama.train import train
+    from radllama.training import train
 
     train_config = demo_train_config(config, method, data_dir, base_dir, run_dir)
     callbacks = [budget.callback()] if budget is not None else None
@@ -641,7 +641,7 @@ def describe_plan(plan: dict) -> str:
 
 def _attach_plan(report_dir: Path, report: dict, plan: dict) -> None:
     """The plan goes into report.json (an extra key of the Report artifact) and report.md."""
-    from radllama.artifacts import Report
+    from radllama.core.artifacts import Report
 
     report["demo_plan"] = plan
     (report_dir / "plan.json").write_text(json.dumps(plan, indent=2))
@@ -668,7 +668,7 @@ def _log_run(record: dict, log: Callable[[str], None], plan_record: dict | None 
 
 
 def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int | None = None):
-    from radllama.generate import GenerateConfig, generate_predictions
+    from radllama.generation.generate import GenerateConfig, generate_predictions
 
     out.mkdir(parents=True, exist_ok=True)
     summary = generate_predictions(
@@ -702,7 +702,7 @@ def _index(data_dir: Path, log: Callable[[str], None]) -> None:
 def _baselines(
     data_dir: Path, out: Path, log: Callable[[str], None], dense: bool = False
 ) -> dict[str, Path]:
-    from radllama.baselines import DEFAULT_BASELINES, BaselinesConfig, run_baselines
+    from radllama.generation.baselines import DEFAULT_BASELINES, BaselinesConfig, run_baselines
 
     systems = [*DEFAULT_BASELINES, *(["retrieval-dense"] if dense else [])]
     preds = {}
@@ -720,7 +720,7 @@ def _evaluate_all(
     out: Path,
     log: Callable[[str], None],
 ) -> list[Path]:
-    from radllama.artifacts import DataManifest
+    from radllama.core.artifacts import DataManifest
     from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions
 
     out.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ not supported by the reference, stylistic concordance, precision of medical term
 
 What makes it safe to run over thousands of rows:
 
-- **PHI guard** (`radllama.guard`). Reports are clinical text: a non-loopback endpoint is
+- **PHI guard** (`radllama.core.guard`). Reports are clinical text: a non-loopback endpoint is
   refused unless the dataset manifest records de-identification or ``allow_remote`` is set.
 - **Bounded concurrency** (a thread pool of ``concurrency`` workers sharing one client).
 - **Retries** with exponential back-off and jitter on timeouts, connection errors, 429 (honouring
@@ -39,11 +39,11 @@ import openai
 from pydantic import Field, field_validator
 from tqdm.auto import tqdm
 
-from radllama.artifacts import DataManifest
-from radllama.config import StrictModel
-from radllama.errors import ConfigError
-from radllama.guard import check_phi_guard, is_loopback_url
-from radllama.provenance import json_sha256, utc_now, write_json
+from radllama.core.artifacts import DataManifest
+from radllama.core.config import StrictModel
+from radllama.core.errors import ConfigError
+from radllama.core.guard import check_phi_guard, is_loopback_url
+from radllama.core.provenance import json_sha256, utc_now, write_json
 
 PROMPT_VERSION = "radllama-judge-v1"
 

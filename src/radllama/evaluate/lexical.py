@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from rouge_score import rouge_scorer
 
-from radllama.errors import DataError
+from radllama.core.errors import DataError
 
 
 @lru_cache(maxsize=2)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from radllama.errors import ConfigError
+from radllama.core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ScoringContext:
     per_sample: list[dict[str, Any]]  # aligned with rows; scorers add their column keys
     config: Any  # radllama.evaluate.runner.EvaluateConfig
     judge_config: Any = None
-    manifest: Any = None  # radllama.artifacts.DataManifest | None (PHI guard)
+    manifest: Any = None  # radllama.core.artifacts.DataManifest | None (PHI guard)
     progress: bool = False
     warnings: list[str] = field(default_factory=list)
 

@@ -11,7 +11,7 @@ SCORES.json (read by `radllama report` and `stats.paired_bootstrap`)::
                                      # missing_reference, empty_reference, invalid_<field>,
                                      # duplicate_report_id, other_system
       "n_empty_predictions": int,    # scored rows whose prediction is blank (they score 0)
-      "schema_version": 1,           # radllama.artifacts.Scores is the typed contract
+      "schema_version": 1,           # radllama.core.artifacts.Scores is the typed contract
       "columns": {metric: {"label", "decimals", "higher_is_better"}},  # from the registry
       "config": {"metrics": [...], "rouge": {...use_stemmer}, "bertscore": {encoder,
                  encoder_name, layer, layer_source, ...}, "clinical": {...},
@@ -49,9 +49,10 @@ from typing import Any
 from pydantic import Field, field_validator
 from tqdm.auto import tqdm
 
-from radllama.artifacts import DataManifest, PredictionRow, Scores
-from radllama.config import StrictModel
-from radllama.errors import DataError, RadllamaError, check_failure_rate
+from radllama.core.artifacts import DataManifest, PredictionRow, Scores
+from radllama.core.config import StrictModel
+from radllama.core.errors import DataError, RadllamaError, check_failure_rate
+from radllama.core.provenance import TRACKED_PACKAGES, file_sha256, package_versions
 from radllama.evaluate import clinical
 from radllama.evaluate.hallucination import hallucination_flags
 from radllama.evaluate.lexical import rouge_l
@@ -64,7 +65,6 @@ from radllama.evaluate.metrics import (
 )
 from radllama.evaluate.semantic import BertScoreConfig, bertscore, encoder_info
 from radllama.evaluate.stats import bootstrap_ci, breakdown
-from radllama.provenance import TRACKED_PACKAGES, file_sha256, package_versions
 
 REQUIRED_FIELDS = ("report_id", "prediction", "reference")
 BREAKDOWN_KEYS = {

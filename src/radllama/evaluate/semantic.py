@@ -26,9 +26,9 @@ from typing import Any
 from pydantic import Field
 from tqdm.auto import tqdm
 
-from radllama.config import StrictModel
-from radllama.encoders import minilm_path
-from radllama.errors import ConfigError, DataError
+from radllama.core.config import StrictModel
+from radllama.core.encoders import minilm_path
+from radllama.core.errors import ConfigError, DataError
 
 # Pairs per `BERTScorer.score` call: bounds memory (bert-score keeps the embeddings of every
 # distinct sentence of a call: 8k sentences x ~30 tokens x 384 floats ~ 0.4 GB for MiniLM)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from radllama.errors import DataError
+from radllama.core.errors import DataError
 
 # Resampled index matrices are built in blocks of at most this many cells (int64: 64 MB),
 # so 1000 resamples over 100k rows do not need 800 MB at once.

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from radllama.encoders import minilm_path
-from radllama.errors import ConfigError
-from radllama.provenance import file_sha256, json_sha256
+from radllama.core.encoders import minilm_path
+from radllama.core.errors import ConfigError
+from radllama.core.provenance import file_sha256, json_sha256
 
 # Files that do not change what the encoder computes (model cards, git metadata).
 _IGNORED = {"README.md", ".gitattributes"}

@@ -40,11 +40,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from radllama.config import StrictModel
-from radllama.errors import ConfigError, DataError
-from radllama.jsonl import read_jsonl, write_jsonl
-from radllama.prompts import Example
-from radllama.provenance import file_sha256, utc_now, write_json
+from radllama.core.config import StrictModel
+from radllama.core.errors import ConfigError, DataError
+from radllama.core.jsonl import read_jsonl, write_jsonl
+from radllama.core.prompts import Example
+from radllama.core.provenance import file_sha256, utc_now, write_json
 
 INDEX_FORMAT = "radllama-index-v1"
 INDEX_DIRNAME = "index"
@@ -174,7 +174,7 @@ def _index_rows(path: Path, exam_field: str, seen: set[str]) -> tuple[list[dict]
 
 
 def _data_identity(data_dir: Path, train: Path) -> dict[str, Any]:
-    from radllama.artifacts import DataManifest
+    from radllama.core.artifacts import DataManifest
 
     manifest = DataManifest.read_optional(data_dir)  # a bare folder of splits has none
     return {

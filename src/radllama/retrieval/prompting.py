@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from radllama.errors import ConfigError
-from radllama.prompts import Example, PromptStyle
+from radllama.core.errors import ConfigError
+from radllama.core.prompts import Example, PromptStyle
 from radllama.retrieval.index import Neighbour, Retriever
 
 

@@ -1,4 +1,3 @@
-"""Internals of `radllama serve`: wire schemas, the dynamic batcher, the engine, the app.
-
-The public entry points live in `radllama.serve`.
+"""Internals of `radllama serve`: wire schemas, the dynamic batcher, the engine, the app;
+the public entry points live in `radllama.serving.server`.
 """

@@ -2,7 +2,7 @@
 
 Every refusal is an OpenAI-style JSON error naming the field (``{"error": {"message", "type",
 "param", "code"}}``); overload and generation failures are 503 + ``Retry-After``; nothing a
-client sends can take the server down. The request log (logger ``radllama.serve``) records
+client sends can take the server down. The request log (logger ``radllama.serving.server``) records
 request ids, sizes, token counts and timings, never prompt or report text.
 """
 
@@ -45,7 +45,7 @@ from radllama.serving.schemas import (
 )
 from radllama.serving.streaming import StreamSink
 
-logger = logging.getLogger("radllama.serve")
+logger = logging.getLogger("radllama.serving")
 
 
 def make_batcher(engine: ServingEngine) -> DynamicBatcher:

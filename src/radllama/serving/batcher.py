@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-logger = logging.getLogger("radllama.serve")
+logger = logging.getLogger("radllama.serving")
 
 
 class BatcherError(Exception):

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from radllama.prompts import strip_prepend
+from radllama.core.prompts import strip_prepend
 from radllama.serving.schemas import (
     ApiError,
     ChatCompletionRequest,
@@ -26,9 +26,9 @@ from radllama.serving.schemas import (
 from radllama.serving.streaming import BatchStreamer, RowDecoder, StreamSink, cancelled_rows
 
 if TYPE_CHECKING:
-    from radllama.inference import GenerationOutput, ImpressionModel
+    from radllama.generation.inference import GenerationOutput, ImpressionModel
 
-logger = logging.getLogger("radllama.serve")
+logger = logging.getLogger("radllama.serving")
 
 
 def check_max_tokens(requested: int | None, config: ServeConfig) -> None:
@@ -195,7 +195,7 @@ class ServingEngine:
     # ---- running (worker thread) --------------------------------------------------------
     def run_batch(self, jobs: list[GenerationJob]) -> list[GenerationOutput]:
         """Generate for jobs that share decoding settings, as one batch; apply stop strings."""
-        from radllama.inference import GenerationSettings
+        from radllama.generation.inference import GenerationSettings
 
         first = jobs[0]
         settings = GenerationSettings(

@@ -30,7 +30,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-logger = logging.getLogger("radllama.serve")
+logger = logging.getLogger("radllama.serving")
 OPEN_PATHS = frozenset({"/", "/health", "/ui/info"})  # probes and the page need no key
 _STATIC_PREFIX = "/static/"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-logger = logging.getLogger("radllama.serve")
+logger = logging.getLogger("radllama.serving")
 STATIC = files("radllama.serving") / "static"
 _TYPES = {".js": "text/javascript", ".css": "text/css"}
 MAX_EXAM_CODES = 500
@@ -29,8 +29,8 @@ def exam_codes_seen_in_training(run) -> list[str]:
     """Exam codes of the run's training data, most frequent first ([] for a bare model).
 
     `run` is the model's run record (`artifacts.RunRecord`, a dict, or None)."""
-    from radllama.artifacts import DataManifest, iter_split_rows, resolve_split_path
-    from radllama.errors import RadllamaError
+    from radllama.core.artifacts import DataManifest, iter_split_rows, resolve_split_path
+    from radllama.core.errors import RadllamaError
 
     data = getattr(run, "data", None) if not isinstance(run, dict) else run.get("data")
     data_dir = Path((data or {}).get("dir") or "")

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from radllama.config import StrictModel
-from radllama.errors import RadllamaError
+from radllama.core.config import StrictModel
+from radllama.core.errors import RadllamaError
 
 
 class ServeConfig(StrictModel):

@@ -26,9 +26,9 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from radllama.prompts import PREPEND_PHRASES
+from radllama.core.prompts import PREPEND_PHRASES
 
-logger = logging.getLogger("radllama.serve")
+logger = logging.getLogger("radllama.serving")
 
 _PREPENDS_LOWER = tuple(p.lower() for p in PREPEND_PHRASES)
 
@@ -106,7 +106,7 @@ class RowDecoder:
 
 
 def _without_prepend(text: str) -> str:
-    from radllama.prompts import strip_prepend
+    from radllama.core.prompts import strip_prepend
 
     lowered = text.lower()
     if any(phrase.startswith(lowered) for phrase in _PREPENDS_LOWER):

@@ -16,7 +16,7 @@ import threading
 
 from transformers import TrainerCallback
 
-logger = logging.getLogger("radllama.train")
+logger = logging.getLogger("radllama.training")
 
 
 class GracefulInterrupt(TrainerCallback):

@@ -18,7 +18,7 @@ def deid_totals(data_dir: str | Path) -> dict[str, int] | None:
     """Redactions per identifier type (non-zero ones), plus their total under "total", from
     the manifest's `deid.counts` (the audit file itself lives outside DATA_DIR: it holds
     PHI) or an older DATA_DIR/deid_audit.json; None when the dataset records neither."""
-    from radllama.artifacts import ArtifactError, DataManifest
+    from radllama.core.artifacts import ArtifactError, DataManifest
 
     try:
         manifest = DataManifest.read_optional(data_dir)

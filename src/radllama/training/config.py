@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from radllama.config import StrictModel
+from radllama.core.config import StrictModel
 
 Method = Literal["full", "lora", "qlora"]
 

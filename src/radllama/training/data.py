@@ -1,7 +1,7 @@
 """DATA_DIR -> tokenised prompt/completion datasets, cached on disk (paper: "pre-tokenized ...
 and stored the results in cache").
 
-The dataset transform (report row -> chat messages) is `radllama.prompts`' business and
+The dataset transform (report row -> chat messages) is `radllama.core.prompts`' business and
 already done by `radllama prepare`; here each row becomes TRL's *conversational
 prompt-completion* pair (prompt = [system, user], completion = [assistant]) and the MODEL's
 chat template turns it into tokens, so swapping the base model never touches data code.
@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.artifacts import MANIFEST_FILE, DataManifest, iter_split_rows
-from radllama.errors import DataError
-from radllama.prompts import PromptStyle
-from radllama.provenance import file_sha256, json_sha256, write_json
+from radllama.core.artifacts import MANIFEST_FILE, DataManifest, iter_split_rows
+from radllama.core.errors import DataError
+from radllama.core.prompts import PromptStyle
+from radllama.core.provenance import file_sha256, json_sha256, write_json
 
 CACHE_FORMAT = "radllama-tokenized-v1"
 SPLITS = ("train", "eval")
@@ -265,7 +265,7 @@ def with_examples(path: Path, training: bool, style, retriever, work_dir: Path, 
 
 
 def _messages_with(row: dict[str, Any], neighbours, style: PromptStyle) -> list[dict]:
-    from radllama.prompts import INSTRUCTIONS
+    from radllama.core.prompts import INSTRUCTIONS
 
     completion = row.get("completion")
     if completion is None:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from radllama import loader
-from radllama.errors import ConfigError
+from radllama.core.errors import ConfigError
+from radllama.model import loader
 from radllama.training.config import TrainConfig
 from radllama.training.hardware import Hardware, Resolved
 
 
 def model_reference(model: str | None) -> str:
     """Absolute path of a local model directory / full RUN_DIR / .gguf file, or a hub id when
-    the hub is reachable (radllama.loader decides)."""
+    the hub is reachable (radllama.model.loader decides)."""
     if not model:
         raise ConfigError(
             "no base model: set `model:` in the config or pass --model (a model directory, a "

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.artifacts import RUN_FILE, RunRecord
-from radllama.config import dump_config
-from radllama.errors import ConfigError, RadllamaError
-from radllama.prompts import PromptStyle
-from radllama.provenance import file_sha256, package_versions, utc_now, write_json
+from radllama.core.artifacts import RUN_FILE, RunRecord
+from radllama.core.config import dump_config
+from radllama.core.errors import ConfigError, RadllamaError
+from radllama.core.prompts import PromptStyle
+from radllama.core.provenance import file_sha256, package_versions, utc_now, write_json
 from radllama.training import model as model_lib
 from radllama.training.arguments import CHECKPOINTS, build_sft_config, describe_arguments
 from radllama.training.callbacks import GracefulInterrupt, LossWatchdog
@@ -36,7 +36,7 @@ from radllama.training.hardware import (
 from radllama.training.packing import dataset_packing_stats, training_dataset
 
 RESUME_FILE = "radllama_resume.json"
-logger = logging.getLogger("radllama.train")
+logger = logging.getLogger("radllama.training")
 
 
 class TrainingDiverged(RadllamaError):

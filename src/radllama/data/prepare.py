@@ -36,8 +36,9 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from pydantic import Field
 
-from radllama import __version__, prompts
-from radllama.artifacts import (
+from radllama import __version__
+from radllama.core import prompts
+from radllama.core.artifacts import (
     DEID_AUDIT_FILE,
     MANIFEST_FILE,
     ArtifactError,
@@ -45,29 +46,11 @@ from radllama.artifacts import (
     DeidCounts,
     DeidSection,
 )
-from radllama.config import StrictModel, read_yaml, validate_config
-from radllama.deid import DeidAudit, DeidConfig, Deidentifier
-from radllama.errors import ConfigError, DataError
-from radllama.exams import modality_and_region
-from radllama.filters import (
-    DROP_REASONS,
-    FilterConfig,
-    collapse_whitespace,
-    drop_reason,
-    first_occurrence,
-    pair_hashes,
-)
-from radllama.hashing import splitmix64, text_hash
-from radllama.ingest import (
-    IngestConfig,
-    RawChunk,
-    Records,
-    iter_raw_chunks,
-    parse_chunk,
-    preset_ingest,
-    resolve_format,
-)
-from radllama.provenance import (
+from radllama.core.config import StrictModel, read_yaml, validate_config
+from radllama.core.errors import ConfigError, DataError
+from radllama.core.exams import modality_and_region
+from radllama.core.hashing import splitmix64, text_hash
+from radllama.core.provenance import (
     file_sha256,
     fsync_path,
     json_sha256,
@@ -76,8 +59,26 @@ from radllama.provenance import (
     utc_now,
     write_json,
 )
-from radllama.sections import split_sections
-from radllama.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_report
+from radllama.data.filters import (
+    DROP_REASONS,
+    FilterConfig,
+    collapse_whitespace,
+    drop_reason,
+    first_occurrence,
+    pair_hashes,
+)
+from radllama.data.ingest import (
+    IngestConfig,
+    RawChunk,
+    Records,
+    iter_raw_chunks,
+    parse_chunk,
+    preset_ingest,
+    resolve_format,
+)
+from radllama.data.sections import split_sections
+from radllama.data.split import SPLIT_NAMES, SplitConfig, assign_splits, leakage_report
+from radllama.deid.engine import DeidAudit, DeidConfig, Deidentifier
 
 MANIFEST = MANIFEST_FILE
 DEID_AUDIT = DEID_AUDIT_FILE  # where radllama before issue 13 put the audit (with PHI)

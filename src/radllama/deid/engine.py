@@ -69,9 +69,9 @@ from typing import Any, Literal, get_args
 
 from pydantic import Field
 
-from radllama.config import StrictModel
-from radllama.errors import DataError
-from radllama.us_cities import US_CITIES
+from radllama.core.config import StrictModel
+from radllama.core.errors import DataError
+from radllama.deid.us_cities import US_CITIES
 
 PhiType = Literal[
     "NAME",
@@ -2573,8 +2573,8 @@ def deidentify_jsonl(
     """
     from tqdm import tqdm
 
-    from radllama.jsonl import MalformedLines, read_jsonl_counted, write_jsonl
-    from radllama.provenance import write_json
+    from radllama.core.jsonl import MalformedLines, read_jsonl_counted, write_jsonl
+    from radllama.core.provenance import write_json
 
     config = config or DeidConfig()
     input_path, output_path = Path(input_path), Path(output_path)

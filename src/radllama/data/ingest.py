@@ -31,8 +31,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from radllama.config import StrictModel, validate_config
-from radllama.errors import ConfigError, DataError
+from radllama.core.config import StrictModel, validate_config
+from radllama.core.errors import ConfigError, DataError
 
 # In the order missing columns are reported: the report text first.
 CANONICAL = (

@@ -24,7 +24,7 @@ running offset, so spans cost nothing to track. Chunks of `SynthConfig.chunk_siz
 are seeded by (seed, chunk index) and rendered in worker processes; output bytes depend only
 on the seed and the config, never on the number of workers.
 
-Exam codes and the modality/region mapping live in `radllama.exams`.
+Exam codes and the modality/region mapping live in `radllama.core.exams`.
 """
 
 from __future__ import annotations
@@ -47,10 +47,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
-from radllama.config import StrictModel
-from radllama.deid import PHI_TYPES  # the identifier types planted here are the ones deid finds
-from radllama.errors import ConfigError, DataError
-from radllama.exams import (  # noqa: F401  (EXAM_CODES etc. stay importable from here)
+from radllama.core.config import StrictModel
+from radllama.core.errors import ConfigError, DataError
+from radllama.core.exams import (  # noqa: F401  (EXAM_CODES etc. stay importable from here)
     BODY_REGIONS,
     EXAM_CODES,
     EXAMS,
@@ -58,7 +57,10 @@ from radllama.exams import (  # noqa: F401  (EXAM_CODES etc. stay importable fro
     UNKNOWN,
     modality_and_region,
 )
-from radllama.synth_vocabulary import (  # the data the generator below draws from
+from radllama.deid.engine import (
+    PHI_TYPES,  # the identifier types planted here are the ones deid finds
+)
+from radllama.synth.vocabulary import (  # the data the generator below draws from
     ADDENDA,
     COMPARISON_HEADERS,
     COMPARISONS,
@@ -693,9 +695,9 @@ _DROPPED_BEFORE_DEDUP = frozenset(
 
 
 def _deidentified_section(text: str, bounds: list[int], spans: list[dict]) -> str:
-    """A section as perfect de-identification (`radllama.deid` placeholders, e.g. MRN and SSN
+    """A section as perfect de-identification (`radllama.deid.engine` placeholders, e.g. MRN and SSN
     both become "[ID]") followed by white space collapse would leave it."""
-    from radllama.deid import PLACEHOLDERS
+    from radllama.deid.engine import PLACEHOLDERS
 
     start, end = bounds
     pieces, cursor = [], start
@@ -868,12 +870,12 @@ def synthesize(
 
 def _write_meta(summary: SynthSummary, cfg: SynthConfig, totals: dict[str, Any]) -> None:
     """FILE.synth.json: deterministic (no timings, relative file names), so reruns compare equal."""
-    from radllama.provenance import write_json
+    from radllama.core.provenance import write_json
 
     write_json(
         summary.meta_path,
         {
-            "generator": "radllama.synth",
+            "generator": "radllama.synth.corpus",
             "n_reports": summary.n_reports,
             "seed": summary.seed,
             # `workers` never changes the output, so it is not part of the corpus's identity
@@ -885,7 +887,7 @@ def _write_meta(summary: SynthSummary, cfg: SynthConfig, totals: dict[str, Any])
             "expected_drops": summary.expected_drops,
             "expected_drops_note": (
                 "what `radllama prepare` drops given exact sections and perfect "
-                "de-identification (radllama.deid placeholders); duplicate = repeated (findings, impression) pair after "
+                "de-identification (radllama.deid.engine placeholders); duplicate = repeated (findings, impression) pair after "
                 "de-identification and white space collapse, first occurrence kept"
             ),
             "phi_counts": summary.phi_counts,

@@ -23,10 +23,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from radllama.artifacts import Report, Scores
-from radllama.errors import DataError
+from radllama.core.artifacts import Report, Scores
+from radllama.core.errors import DataError
+from radllama.core.provenance import package_versions, utc_now
 from radllama.evaluate.metrics import column_info, column_order
-from radllama.provenance import package_versions, utc_now
 
 BREAKDOWNS = [
     ("modality", "modality"),

@@ -3,7 +3,7 @@
 Backends implement `GenerationBackend` and are registered by name (`register_backend`);
 ``--backend NAME`` resolves through `BACKENDS`. Two ship with radllama and write the same rows:
 
-- ``hf``: in-process transformers through `radllama.inference.ImpressionModel` (batched,
+- ``hf``: in-process transformers through `radllama.generation.inference.ImpressionModel` (batched,
   left padding, KV cache, greedy), for a RUN_DIR or a bare HF model (zero-shot baseline);
 - ``openai``: any OpenAI-compatible chat server (vLLM, SGLang, TGI, llama.cpp,
   `radllama serve`, or a hosted model for a zero-shot comparison), with bounded concurrency.
@@ -35,12 +35,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator
 
-from radllama.artifacts import DataManifest, PredictionRow, RunRecord, load_split
-from radllama.config import StrictModel
-from radllama.errors import ConfigError, DataError, check_failure_rate
-from radllama.guard import check_phi_guard, is_loopback_url
-from radllama.jsonl import write_jsonl
-from radllama.prompts import PromptStyle, strip_prepend
+from radllama.core.artifacts import DataManifest, PredictionRow, RunRecord, load_split
+from radllama.core.config import StrictModel
+from radllama.core.errors import ConfigError, DataError, check_failure_rate
+from radllama.core.guard import check_phi_guard, is_loopback_url
+from radllama.core.jsonl import write_jsonl
+from radllama.core.prompts import PromptStyle, strip_prepend
 
 
 class GenerateConfig(StrictModel):
@@ -312,7 +312,7 @@ def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
 
 @register_backend("hf")
 class HFBackend:
-    """In-process transformers through `radllama.inference.ImpressionModel`."""
+    """In-process transformers through `radllama.generation.inference.ImpressionModel`."""
 
     def __init__(self, config: GenerateConfig, manifest: DataManifest | None) -> None:
         if config.model is None:
@@ -326,7 +326,7 @@ class HFBackend:
         return RunRecord.read_optional(self.model_dir) if self.model_dir.is_dir() else None
 
     def generate(self, rows: list[dict[str, Any]], sink: _Sink) -> None:
-        from radllama.inference import ImpressionModel
+        from radllama.generation.inference import ImpressionModel
 
         config = self.config
         model = ImpressionModel.load(
@@ -343,7 +343,7 @@ class HFBackend:
 @register_backend("openai")
 class OpenAIBackend:
     """Any OpenAI-compatible chat server; report text leaves the process, so the PHI guard
-    (`radllama.guard`) decides first."""
+    (`radllama.core.guard`) decides first."""
 
     def __init__(self, config: GenerateConfig, manifest: DataManifest | None) -> None:
         if not (config.base_url and config.api_model):
@@ -363,7 +363,7 @@ class OpenAIBackend:
 
 
 def _run_hf(model, rows, config: GenerateConfig, sink: _Sink) -> None:
-    from radllama.inference import GenerationSettings
+    from radllama.generation.inference import GenerationSettings
 
     settings = GenerationSettings(
         max_new_tokens=config.max_new_tokens, batch_size=config.batch_size

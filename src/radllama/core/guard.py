@@ -21,8 +21,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlparse
 
-from radllama.artifacts import DataManifest
-from radllama.errors import ConfigError
+from radllama.core.artifacts import DataManifest
+from radllama.core.errors import ConfigError
 
 LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from radllama.config import StrictModel
-from radllama.hashing import splitmix64
+from radllama.core.config import StrictModel
+from radllama.core.hashing import splitmix64
 
 SPLIT_NAMES = ("train", "eval", "test")
 TRAIN, EVAL, TEST = 0, 1, 2

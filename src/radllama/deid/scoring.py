@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.errors import DataError
+from radllama.core.errors import DataError
 
 INFORMATIONAL_TYPES = frozenset({"STATE"})  # allowed by Safe Harbor; reported, not required
 Intervals = list[tuple[int, int]]
@@ -241,7 +241,7 @@ def _example(record: PhiRecord, start: int, end: int, label: str) -> dict[str, A
 
 def ours(config: Any = None) -> Callable[[str], list[tuple[int, int]]]:
     """`predict` for radllama's `Deidentifier`."""
-    from radllama.deid import Deidentifier
+    from radllama.deid.engine import Deidentifier
 
     deid = Deidentifier(config)
     return lambda text: [(start, end) for start, end, _ in deid.find(text)]

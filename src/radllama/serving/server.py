@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from radllama.errors import ConfigError
-from radllama.guard import is_loopback_host
+from radllama.core.errors import ConfigError
+from radllama.core.guard import is_loopback_host
 from radllama.serving.app import create_app
 from radllama.serving.engine import ServingEngine, check_impression_request, impress
 from radllama.serving.schemas import ApiError, ServeConfig
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
-    from radllama.inference import ImpressionModel
+    from radllama.generation.inference import ImpressionModel
 
 __all__ = [
     "ApiError",
@@ -52,7 +52,7 @@ __all__ = [
     "start_in_thread",
 ]
 
-logger = logging.getLogger("radllama.serve")
+logger = logging.getLogger("radllama.serving")
 
 
 def resolve_api_key(config: ServeConfig) -> str | None:
@@ -78,7 +78,7 @@ def run_server(model_dir: str | Path, config: ServeConfig) -> None:
     """Load the model and serve it with uvicorn until interrupted."""
     import uvicorn
 
-    from radllama.inference import ImpressionModel
+    from radllama.generation.inference import ImpressionModel
 
     api_key = resolve_api_key(config)  # before the (slow) model load
     if not is_loopback_host(config.host) and api_key is None:
@@ -114,7 +114,7 @@ def uvicorn_config(app: FastAPI, config: ServeConfig, **overrides) -> uvicorn.Co
 
 
 def _configure_logging() -> None:
-    log = logging.getLogger("radllama.serve")
+    log = logging.getLogger("radllama.serving")
     if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

@@ -1,6 +1,6 @@
-"""The synthetic corpus's vocabulary: what the reports of `radllama.synth` are made of.
+"""The synthetic corpus's vocabulary: what the reports of `radllama.synth.corpus` are made of.
 
-Data, kept apart from the generator logic in `radllama.synth` so that each reads on its own:
+Data, kept apart from the generator logic in `radllama.synth.corpus` so that each reads on its own:
 
 - templates: ``"{slot}"`` is filled per report, ``"[[term]]"`` is a clinical term that
   de-identification must keep; `_compile` splits them once at import;

@@ -12,7 +12,7 @@ What `ImpressionModel.load(path)` accepts:
   used, so generation renders prompts exactly as training did.
 - a plain Hugging Face model directory (``config.json`` + tokenizer) or a ``.gguf`` file:
   the zero-shot baseline, prompted with the default `PromptStyle` (same system prompt and
-  instruction). Weights and tokenizer are loaded by `radllama.loader` (one set of rules for
+  instruction). Weights and tokenizer are loaded by `radllama.model.loader` (one set of rules for
   training, inference, serving and export).
 
 Generation is batched with left padding (so every row's last prompt token sits in the same
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from radllama import loader
-from radllama.artifacts import RUN_FILE, RunRecord
-from radllama.errors import ConfigError, RadllamaError
-from radllama.prompts import PromptStyle, strip_prepend
+from radllama.core.artifacts import RUN_FILE, RunRecord
+from radllama.core.errors import ConfigError, RadllamaError
+from radllama.core.prompts import PromptStyle, strip_prepend
+from radllama.model import loader
 
 ADAPTER_FILE = loader.ADAPTER_FILE
 _DTYPES = ("float32", "bfloat16", "float16")
@@ -178,7 +178,7 @@ class ImpressionModel:
         num_examples: int | None = None,
     ) -> ImpressionModel:
         """Load a RUN_DIR (full / lora / qlora), a bare HF model directory or a .gguf file
-        (zero-shot) through `radllama.loader`.
+        (zero-shot) through `radllama.model.loader`.
 
         `index`/`num_examples` override the run's retrieval settings (k similar prior reports
         in the prompt); the index is loaded once, here, and checked against the run's."""

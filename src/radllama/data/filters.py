@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from radllama.config import StrictModel
-from radllama.hashing import splitmix64, text_hash
+from radllama.core.config import StrictModel
+from radllama.core.hashing import splitmix64, text_hash
 
 # Malformed input (decided by ingest, before any text is looked at).
 MALFORMED_REASONS = (

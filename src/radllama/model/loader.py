@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from radllama.artifacts import RUN_FILE, RunRecord
-from radllama.errors import ConfigError
+from radllama.core.artifacts import RUN_FILE, RunRecord
+from radllama.core.errors import ConfigError
 
 ADAPTER_FILE = "adapter_config.json"
 GGUF_SUFFIX = ".gguf"
@@ -140,7 +140,7 @@ def cache_root() -> Path:
 
 def gguf_model_dir(gguf_file: Path) -> Path:
     """The converted model directory of a GGUF file (converted on first use, then reused)."""
-    from radllama.base import convert_gguf, file_sha256
+    from radllama.model.base import convert_gguf, file_sha256
 
     digest = file_sha256(gguf_file)
     out = cache_root() / "gguf" / digest[:16]

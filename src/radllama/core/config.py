@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from radllama.errors import ConfigError
+from radllama.core.errors import ConfigError
 
 T = TypeVar("T", bound=BaseModel)
 

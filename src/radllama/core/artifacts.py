@@ -25,7 +25,7 @@ read-modify-write by an older reader.
 >>> RunRecord.parse({"method": "full", "schema_version": 99}, "x.json")
 Traceback (most recent call last):
 ...
-radllama.artifacts.ArtifactError: x.json: run file schema_version 99 is newer than this radllama reads (1); upgrade radllama, or re-run `radllama train`
+radllama.core.artifacts.ArtifactError: x.json: run file schema_version 99 is newer than this radllama reads (1); upgrade radllama, or re-run `radllama train`
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from radllama.errors import DataError
-from radllama.prompts import PromptStyle
-from radllama.provenance import file_sha256, write_json
+from radllama.core.errors import DataError
+from radllama.core.prompts import PromptStyle
+from radllama.core.provenance import file_sha256, write_json
 
 MANIFEST_FILE = "manifest.json"
 RUN_FILE = "radllama_run.json"
@@ -165,7 +165,7 @@ class DeidAuditFile(BaseModel):
 
 
 class DeidSection(BaseModel):
-    """What de-identification did to the dataset; the PHI guard (`radllama.guard`) reads it."""
+    """What de-identification did to the dataset; the PHI guard (`radllama.core.guard`) reads it."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -242,7 +242,7 @@ class DataManifest(Artifact):
     def record_outputs(self, directory: str | Path, names: Iterable[str]) -> None:
         """List `names` in `directory` with their size and sha256, for a DATA_DIR that was
         derived from a prepared one (the demo's joined or cut test split): readers check them."""
-        from radllama.provenance import file_sha256
+        from radllama.core.provenance import file_sha256
 
         directory = Path(directory)
         self.outputs = {
@@ -352,7 +352,7 @@ def iter_split_rows(path: Path) -> Iterator[dict[str, Any]]:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
             yield from batch.to_pylist()
     else:
-        from radllama.jsonl import read_jsonl
+        from radllama.core.jsonl import read_jsonl
 
         yield from read_jsonl(path)
 
@@ -474,7 +474,7 @@ class PredictionRow(Artifact):
     def iter_file(cls, path: str | Path) -> Iterator[dict[str, Any]]:
         """The raw rows of a PREDS file; evaluate decides per row what to skip (and counts
         it). Raises ArtifactError for a line that is not a JSON object or of a newer schema."""
-        from radllama.jsonl import read_jsonl
+        from radllama.core.jsonl import read_jsonl
 
         for row in read_jsonl(path):
             version = row.get("schema_version", 0)
@@ -484,7 +484,7 @@ class PredictionRow(Artifact):
 
     def append(self, path: str | Path) -> None:
         """Append this row to a PREDS file and flush (resumable output)."""
-        from radllama.jsonl import append_jsonl
+        from radllama.core.jsonl import append_jsonl
 
         append_jsonl(path, self.to_json())
 

@@ -30,11 +30,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from radllama.artifacts import verify_split_file
-from radllama.config import StrictModel
-from radllama.errors import ConfigError, DataError
-from radllama.jsonl import read_jsonl
-from radllama.provenance import package_versions, path_sha256, utc_now, write_json
+from radllama.core.artifacts import verify_split_file
+from radllama.core.config import StrictModel
+from radllama.core.errors import ConfigError, DataError
+from radllama.core.jsonl import read_jsonl
+from radllama.core.provenance import package_versions, path_sha256, utc_now, write_json
 
 BOS, EOT, END = "<|begin_of_text|>", "<|eot_id|>", "<|end_of_text|>"
 HEADER_START, HEADER_END, PAD = (

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.errors import DataError
+from radllama.core.errors import DataError
 
 
 def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """A gazetteer of common US city and town names (lower case), written from general knowledge
 (larger cities, state capitals, and place names that recur across many states). Used by
-`radllama.deid` only where a place is expected (before a state, after a street address or a
+`radllama.deid.engine` only where a place is expected (before a state, after a street address or a
 facility), so a city that is also a word ("Mobile", "Orange") is safe there."""
 
 from __future__ import annotations

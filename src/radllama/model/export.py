@@ -19,10 +19,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from radllama import loader
-from radllama.artifacts import RUN_FILE, RunRecord
-from radllama.errors import ConfigError
-from radllama.provenance import utc_now
+from radllama.core.artifacts import RUN_FILE, RunRecord
+from radllama.core.errors import ConfigError
+from radllama.core.provenance import utc_now
+from radllama.model import loader
 
 ADAPTER_FILE = loader.ADAPTER_FILE
 DTYPES = ("bfloat16", "float16", "float32")

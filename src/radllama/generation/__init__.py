@@ -1,0 +1,1 @@
+"""Generation: in-process inference, the backends (`hf`, `openai`), PREDS writing, baselines."""

@@ -1,0 +1,1 @@
+"""The synthetic MGH-like report corpus (the embedded default) and its vocabulary (data)."""
