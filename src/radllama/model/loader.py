@@ -13,6 +13,21 @@
   QLoRA loading, PEFT and `save_pretrained` see an ordinary checkpoint.
 
 Pad/EOS handling and the chat-template check are in `load_tokenizer`, nowhere else.
+
+Loading rules (a model directory is data, never code):
+
+- ``trust_remote_code=False`` on every transformers load (`SAFE_LOAD`), so transformers never
+  imports a directory's Python file and never asks on stdin whether to;
+- ``config.json``'s ``model_type`` must be a causal-LM architecture transformers itself ships
+  (`supported_model_types`), and a tokenizer class must be one of transformers' own;
+- weights must be safetensors (``use_safetensors=True``): a directory holding only a pickle
+  (``pytorch_model.bin``, ``adapter_model.bin``) is refused with one line, since unpickling runs
+  code;
+- a `--model` that is not an existing path is one line, never a model-hub look-up (the CLI runs
+  offline by default, `radllama.core.guard.offline_by_default`); a hub id is resolved only when
+  the user opts in with ``HF_HUB_OFFLINE=0``;
+- a GGUF file's header is checked against its size before any reader allocates
+  (`radllama.model.gguf_check`).
 """
 
 from __future__ import annotations
@@ -25,6 +40,7 @@ from typing import Any, Literal
 
 from radllama.core.artifacts import RUN_FILE, RunRecord
 from radllama.core.errors import ConfigError
+from radllama.model.gguf_check import check_gguf_header
 
 ADAPTER_FILE = "adapter_config.json"
 GGUF_SUFFIX = ".gguf"
@@ -32,6 +48,10 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
 # A pad token distinct from EOS, when the vocabulary has one: Llama 3's reserved right-pad
 # token, then the SmolLM2/GPT-2 style end-of-text token (SmolLM2's EOS is <|im_end|>).
 PAD_CANDIDATES = ("<|finetune_right_pad_id|>", "<|endoftext|>", "<pad>")
+# Keyword arguments of every transformers `from_pretrained` in this project: never run a
+# model directory's own Python code (and so never prompt on stdin about it).
+SAFE_LOAD: dict[str, Any] = {"trust_remote_code": False}
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "adapter_model.bin")
 
 Kind = Literal["model-dir", "run-full", "run-adapter", "gguf", "hub"]
 
@@ -65,22 +85,27 @@ def resolve_model(reference: str | Path | None) -> ModelSource:
     if not path.exists():
         text = str(reference)
         looks_like_hub_id = text.count("/") == 1 and not text.startswith((".", "/", "~"))
-        if looks_like_hub_id and os.environ.get("HF_HUB_OFFLINE") != "1":
+        if looks_like_hub_id and hub_opted_in():
             return ModelSource(text, "hub")
         raise ModelError(
-            f"model {reference} does not exist; pass --model with a local model directory (e.g. from "
-            "`radllama base`), a RUN_DIR from `radllama train` or a .gguf file"
+            f"no such model path {reference} (it does not exist); pass --model with a local model "
+            "directory (e.g. from `radllama base`), a RUN_DIR from `radllama train` or a .gguf "
+            "file (hub ids are looked up only with HF_HUB_OFFLINE=0)"
         )
     path = path.resolve()
+    if path.exists() and not (path.is_file() or path.is_dir()):
+        raise ModelError(f"--model {path} is not a regular file or directory; pass a model path")
     if path.is_file():
         if path.suffix.lower() != GGUF_SUFFIX and not _has_gguf_magic(path):
             raise ModelError(
                 f"--model {path} is a file but not a .gguf; pass a GGUF file, or the model "
                 "directory that contains this file"
             )
+        check_gguf_header(path)  # counts and lengths fit the file, before any reader allocates
         return ModelSource(str(path), "gguf")
     run = RunRecord.read_optional(path / RUN_FILE)
     if (path / ADAPTER_FILE).is_file():
+        _check_safetensors(path, "adapter_model.safetensors")
         return ModelSource(str(path), "run-adapter", run)
     if not (path / "config.json").is_file():
         raise ModelError(
@@ -92,7 +117,62 @@ def resolve_model(reference: str | Path | None) -> ModelSource:
             f"{path} has no tokenizer (tokenizer.json / tokenizer.model); save the base model's "
             "tokenizer into it (`AutoTokenizer.from_pretrained(...).save_pretrained(DIR)`)"
         )
+    check_model_config(path)
+    _check_safetensors(path, "model.safetensors")
     return ModelSource(str(path), "run-full" if run is not None else "model-dir", run)
+
+
+def hub_opted_in() -> bool:
+    """True only when the user explicitly turned the hub on (``HF_HUB_OFFLINE=0``)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"0", "false", "no", "off"}
+
+
+def supported_model_types() -> frozenset[str]:
+    """Causal-LM `model_type`s whose code ships inside transformers (no custom code)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    return frozenset(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)
+
+
+def check_model_config(path: Path) -> None:
+    """config.json / tokenizer_config.json name only architectures transformers ships.
+
+    Read as JSON before any transformers call: an unknown `model_type` with an `auto_map` is a
+    request to import the directory's own Python file, which this project never does."""
+    config = _read_json(path / "config.json")
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str) or model_type not in supported_model_types():
+        raise ModelError(
+            f"{path / 'config.json'} has model_type {model_type!r}, which is not a causal-LM "
+            "architecture built into transformers (e.g. 'llama', 'mistral', 'qwen2'); custom "
+            "model code (auto_map) is never run: convert the model to a supported architecture"
+        )
+    tokenizer_config = path / "tokenizer_config.json"
+    if tokenizer_config.is_file():
+        import transformers
+
+        name = _read_json(tokenizer_config).get("tokenizer_class")
+        if name is not None and not (
+            isinstance(name, str) and name.isidentifier() and hasattr(transformers, name)
+        ):
+            raise ModelError(
+                f"{tokenizer_config} names tokenizer_class {name!r}, which transformers does not "
+                "ship; custom tokenizer code is never run: use a standard tokenizer "
+                "(e.g. PreTrainedTokenizerFast)"
+            )
+
+
+def _check_safetensors(path: Path, expected: str) -> None:
+    """Weights load from safetensors only: unpickling a .bin file can run arbitrary code."""
+    if any(path.glob("*.safetensors")) or (path / f"{expected}.index.json").is_file():
+        return
+    pickles = [name for name in PICKLE_WEIGHTS if (path / name).is_file()]
+    if pickles:
+        raise ModelError(
+            f"{path} holds only pickle weights ({pickles[0]}), which can run code when loaded; "
+            f"convert them to safetensors ({expected}, e.g. `save_pretrained(DIR, "
+            "safe_serialization=True)` in a sandbox) and pass that directory"
+        )
 
 
 def base_source(source: ModelSource) -> ModelSource:
@@ -160,7 +240,7 @@ def load_tokenizer(source: ModelSource | str | Path, padding_side: str = "right"
         source = resolve_model(source)
     directory = tokenizer_dir(source)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(directory)
+        tokenizer = AutoTokenizer.from_pretrained(directory, **SAFE_LOAD)
     except (OSError, ValueError) as error:
         raise ModelError(
             f"cannot load the tokenizer in {directory}: {_first_line(error)}"
@@ -191,8 +271,11 @@ def load_causal_lm(source: ModelSource | str | Path, **kwargs):
     if not isinstance(source, ModelSource):
         source = resolve_model(source)
     directory = weights_dir(source)
+    kwargs.pop("trust_remote_code", None)  # never anything but SAFE_LOAD's False
+    if source.kind != "hub":
+        kwargs["use_safetensors"] = True
     try:
-        return AutoModelForCausalLM.from_pretrained(directory, **kwargs)
+        return AutoModelForCausalLM.from_pretrained(directory, **kwargs, **SAFE_LOAD)
     except (OSError, ValueError, ImportError) as error:
         raise ModelError(f"cannot load the model in {directory}: {_first_line(error)}") from None
 
