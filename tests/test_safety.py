@@ -220,7 +220,10 @@ def test_every_transformers_load_in_src_refuses_remote_code():
             calls += 1
             safe = any(
                 (k.arg == "trust_remote_code" and getattr(k.value, "value", None) is False)
-                or (k.arg is None and getattr(k.value, "attr", getattr(k.value, "id", "")) == "SAFE_LOAD")
+                or (
+                    k.arg is None
+                    and getattr(k.value, "attr", getattr(k.value, "id", "")) == "SAFE_LOAD"
+                )
                 for k in node.keywords
             )
             if not safe:
