@@ -29,6 +29,10 @@ MALFORMED_REASONS = (
     "not_an_object",  # a JSON(L) value that is not an object
     "unreadable_file",  # a report file that cannot be read (folder inputs)
     "wrong_type",  # a number, list or object where report text belongs (JSON, Parquet)
+    "line_too_long",  # a JSONL line over ingest.max_record_bytes (read, never held)
+    "not_a_regular_file",  # a .txt report that is a device, FIFO or socket (never opened)
+    "symlink_outside_input",  # a .txt symlink whose target is outside the input folder
+    "file_too_large",  # a .txt report over ingest.max_record_bytes
 )
 # Content rules, in the order they are applied (the first that matches is the reason).
 CONTENT_REASONS = (

@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +124,15 @@ class IngestConfig(StrictModel):
         1 << 20,
         ge=1 << 10,
         description="A CSV record that is still open after this many bytes is a broken quote: "
-        "its first line is cut off and counted as malformed.",
+        "its first line is cut off and counted as malformed; a longer JSONL line, JSON array "
+        "element or .txt report is counted as malformed (line_too_long / file_too_large) or "
+        "refused (JSON array).",
+    )
+    max_columns: int = Field(
+        10_000,
+        ge=1,
+        description="A CSV header with more columns than this is refused (a real report export "
+        "has tens; a huge header is a broken or hostile file, not data to drop row by row).",
     )
     modality: str | None = Field(
         None,
@@ -225,9 +234,16 @@ class Records:
 
 
 def resolve_format(path: Path, config: IngestConfig) -> str:
-    """The concrete input format; checks that the path exists and is readable."""
+    """The concrete input format; checks that the path exists, is a regular file or a folder
+    (a device or FIFO is never opened: stat only) and is readable."""
     if not path.exists():
         raise DataError(f"input not found: {path}; pass an existing file or folder with --input")
+    mode = path.stat().st_mode  # follows a symlink: its target must be a regular file
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise DataError(
+            f"{path} is not a regular file (a device, FIFO or socket); pass a report export file "
+            "or folder with --input"
+        )
     if path.is_dir():
         if config.format not in ("auto", "mimic-cxr"):
             raise DataError(f"{path} is a folder; point --input at a {config.format} file")
@@ -410,28 +426,59 @@ def _csv_header(
         raise DataError(
             f"{path}: cannot read the CSV header line; check ingest.encoding and the file"
         ) from None
+    if len(header) > config.max_columns:
+        raise DataError(
+            f"{path}: the CSV header has {len(header)} columns, more than ingest.max_columns "
+            f"({config.max_columns}); check the delimiter and the file, or raise ingest.max_columns"
+        )
     header = [name.strip() for name in header]
     check_columns(header, config.columns, path)
     return header, data[end:], 1 + data.count(b"\n", 0, end)
 
 
+# A JSONL line longer than ingest.max_record_bytes is replaced by this line (never valid JSON)
+# and counted as malformed `line_too_long`; its bytes are read (hashed) but never held.
+LINE_TOO_LONG = b"\x00radllama:line_too_long"
+
+
 def _jsonl_chunks(
     path: Path, config: IngestConfig, on_bytes: Callable[[bytes], None] | None
 ) -> Iterator[RawChunk]:
-    carry = b""
-    line = 1
-    checked = False
+    """Chunks of whole lines. The unfinished last line is kept as a list of pieces (joined
+    once: linear in its length) and given up once it passes `max_record_bytes`."""
+    pieces: list[bytes] = []  # the current line so far (no newline yet)
+    pending = 0  # len of those pieces
+    skipping = False  # inside a line already counted as too long
+    line, checked = 1, False
+    limit = config.max_record_bytes
     for block in _read_blocks(path, config.chunk_bytes, on_bytes):
-        data = carry + block
-        end = data.rfind(b"\n") + 1
+        start = 0
+        if skipping:
+            newline = block.find(b"\n")
+            if newline < 0:
+                continue
+            start, skipping = newline + 1, False
+        first = block.find(b"\n", start)
+        if pending + ((first if first >= 0 else len(block)) - start) > limit:
+            yield RawChunk("jsonl", LINE_TOO_LONG + b"\n", line, pending + len(block) - start)
+            line += 1
+            pieces, pending = [], 0
+            if first < 0:
+                skipping = True
+                continue
+            start = first + 1
+        end = block.rfind(b"\n", start) + 1
         if not end:
-            carry = data
+            pieces.append(block[start:])
+            pending += len(block) - start
             continue
+        data = b"".join([*pieces, block[start:end]])
         if not checked:
-            checked = _check_first_object(data[:end], config, path)
-        yield RawChunk("jsonl", data[:end], line, end)
-        line += data.count(b"\n", 0, end)
-        carry = data[end:]
+            checked = _check_first_object(data, config, path)
+        yield RawChunk("jsonl", data, line, len(data))
+        line += data.count(b"\n")
+        pieces, pending = [block[end:]], len(block) - end
+    carry = b"".join(pieces)
     if carry.strip():
         if not checked:
             _check_first_object(carry, config, path)
@@ -503,6 +550,11 @@ def _iter_json_array(path: Path, config: IngestConfig) -> Iterator[Any]:
                 ) from None
             if eof:
                 raise DataError(f"{path}: the JSON array is not closed; the file looks truncated")
+            if len(buffer) - pos > config.max_record_bytes:
+                raise DataError(
+                    f"{path}: an element of the JSON array is longer than ingest.max_record_bytes "
+                    f"({config.max_record_bytes} bytes); export JSONL or raise the limit"
+                )
             try:
                 more = handle.read(config.chunk_bytes)
             except UnicodeDecodeError:
@@ -530,15 +582,22 @@ def _parquet_chunks(path: Path, config: IngestConfig) -> Iterator[RawChunk]:
 
 
 def _folder_chunks(path: Path, config: IngestConfig) -> Iterator[RawChunk]:
+    """Batches of `.txt` paths (os.walk does not follow folder symlinks). Each file is judged
+    by `_parse_files`; a symlink whose target is outside `path` becomes an entry
+    "\0outside" so it is counted as `symlink_outside_input`, never read."""
     batch: list[str] = []
     first = 1
     count = 0
+    root = path.resolve()
     for dirpath, dirnames, filenames in os.walk(path):
         dirnames.sort()  # deterministic order, streamed folder by folder
         for name in sorted(filenames):
             if not name.endswith(".txt"):
                 continue
-            batch.append(os.path.join(dirpath, name))
+            file = os.path.join(dirpath, name)
+            if os.path.islink(file) and not Path(file).resolve().is_relative_to(root):
+                file = _OUTSIDE + file
+            batch.append(file)
             count += 1
             if len(batch) == config.chunk_rows:
                 yield RawChunk("files", batch, first)
@@ -619,6 +678,9 @@ def _parse_jsonl(chunk: RawChunk, config: IngestConfig) -> Records:
             out.blank_lines += 1
             continue
         number = chunk.first_row + offset
+        if raw == LINE_TOO_LONG:
+            out.malformed.append((number, "line_too_long"))
+            continue
         try:
             obj = json.loads(raw.decode(config.encoding))
         except UnicodeDecodeError:
@@ -695,6 +757,28 @@ def _parse_arrow(chunk: RawChunk, config: IngestConfig) -> Records:
 
 
 _PATIENT_DIR = re.compile(r"p\d+")
+_OUTSIDE = "\0outside:"  # a path prefix no real path has (NUL is not allowed in paths)
+
+
+def read_regular_file(name: str, limit: int) -> bytes | str:
+    """The bytes of a regular file of at most `limit` bytes, else the reason it is not read.
+
+    stat first (a device or FIFO is never opened), then open with O_NONBLOCK (a file swapped
+    for a FIFO in between does not block) and check the opened file again with fstat."""
+    try:
+        if not stat.S_ISREG(os.stat(name).st_mode):
+            return "not_a_regular_file"
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return "unreadable_file"
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "not_a_regular_file"
+        if info.st_size > limit:
+            return "file_too_large"
+        data = handle.read(limit + 1)
+    return "file_too_large" if len(data) > limit else data
 
 
 def _parse_files(chunk: RawChunk, config: IngestConfig) -> Records:
@@ -703,10 +787,12 @@ def _parse_files(chunk: RawChunk, config: IngestConfig) -> Records:
     values: dict[str, list[str]] = {"text": [], "report_id": [], "patient_id": []}
     for offset, name in enumerate(chunk.payload):
         number = chunk.first_row + offset
-        try:
-            raw = Path(name).read_bytes()
-        except OSError:
-            out.malformed.append((number, "unreadable_file"))
+        if name.startswith(_OUTSIDE):
+            out.malformed.append((number, "symlink_outside_input"))
+            continue
+        raw = read_regular_file(name, config.max_record_bytes)
+        if isinstance(raw, str):
+            out.malformed.append((number, raw))
             continue
         try:
             text = raw.decode(config.encoding)

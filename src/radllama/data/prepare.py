@@ -830,6 +830,40 @@ def _current_manifest(config: PrepareConfig) -> DataManifest | None:
     return manifest
 
 
+# Kernel interfaces, never a place for a dataset (writing there fails oddly or does harm).
+SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def check_out_dir(config: PrepareConfig) -> None:
+    """--out must not equal, contain or sit inside the input, nor be a kernel interface or a
+    file: prepare replaces files in DATA_DIR, and the raw export must survive every run."""
+    out, source = config.out.resolve(), config.input.resolve()
+    if any(out == tree or out.is_relative_to(tree) for tree in SYSTEM_TREES):
+        raise ConfigError(
+            f"--out {config.out} is under {out.parts[0]}{out.parts[1]}, a kernel interface; "
+            "pass a dataset directory on a disk (e.g. data/prepared)"
+        )
+    if out == source:
+        raise ConfigError(
+            f"--out {config.out} is the input itself; pass a new directory for the dataset "
+            "(the raw export is never overwritten)"
+        )
+    if source.is_relative_to(out):
+        raise ConfigError(
+            f"--out {config.out} contains the input {config.input}; prepare writes and removes "
+            "files there: pass a separate directory (e.g. a sibling of the raw export)"
+        )
+    if source.is_dir() and out.is_relative_to(source):
+        raise ConfigError(
+            f"--out {config.out} is inside the input folder {config.input}; pass a directory "
+            "outside it"
+        )
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {config.out} exists and is not a directory; pass a directory")
+    if config.audit is not None and config.audit.resolve() == source:
+        raise ConfigError(f"--audit {config.audit} is the input itself; pass another path")
+
+
 def _check_audit_path(config: PrepareConfig) -> Path:
     """The audit path, refused inside DATA_DIR (it holds original identifiers)."""
     path = config.audit_path()
@@ -877,6 +911,7 @@ def prepare(
     """Run the whole preparation; see the module docstring. `progress(bytes, rows)` is called
     after each chunk."""
     resolve_format(config.input, config.ingest)  # bad paths fail before any work
+    check_out_dir(config)
     if dry_run:
         pass_one = run_pass_one(config, None, progress)
         _require_rows(pass_one, config)
@@ -884,7 +919,12 @@ def prepare(
         return PrepareResult(manifest.to_json(), "dry_run")
     audit_path = _check_audit_path(config)
     out = config.out
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot create --out {out} ({error.strerror}); pass a writable directory"
+        ) from None
     with _exclusive(out):
         existing = _current_manifest(config)
         if existing is not None:
