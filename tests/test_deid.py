@@ -13,7 +13,6 @@ import pytest
 
 from radllama.deid import engine as deid_module
 from radllama.deid import lexicons
-from radllama.deid.recognizers import patterns
 from radllama.deid.engine import (
     DeidAudit,
     DeidConfig,
@@ -21,6 +20,7 @@ from radllama.deid.engine import (
     recall_against_ground_truth,
     restore_original,
 )
+from radllama.deid.recognizers import patterns
 
 DEID = Deidentifier()
 

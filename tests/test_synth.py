@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from radllama.synth import corpus as synth
 from radllama.deid.engine import PLACEHOLDERS
+from radllama.synth import corpus as synth
 from radllama.synth.corpus import (
     BODY_REGIONS,
     CSV_COLUMNS,
