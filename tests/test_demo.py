@@ -141,7 +141,10 @@ def test_demo_end_to_end_and_resume(tmp_path):
     assert plan["test_rows"] >= 8 and plan["methods"]["qlora"]["steps"] == 4
     assert "Demo plan (time budget)" in (tmp_path / "report" / "report.md").read_text()
     systems = [row["system"] for row in report["systems"]]
-    assert systems == ["base-zero-shot", "qlora", "full", "retrieval-tfidf", "most-frequent"]
+    assert systems == [
+        "base-zero-shot", "qlora", "full", "retrieval-tfidf", "retrieval-consensus",
+        "most-frequent",
+    ]  # fmt: skip
     for name in ("report.md", "report.html", "report.json"):
         assert (tmp_path / "report" / name).is_file()
     logs: list[str] = []
@@ -223,7 +226,8 @@ def test_demo_runs_a_retrieval_augmented_recipe(tmp_path):
     report = run_demo(config, out)
     systems = [row["system"] for row in report["systems"]]
     assert systems == [
-        "base-zero-shot", "lora-k1", "retrieval-tfidf", "most-frequent", "retrieval-dense",
+        "base-zero-shot", "lora-k1", "retrieval-tfidf", "retrieval-consensus", "most-frequent",
+        "retrieval-dense", "retrieval-consensus-dense",
     ]  # fmt: skip
     assert (out / "data" / "index" / "meta.json").is_file()
     run = json.loads((out / "runs" / "lora-k1" / "radllama_run.json").read_text())

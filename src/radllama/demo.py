@@ -702,9 +702,14 @@ def _index(data_dir: Path, log: Callable[[str], None]) -> None:
 def _baselines(
     data_dir: Path, out: Path, log: Callable[[str], None], dense: bool = False
 ) -> dict[str, Path]:
-    from radllama.generation.baselines import DEFAULT_BASELINES, BaselinesConfig, run_baselines
+    from radllama.generation.baselines import (
+        DEFAULT_BASELINES,
+        DENSE_BASELINES,
+        BaselinesConfig,
+        run_baselines,
+    )
 
-    systems = [*DEFAULT_BASELINES, *(["retrieval-dense"] if dense else [])]
+    systems = [*DEFAULT_BASELINES, *(DENSE_BASELINES if dense else ())]
     preds = {}
     config = BaselinesConfig(data=data_dir, out_dir=out, systems=systems)
     for system, info in run_baselines(config).items():
