@@ -462,15 +462,23 @@ def baselines(
     out_dir: Annotated[Path, typer.Option(help="Directory for <system>.jsonl prediction files.")],
     split: Annotated[str, typer.Option(help="Split to predict.")] = "test",
     systems: Annotated[
-        str, typer.Option(help="Comma-separated.")
-    ] = "retrieval-tfidf,most-frequent",
+        str,
+        typer.Option(
+            help="Comma-separated: retrieval-tfidf, retrieval-dense, retrieval-consensus, "
+            "retrieval-consensus-dense, most-frequent."
+        ),
+    ] = "retrieval-tfidf,retrieval-consensus,most-frequent",
+    consensus_k: Annotated[
+        int, typer.Option(help="retrieval-consensus: nearest impressions voted among (MBR).")
+    ] = 5,
 ) -> None:
-    """Retrieval (TF-IDF nearest neighbour) and most-frequent-impression baselines as PREDS."""
+    """Retrieval copies (TF-IDF / dense 1-NN), their k-NN consensus (MBR) and the
+    most-frequent impression, as PREDS files."""
     from radllama.core.config import validate_config
     from radllama.generation.baselines import BaselinesConfig, describe, run_baselines
 
     names = [name.strip() for name in systems.split(",") if name.strip()]
-    options = dict(data=data, out_dir=out_dir, split=split, systems=names)
+    options = dict(data=data, out_dir=out_dir, split=split, systems=names, consensus_k=consensus_k)
     typer.echo(describe(run_baselines(validate_config(BaselinesConfig, options, source="options"))))
 
 

@@ -15,6 +15,7 @@ from radllama.deid.lexicons import (
     WORD_SURNAMES,
 )
 from radllama.deid.recognizers.ages import _AGE_IN_PARENS_RE
+from radllama.deid.recognizers.dates import MILITARY_AFTER_DATE_RE
 from radllama.deid.recognizers.locations import _ABBREVIATED_CITY_RE, _CITY_AFTER_ADDRESS_RE
 from radllama.deid.recognizers.names import _CAPS_ONLY_TERMS
 from radllama.deid.recognizers.patterns import (
@@ -116,6 +117,10 @@ class LayoutRules:
                 if span is not None:
                     taken.append(span)
         for start, end, kind in found:
+            if kind == "DATE" and text.startswith(" ", end):  # "11/6/2018 1349": 24-hour time
+                clock = MILITARY_AFTER_DATE_RE.match(text, end)
+                if clock is not None:
+                    taken.append(Span(clock.start("t"), clock.end("t"), "TIME"))
             paren = start - 2 if text[start - 2 : start] in ("(x", "(X") else start - 1
             if kind == "ID" and text[paren : paren + 2] in ("(x", "(X"):
                 # "acknowledged by june esposito (x38085)": an extension closes a name
