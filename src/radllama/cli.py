@@ -199,16 +199,29 @@ def index(
     batch_size: Annotated[int, typer.Option(help="dense: texts per encoder batch.")] = 64,
     exam_field: Annotated[str, typer.Option(help="exam_code | exam_description.")] = "exam_code",
     add: Annotated[
-        Path | None, typer.Option("--add", help="Append the rows of NEW.jsonl; no rebuild.")
+        Path | None,
+        typer.Option("--add", help="Append the rows of NEW.jsonl (de-identified); no rebuild."),
+    ] = None,
+    audit: Annotated[
+        Path | None,
+        typer.Option(help="--add: audit JSON path (default NEW.jsonl.deid_audit.json beside it)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Nearest-neighbour index of the training reports (DATA_DIR/index/) for prompt examples."""
     from radllama.core.config import validate_config
-    from radllama.retrieval.index import IndexConfig, add_to_index, build_index, describe
+    from radllama.retrieval.index import (
+        IndexConfig,
+        add_to_index,
+        build_index,
+        describe,
+        describe_addition,
+    )
 
     if add is not None:
-        typer.echo(describe(add_to_index(data, add, progress=not quiet)))
+        meta = add_to_index(data, add, progress=not quiet, audit=audit)
+        typer.echo(describe_addition(meta))
+        typer.echo(describe(meta))
         return
     options = dict(kind=kind, encoder=encoder, batch_size=batch_size, exam_field=exam_field)
     config = validate_config(IndexConfig, options, source="options")
