@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,11 @@ def test_openi_config_tests_on_validate_only(shared_data, tmp_path, monkeypatch)
     assert len(test) + sum(dropped.get("dropped", {}).values()) == len(validate)
     assert len(test) > 300 and len(train) > 2000
     assert {r["findings"] for r in test} - {r["findings"] for r in train}  # mostly unseen
+    # Every validate row is predicted (issue 17): rows failing the paper's filters are kept,
+    # with the reason; 1 has fewer than 10 words of findings, 25 repeat an earlier pair.
+    assert len(test) == len(validate) == 341
+    reasons = Counter(r["filter_reason"] for r in test)
+    assert reasons == {None: 315, "duplicate": 25, "short_findings": 1}
 
 
 @pytest.mark.slow
@@ -141,7 +147,10 @@ def test_demo_end_to_end_and_resume(tmp_path):
     assert plan["test_rows"] >= 8 and plan["methods"]["qlora"]["steps"] == 4
     assert "Demo plan (time budget)" in (tmp_path / "report" / "report.md").read_text()
     systems = [row["system"] for row in report["systems"]]
-    assert systems == ["base-zero-shot", "qlora", "full", "retrieval-tfidf", "most-frequent"]
+    assert systems == [
+        "base-zero-shot", "qlora", "full", "retrieval-tfidf", "retrieval-consensus",
+        "most-frequent",
+    ]  # fmt: skip
     for name in ("report.md", "report.html", "report.json"):
         assert (tmp_path / "report" / name).is_file()
     logs: list[str] = []
@@ -223,7 +232,8 @@ def test_demo_runs_a_retrieval_augmented_recipe(tmp_path):
     report = run_demo(config, out)
     systems = [row["system"] for row in report["systems"]]
     assert systems == [
-        "base-zero-shot", "lora-k1", "retrieval-tfidf", "most-frequent", "retrieval-dense",
+        "base-zero-shot", "lora-k1", "retrieval-tfidf", "retrieval-consensus", "most-frequent",
+        "retrieval-dense", "retrieval-consensus-dense",
     ]  # fmt: skip
     assert (out / "data" / "index" / "meta.json").is_file()
     run = json.loads((out / "runs" / "lora-k1" / "radllama_run.json").read_text())

@@ -174,16 +174,28 @@ def index(
     data: Annotated[Path, typer.Argument(help="DATA_DIR from `radllama prepare` (indexes train).")],
     options: dict[str, Any],
     add: Annotated[
-        Path | None, typer.Option("--add", help="Append the rows of NEW.jsonl; no rebuild.")
+        Path | None,
+        typer.Option("--add", help="Append the rows of NEW.jsonl (de-identified); no rebuild."),
+    ] = None,
+    audit: Annotated[
+        Path | None,
+        typer.Option(help="--add: audit JSON path (default NEW.jsonl.deid_audit.json beside it)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Nearest-neighbour index of the training reports (DATA_DIR/index/) for prompt examples."""
     from radllama.core.config import validate_config
-    from radllama.retrieval.index import add_to_index, build_index, describe
+    from radllama.retrieval.index import (
+        add_to_index,
+        build_index,
+        describe,
+        describe_addition,
+    )
 
     if add is not None:
-        typer.echo(describe(add_to_index(data, add, progress=not quiet)))
+        meta = add_to_index(data, add, progress=not quiet, audit=audit)
+        typer.echo(describe_addition(meta))
+        typer.echo(describe(meta))
         return
     config = validate_config(IndexConfig, options, source="options")
     typer.echo(describe(build_index(data, config, progress=not quiet)))
@@ -335,7 +347,8 @@ def generate(options: dict[str, Any]) -> None:
 @app.command()
 @config_options(BaselinesConfig)
 def baselines(options: dict[str, Any]) -> None:
-    """Retrieval (TF-IDF / dense nearest neighbour) and most-frequent-impression baselines as PREDS."""
+    """Retrieval copies (TF-IDF / dense 1-NN), their k-NN consensus (MBR) and the
+    most-frequent impression, as PREDS files."""
     from radllama.core.config import validate_config
     from radllama.generation.baselines import describe, run_baselines
 

@@ -250,6 +250,9 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
         log(f"prepare: {result.status}; {_counts_line(result.manifest)}")
         return data_dir
     # Separate test file (e.g. Open-i validate): prepare both, then join them in one DATA_DIR.
+    # The paper's filters decide what trains, not what gets an answer: every test row that has
+    # findings and an impression is kept, and a row that would fail a filter carries the
+    # reason (`filter_reason`), so the report can show all rows and the rows that pass.
     train_part = prepare(
         load_prepare_config(
             input=corpus,
@@ -267,12 +270,13 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
             preset=config.preset,
             seed=config.seed,
             split={"test_size": 10**9, "eval_fraction": 0.0, "min_eval_rows": 0},
+            filters={"min_findings_words": 0, "drop_duplicates": False},
             audit=out / "data-test.deid_audit.json",
         )
     )
     log(f"prepare train: {_counts_line(train_part.manifest)}")
     log(f"prepare test:  {_counts_line(test_part.manifest)}")
-    _join_data_dirs(out / "data-train", out / "data-test", data_dir)
+    _join_data_dirs(out / "data-train", out / "data-test", data_dir, train_part.manifest)
     return data_dir
 
 
@@ -284,23 +288,35 @@ def _counts_line(manifest: dict) -> str:
     return f"{counts.input_rows} input rows, {sum(counts.dropped.values())} dropped -> {sizes}"
 
 
-def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
-    """DATA_DIR with train/eval from `train_dir` and test from `test_dir` (manifests kept)."""
+def _join_data_dirs(
+    train_dir: Path, test_dir: Path, out: Path, train_manifest: dict | None = None
+) -> None:
+    """DATA_DIR with train/eval from `train_dir` and test from `test_dir` (manifests kept).
+    Each test row gets ``filter_reason``: the training filters' verdict (None = passes)."""
     import json
     import shutil
 
     from radllama.core.artifacts import DataManifest
     from radllama.core.jsonl import read_jsonl
     from radllama.core.provenance import json_sha256
+    from radllama.data.filters import FilterConfig, paper_filter_reasons
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
     shutil.copyfile(train_dir / "eval.jsonl", out / "eval.jsonl")
     # The split never empties train completely, so gather every kept row of the test input.
+    rows = [
+        row
+        for split in ("test", "eval", "train")
+        for row in read_jsonl(test_dir / f"{split}.jsonl")
+    ]
+    filters = FilterConfig.model_validate(
+        ((train_manifest or {}).get("config") or {}).get("filters") or {}
+    )
     with open(out / "test.jsonl", "w", encoding="utf-8") as test_file:
-        for split in ("test", "eval", "train"):
-            for row in read_jsonl(test_dir / f"{split}.jsonl"):
-                test_file.write(json.dumps(dict(row, split="test"), ensure_ascii=False) + "\n")
+        for row, reason in zip(rows, paper_filter_reasons(rows, filters), strict=True):
+            row = dict(row, split="test", filter_reason=reason)
+            test_file.write(json.dumps(row, ensure_ascii=False) + "\n")
     manifest = DataManifest.read(train_dir)
     test_manifest = DataManifest.read(test_dir)
     manifest.test_source = {"dir": str(test_dir), "manifest": test_manifest.to_json()}
@@ -702,9 +718,14 @@ def _index(data_dir: Path, log: Callable[[str], None]) -> None:
 def _baselines(
     data_dir: Path, out: Path, log: Callable[[str], None], dense: bool = False
 ) -> dict[str, Path]:
-    from radllama.generation.baselines import DEFAULT_BASELINES, BaselinesConfig, run_baselines
+    from radllama.generation.baselines import (
+        DEFAULT_BASELINES,
+        DENSE_BASELINES,
+        BaselinesConfig,
+        run_baselines,
+    )
 
-    systems = [*DEFAULT_BASELINES, *(["retrieval-dense"] if dense else [])]
+    systems = [*DEFAULT_BASELINES, *(DENSE_BASELINES if dense else ())]
     preds = {}
     config = BaselinesConfig(data=data_dir, out_dir=out, systems=systems)
     for system, info in run_baselines(config).items():

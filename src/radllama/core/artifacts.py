@@ -462,6 +462,8 @@ class PredictionRow(Artifact):
             reference=row["impression"],
             modality=row.get("modality") or "unknown",
             body_region=row.get("body_region") or "unknown",
+            # A benchmark row that fails the training filters is still predicted, with why.
+            **({"filter_reason": row["filter_reason"]} if row.get("filter_reason") else {}),
             **result,
         )
 
