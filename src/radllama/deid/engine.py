@@ -69,6 +69,7 @@ from radllama.deid.lexicons import (
     SURROGATE_FAMILY,
     SURROGATE_STREETS,
 )
+from radllama.deid.recognizers.family import FamilyRules
 from radllama.deid.recognizers.keywords import KeywordRules
 from radllama.deid.recognizers.layout import LayoutRules
 from radllama.deid.recognizers.locations import LocationRules
@@ -107,7 +108,13 @@ _EMPTY: Counter[str] = Counter()
 
 
 class Deidentifier(
-    NameRules, LayoutRules, KeywordRules, LocationRules, StructuredRules, PropagationRules
+    NameRules,
+    LayoutRules,
+    KeywordRules,
+    LocationRules,
+    StructuredRules,
+    FamilyRules,
+    PropagationRules,
 ):
     """Finds and replaces Safe Harbor identifiers. Picklable (plain config + word sets)."""
 
@@ -153,6 +160,7 @@ class Deidentifier(
         self._rare(text, low, found)
         self._keyword_families(text, low, found)
         self._structured(text, found)
+        self._family(text, low, found)
         if found:
             self._layout(text, found)
             self._propagate(text, low, found)
