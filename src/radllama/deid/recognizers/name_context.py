@@ -20,25 +20,38 @@ from radllama.deid.recognizers.patterns import _LO, _LOWER_PARTICLES, _UP, _is_l
 from radllama.deid.spans import Span
 
 _W = rf"[{_UP}{_LO}][{_UP}{_LO}'’ʼ.-]*"
+_WT = rf"[{_UP}{_LO}'’ʼ.-]*"  # the rest of a word after its first letter
 _EMAIL_NAME_RE = re.compile(rf"(?m)(?:^|:[ ]|;[ ])(?P<n>{_W}(?:,?[ ]{_W}){{0,4}})[ ]<[^<>@\s]+@")
 _DRS_LIST_RE = re.compile(
     rf"(?:Drs|DRS)\.?[ ](?P<l>{_W}(?:[ ]{_W})?(?:(?:,[ ]|[ ]and[ ]){_W}(?:[ ]{_W})?){{1,8}})"
 )
 _GREETING_RE = re.compile(
-    rf"(?<![A-Za-z])(?:Hi|Hello|Hey|Thanks|Thank you),?[ ](?P<n>[{_UP}]{_W[1:]}(?:[ ][{_UP}]{_W[1:]})?)(?=[ ]?[-,:!]|\n)"
+    rf"(?<![A-Za-z])(?:Hi|Hello|Hey|Thanks|Thank you),?[ ](?P<n>[{_UP}]{_WT}(?:[ ][{_UP}]{_WT})?)(?=[ ]?[-,:!]|\n)"
 )
-_SIGNOFF_DASH_RE = re.compile(rf"[.!?][ ]-[ ](?P<n>[{_UP}]{_W[1:]}(?:[ ]{_W}){{1,3}})[ ]*(?:\n|$)")
+_SIGNOFF_DASH_RE = re.compile(rf"[.!?][ ]-[ ](?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{1,3}})[ ]*(?:\n|$)")
 _CONTACT_EXT_RE = re.compile(
-    rf"\((?P<n>[{_UP}]{_W[1:]}(?:[ ]{_W}){{0,3}}),[ ](?:x|ext\.?[ ]?|extension[ ])[0-9]"
+    rf"\((?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{0,3}}),[ ](?:x|ext\.?[ ]?|extension[ ])[0-9]"
 )
 _OPENING_RE = re.compile(
-    rf"(?m)^(?P<n>[{_UP}]{_W[1:]}(?:[ ][{_UP}]{_W[1:]}){{1,3}})[ ](?:returns|comes|presents|"
+    rf"(?m)(?:^|:[ ])(?P<n>[{_UP}]{_WT}(?:[ ][{_UP}]{_WT}){{1,3}})[ ](?:returns|comes|presents|"
     r"is[ ]a[ ][0-9]|was[ ]last|reports|states|denies|underwent|was[ ]seen|arrives)(?![a-z])"
 )
 _OPENING_SURNAME_RE = re.compile(
-    rf"(?<=[.][ ])(?P<n>[{_UP}]{_W[1:]})[ ](?:returns|reports|states|denies|was[ ]last|"
-    r"underwent|was[ ]seen)(?![a-z])"
+    rf"(?:(?<=[.][ ])|(?<=:[ ])|(?<=^))(?P<n>[{_UP}]{_WT})[ ](?:returns|reports|states|denies|"
+    r"was[ ]last|underwent|was[ ]seen|is[ ]an?[ ][0-9]{1,3}[- ]?(?:year|yo|y/o))(?![a-z])",
+    re.MULTILINE,
 )
+# A signature line "Zoltán Sipos / 03/07/2019 23:58", "Padma Nair / 21-Jun-2014 04:09"
+_NAME_SLASH_DATE_RE = re.compile(
+    rf"(?m)^(?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{1,4}})[ ]/[ ](?=[0-9]|[A-Z][a-z]{{2}}[ ][0-9])"
+)
+# Lists of people: "Attendees: Drs. A, B; Jane Roe, RN (nurse navigator); Eitan Hadad (tumor
+# registry)": every item opens with a name
+_PEOPLE_LIST_RE = re.compile(
+    r"(?m)^(?:Attendees|ATTENDEES|Present|PRESENT|Participants|PARTICIPANTS|Panel|Team):[ ]"
+    r"(?P<l>[^\n]+)"
+)
+_LIST_ITEM_NAME_RE = re.compile(rf"[ ]?(?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{0,3}})(?=,[ ]|[ ]\(|$)")
 # lower-case notes: "read w/ banerjee.", "ref by colas", "ask shira hadad in path"
 _LOWER_CUE_RE = re.compile(
     rf"(?<![a-z])(?:read[ ]w/|ask|ref[ ]by|cc)[ ](?P<n>[{_LO}][{_LO}'’-]+(?:[ ][{_LO}][{_LO}'’-]+)?)(?=[ .,;:)]|\n|$)"
@@ -49,9 +62,7 @@ _LOWER_BEFORE_RE = re.compile(
 _LOWER_NAME_AGE_SEX_RE = re.compile(
     rf"(?m)^(?:patient[ ]|pt:?[ ])?(?P<n>[{_LO}][{_LO}'’-]+(?:[ ][{_LO}][{_LO}'’-]+){{1,2}})(?:,[ ]|[ ]/[ ])(?:[0-9]{{1,3}}[fm](?![a-z])|[0-9]{{5,}})"
 )
-_ID_BEFORE_COMMA_RE = re.compile(
-    rf"(?<=[ ])(?P<n>[{_UP}]{_W[1:]}),[ ](?:MRN|DOB|mrn|dob)(?![A-Za-z])"
-)
+_ID_BEFORE_COMMA_RE = re.compile(rf"(?<=[ ])(?P<n>[{_UP}]{_WT}),[ ](?:MRN|DOB|mrn|dob)(?![A-Za-z])")
 
 
 _TITLES = frozenset("dr drs mr mrs ms miss prof dear hi".split())
@@ -74,6 +85,19 @@ class NameContextRules:
         for regex in (_GREETING_RE, _SIGNOFF_DASH_RE, _CONTACT_EXT_RE, _ID_BEFORE_COMMA_RE):
             for m in regex.finditer(text):
                 self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
+        if " / " in text:
+            for m in _NAME_SLASH_DATE_RE.finditer(text):
+                self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
+        if ": " in text:
+            for m in _PEOPLE_LIST_RE.finditer(text):
+                base = m.start("l")
+                position = 0
+                for item in m.group("l").split(";"):
+                    name = _LIST_ITEM_NAME_RE.match(item)
+                    if name is not None and not item.lstrip().startswith(("Drs", "DRS")):
+                        at = base + position + name.start("n")
+                        self._take_words(text, at, name.group("n"), found, self.allow)
+                    position += len(item) + 1
         for m in _OPENING_RE.finditer(text):
             words = m.group("n").split(" ")
             if words[0].lower() in FIRST_NAMES or not any(w.lower() in self.allow for w in words):

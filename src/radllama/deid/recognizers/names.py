@@ -142,7 +142,9 @@ _LABEL_CUES = tuple(
     clinician|contact|emergency contact|guardian|mother|father|spouse|requesting physician|
     performing physician|sonographer|nurse|transcriptionist|notified|ordering physician|
     referring|ref|rad|reading|cc|ref md|referring md|ordering md|attending md|reading md|
-    ordering provider|interpreting physician|minutes recorded by|recorded by""".replace("\n", "")
+    ordering provider|interpreting physician|minutes recorded by|recorded by|guarantor|
+    subscriber|insured|policy holder|emergency contact|next of kin|nok|proxy|
+    health care proxy""".replace("\n", "")
     .replace("    ", "")
     .split("|")
 )
