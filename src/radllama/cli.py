@@ -424,20 +424,44 @@ def generate(
     num_examples: Annotated[
         int | None, typer.Option(help="k retrieved examples per prompt (default: the run's).")
     ] = None,
+    decode: Annotated[
+        str,
+        typer.Option(
+            help="greedy | candidates (greedy + N samples + k neighbours' impressions, judged "
+            "by likelihood, consensus and the hallucination check; hf, needs an index)."
+        ),
+    ] = "greedy",
+    num_samples: Annotated[
+        int | None, typer.Option(help="candidates: sampled answers per report (default 4).")
+    ] = None,
+    candidate_neighbours: Annotated[
+        int | None, typer.Option(help="candidates: nearest training impressions (default 5).")
+    ] = None,
+    likelihood_weight: Annotated[
+        float | None, typer.Option(help="candidates: weight of the mean log-prob (nats).")
+    ] = None,
+    consensus_weight: Annotated[
+        float | None, typer.Option(help="candidates: weight of the ROUGE-L consensus.")
+    ] = None,
 ) -> None:
     """Write an impression for every test report (resumable): PREDS.jsonl for `evaluate`."""
     from radllama.core.config import validate_config
+    from radllama.evaluate.hallucination import hallucination_flags
     from radllama.generation.generate import GenerateConfig, generate_predictions
 
+    candidates = {key: value for key, value in dict(
+        num_samples=num_samples, neighbours=candidate_neighbours,
+        likelihood_weight=likelihood_weight, consensus_weight=consensus_weight,
+    ).items() if value is not None}  # fmt: skip
     options = dict(
         data=data, out=out, model=model, backend=backend, base_url=base_url, api_model=api_model,
         api_key_env=api_key_env, allow_remote=allow_remote, max_new_tokens=max_new_tokens,
         batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, limit=limit,
         system=system, exam_field=exam_field, device=device, max_failure_rate=max_failure_rate,
-        index=index, num_examples=num_examples,
+        index=index, num_examples=num_examples, decode=decode, candidates=candidates,
     )  # fmt: skip
     config = validate_config(GenerateConfig, options, source="options")
-    summary = generate_predictions(config)
+    summary = generate_predictions(config, flagger=hallucination_flags)
     typer.echo(summary.describe())
     if warning := summary.check_failures(config.max_failure_rate):  # raises when most failed
         typer.echo(warning, err=True)
