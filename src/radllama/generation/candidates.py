@@ -48,31 +48,40 @@ Flagger = Callable[[str, str], Any]  # (findings, impression) -> truthy when uns
 
 
 class CandidateConfig(StrictModel):
-    """How `--decode candidates` builds and judges the candidate set."""
+    """How `--decode candidates` builds and judges the candidate set (`GenerateConfig`
+    inherits these fields, so they are `radllama generate` options too)."""
 
     num_samples: int = Field(
-        4, ge=1, description="Sampled model answers per report (besides the greedy one)."
+        4, ge=1, description="decode=candidates: sampled model answers per report (N >= 1)."
     )
-    neighbours: int = Field(
-        5, ge=1, description="Impressions of the k nearest training reports added as candidates."
+    candidate_neighbours: int = Field(
+        5,
+        ge=1,
+        description="decode=candidates: impressions of the k nearest training reports added.",
     )
-    temperature: float = Field(0.7, gt=0, description="Sampling temperature of the N answers.")
-    top_p: float = Field(0.95, gt=0, le=1, description="Nucleus mass of the N sampled answers.")
-    seed: int = Field(0, description="Seed of the sampling (per batch).")
+    sample_temperature: float = Field(
+        0.7, gt=0, description="decode=candidates: temperature of the N sampled answers."
+    )
+    sample_top_p: float = Field(
+        0.95, gt=0, le=1, description="decode=candidates: nucleus mass of the sampled answers."
+    )
+    sample_seed: int = Field(0, description="decode=candidates: seed of the sampling.")
     likelihood_weight: float = Field(
         0.0,
         ge=0,
-        description="Weight of the model's mean log-probability per token (nats); tuned on "
-        "Open-i validate by benchmarks/tune_candidates.py.",
+        description="decode=candidates: weight of the model's mean log-probability per token "
+        "(nats); tuned on Open-i validate by benchmarks/tune_candidates.py.",
     )
     consensus_weight: float = Field(
-        1.0, ge=0, description="Weight of the candidate's mean ROUGE-L to the others (0-1)."
+        1.0,
+        ge=0,
+        description="decode=candidates: weight of a candidate's mean ROUGE-L to the others.",
     )
     model_vote: float = Field(
         1.0,
         ge=0,
-        description="Vote of a model answer in the consensus, relative to the nearest "
-        "neighbour's (a neighbour votes with its similarity / the nearest one's).",
+        description="decode=candidates: vote of a model answer in the consensus, relative to "
+        "the nearest neighbour's (a neighbour votes with its similarity / the nearest one's).",
     )
 
 
@@ -126,9 +135,9 @@ def check_candidate_request(config: CandidateConfig, index_rows: int | None) -> 
             "--decode candidates adds the k nearest training impressions as candidates and "
             "needs an index: build one with `radllama index DATA_DIR` and pass --index DATA_DIR"
         )
-    if config.neighbours > index_rows:
+    if config.candidate_neighbours > index_rows:
         raise ConfigError(
-            f"--candidate-neighbours {config.neighbours} but the index holds {index_rows} "
+            f"--candidate-neighbours {config.candidate_neighbours} but the index holds {index_rows} "
             f"reports; pass --candidate-neighbours {index_rows} or fewer"
         )
 
@@ -160,7 +169,12 @@ def decode_batch(
     cache = PromptCache.build(model, prompts)
     greedy = cache.generate(replace(settings, temperature=0.0), repeats=1)
     sampled = cache.generate(
-        replace(settings, temperature=config.temperature, top_p=config.top_p, seed=config.seed),
+        replace(
+            settings,
+            temperature=config.sample_temperature,
+            top_p=config.sample_top_p,
+            seed=config.sample_seed,
+        ),  # fmt: skip
         repeats=config.num_samples,
     )
     sets: list[list[Candidate]] = []

@@ -36,7 +36,6 @@ from typing import Any, Literal, Protocol
 from pydantic import Field, field_validator
 
 from radllama.core.artifacts import DataManifest, PredictionRow, RunRecord, load_split
-from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError, check_failure_rate
 from radllama.core.guard import check_phi_guard, is_loopback_url
 from radllama.core.jsonl import write_jsonl
@@ -44,8 +43,8 @@ from radllama.core.prompts import PromptStyle, strip_prepend
 from radllama.generation.candidates import CandidateConfig, Flagger
 
 
-class GenerateConfig(StrictModel):
-    """What `radllama generate` runs."""
+class GenerateConfig(CandidateConfig):
+    """What `radllama generate` runs (decode=candidates: the `CandidateConfig` fields)."""
 
     data: Path = Field(
         description="Test split file (DATA_DIR/test.jsonl or .parquet) or a DATA_DIR."
@@ -114,9 +113,6 @@ class GenerateConfig(StrictModel):
         description="greedy, or candidates: greedy + N sampled answers + the k nearest training "
         "impressions, judged by the model's likelihood, their consensus and the hallucination "
         "check (hf backend; needs an index).",
-    )
-    candidates: CandidateConfig = Field(
-        default_factory=CandidateConfig, description="decode=candidates: the candidate set."
     )
 
     @field_validator("backend")
@@ -386,11 +382,11 @@ def _run_hf(model, rows, config: GenerateConfig, sink: _Sink) -> None:
         from radllama.generation.candidates import decode_batch
 
         queries = [{**r, "exam_code": item[0]} for r, item in zip(rows, items, strict=True)]
-        found = sink.candidate_retriever.search(queries, config.candidates.neighbours)
+        found = sink.candidate_retriever.search(queries, config.candidate_neighbours)
 
         def run_batch(batch: list[int]) -> list[dict[str, Any]]:
             return decode_batch(model, [items[i] for i in batch], [found[i] for i in batch],
-                                config.candidates, settings, sink.flagger)  # fmt: skip
+                                config, settings, sink.flagger)  # fmt: skip
     else:
 
         def run_batch(batch: list[int]) -> list[dict[str, Any]]:
@@ -515,9 +511,9 @@ def _candidate_retriever(config: GenerateConfig, style: PromptStyle, retriever):
 
     path = config.index or (style.index or {}).get("path")
     if path is None:
-        check_candidate_request(config.candidates, None)
+        check_candidate_request(config, None)
     found = retriever if retriever is not None else Retriever.load(path)
-    check_candidate_request(config.candidates, len(found))
+    check_candidate_request(config, len(found))
     return found
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from radllama.deid.lexicons import (
     CLINICAL_ACRONYMS,
     COMMON_SET,
+    HOSPITAL_NAMES,
     STATE_CODES,
     STATE_NAMES,
     US_CITIES,
@@ -124,6 +125,12 @@ class LocationRules:
 
     def _with_city(self, text: str, start: int, end: int) -> Span:
         """A facility span, extended over " in Toledo" (the city it is in) when that follows."""
+        if text.startswith(" of ", end):
+            place = _OF_PLACE_RE.match(text, end)
+            if place is not None:
+                words = place.group().split()[1:]
+                if not any(w.lower() in self.cue_stop for w in words if w != "the"):
+                    end = place.end()
         city = _IN_ANY_CITY_RE.match(text, end)  # "... medical center in savannah dated"
         if city is not None:
             words = city.group("c").split(" ")
@@ -190,6 +197,47 @@ class LocationRules:
         return Span(comma - length, comma, "CITY")
 
 
+# "... Hospital of Providence", "Internal Medicine Associates of Las Vegas": the place after
+# "of" belongs to the facility's name
+_OF_PLACE_RE = re.compile(r"[ ]of[ ](?:the[ ])?[A-Z][A-Za-z.'-]+(?:[ ][A-Z][A-Za-z.'-]+){0,2}")
+# A facility acronym where a facility is expected: "performed at LIA.", "Site: PCI",
+# "Thank you for choosing UHC", "BH MRN: 203072898", "fax correspondence to DMWHC Radiology".
+_FACILITY_CUES = (
+    "at ",
+    "AT ",
+    "choosing ",
+    "[Ss]ite: ",
+    "SITE: ",
+    "[Ll]ocation: ",
+    "LOCATION: ",
+    "[Ff]acility: ",
+    "FACILITY: ",
+    "[Ii]nstitution: ",
+    "INSTITUTION: ",
+    "[Ff]rom ",
+    "FROM ",
+    "[Tt]ransferred from ",
+)
+_FACILITY_ACRONYM = (
+    "(?:(?:"
+    + "|".join(rf"(?<=\b{cue}[A-Z])" for cue in _FACILITY_CUES)
+    + r")[A-Z]{1,6}(?![A-Za-z0-9])"
+    + r"|[A-Z]{1,6}(?=[ ](?:MRN|Radiology|RADIOLOGY|Imaging)(?![A-Za-z])))"
+)
+_NOT_FACILITIES = frozenset(
+    "CT MR MRI US XR PET NM CR DX MG RF IR CTA MRA ED ER ICU OR PACU".split()
+)
+
+
+def _facility_acronym(deid: Any, text: str, match: re.Match[str]) -> Span | None:
+    token = match.group()
+    if token in _NOT_FACILITIES or token in CLINICAL_ACRONYMS or token.lower() in deid.allow:
+        return None
+    if token in STATE_CODES:
+        return None  # "from TX"
+    return deid._with_city(text, match.start(), match.end())
+
+
 def _hospital_or_surname(deid: Any, text: str, match: re.Match[str]) -> Span | None:
     """ "SJMC", "MGH" where a place is expected; otherwise the acronym shape may be a surname
     ("CASE REVIEWED WITH OH, MEI")."""
@@ -249,6 +297,23 @@ RECOGNIZERS = [
         _trie(["PO", "P.O.", "P. O."]) + r"[ ]?(?:Box|BOX)[ ]+[0-9]+",
         order=40,
         example="PO Box 4209",
+    ),
+    Recognizer(
+        "facility_acronym",
+        "HOSPITAL",
+        "capital",
+        _FACILITY_ACRONYM,
+        order=55,
+        validate=_facility_acronym,
+        example="performed at LIA.",
+    ),
+    Recognizer(
+        "known_hospital",
+        "HOSPITAL",
+        "capital",
+        _trie(HOSPITAL_NAMES) + r"(?![A-Za-z])",
+        order=58,
+        example="Outside study from Mass General",
     ),
     # Hospital abbreviations: "SJMC", "MGH", "SVH" (checked in Python: context, not clinical).
     Recognizer(

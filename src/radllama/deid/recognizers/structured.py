@@ -168,10 +168,10 @@ class StructuredRules:
         if "^" in text:
             for m in _CARET_NAME_RE.finditer(text):
                 value = m.group("n").rstrip("^ ")
-                parts = [p for p in re.split(r"[\^ ]", value) if p]
+                parts = [p for p in value.split("^")[:2] if p]
                 if len(parts) < 2 or sum(len(p) > 1 for p in parts) < 2:
                     continue  # "FL ESOPHAGRAM^L", "ORU^R01" (a digit: no match)
-                if any(p.lower() in CLINICAL_SET for p in parts):
+                if any(w.lower() in CLINICAL_SET for p in parts for w in p.split()):
                     continue  # "CT^CHEST": a coded exam, not a person
                 found.append(Span(m.start("n"), m.start("n") + len(value), "NAME"))
 
