@@ -26,7 +26,7 @@ _STREET_WORDS = (
 _STREET = rf"(?:{_STREET_WORDS}|{_STREET_WORDS.upper()})\.?(?![A-Za-z])"
 _ADDRESS_TAIL = (
     r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|APT|SUITE|STE|UNIT|ROOM|RM)\.?"
-    r"[ ]?#?[0-9A-Za-z-]+|[ ]#[0-9]+)?"
+    r"[ ]?#?[0-9A-Za-z-]+|,?[ ]#[0-9A-Za-z-]+)?"
     r"(?:,[ ]?(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ ](?:[A-Z][a-z]+|[A-Z]{3,})){0,2}"
     r"(?:,?[ ][A-Z]{2}(?![A-Za-z]))?"
     r"(?:,?[ ][0-9]{5}(?:-[0-9]{4})?(?![0-9]))?)?"
@@ -108,6 +108,9 @@ class LocationRules:
             kept[-1].group().lower() in _FACILITY_LINK
             or kept[-1].group().lower().strip(".'’") in self.cue_stop
         ):
+            lead = " ".join(w.group() for w in reversed(kept[-3:])).lower()
+            if any(" ".join(lead.split()[:n]) in US_CITIES for n in (2, 3)):
+                break  # "New Haven Cancer Institute": a city opens the name
             kept.pop()
         if not kept:
             return None
@@ -158,6 +161,8 @@ class LocationRules:
                 )
                 or (head.endswith("(") and text.startswith(", ", end))  # "(MGH, Ann Arbor, MI"
                 or text.startswith((" PACS", " pacs"), end)  # "Images pushed to MGH PACS"
+                # a header column: "RIS WORKLIST  MR1  JRH  11/08/2014"
+                or (head.endswith("  ") and text.startswith("  ", end))
             ):
                 return None
         return self._with_city(text, start, end)
@@ -238,6 +243,11 @@ def _facility_acronym(deid: Any, text: str, match: re.Match[str]) -> Span | None
     return deid._with_city(text, match.start(), match.end())
 
 
+def _known_hospital(deid: Any, text: str, match: re.Match[str]) -> Span:
+    """A gazetteer hospital, with " in Lowell" after it."""
+    return deid._with_city(text, match.start(), match.end())
+
+
 def _hospital_or_surname(deid: Any, text: str, match: re.Match[str]) -> Span | None:
     """ "SJMC", "MGH" where a place is expected; otherwise the acronym shape may be a surname
     ("CASE REVIEWED WITH OH, MEI")."""
@@ -311,8 +321,10 @@ RECOGNIZERS = [
         "known_hospital",
         "HOSPITAL",
         "capital",
-        _trie(HOSPITAL_NAMES) + r"(?![A-Za-z])",
-        order=58,
+        _trie(sorted(set(HOSPITAL_NAMES) | {name.upper() for name in HOSPITAL_NAMES}))
+        + r"(?![A-Za-z])",
+        validate=_known_hospital,
+        order=54,  # before facility_acronym: "site: UW Medicine" is more than "UW"
         example="Outside study from Mass General",
     ),
     # Hospital abbreviations: "SJMC", "MGH", "SVH" (checked in Python: context, not clinical).
@@ -320,7 +332,7 @@ RECOGNIZERS = [
         "hospital_acronym",
         "HOSPITAL",
         "capital",
-        r"[A-Z]{0,2}(?:MC|H)(?![A-Za-z0-9])",
+        r"[A-Z]{0,3}(?:MC|H|HC|HS)(?![A-Za-z0-9])",
         order=60,
         validate=_hospital_or_surname,
         example="transferred from SJMC",
