@@ -335,10 +335,11 @@ def export(
 def generate(options: dict[str, Any]) -> None:
     """Write an impression for every test report (resumable): PREDS.jsonl for `evaluate`."""
     from radllama.core.config import validate_config
+    from radllama.evaluate.hallucination import hallucination_flags
     from radllama.generation.generate import generate_predictions
 
     config = validate_config(GenerateConfig, options, source="options")
-    summary = generate_predictions(config)
+    summary = generate_predictions(config, flagger=hallucination_flags)
     typer.echo(summary.describe())
     if warning := summary.check_failures(config.max_failure_rate):  # raises when most failed
         typer.echo(warning, err=True)

@@ -73,6 +73,7 @@ from radllama.deid.recognizers.family import FamilyRules
 from radllama.deid.recognizers.keywords import KeywordRules
 from radllama.deid.recognizers.layout import LayoutRules
 from radllama.deid.recognizers.locations import LocationRules
+from radllama.deid.recognizers.name_context import NameContextRules
 from radllama.deid.recognizers.name_rules import NameRules
 from radllama.deid.recognizers.patterns import _ASCII_LOWER
 from radllama.deid.recognizers.propagation import PropagationRules
@@ -114,6 +115,7 @@ class Deidentifier(
     LocationRules,
     StructuredRules,
     FamilyRules,
+    NameContextRules,
     PropagationRules,
 ):
     """Finds and replaces Safe Harbor identifiers. Picklable (plain config + word sets)."""
@@ -161,6 +163,7 @@ class Deidentifier(
         self._keyword_families(text, low, found)
         self._structured(text, found)
         self._family(text, low, found)
+        self._names_in_context(text, low, found)
         if found:
             self._layout(text, found)
             self._propagate(text, low, found)

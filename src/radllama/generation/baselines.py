@@ -141,12 +141,13 @@ class TfidfRetriever:
 
 def consensus_answers(neighbours: list[list[Retrieved]]) -> list[Retrieved]:
     """Per query, the MBR pick among its neighbours' impressions (similarity-weighted)."""
-    from radllama.generation.consensus import consensus_scores
+    from radllama.generation.consensus import consensus_scores, mbr_pick
 
     answers = []
     for hits in neighbours:
-        scores = consensus_scores([h.impression for h in hits], [h.similarity for h in hits])
-        best = max(range(len(hits)), key=lambda i: (scores[i], -i))
+        texts, weights = [h.impression for h in hits], [h.similarity for h in hits]
+        scores = consensus_scores(texts, weights)
+        best = mbr_pick(texts, weights)
         answers.append(
             Retrieved(
                 hits[best].impression,

@@ -6,8 +6,8 @@ the *other* candidates,
 
     consensus_i = sum_{j != i} w_j * R(c_i, c_j) / sum_{j != i} w_j
 
-and the MBR pick is the candidate with the highest consensus (ties: the earlier candidate, so
-the nearest neighbour wins a tie). ROUGE-L F is symmetric, so the m x m matrix is filled from
+and the MBR pick is the candidate with the highest consensus (ties, and identical texts: the
+earlier candidate, so the nearest neighbour is credited). ROUGE-L F is symmetric, so the m x m matrix is filled from
 m (m - 1) / 2 LCS computations on rouge-score's own tokens (the evaluated metric).
 
 Why not the `mbrs` package (PyPI, 0.1.8): it has no ROUGE-L metric and pulls unbabel-comet,
@@ -71,4 +71,6 @@ def mbr_pick(candidates: Sequence[str], weights: Sequence[float] | None = None) 
     if not candidates:
         raise ValueError("no candidates to choose from")
     scores = consensus_scores(candidates, weights)
-    return max(range(len(scores)), key=lambda i: (scores[i], -i))
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    # Identical texts: a twin's vote lifts the other one; credit the earliest (the nearest).
+    return candidates.index(candidates[best])

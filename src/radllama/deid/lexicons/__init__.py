@@ -58,3 +58,4 @@ SURROGATE_FAMILY = list(words("surrogate_family"))
 SURROGATE_STREETS = list(words("surrogate_streets"))
 # Clinical phrases of name-shaped words ("Austin Moore prosthesis"): redactions never cut in.
 KEEP_PHRASES = words("keep_phrases")
+HOSPITAL_NAMES = list(words("hospital_names"))

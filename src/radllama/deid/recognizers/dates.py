@@ -38,6 +38,11 @@ def _military(_deid: Any, text: str, match: re.Match[str]) -> Span | None:
     return Span(match.start(), match.end(), "TIME")
 
 
+# A month/day and a 24-hour time stamp in parentheses: "ADDENDUM (09/11 1644):"
+STAMP_RE = re.compile(
+    r"\((?P<d>(?:1[0-2]|0?[1-9])/(?:3[01]|[12][0-9]|0?[1-9]))[ ]"
+    r"(?P<t>(?:[01][0-9]|2[0-3])[0-5][0-9])\)"
+)
 # Military times after a date ("11/6/2018 1349", "June 4, 2019 2006"): see _layout.
 MILITARY_AFTER_DATE_RE = re.compile(
     r"[ ]{1,2}(?:at[ ])?(?P<t>(?:[01][0-9]|2[0-3])[0-5][0-9])(?![0-9A-Za-z]|[.,:/-][0-9])"
@@ -155,6 +160,11 @@ RECOGNIZERS = [
             "FROM ",
             "since ",
             "until ",
+            "study of ",
+            "exam of ",
+            "[Aa]dmitted ",
+            "[Dd]ischarged ",
+            "clinic ",
             ":[0-9]{2}, ",
             "[apAP][mM], ",
             r"[apAP]\.[mM]\., ",

@@ -14,13 +14,14 @@ from radllama.deid.spans import Span
 FAMILY_WORDS = word_set("family_words")
 _RELATION = "|".join(sorted(FAMILY_WORDS, key=len, reverse=True))
 _WORD = rf"[{_UP}{_LO}][{_UP}{_LO}'’ʼ-]*"
+_WT = rf"[{_UP}{_LO}'’ʼ-]*"  # the rest of a word after its first letter
 # relation word, optional "and health care proxy" / "'s", optional comma, then the name
 _AFTER_RELATION_RE = re.compile(
     rf"(?<![A-Za-z])(?i:{_RELATION})(?:[ ]and[ ]health[ ]care[ ]proxy|[ ]\(?(?:and[ ])?"
     rf"(?:hcp|poa|proxy)\)?)?,?[ ](?P<n>{_WORD}(?:[ ]{_WORD}){{0,2}})"
 )
 _BEFORE_RELATION_RE = re.compile(
-    rf"(?P<n>[{_UP}]{_WORD[1:]}(?:[ ][{_UP}]{_WORD[1:]})?)[ ]\((?i:{_RELATION})\)"
+    rf"(?P<n>[{_UP}]{_WT}(?:,?[ ][{_UP}]{_WT})?)[ ]\((?i:{_RELATION})\)"
 )
 
 
@@ -36,12 +37,15 @@ class FamilyRules:
                 found.append(span)
         if "(" in text:
             for m in _BEFORE_RELATION_RE.finditer(text):
-                words = m.group("n").split(" ")
+                words = m.group("n").replace(",", "").split(" ")
                 while words and words[0].lower() in self.allow:  # "History Karla (mother)"
                     words.pop(0)
                 if words and not any(w.lower() in self.allow for w in words):
                     stop = m.end("n")
-                    found.append(Span(stop - len(" ".join(words)), stop, "NAME"))
+                    value = m.group("n")
+                    while value.replace(",", "").split(" ") != words:
+                        value = value.split(" ", 1)[1]
+                    found.append(Span(stop - len(value), stop, "NAME"))
 
     def _family_name(self, text: str, start: int, words: list[str]) -> Span | None:
         taken: list[str] = []

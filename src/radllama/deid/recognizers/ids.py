@@ -72,7 +72,7 @@ def _vin(_deid: Any, text: str, match: re.Match[str]) -> Span | None:
     """A 17-character VIN has digits and letters both (not a run of one of them)."""
     value = match.group()
     digits = sum(c.isdigit() for c in value)
-    return Span(match.start(), match.end(), "ID") if 2 <= digits <= 15 else None
+    return Span(match.start(), match.end(), "ID") if 1 <= digits <= 15 else None
 
 
 def _id_type(label: str) -> str:

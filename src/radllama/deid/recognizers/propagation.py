@@ -20,6 +20,7 @@ from radllama.deid.spans import Span
 _NAME_WORD_RE = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*")
 _TITLE_WORDS = frozenset("dr mr mrs ms miss prof drs".split())
 _ACRONYM_RE = re.compile(r"[A-Z]{2,6}")
+_ACRONYM_AFTER_RE = re.compile(r"[ ]\((?P<a>[A-Z][A-Za-z]{1,7})\)")
 _INITIALS_AFTER_RE = re.compile(r"(?:,[ ][A-Za-z()]+)?[ ]\((?P<i>[A-Z]{2,3})\)")
 
 
@@ -48,7 +49,12 @@ class PropagationRules:
                         letters = "".join(w[0] for w in _NAME_WORD_RE.findall(value)).upper()
                         if initials.group("i") in (letters, letters[:1] + letters[-1:]):
                             taken.append(Span(initials.start("i"), initials.end("i"), "NAME"))
-            elif kind == "HOSPITAL" and _ACRONYM_RE.fullmatch(text[start:end]):
+            if kind == "HOSPITAL" and text.startswith(" (", end):
+                acronym = _ACRONYM_AFTER_RE.match(text, end)  # "Lynn Imaging Associates (LIA)"
+                if acronym is not None:
+                    taken.append(Span(acronym.start("a"), acronym.end("a"), "HOSPITAL"))
+                    words.setdefault(low[acronym.start("a") : acronym.end("a")], "HOSPITAL")
+            if kind == "HOSPITAL" and _ACRONYM_RE.fullmatch(text[start:end]):
                 word = low[start:end]
                 if word not in self.allow:
                     words.setdefault(word, "HOSPITAL")

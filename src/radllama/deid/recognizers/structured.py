@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from radllama.deid.lexicons import CLINICAL_SET
+from radllama.deid.recognizers.dates import STAMP_RE
 from radllama.deid.recognizers.patterns import _UP
 from radllama.deid.spans import Span
 
@@ -165,13 +166,17 @@ class StructuredRules:
             _dicom(text, found)
         if "  " in text:
             _header_table(text, found)
+        if "/" in text and " (" in text:
+            for m in STAMP_RE.finditer(text):  # "ADDENDUM (09/11 1644):"
+                found.append(Span(m.start("d"), m.end("d"), "DATE"))
+                found.append(Span(m.start("t"), m.end("t"), "TIME"))
         if "^" in text:
             for m in _CARET_NAME_RE.finditer(text):
                 value = m.group("n").rstrip("^ ")
-                parts = [p for p in re.split(r"[\^ ]", value) if p]
+                parts = [p for p in value.split("^")[:2] if p]
                 if len(parts) < 2 or sum(len(p) > 1 for p in parts) < 2:
                     continue  # "FL ESOPHAGRAM^L", "ORU^R01" (a digit: no match)
-                if any(p.lower() in CLINICAL_SET for p in parts):
+                if any(w.lower() in CLINICAL_SET for p in parts for w in p.split()):
                     continue  # "CT^CHEST": a coded exam, not a person
                 found.append(Span(m.start("n"), m.start("n") + len(value), "NAME"))
 
