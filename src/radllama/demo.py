@@ -98,6 +98,13 @@ class DemoConfig(StrictModel):
     lora_learning_rate: float = Field(1e-3, gt=0, description="Peak LR for LoRA / QLoRA.")
     max_new_tokens: int = Field(48, ge=1, description="Generation length cap (tokens).")
     generation_batch_size: int = Field(16, ge=1, description="Prompts per generate forward.")
+    decode: list[Literal["greedy", "candidates"]] = Field(
+        ["greedy"],
+        min_length=1,
+        description="How each fine-tune writes (a table row each): greedy, and/or candidates "
+        "(`generate --decode candidates`: greedy + N samples + k neighbours' impressions; its "
+        "row is `<method>-candidates`; needs the train split indexed, which the demo does).",
+    )
     metrics: list[str] = Field(
         ["rougeL", "bertscore", "clinical"], description="Metrics for `evaluate`."
     )
@@ -424,11 +431,17 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
     # A retrieval-augmented recipe (num_examples = k > 0) needs the train split indexed; its
     # systems are named after method and k ("lora-k2") and the dense 1-NN copy joins the table.
     k = demo_train_config(config, config.methods[0], prepared_dir, base_dir, out).num_examples
-    if k:
+    if k or "candidates" in config.decode:
         _index(prepared_dir, log)
     names = {m: f"{m}-k{k}" if k else m for m in config.methods}
     systems = [ModelSystem("base-zero-shot", base_dir)]
-    systems += [ModelSystem(names[m], out / "runs" / names[m]) for m in config.methods]
+    for method in config.methods:
+        run_dir = out / "runs" / names[method]
+        if "greedy" in config.decode:
+            systems.append(ModelSystem(names[method], run_dir))
+        if "candidates" in config.decode:
+            systems.append(ModelSystem(f"{names[method]}-candidates", run_dir,
+                                       {"decode": "candidates", "index": prepared_dir}))  # fmt: skip
     plan.setdefault("num_examples", k)
 
     # 1. Calibrate on the zero-shot system's first batch (kept: generation resumes by row).
@@ -448,7 +461,7 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
         # Every fine-tuned system generates after all training, so all of them are reserved;
         # the time left is shared by this run and the runs after it.
         to_train = len(config.methods) - index
-        reserve = len(config.methods) * plan["test_rows"] * per_row + config.reserve_seconds
+        reserve = _tuned_units(config) * plan["test_rows"] * per_row + config.reserve_seconds
         seconds = max(0.0, (clock.left() - reserve) / to_train)
         if (run_dir / RUN_FILE).is_file():
             log(f"[skip] fine-tune ({names[method]}): output exists")
@@ -506,7 +519,7 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
         tuned_per_row = per_row * ratio
         left_for_generation = config.generation_share * max(0.0, clock.left())
         n_systems = 1 + len(config.methods)
-        per_test_row = per_row + len(config.methods) * tuned_per_row  # all systems, one row
+        per_test_row = per_row + _tuned_units(config) * tuned_per_row  # all systems, one row
         fit = int(left_for_generation / per_test_row) if per_row > 0 else available
         rows = max(min(config.min_test_size, available), min(available, config.test_size, fit))
         plan.update(
@@ -524,6 +537,17 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
             f"for {n_systems} model systems; {_seconds(clock.left())} left"
         )
     return _test_subset(prepared_dir, prepared_dir.parent / "data-eval", plan["test_rows"])
+
+
+# Candidate decoding costs about this many greedy generations per report (N = 4 samples + 10
+# scored candidates on a shared prompt cache; benchmarks/bench_candidates.py measures it).
+CANDIDATES_COST = 3.0
+
+
+def _tuned_units(config: DemoConfig) -> float:
+    """Greedy-generation equivalents per test row for all fine-tuned systems together."""
+    per_method = ("greedy" in config.decode) + CANDIDATES_COST * ("candidates" in config.decode)
+    return len(config.methods) * per_method
 
 
 def _remeasure_generation(plan: dict, summary, log: Callable[[str], None]) -> None:
@@ -684,6 +708,7 @@ def _log_run(record: dict, log: Callable[[str], None], plan_record: dict | None 
 
 
 def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int | None = None):
+    from radllama.evaluate.hallucination import hallucination_flags
     from radllama.generation.generate import GenerateConfig, generate_predictions
 
     out.mkdir(parents=True, exist_ok=True)
@@ -697,7 +722,8 @@ def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int 
             batch_size=config.generation_batch_size,
             limit=limit,
             **system.generate,
-        )
+        ),
+        flagger=hallucination_flags,  # decode=candidates: a flagged candidate loses
     )
     log(f"generate {summary.describe()}")
     return summary

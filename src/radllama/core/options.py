@@ -145,7 +145,7 @@ def config_options(
                     name,
                     inspect.Parameter.KEYWORD_ONLY,
                     default=None,
-                    annotation=Annotated[kind | None, option],  # type: ignore[operator]
+                    annotation=Annotated[kind | None, option],
                 )
             )
         names = {parameter.name for parameter in generated}

@@ -103,7 +103,7 @@ class EvaluateConfig(StrictModel):
     @field_validator("metrics")
     @classmethod
     def _registered(cls, metrics: list[str]) -> list[str]:
-        unknown = [name for name in metrics if name not in METRICS]
+        unknown = [name for name in metrics if name not in METRICS.load_plugins()]
         if unknown:
             raise ValueError(
                 f"unknown metric {unknown[0]!r}; registered metrics are [{', '.join(METRICS)}]"

@@ -40,6 +40,7 @@ from radllama.core.errors import ConfigError, DataError, check_failure_rate
 from radllama.core.guard import check_phi_guard, is_loopback_url
 from radllama.core.jsonl import write_jsonl
 from radllama.core.prompts import PromptStyle, strip_prepend
+from radllama.core.registry import Registry
 from radllama.generation.candidates import CandidateConfig, Flagger
 
 
@@ -118,7 +119,7 @@ class GenerateConfig(CandidateConfig):
     @field_validator("backend")
     @classmethod
     def _registered(cls, name: str) -> str:
-        if name not in BACKENDS:
+        if name not in BACKENDS.load_plugins():
             raise ValueError(
                 f"unknown backend {name!r}; registered backends are [{', '.join(BACKENDS)}]"
             )
@@ -306,17 +307,13 @@ class GenerationBackend(Protocol):
 
 
 BackendFactory = Callable[[GenerateConfig, DataManifest | None], GenerationBackend]
-BACKENDS: dict[str, BackendFactory] = {}
+BACKENDS: Registry[BackendFactory] = Registry("backend", group="radllama.backends")
 
 
 def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
     """Register a backend factory (a class taking (config, manifest)) under `name`."""
 
-    def register(factory: BackendFactory) -> BackendFactory:
-        BACKENDS[name] = factory
-        return factory
-
-    return register
+    return BACKENDS.add(name)
 
 
 @register_backend("hf")
