@@ -99,8 +99,7 @@ class Candidate:
 
     def record(self) -> dict[str, Any]:
         row = asdict(self)
-        row.pop("vote")
-        for key in ("loglik", "consensus", "score"):
+        for key in ("vote", "loglik", "consensus", "score"):
             if row[key] is not None:
                 row[key] = round(row[key], 4)
         return row

@@ -224,7 +224,7 @@ _FACILITY_CUES = (
     "[Tt]ransferred from ",
 )
 _FACILITY_ACRONYM = (
-    "(?:(?:"
+    "(?=[A-Z])(?:(?:"
     + "|".join(rf"(?<=\b{cue}[A-Z])" for cue in _FACILITY_CUES)
     + r")[A-Z]{1,6}(?![A-Za-z0-9])"
     + r"|[A-Z]{1,6}(?=[ ](?:MRN|Radiology|RADIOLOGY|Imaging)(?![A-Za-z])))"
