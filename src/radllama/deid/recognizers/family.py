@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from radllama.deid.lexicons import word_set
-from radllama.deid.recognizers.patterns import _LO, _UP
+from radllama.deid.recognizers.patterns import _LO, _LOWER_PARTICLES, _UP
 from radllama.deid.spans import Span
 
 FAMILY_WORDS = word_set("family_words")
@@ -21,7 +21,7 @@ _AFTER_RELATION_RE = re.compile(
     rf"(?P<n>{_WORD}(?:[ ]{_WORD}){{0,2}})"
 )
 # before "(mother)": "Karla (mother)", "Yin, Hui (son)"
-_BEFORE_RELATION_RE = re.compile(rf"(?P<n>[{_UP}]{_WT}(?:,?[ ][{_UP}]{_WT})?)[ ]$")
+_BEFORE_RELATION_RE = re.compile(rf"(?P<n>{_WORD}(?:,?[ ]{_WORD})?)[ ]$")
 
 
 class FamilyRules:
@@ -52,9 +52,16 @@ class FamilyRules:
         taken: list[str] = []
         for word in words:
             bare = word.rstrip("'’ʼ-").lower()
-            if bare in self.allow or len(bare) < 2:
+            if bare in _LOWER_PARTICLES and not taken:
+                taken.append(word)  # "partner colm ó hinnéirghe", "ó hinnéirghe"
+                continue
+            if bare in self.cue_stop or len(bare) < 2:  # an eponym is a name here ("Mallory")
                 break
-            if taken and word[:1].isupper() != taken[0][:1].isupper():
+            if (
+                taken
+                and taken[0].lower() not in _LOWER_PARTICLES
+                and (word[:1].isupper() != taken[0][:1].isupper())
+            ):
                 break  # "Romina Symptoms": a case change ends the name
             taken.append(word)
         if not taken:

@@ -236,6 +236,8 @@ _NOT_FACILITIES = frozenset(
 
 def _facility_acronym(deid: Any, text: str, match: re.Match[str]) -> Span | None:
     token = match.group()
+    if "XXX" in token:
+        return None  # Open-i's placeholder: "at XXXXPM"
     if token in _NOT_FACILITIES or token in CLINICAL_ACRONYMS or token.lower() in deid.allow:
         return None
     if token in STATE_CODES:

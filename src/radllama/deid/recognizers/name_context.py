@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from radllama.deid.lexicons import FIRST_NAMES
+from radllama.deid.lexicons import FIRST_NAMES, GIVEN_WORDS
 from radllama.deid.recognizers.patterns import _LO, _LOWER_PARTICLES, _UP, _is_lower_report
 from radllama.deid.spans import Span
 
@@ -60,7 +60,13 @@ _LOWER_BEFORE_RE = re.compile(
     rf"(?m)(?:^|[.][ ])(?P<n>[{_LO}][{_LO}'’-]+(?:[ ][{_LO}][{_LO}'’-]+)?)[ ](?:back[ ]in[ ]clinic|in[ ]path|to[ ]call)(?![a-z])"
 )
 _LOWER_NAME_AGE_SEX_RE = re.compile(
-    rf"(?m)^(?:patient[ ]|pt:?[ ])?(?P<n>[{_LO}][{_LO}'’-]+(?:[ ][{_LO}][{_LO}'’-]+){{1,2}})(?:,[ ]|[ ]/[ ])(?:[0-9]{{1,3}}[fm](?![a-z])|[0-9]{{5,}})"
+    rf"(?m)^(?:patient[ ]|pt:?[ ])?(?P<n>[{_LO}][{_LO}'’-]*(?:[ ][{_LO}][{_LO}'’-]+){{1,2}})(?:,[ ]|[ ]/[ ])(?:[0-9]{{1,3}}[fm](?![a-z])|[0-9][0-9-]{{4,}})"
+)
+# "visit: 10/09/08 with Fang Graves" closing a line or field: Titlecase words, no full stop
+# ("consistent with DISH." is an acronym in a sentence)
+_TITLE_WORD = rf"[{_UP}][{_LO}][{_LO}'’ʼ-]*"
+_WITH_AT_END_RE = re.compile(
+    rf"[ ]with[ ](?P<n>{_TITLE_WORD}(?:[ ]{_TITLE_WORD}){{0,2}})(?=[ ]?\||\n|$)"
 )
 _ID_BEFORE_COMMA_RE = re.compile(rf"(?<=[ ])(?P<n>[{_UP}]{_WT}),[ ](?:MRN|DOB|mrn|dob)(?![A-Za-z])")
 
@@ -75,8 +81,8 @@ class NameContextRules:
         """`triggers`: the words the keyword scan saw (`keywords.TRIGGERS`); a rule runs only
         when its word occurs."""
         if "@" in text and " <" in text:
-            for m in _EMAIL_NAME_RE.finditer(text):
-                self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
+            for m in _EMAIL_NAME_RE.finditer(text):  # a display name: eponyms are surnames
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
         if "drs" in triggers:
             for m in _DRS_LIST_RE.finditer(text):
                 base = m.start("l")
@@ -93,6 +99,8 @@ class NameContextRules:
             regexes.append(_CONTACT_EXT_RE)
         if "id_comma" in triggers:
             regexes.append(_ID_BEFORE_COMMA_RE)
+        if " with " in text:
+            regexes.append(_WITH_AT_END_RE)
         for regex in regexes:
             for m in regex.finditer(text):
                 self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
@@ -117,10 +125,13 @@ class NameContextRules:
                 ):
                     self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
             for m in _OPENING_SURNAME_RE.finditer(text):
-                if m.group("n").lower() not in self.allow:
+                word = m.group("n").lower()  # "April is a 72-year-old woman"
+                if word not in self.allow or word in GIVEN_WORDS:
                     found.append(Span(m.start("n"), m.end("n"), "NAME"))
         if text[:60].islower() and _is_lower_report(text):
-            for regex in (_LOWER_CUE_RE, _LOWER_BEFORE_RE, _LOWER_NAME_AGE_SEX_RE):
+            for m in _LOWER_CUE_RE.finditer(text):  # "ref by wilson": after the cue, a name
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
+            for regex in (_LOWER_BEFORE_RE, _LOWER_NAME_AGE_SEX_RE):
                 for m in regex.finditer(text):
                     self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
 
@@ -136,7 +147,7 @@ class NameContextRules:
             if (
                 (bare in stop and bare not in _LOWER_PARTICLES)
                 or bare in _TITLES
-                or (len(bare) < 2 and not kept)
+                or (len(bare) < 2 and not kept and bare not in _LOWER_PARTICLES)
             ):
                 break
             kept.append(word)
