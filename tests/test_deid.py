@@ -240,7 +240,8 @@ def test_recall_counts_misses_and_damaged_keep_terms():
 
 
 def test_recall_on_synthetic_ground_truth(tmp_path):
-    synth = pytest.importorskip("radllama.synth.corpus")
+    from radllama.synth import corpus as synth
+
     summary = synth.synthesize(500, seed=11, out_csv=tmp_path / "s.csv", progress=False)
     with open(summary.csv_path, newline="", encoding="utf-8") as handle:
         texts = [row["report_text"] for row in csv.DictReader(handle)]

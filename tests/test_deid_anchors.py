@@ -252,7 +252,7 @@ def test_clinical_line_above_a_date_line_is_kept():
         ),
     ],
 )
-def test_names_second_round(text, expected):
+def test_names_in_sign_offs_capitals_and_lower_case(text, expected):
     assert redact(text) == expected
 
 
@@ -267,7 +267,7 @@ def test_names_second_round(text, expected):
         "ALZHEIMER DEMENTIA -- pre op evaluation",
     ],
 )
-def test_second_round_look_alikes_are_kept(text):
+def test_look_alikes_beside_sign_offs_are_kept(text):
     assert redact(text) == text
 
 
@@ -300,7 +300,7 @@ def test_second_round_look_alikes_are_kept(text):
         ),
     ],
 )
-def test_names_third_round(text, expected):
+def test_names_on_their_own_line_in_headers_and_contacts(text, expected):
     assert redact(text) == expected
 
 
@@ -313,7 +313,7 @@ def test_names_third_round(text, expected):
         "Foley catheter (x2) in place.",
     ],
 )
-def test_third_round_look_alikes_are_kept(text):
+def test_look_alikes_beside_header_names_are_kept(text):
     assert redact(text) == text.replace("05/31/2007", "[DATE]")
 
 

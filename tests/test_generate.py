@@ -272,7 +272,8 @@ def test_openai_backend_refuses_remote_endpoint_without_deid(tiny_data_dir, tmp_
 
 
 def test_openai_backend_through_radllama_serve_matches_hf(tiny_model_dir, tiny_data_dir, tmp_path):
-    serve = pytest.importorskip("radllama.serving.server")
+    from radllama.serving import server as serve
+
     model = ImpressionModel.load(tiny_model_dir)
     hf_out, api_out = tmp_path / "hf.jsonl", tmp_path / "api.jsonl"
     common = dict(data=tiny_data_dir, max_new_tokens=5, limit=6)

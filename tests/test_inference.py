@@ -259,7 +259,8 @@ def test_qlora_run_loads_in_4bit_and_generates(lora_run_dir, tmp_path):
 
 def test_prompt_tokens_match_the_training_tokenization(full_run_dir):
     """Generation's prompt ids are exactly the prompt part of a training example."""
-    data = pytest.importorskip("radllama.training.data")
+    from radllama.training import data
+
     model = ImpressionModel.load(full_run_dir)
     exam, findings = "CT HEAD W/O", "No intracranial hemorrhage."
     messages = model.prompt_style.messages(exam, findings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,14 @@ def test_imports_only_point_down(path):
         if other is None or other == own or other not in FLOORS:
             continue
         assert FLOORS[other] < FLOORS[own], f"{path.relative_to(SRC)} imports {module} (upward)"
+
+
+def test_no_test_skips_when_our_own_module_fails_to_import():
+    """An importorskip of a radllama module turns a broken import into a quiet skip."""
+    offenders = [
+        f"{path.name}:{number}"
+        for path in sorted(Path(__file__).parent.glob("test_*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search("importorskip" + r"\(\s*[\"']radllama", line)  # split: not this line
+    ]
+    assert not offenders, offenders
