@@ -12,6 +12,7 @@ model/PEFT/quantisation, arguments, run orchestration, model card).
 """
 
 from radllama.training.config import (
+    GenerativeEvalSettings,
     LoraSettings,
     QuantizationSettings,
     TrainConfig,
@@ -28,6 +29,7 @@ from radllama.training.run import (
 
 __all__ = [
     "RUN_FILE",
+    "GenerativeEvalSettings",
     "LoraSettings",
     "QuantizationSettings",
     "TrainConfig",
