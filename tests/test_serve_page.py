@@ -202,3 +202,43 @@ def test_page_lists_similar_prior_cases_when_the_answer_has_them(browser, plante
         assert box["x"] > draft["x"] + draft["width"] and abs(box["y"] - draft["y"]) < 200
         page.screenshot(path=str(tmp_path / "priors.png"))  # to look at by hand; not kept
         page.close()
+
+
+# Issue 20: drafts that broke the old string-replace highlighting. The first repeats a flagged
+# sentence inside an earlier one (it matched inside the first <mark>'s attribute); the second
+# holds String.replace's patterns `$&` (the match), `$'` (after it) and `` $` `` (before it).
+TRICKY_DRAFTS = [
+    "Right lower lobe pneumonia with effusion. Right lower lobe pneumonia.",
+    "Acute left subdural hematoma. Right lower lobe pneumonia $& with $' and $` noted <b>x</b>.",
+]
+
+
+@pytest.mark.parametrize("draft", TRICKY_DRAFTS, ids=["repeated-sentence", "dollar-patterns"])
+def test_copy_and_the_editable_draft_hold_exactly_the_models_text(browser, tiny_model_dir, draft):
+    model = scripted_model(tiny_model_dir, draft)
+    app = build_app(model, ServeConfig(batch_wait_ms=0))
+    with start_in_thread(app) as server:
+        page = browser.new_page()
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.goto(server.root_url + "/")
+        page.fill("#findings", FINDINGS)
+        page.click("#generate")
+        page.wait_for_function("!document.querySelector('#copy').disabled", timeout=60_000)
+        draft_box = page.locator("#draft")
+        assert draft_box.evaluate("el => el.textContent") == draft
+        assert draft_box.inner_text() == draft
+        # Only <mark> elements inside the draft, each holding one whole flagged sentence.
+        tags = draft_box.evaluate("el => [...el.querySelectorAll('*')].map(n => n.tagName)")
+        assert set(tags) == {"MARK"}
+        marks = page.locator("#draft mark.flag").all_inner_texts()
+        if draft.startswith("Right"):
+            assert marks == [
+                "Right lower lobe pneumonia with effusion",
+                "Right lower lobe pneumonia",
+            ]
+        else:
+            assert marks == ["Right lower lobe pneumonia $& with $' and $` noted <b>x</b>"]
+        page.click("#copy")
+        page.wait_for_function("document.querySelector('#status').textContent.includes('copied')")
+        assert page.evaluate("navigator.clipboard.readText()") == draft
+        page.close()

@@ -37,6 +37,7 @@ from pydantic import Field
 from radllama.core.artifacts import RUN_FILE
 from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, RadllamaError
+from radllama.training.budget import UNCAPPED_STEPS, StepBudget
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 # The only TrainConfig keys the demo sets itself; everything else comes from the recipe file.
@@ -102,6 +103,13 @@ class DemoConfig(StrictModel):
     lora_learning_rate: float = Field(1e-3, gt=0, description="Peak LR for LoRA / QLoRA.")
     max_new_tokens: int = Field(48, ge=1, description="Generation length cap (tokens).")
     generation_batch_size: int = Field(16, ge=1, description="Prompts per generate forward.")
+    decode: list[Literal["greedy", "candidates"]] = Field(
+        ["greedy"],
+        min_length=1,
+        description="How each fine-tune writes (a table row each): greedy, and/or candidates "
+        "(`generate --decode candidates`: greedy + N samples + k neighbours' impressions; its "
+        "row is `<method>-candidates`; needs the train split indexed, which the demo does).",
+    )
     metrics: list[str] = Field(
         ["rougeL", "bertscore", "clinical"], description="Metrics for `evaluate`."
     )
@@ -127,117 +135,6 @@ class ModelSystem:
     name: str
     model: Path
     generate: dict[str, Any] = field(default_factory=dict)
-
-
-# The Trainer's step count before the budget sets it (train_steps unset): an upper bound only.
-# It must exceed any planned count, because the Trainer sizes its epoch loop from it.
-UNCAPPED_STEPS = 1_000_000
-
-
-class StepBudget:
-    """Set a training run's step count from its own measured step time: the budget is the
-    limit, `train_steps` only an optional cap.
-
-    After `probe_steps` optimizer steps, the mean time of steps 2..probe (step 1 pays for
-    warm-up) gives seconds/step; the run gets as many steps as fit in `seconds` (counted from
-    `started`, so model loading and tokenisation are paid from the same budget), clamped to
-    [min_steps, the cap]. The LR schedule is rebuilt for the new length, so a cut run still
-    warms up and decays fully. The plan is redone after every later step from the mean of the
-    last half of the steps so far: a probe slowed by another job on a shared machine no longer
-    cuts the run for good (measured: a 14.8 s/step probe for a run that then went at ~10 s/step
-    left 67 s of its share unused), a machine that slows down still ends the run on time, and
-    the run is extended while time is left (a 400-step cap once stopped the Open-i recipe after
-    595 s of its 2,366 s). Everything between two step ends is counted, so evaluation during
-    training is paid from the same budget. The plan records steps per epoch and the epochs the
-    planned steps make; `replans` lists [step, planned] where the plan moved by > 2%."""
-
-    def __init__(
-        self,
-        seconds: float,
-        probe_steps: int,
-        min_steps: int,
-        record: dict,
-        started: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.seconds, self.probe_steps, self.min_steps = seconds, probe_steps, min_steps
-        self.record = record
-        self.clock = clock
-        self.started = started  # clock() when the run began (None: its first step)
-        self.stamps: list[float] = []
-        self.steps_per_epoch: int | None = None
-
-    def callback(self):
-        from transformers import TrainerCallback
-
-        budget = self
-
-        class _Callback(TrainerCallback):
-            def on_step_begin(self, args, state, control, **kwargs):
-                if not budget.stamps:
-                    budget.stamps.append(budget.clock())
-
-            def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
-                budget.stamps.append(budget.clock())
-                loader = kwargs.get("train_dataloader")
-                if budget.steps_per_epoch is None and loader is not None:
-                    budget.steps_per_epoch = max(
-                        1, len(loader) // max(1, args.gradient_accumulation_steps)
-                    )
-                # Steps of this process (a resumed run starts past global step 0).
-                if len(budget.stamps) - 1 >= budget.probe_steps:
-                    budget.replan(state, lr_scheduler)
-                if state.global_step >= state.max_steps:  # cut to now: end as the Trainer would
-                    control.should_training_stop = True
-                    control.should_save = args.save_strategy == "steps"
-                    control.should_evaluate = args.eval_strategy == "steps"
-
-        return _Callback()
-
-    def replan(self, state, lr_scheduler) -> None:
-        # mean over the last half of this process's steps (never step 1, which warms up)
-        first = max(1, (len(self.stamps) - 1) // 2)
-        step_s = (self.stamps[-1] - self.stamps[first]) / max(1, len(self.stamps) - 1 - first)
-        spent = self.stamps[-1] - (self.started if self.started is not None else self.stamps[0])
-        configured = self.record.setdefault("configured_steps", state.max_steps)
-        if math.isinf(self.seconds):
-            fit = configured  # no budget: the cap (or the recipe's epochs) decides
-        else:
-            fit = state.global_step + int(max(0.0, self.seconds - spent) / step_s)
-        steps = max(self.min_steps, state.global_step, min(configured, fit))
-        if "probe_step_s" not in self.record:
-            self.record.update(probe_step_s=round(step_s, 2))
-        self.record.update(planned_steps=steps, step_s=round(step_s, 2))
-        if self.steps_per_epoch:
-            self.record.update(
-                steps_per_epoch=self.steps_per_epoch,
-                planned_epochs=round(steps / self.steps_per_epoch, 2),
-            )
-        replans = self.record.setdefault("replans", [])
-        if not replans or abs(steps - replans[-1][1]) > 0.02 * replans[-1][1]:
-            replans.append([state.global_step, steps])
-        if steps != state.max_steps:
-            state.max_steps = steps
-            _rescale_schedule(lr_scheduler, steps)
-
-
-def _rescale_schedule(lr_scheduler, steps: int) -> None:
-    """Rebuild a transformers LambdaLR schedule (warm-up ratio kept) for `steps` steps."""
-    from functools import partial
-
-    lambdas = getattr(lr_scheduler, "lr_lambdas", None)
-    if not lambdas:
-        return  # no schedule (tests) or one without per-group lambdas: leave it
-    rebuilt = []
-    for fn in lambdas:
-        if not isinstance(fn, partial):
-            return  # not a transformers warm-up schedule: leave it
-        keywords = dict(fn.keywords)
-        if "num_training_steps" in keywords:
-            ratio = keywords.get("num_warmup_steps", 0) / max(1, keywords["num_training_steps"])
-            keywords.update(num_training_steps=steps, num_warmup_steps=math.ceil(ratio * steps))
-        rebuilt.append(partial(fn.func, *fn.args, **keywords))
-    lr_scheduler.lr_lambdas = rebuilt
 
 
 def _step(name: str, done: bool, action: Callable[[], object], log: Callable[[str], None]) -> None:
@@ -283,6 +180,9 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
         log(f"prepare: {result.status}; {_counts_line(result.manifest)}")
         return data_dir
     # Separate test file (e.g. Open-i validate): prepare both, then join them in one DATA_DIR.
+    # The paper's filters decide what trains, not what gets an answer: every test row that has
+    # findings and an impression is kept, and a row that would fail a filter carries the
+    # reason (`filter_reason`), so the report can show all rows and the rows that pass.
     train_part = prepare(
         load_prepare_config(
             input=corpus,
@@ -300,12 +200,13 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
             preset=config.preset,
             seed=config.seed,
             split={"test_size": 10**9, "eval_fraction": 0.0, "min_eval_rows": 0},
+            filters={"min_findings_words": 0, "drop_duplicates": False},
             audit=out / "data-test.deid_audit.json",
         )
     )
     log(f"prepare train: {_counts_line(train_part.manifest)}")
     log(f"prepare test:  {_counts_line(test_part.manifest)}")
-    _join_data_dirs(out / "data-train", out / "data-test", data_dir)
+    _join_data_dirs(out / "data-train", out / "data-test", data_dir, train_part.manifest)
     return data_dir
 
 
@@ -317,23 +218,35 @@ def _counts_line(manifest: dict) -> str:
     return f"{counts.input_rows} input rows, {sum(counts.dropped.values())} dropped -> {sizes}"
 
 
-def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
-    """DATA_DIR with train/eval from `train_dir` and test from `test_dir` (manifests kept)."""
+def _join_data_dirs(
+    train_dir: Path, test_dir: Path, out: Path, train_manifest: dict | None = None
+) -> None:
+    """DATA_DIR with train/eval from `train_dir` and test from `test_dir` (manifests kept).
+    Each test row gets ``filter_reason``: the training filters' verdict (None = passes)."""
     import json
     import shutil
 
     from radllama.core.artifacts import DataManifest
     from radllama.core.jsonl import read_jsonl
     from radllama.core.provenance import json_sha256
+    from radllama.data.filters import FilterConfig, paper_filter_reasons
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
     shutil.copyfile(train_dir / "eval.jsonl", out / "eval.jsonl")
     # The split never empties train completely, so gather every kept row of the test input.
+    rows = [
+        row
+        for split in ("test", "eval", "train")
+        for row in read_jsonl(test_dir / f"{split}.jsonl")
+    ]
+    filters = FilterConfig.model_validate(
+        ((train_manifest or {}).get("config") or {}).get("filters") or {}
+    )
     with open(out / "test.jsonl", "w", encoding="utf-8") as test_file:
-        for split in ("test", "eval", "train"):
-            for row in read_jsonl(test_dir / f"{split}.jsonl"):
-                test_file.write(json.dumps(dict(row, split="test"), ensure_ascii=False) + "\n")
+        for row, reason in zip(rows, paper_filter_reasons(rows, filters), strict=True):
+            row = dict(row, split="test", filter_reason=reason)
+            test_file.write(json.dumps(row, ensure_ascii=False) + "\n")
     manifest = DataManifest.read(train_dir)
     test_manifest = DataManifest.read(test_dir)
     manifest.test_source = {"dir": str(test_dir), "manifest": test_manifest.to_json()}
@@ -443,11 +356,17 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
     # A retrieval-augmented recipe (num_examples = k > 0) needs the train split indexed; its
     # systems are named after method and k ("lora-k2") and the dense 1-NN copy joins the table.
     k = demo_train_config(config, config.methods[0], prepared_dir, base_dir, out).num_examples
-    if k:
+    if k or "candidates" in config.decode:
         _index(prepared_dir, log)
     names = {m: f"{m}-k{k}" if k else m for m in config.methods}
     systems = [ModelSystem("base-zero-shot", base_dir)]
-    systems += [ModelSystem(names[m], out / "runs" / names[m]) for m in config.methods]
+    for method in config.methods:
+        run_dir = out / "runs" / names[method]
+        if "greedy" in config.decode:
+            systems.append(ModelSystem(names[method], run_dir))
+        if "candidates" in config.decode:
+            systems.append(ModelSystem(f"{names[method]}-candidates", run_dir,
+                                       {"decode": "candidates", "index": prepared_dir}))  # fmt: skip
     plan.setdefault("num_examples", k)
 
     # 1. Calibrate on the zero-shot system's first batch (kept: generation resumes by row).
@@ -467,7 +386,7 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
         # Every fine-tuned system generates after all training, so all of them are reserved;
         # the time left is shared by this run and the runs after it.
         to_train = len(config.methods) - index
-        reserve = len(config.methods) * plan["test_rows"] * per_row + config.reserve_seconds
+        reserve = _tuned_units(config) * plan["test_rows"] * per_row + config.reserve_seconds
         seconds = max(0.0, (clock.left() - reserve) / to_train)
         if (run_dir / RUN_FILE).is_file():
             log(f"[skip] fine-tune ({names[method]}): output exists")
@@ -525,7 +444,7 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
         tuned_per_row = per_row * ratio
         left_for_generation = config.generation_share * max(0.0, clock.left())
         n_systems = 1 + len(config.methods)
-        per_test_row = per_row + len(config.methods) * tuned_per_row  # all systems, one row
+        per_test_row = per_row + _tuned_units(config) * tuned_per_row  # all systems, one row
         fit = int(left_for_generation / per_test_row) if per_row > 0 else available
         rows = max(min(config.min_test_size, available), min(available, config.test_size, fit))
         plan.update(
@@ -543,6 +462,17 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
             f"for {n_systems} model systems; {_seconds(clock.left())} left"
         )
     return _test_subset(prepared_dir, prepared_dir.parent / "data-eval", plan["test_rows"])
+
+
+# Candidate decoding costs about this many greedy generations per report (N = 4 samples + 10
+# scored candidates on a shared prompt cache; benchmarks/bench_candidates.py measures it).
+CANDIDATES_COST = 3.0
+
+
+def _tuned_units(config: DemoConfig) -> float:
+    """Greedy-generation equivalents per test row for all fine-tuned systems together."""
+    per_method = ("greedy" in config.decode) + CANDIDATES_COST * ("candidates" in config.decode)
+    return len(config.methods) * per_method
 
 
 def _remeasure_generation(plan: dict, summary, log: Callable[[str], None]) -> None:
@@ -710,6 +640,7 @@ def _log_run(record: dict, log: Callable[[str], None], plan_record: dict | None 
 
 
 def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int | None = None):
+    from radllama.evaluate.hallucination import hallucination_flags
     from radllama.generation.generate import GenerateConfig, generate_predictions
 
     out.mkdir(parents=True, exist_ok=True)
@@ -723,7 +654,8 @@ def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int 
             batch_size=config.generation_batch_size,
             limit=limit,
             **system.generate,
-        )
+        ),
+        flagger=hallucination_flags,  # decode=candidates: a flagged candidate loses
     )
     log(f"generate {summary.describe()}")
     return summary
@@ -744,9 +676,14 @@ def _index(data_dir: Path, log: Callable[[str], None]) -> None:
 def _baselines(
     data_dir: Path, out: Path, log: Callable[[str], None], dense: bool = False
 ) -> dict[str, Path]:
-    from radllama.generation.baselines import DEFAULT_BASELINES, BaselinesConfig, run_baselines
+    from radllama.generation.baselines import (
+        DEFAULT_BASELINES,
+        DENSE_BASELINES,
+        BaselinesConfig,
+        run_baselines,
+    )
 
-    systems = [*DEFAULT_BASELINES, *(["retrieval-dense"] if dense else [])]
+    systems = [*DEFAULT_BASELINES, *(DENSE_BASELINES if dense else ())]
     preds = {}
     config = BaselinesConfig(data=data_dir, out_dir=out, systems=systems)
     for system, info in run_baselines(config).items():

@@ -34,6 +34,7 @@ from pydantic import Field, model_validator
 
 from radllama.core.config import StrictModel, validate_config
 from radllama.core.errors import ConfigError, DataError
+from radllama.core.registry import Registry
 
 # In the order missing columns are reported: the report text first.
 CANONICAL = (
@@ -143,7 +144,15 @@ class IngestConfig(StrictModel):
     )
 
 
-PRESETS: dict[str, dict[str, Any]] = {
+def _check_preset(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    validate_config(IngestConfig, settings, source=f"preset {name!r}")
+    return json.loads(json.dumps(settings))  # a private copy
+
+
+PRESETS: Registry[dict[str, Any]] = Registry(
+    "preset", group="radllama.presets", check=_check_preset
+)
+_BUILT_IN_PRESETS: dict[str, dict[str, Any]] = {
     # The synthetic / MGH-like export written by `radllama synth`.
     "mgh": {
         "columns": {
@@ -183,6 +192,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
+for _name, _settings in _BUILT_IN_PRESETS.items():
+    PRESETS.register(_name, _settings)
+
 
 def register_preset(name: str, settings: dict[str, Any]) -> None:
     """Add (or replace) a dataset preset: `IngestConfig` fields for one export layout.
@@ -194,15 +206,12 @@ def register_preset(name: str, settings: dict[str, Any]) -> None:
     {'text': 'REPORT'}
     >>> del PRESETS["my-site"]
     """
-    validate_config(IngestConfig, settings, source=f"preset {name!r}")
-    PRESETS[name] = json.loads(json.dumps(settings))
+    PRESETS.register(name, settings)
 
 
 def preset_ingest(name: str) -> dict[str, Any]:
     """The ingest settings of a preset (a copy); unknown names list the presets."""
-    if name not in PRESETS:
-        raise ConfigError(f"unknown preset '{name}'; presets are [{', '.join(PRESETS)}]")
-    return json.loads(json.dumps(PRESETS[name]))
+    return json.loads(json.dumps(PRESETS.lookup(name)))
 
 
 @dataclass

@@ -144,6 +144,7 @@ class ServingEngine:
         if not k or self.model.retriever is None:
             return [], None
         try:
+            self._reload_changed_index()
             neighbours = self.model.retrieve([{"exam_code": exam_code, "findings": findings}])[0]
         except Exception as error:  # the index is evidence, not a precondition
             logger.warning(
@@ -153,6 +154,16 @@ class ServingEngine:
             return [], {"k": k, "status": "failed", "detail": detail, "cases": []}
         cases = [n.evidence() for n in neighbours]
         return neighbours, {"k": k, "status": "ok", "cases": cases}
+
+    def _reload_changed_index(self) -> None:
+        """An index changed on disk (`radllama index --add`, a rebuild) is loaded again before
+        it answers; one that cannot be used (another dataset, half written) raises, so the
+        request gets no retrieved cases rather than rows the index no longer holds."""
+        retriever = self.model.retriever
+        fresh = retriever.current()
+        if fresh is not retriever:
+            self.model.retriever = fresh
+            logger.info("index %s changed on disk: reloaded, %d rows", fresh.folder, len(fresh))
 
     def chat_job(self, request: ChatCompletionRequest) -> GenerationJob:
         self.check_model(request.model)

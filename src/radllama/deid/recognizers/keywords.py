@@ -19,7 +19,9 @@ from radllama.deid.recognizers.ages import _AGE_AFTER_RE, _AGE_KEYWORDS
 from radllama.deid.recognizers.contact import (
     _EMAIL_LOCAL,
     _SCHEME,
+    _TLDS,
     _URL_TRAIL,
+    BARE_URL_RE,
     EMAIL_RE,
     URL_RE,
     WWW_RE,
@@ -173,6 +175,12 @@ class KeywordRules:
         urls = list(URL_RE.finditer(text)) if "://" in text else []
         if "www." in text or "WWW." in text:
             urls += WWW_RE.finditer(text)
+        if any(f".{tld}" in low for tld in _TLDS):
+            urls += (
+                m
+                for m in BARE_URL_RE.finditer(text)
+                if "/" in m.group() or m.start() == 0 or text[m.start() - 1] in " \t\n(:"
+            )
         for m in urls:
             start = (
                 _walk_back(text, m.start(), _SCHEME) if m.group().startswith("://") else m.start()

@@ -48,7 +48,10 @@ _TITLED = (
     r"\.?[ \t]{1,4}" + _PARTICLES + "*" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
 )
 _TITLES = "Dr|DR|Drs|DRS|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF"
-_CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O."
+_CREDENTIALS = (
+    "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O.|RDMS|RVT|RT|CNMT|CRNA|"
+    "RTT|RRA|ARNP|DNP|LPN|RDCS|RPA"
+)
 # A capitalised word is a name *candidate* only behind one of these cheap gates (checked in
 # Python afterwards): a cue-like word or colon before it; a Titlecase word after it ("John
 # Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
@@ -92,7 +95,7 @@ NAME_BEFORE_CREDENTIAL_RE = re.compile(
     + _PARTICLES
     + "*"
     + _TOKEN
-    + r"){0,3},?[ \t]{1,3}$"
+    + rf"){{0,3}}(?:[ ][{_UP}])?,?[ \t]{{1,3}}$"
 )
 DR_LOWER_RE = re.compile(
     rf"[Dd]r(?<![A-Za-z][Dd]r)\.?[ ]+(?P<lower_name>(?:[a-z]\.[ ]){{0,2}}"  # "dr. a. r. mackenzie"
@@ -138,7 +141,10 @@ _LABEL_CUES = tuple(
     verified by|approved by|electronically signed|signed|dictated|transcribed|surgeon|
     clinician|contact|emergency contact|guardian|mother|father|spouse|requesting physician|
     performing physician|sonographer|nurse|transcriptionist|notified|ordering physician|
-    referring|ref|rad|reading|cc""".replace("\n", "")
+    referring|ref|rad|reading|cc|ref md|referring md|ordering md|attending md|reading md|
+    ordering provider|interpreting physician|minutes recorded by|recorded by|guarantor|
+    subscriber|insured|policy holder|emergency contact|next of kin|nok|proxy|
+    health care proxy""".replace("\n", "")
     .replace("    ", "")
     .split("|")
 )

@@ -89,8 +89,10 @@ _LB = r"(?<![A-Za-z0-9.][0-9])"  # the lead digit starts a token: not "C5", "1.5
 # -- capital-led --------------------------------------------------------------------------
 # Capital / small letters, Latin-1 and Latin Extended-A included (José, MÜLLER, Wiśniewski,
 # DVOŘÁK). Extended-A interleaves cases (Ā ā Ă ă ...), so that block is in both classes.
-_UP = "A-ZÀ-ÖØ-ÞĀ-ž"
-_LO = "a-zß-öø-ÿĀ-ž"
+# Latin Extended-B (ơ ư ș ț) and Latin Extended Additional (Vietnamese ầ ễ ạ) interleave cases
+# as well: "Trần", "Nguyễn", "Đặng", "Dương".
+_UP = "A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿ"
+_LO = "a-zß-öø-ÿĀ-ɏḀ-ỿ"
 _LBC = rf"(?<![A-Za-z{_UP}{_LO}0-9'\[\]^][{_UP}])"  # the lead starts a word (not "[NAME]")
 # Surname particles: De la Cruz, Van der Berg, von Trapp, DE LA CRUZ.
 _PARTICLE_WORDS = (
