@@ -337,6 +337,11 @@ def shutil_rmtree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def mean5(result: dict, start: int) -> float:
+    window = result["losses"][start : start + 5] if start >= 0 else result["losses"][start:]
+    return sum(window) / len(window)
+
+
 def precision_report(results: dict[str, list[dict]], auto: dict, args) -> None:
     import platform
 
@@ -361,8 +366,8 @@ def precision_report(results: dict[str, list[dict]], auto: dict, args) -> None:
         "of 30 layers, packed rows of 384 tokens, 2 rows per step, lr 1e-3 cosine) on the "
         f"synthetic corpus ({args.synth_reports} reports); same seed and data order; fp32 and "
         "bf16 runs alternate, each in its own process; tokens/s over steps 2..N (best of the "
-        "rounds; every round listed). bf16 = `bf16: true`: autocast with the frozen base in "
-        "bf16, LoRA weights and optimizer in fp32. Shared 2-core machine: read the ratio.\n",
+        "rounds; every round listed). bf16 = `bf16: true`: torch CPU autocast to bf16, weights, "
+        "LoRA adapters and optimizer in fp32. Shared 2-core machine: read the ratio.\n",
         f"`bf16: auto` on this machine: **{auto['choice']}** ({auto['reason']}; 1024^3 matmul "
         f"fp32 {auto.get('fp32_ms')} ms = {auto.get('fp32_gflops')} GFLOP/s, bf16 "
         f"{auto.get('bf16_ms')} ms = {auto.get('bf16_gflops')} GFLOP/s).\n",
@@ -376,9 +381,9 @@ def precision_report(results: dict[str, list[dict]], auto: dict, args) -> None:
         "|---|" + "---:|" * len(picks),
         "| fp32 | " + " | ".join(f"{fp32['losses'][i]:.3f}" for i in picks) + " |",
         "| bf16 | " + " | ".join(f"{bf16['losses'][i]:.3f}" for i in picks) + " |",
-        f"\nMean |loss difference| over the {len(diffs)} steps: {sum(diffs) / len(diffs):.3f} "
-        f"(fp32 loss falls {fp32['losses'][0]:.3f} -> {fp32['losses'][-1]:.3f}, bf16 "
-        f"{bf16['losses'][0]:.3f} -> {bf16['losses'][-1]:.3f}).\n",
+        f"\nMean |loss difference| over the {len(diffs)} steps: {sum(diffs) / len(diffs):.4f}; "
+        f"mean loss of the first / last 5 steps: fp32 {mean5(fp32, 0):.3f} / "
+        f"{mean5(fp32, -5):.3f}, bf16 {mean5(bf16, 0):.3f} / {mean5(bf16, -5):.3f}.\n",
     ])  # fmt: skip
     print(section)
     if not args.no_append:

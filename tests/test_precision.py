@@ -59,7 +59,8 @@ def test_resolve_uses_the_measurement_on_cpu_and_not_on_gpu():
     fast = lambda: choose_cpu_precision(lambda: AMX_XEON, lambda: FALLING, True)  # noqa: E731
     assert resolve(lora, CPU, slow).bf16 is False
     amx = resolve(lora, CPU, fast)
-    assert amx.bf16 is True and amx.model_dtype == "bfloat16" and amx.precision["bf16_ms"] == 1.4
+    assert amx.bf16 is True and amx.precision["bf16_ms"] == 1.4
+    assert amx.model_dtype == "float32"  # CPU: fp32 weights under autocast
 
     def never():
         raise AssertionError("a GPU is not measured")
@@ -110,7 +111,7 @@ def test_bf16_autocast_training_run_has_falling_loss_and_provenance(
     assert math.isfinite(metrics["last_logged_loss"])
     assert metrics["last_logged_loss"] < metrics["first_logged_loss"]
     saved = json.loads((tmp_path / "run" / RUN_FILE).read_text())["hyperparameters"]
-    assert saved["bf16"] is True and saved["model_dtype"] == "bfloat16"
+    assert saved["bf16"] is True and saved["model_dtype"] == "float32"
     assert saved["precision"]["choice"] == "bf16"
     assert saved["precision"]["fp32_ms"] == 8.1 and saved["precision"]["bf16_ms"] == 1.4
     assert isinstance(amx, PrecisionChoice) and amx.bf16
