@@ -33,7 +33,11 @@ WORK = REPO / "benchmarks" / "_work" / "learning_curve"
 RESULTS = WORK / "results.json"
 PNG = REPO / "docs" / "learning_curve_openi.png"
 # ~1,090 steps per epoch (2,170 kept pairs, ~1 pair per 384-token row, 2 rows per step)
-MILESTONES = (50, 150, 300, 600, 1000, 1500, 2200)
+CANDIDATE_MILESTONES = (50, 100, 200, 400, 800, 1100, 2200)
+
+
+def milestones(total_steps: int) -> list[int]:
+    return sorted({m for m in CANDIDATE_MILESTONES if m < total_steps} | {total_steps})
 
 
 def log(message: str) -> None:
@@ -76,11 +80,12 @@ def train_config(data_dir: Path, base: Path, total_steps: int):
 class Milestones(TrainerCallback):
     """Checkpoint at each milestone step; after `seconds`, checkpoint and stop (a piece)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, steps: list[int]) -> None:
         self.deadline = time.monotonic() + seconds
+        self.steps = set(steps)
 
     def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step in MILESTONES:
+        if state.global_step in self.steps:
             control.should_save = True
         if time.monotonic() > self.deadline:
             control.should_save = True
@@ -92,7 +97,9 @@ def train_piece(args) -> None:
 
     data_dir, base = prepared()
     config = train_config(data_dir, base, args.total_steps)
-    session = prepare_training(config, callbacks=[Milestones(60 * args.minutes)])
+    session = prepare_training(
+        config, callbacks=[Milestones(60 * args.minutes, milestones(args.total_steps))]
+    )
     template = {
         "method": config.method, "base_model": session.plan.model,
         "prompt_style": session.plan.prompt_style.model_dump(mode="json"),
@@ -112,10 +119,11 @@ def train_piece(args) -> None:
 
 
 def milestone_dirs() -> dict[int, Path]:
+    info = json.loads((WORK / "run_info.json").read_text())
     found = {}
     for path in (WORK / "run" / "checkpoints").glob("checkpoint-*"):
         step = int(path.name.split("-")[1])
-        if step in MILESTONES:
+        if step in milestones(info["total_steps"]):
             found[step] = path
     return dict(sorted(found.items()))
 
@@ -251,7 +259,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["train", "score", "report"])
     parser.add_argument("--minutes", type=float, default=12.0, help="wall-clock piece length")
-    parser.add_argument("--total-steps", type=int, default=MILESTONES[-1])
+    parser.add_argument("--total-steps", type=int, default=400, help="cosine schedule length")
     parser.add_argument("--no-append", action="store_true")
     args = parser.parse_args()
     {"train": train_piece, "score": score_piece, "report": report}[args.command](args)
