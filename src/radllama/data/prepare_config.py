@@ -21,8 +21,8 @@ from radllama.data.filters import (
 )
 from radllama.data.ingest import (
     IngestConfig,
-    preset_ingest,
 )
+from radllama.data.presets import preset_ingest
 from radllama.data.split import SplitConfig
 from radllama.deid.engine import DeidConfig
 
