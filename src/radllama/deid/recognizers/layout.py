@@ -146,7 +146,7 @@ class LayoutRules:
             if kind == "DATE" and start >= 8 and text[start - 1] == " ":
                 weekday = _WEEKDAY_BEFORE_RE.search(text, max(0, start - 12), start)
                 if weekday is not None:
-                    taken.append(Span(weekday.start(), start, "DATE"))
+                    taken.append(Span(weekday.start(), end, "DATE"))  # one span with the date
             if kind == "NAME" and text.startswith(" ", end):
                 month_day = _MONTH_DAY_AFTER_RE.match(text, end)
                 if month_day is not None:

@@ -151,6 +151,9 @@ class LocationRules:
         token = text[start:end]
         if len(token) < 3 or token.lower() in self.allow or token in CLINICAL_ACRONYMS:
             return None
+        if text.startswith("|", end) and (start == 0 or text[start - 1] == "\n"):
+            return None  # an HL7 segment name ("MSH|"), not a hospital
+            return None
         if not token.endswith("MC"):
             head = text[max(0, start - 6) : start]
             line_start = start == 0 or text[start - 1] == "\n"
