@@ -102,3 +102,39 @@ def test_bad_candidate_requests_are_one_line(
     )  # fmt: skip
     assert code == 2 and message in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_impress_and_the_server_decode_candidates(run_cli, tiny_model_dir, bm25_data):
+    """`impress --decode candidates` and /v1/impressions with decode=candidates give the same
+    chosen candidate and name its source; without an index it is one line, exit 2."""
+    import httpx
+
+    from radllama.generation.inference import ImpressionModel
+    from radllama.serving.schemas import ServeConfig
+    from radllama.serving.server import build_app, start_in_thread
+
+    exam, findings = "XR CHEST 2V", "There is a right lower lobe consolidation. Small effusion."
+    code, out, err = run_cli(
+        "impress", "--model", tiny_model_dir, "--exam", exam, "--findings", findings,
+        "--max-tokens", "6", "--json", "--decode", "candidates", "--index", bm25_data,
+    )  # fmt: skip
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["source"].startswith(("model:", "neighbour:"))
+    code, _, err = run_cli(
+        "impress", "--model", tiny_model_dir, "--exam", exam, "--findings", findings,
+        "--decode", "candidates",
+    )  # fmt: skip
+    assert code == 2 and "needs an index" in err and len(err.strip().splitlines()) == 1
+
+    model = ImpressionModel.load(tiny_model_dir)
+    config = ServeConfig(decode="candidates", index=bm25_data, batch_wait_ms=5)
+    with start_in_thread(build_app(model, config)) as running:
+        response = httpx.post(
+            f"{running.root_url}/v1/impressions",
+            json={"exam_code": exam, "findings": findings, "max_tokens": 6},
+            timeout=60,
+        )
+    assert response.status_code == 200, response.text
+    served = response.json()
+    assert served["source"] == body["source"] and served["impression"] == body["impression"]
