@@ -470,7 +470,7 @@ def _judge_options(
 
 # ---- section: serve / impress (issue 5) --------------------------------------------------
 @app.command()
-@config_options(ServeConfig)
+@config_options(ServeConfig, rename={"allowed_hosts": "--allowed-host"})
 def serve(
     model_dir: Annotated[
         Path,

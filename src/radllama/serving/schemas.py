@@ -31,6 +31,11 @@ class ServeConfig(CandidateConfig):
         "127.0.0.1", description="Bind address; loopback by default (reports are PHI)."
     )
     port: int = Field(8000, ge=0, le=65535, description="TCP port (0 = pick a free one).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the server answers for besides loopback names and the bind "
+        "address (DNS-rebinding guard); other Host headers get 421. `*` answers any.",
+    )
     api_key_env: str | None = Field(
         None,
         description="Environment variable holding the API key; when set, every /v1 call "
@@ -53,7 +58,16 @@ class ServeConfig(CandidateConfig):
         256, ge=1, description="Requests waiting beyond this are answered 503 + Retry-After."
     )
     request_timeout_s: float = Field(
-        120.0, gt=0, description="A request not answered within this many seconds gets 503."
+        120.0,
+        gt=0,
+        description="A request not answered within this many seconds of its arrival gets 503 "
+        "(tokenising, queueing and generation together).",
+    )
+    max_prep_queue: int = Field(
+        64,
+        ge=1,
+        description="Requests waiting to be tokenised (one helper thread) beyond this are "
+        "answered 503 + Retry-After at once.",
     )
     index: Path | None = Field(
         None,

@@ -224,7 +224,7 @@ _FACILITY_CUES = (
     "[Tt]ransferred from ",
 )
 _FACILITY_ACRONYM = (
-    "(?:(?:"
+    "(?=[A-Z])(?:(?:"
     + "|".join(rf"(?<=\b{cue}[A-Z])" for cue in _FACILITY_CUES)
     + r")[A-Z]{1,6}(?![A-Za-z0-9])"
     + r"|[A-Z]{1,6}(?=[ ](?:MRN|Radiology|RADIOLOGY|Imaging)(?![A-Za-z])))"
@@ -236,6 +236,8 @@ _NOT_FACILITIES = frozenset(
 
 def _facility_acronym(deid: Any, text: str, match: re.Match[str]) -> Span | None:
     token = match.group()
+    if "XXX" in token:
+        return None  # Open-i's placeholder: "at XXXXPM"
     if token in _NOT_FACILITIES or token in CLINICAL_ACRONYMS or token.lower() in deid.allow:
         return None
     if token in STATE_CODES:
