@@ -138,3 +138,31 @@ def test_impress_and_the_server_decode_candidates(run_cli, tiny_model_dir, bm25_
     assert response.status_code == 200, response.text
     served = response.json()
     assert served["source"] == body["source"] and served["impression"] == body["impression"]
+
+
+def test_tfidf_candidate_neighbours_are_the_consensus_baselines_neighbours(bm25_data):
+    """decode=candidates finds its neighbours by TF-IDF over the index's rows by default: the
+    same neighbours (and order) as the retrieval-consensus baseline fitted on the train split."""
+    from radllama.core.jsonl import read_jsonl
+    from radllama.generation.baselines import TfidfRetriever
+    from radllama.generation.candidates import TfidfNeighbours, neighbour_source
+    from radllama.retrieval import Retriever
+
+    retriever = Retriever.load(bm25_data)
+    assert neighbour_source(CandidateConfig(candidate_retrieval="index"), retriever) is retriever
+    tfidf = neighbour_source(CandidateConfig(), retriever)
+    assert isinstance(tfidf, TfidfNeighbours) and len(tfidf) == len(retriever)
+    train = list(read_jsonl(bm25_data / "train.jsonl"))
+    direct = TfidfRetriever().fit(
+        [r["findings"] for r in train], [r["impression"] for r in train],
+        [str(r["report_id"]) for r in train],
+    )  # fmt: skip
+    test = list(read_jsonl(bm25_data / "test.jsonl"))
+    ours = tfidf.search(test, 3)
+    theirs = direct.query_k([r["findings"] for r in test], 3)
+    assert [[n.impression for n in hits] for hits in ours] == [
+        [h.impression for h in hits] for hits in theirs
+    ]
+    assert [[n.row_id for n in hits] for hits in ours] == [
+        [h.report_id for h in hits] for hits in theirs
+    ]

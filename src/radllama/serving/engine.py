@@ -310,7 +310,7 @@ def _apply_stop(output: GenerationOutput, stops: tuple[str, ...]) -> GenerationO
 
 def candidate_retriever(model: ImpressionModel, config: ServeConfig):
     """The index candidate neighbours come from (config.index, else the run's), checked."""
-    from radllama.generation.candidates import check_candidate_request
+    from radllama.generation.candidates import check_candidate_request, neighbour_source
     from radllama.retrieval import Retriever
 
     path = config.index or (model.prompt_style.index or {}).get("path")
@@ -318,7 +318,7 @@ def candidate_retriever(model: ImpressionModel, config: ServeConfig):
         check_candidate_request(config, None)
     found = model.retriever if model.retriever is not None else Retriever.load(path)
     check_candidate_request(config, len(found))
-    return found
+    return neighbour_source(config, found)
 
 
 def check_candidate_index(model_path, config: ServeConfig) -> None:
