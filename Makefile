@@ -38,6 +38,7 @@ test-all: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy  # strict on src/radllama/core ([tool.mypy] in pyproject.toml)
 
 # Peer de-identifiers (Philter, Presidio, scrubadub) in their own venv, never in $(VENV):
 # `make test` does not depend on them. See benchmarks/deid_peers.py for what was patched.

@@ -3,7 +3,8 @@
 # files, 2-core CPU, no GPU:
 #   bash benchmarks/retrieval_openi.sh [OUT_DIR] [OPENI_DIR]     (run from the repository root)
 # OPENI_DIR holds train.jsonl and validate.jsonl (default /work/shared/data/openi); nothing
-# from a test split is read. validate.jsonl is the test split here (315 rows after filters).
+# from a test split is read. validate.jsonl is the test split here: all 341 rows (26 fail the
+# paper's filters and carry `filter_reason`; the report shows all rows and the rows that pass).
 # Measured 2026-12-01, 2-core AMD EPYC, shared (CI suite alongside): base 0.5 min, index 1.1 min,
 # baselines 1.3 min, 90 LoRA steps 12.0 min (8.0 s/step; 13.3 min wall), generation over 315
 # rows: lora-k2 5.8 min, base-k0 14.7 min (44 tokens/row, mostly the cap); base-k2 on 64 rows 7.7 min,

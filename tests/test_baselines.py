@@ -73,3 +73,59 @@ def test_cli_bad_input(run_cli, tmp_path):
         "baselines", "--data", tmp_path / "data", "--out-dir", tmp_path / "o", "--systems", "oracle"
     )
     assert code == 2 and "systems" in err
+
+
+def test_consensus_picks_what_most_neighbours_say_not_the_nearest_copy():
+    """The 1-NN copy follows the single nearest report; the MBR pick follows the majority of
+    the k nearest (similarity-weighted ROUGE-L), so here they differ."""
+    from radllama.generation.baselines import consensus_answers
+
+    findings = [
+        "lungs clear heart normal small nodule right apex",  # nearest to the query: an outlier
+        "lungs clear heart normal",
+        "lungs clear heart size normal",
+        "lungs are clear heart normal no effusion",
+    ]
+    impressions = [
+        "Right apical nodule, CT recommended.",
+        "No acute cardiopulmonary disease.",
+        "No acute cardiopulmonary abnormality.",
+        "No acute cardiopulmonary disease.",
+    ]
+    retriever = TfidfRetriever().fit(findings, impressions, ["a", "b", "c", "d"])
+    query = ["lungs clear heart normal small nodule right apex"]
+    nearest = retriever.query(query)[0]
+    assert nearest.report_id == "a"
+    neighbours = retriever.query_k(query, 4)[0]
+    assert [h.report_id for h in neighbours][0] == "a" and len(neighbours) == 4
+    pick = consensus_answers([neighbours])[0]
+    assert pick.impression == "No acute cardiopulmonary disease." and pick.report_id != "a"
+    assert 0 < pick.consensus <= 1
+
+
+def test_consensus_weights_and_ties():
+    from radllama.generation.consensus import consensus_scores, mbr_pick
+
+    # Weights move the vote: the heavy voter's text wins.
+    candidates = ["left pneumonia", "no acute disease", "left lower lobe pneumonia"]
+    assert mbr_pick(candidates, [1.0, 1.0, 1.0]) == 0
+    assert mbr_pick(["a b", "c d", "a b c"], [0.1, 5.0, 0.1]) == 2  # c d votes for "a b c"
+    assert consensus_scores(["only one"]) == [0.0]
+    assert mbr_pick(["x", "y"]) == 0  # tie: the nearest (first) candidate
+
+
+def test_cli_writes_the_consensus_baseline(run_cli, tiny_data_dir, tmp_path):
+    code, stdout, err = run_cli(
+        "baselines", "--data", tiny_data_dir, "--out-dir", tmp_path,
+        "--systems", "retrieval-consensus", "--consensus-k", "3",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = read_rows(tmp_path / "retrieval-consensus.jsonl")
+    test_ids = {r["report_id"] for r in read_rows(tiny_data_dir / "test.jsonl")}
+    assert {r["report_id"] for r in rows} == test_ids
+    assert all(r["system"] == "retrieval-consensus" and "consensus" in r for r in rows)
+    assert "k=3" in stdout
+    code, _, err = run_cli(
+        "baselines", "--data", tiny_data_dir, "--out-dir", tmp_path, "--consensus-k", "1"
+    )
+    assert code == 2 and "consensus_k" in err

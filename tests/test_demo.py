@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,11 @@ def test_openi_config_tests_on_validate_only(shared_data, tmp_path, monkeypatch)
     assert len(test) + sum(dropped.get("dropped", {}).values()) == len(validate)
     assert len(test) > 300 and len(train) > 2000
     assert {r["findings"] for r in test} - {r["findings"] for r in train}  # mostly unseen
+    # Every validate row is predicted (issue 17): rows failing the paper's filters are kept,
+    # with the reason; 1 has fewer than 10 words of findings, 25 repeat an earlier pair.
+    assert len(test) == len(validate) == 341
+    reasons = Counter(r["filter_reason"] for r in test)
+    assert reasons == {None: 315, "duplicate": 25, "short_findings": 1}
 
 
 @pytest.mark.slow
@@ -141,7 +147,10 @@ def test_demo_end_to_end_and_resume(tmp_path):
     assert plan["test_rows"] >= 8 and plan["methods"]["qlora"]["steps"] == 4
     assert "Demo plan (time budget)" in (tmp_path / "report" / "report.md").read_text()
     systems = [row["system"] for row in report["systems"]]
-    assert systems == ["base-zero-shot", "qlora", "full", "retrieval-tfidf", "most-frequent"]
+    assert systems == [
+        "base-zero-shot", "qlora", "full", "retrieval-tfidf", "retrieval-consensus",
+        "most-frequent",
+    ]  # fmt: skip
     for name in ("report.md", "report.html", "report.json"):
         assert (tmp_path / "report" / name).is_file()
     logs: list[str] = []
@@ -215,6 +224,7 @@ def test_demo_runs_a_retrieval_augmented_recipe(tmp_path):
         base_minutes=0.5,
         train_recipe=recipe_path,
         methods=["lora"],
+        decode=["greedy", "candidates"],
         train_steps=2,
         min_train_steps=2,
         max_new_tokens=8,
@@ -223,8 +233,13 @@ def test_demo_runs_a_retrieval_augmented_recipe(tmp_path):
     report = run_demo(config, out)
     systems = [row["system"] for row in report["systems"]]
     assert systems == [
-        "base-zero-shot", "lora-k1", "retrieval-tfidf", "most-frequent", "retrieval-dense",
+        "base-zero-shot", "lora-k1", "lora-k1-candidates", "retrieval-tfidf",
+        "retrieval-consensus", "most-frequent", "retrieval-dense", "retrieval-consensus-dense",
     ]  # fmt: skip
+    chosen = [
+        row["candidate_source"] for row in read_jsonl(out / "preds" / "lora-k1-candidates.jsonl")
+    ]
+    assert len(chosen) == 8 and all(c.startswith(("model:", "neighbour:")) for c in chosen)
     assert (out / "data" / "index" / "meta.json").is_file()
     run = json.loads((out / "runs" / "lora-k1" / "radllama_run.json").read_text())
     assert run["prompt_style"]["num_examples"] == 1
@@ -232,6 +247,17 @@ def test_demo_runs_a_retrieval_augmented_recipe(tmp_path):
     zero_shot = [row["prompt"] for row in read_jsonl(out / "preds" / "base-zero-shot.jsonl")]
     assert len(prompts) == 8 and all("SIMILAR PRIOR REPORT 1:" in p for p in prompts)
     assert not any("SIMILAR PRIOR REPORT" in p for p in zero_shot)
+
+
+def test_candidate_decoding_is_reserved_at_its_cost():
+    from radllama.demo import CANDIDATES_COST, _tuned_units
+
+    assert _tuned_units(DemoConfig(methods=["qlora", "full"])) == 2
+    both = DemoConfig(methods=["lora"], decode=["greedy", "candidates"])
+    assert _tuned_units(both) == 1 + CANDIDATES_COST
+    assert load_config(DemoConfig, REPO / "configs" / "openi-retrieval.yaml").decode == [
+        "greedy", "candidates",
+    ]  # fmt: skip
 
 
 def test_generation_reserve_is_remeasured_on_the_whole_zero_shot_run():

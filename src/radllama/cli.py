@@ -11,11 +11,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional  # noqa: F401  (used by stage sections)
+from typing import Annotated, Any, Optional  # noqa: F401  (used by stage sections)
 
 import typer
 
+# The stage Configs (light modules: no torch, no transformers) give the commands' options.
 from radllama.core.errors import RadllamaError
+from radllama.core.options import config_options
+from radllama.data.prepare import PrepareConfig
+from radllama.deid.config import DeidConfig
+from radllama.demo import DemoConfig
+from radllama.generation.baselines import BaselinesConfig
+from radllama.generation.generate import GenerateConfig
+from radllama.model.base import BaseConfig
+from radllama.retrieval.index import IndexConfig
+from radllama.serving.schemas import ServeConfig
+from radllama.synth.corpus import SynthConfig
+from radllama.training.config import TrainConfig
 
 app = typer.Typer(
     name="radllama",
@@ -44,6 +56,7 @@ def version() -> None:
 
 # ---- section: synth (issue 2) ------------------------------------------------------------
 @app.command()
+@config_options(SynthConfig)
 def synth(
     out: Annotated[
         Path,
@@ -51,6 +64,7 @@ def synth(
             help="Output CSV; FILE.phi.jsonl (PHI ground truth) and FILE.synth.json (config, planted counts) go beside it."
         ),
     ],
+    options: dict[str, Any],
     reports: Annotated[
         int, typer.Option("--reports", "-n", help="Number of reports (rows) to write.")
     ] = 10_000,
@@ -60,17 +74,13 @@ def synth(
     config: Annotated[
         Path | None, typer.Option(help="YAML of SynthConfig fields (defect rates, PHI rates, ...).")
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(help="Worker processes (default: CPU count); never changes the output."),
-    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Write a synthetic MGH-like report export with PHI ground truth and planted defects."""
     from radllama.core.config import load_config
-    from radllama.synth.corpus import SynthConfig, synthesize
+    from radllama.synth.corpus import synthesize
 
-    synth_config = load_config(SynthConfig, config, {"workers": workers})
+    synth_config = load_config(SynthConfig, config, options)
     summary = synthesize(reports, seed, out, config=synth_config, progress=not quiet)
     typer.echo(summary.line())
 
@@ -80,41 +90,18 @@ def synth(
 
 # ---- section: prepare / deid (issue 2) ---------------------------------------------------
 @app.command()
+@config_options(
+    PrepareConfig,
+    rename={"output_format": "--format", "audit_original_context": "--audit-context"},
+)
 def prepare(
+    options: dict[str, Any],
     config: Annotated[
         Path | None, typer.Argument(help="YAML config (see configs/prepare-*.yaml).")
-    ] = None,
-    input: Annotated[
-        Path | None,
-        typer.Option("--input", help="Report export: csv/tsv/json/jsonl/parquet file or a folder."),
-    ] = None,
-    preset: Annotated[
-        str | None, typer.Option(help="Input layout: mgh (default), iu-xray, openi, mimic-cxr.")
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="Output DATA_DIR.")] = None,
-    output_format: Annotated[
-        str | None, typer.Option("--format", help="Split files: jsonl (default) or parquet.")
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the counts per drop reason; write nothing.")
     ] = False,
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default 2; 0 = in-process).")
-    ] = None,
-    audit: Annotated[
-        Path | None,
-        typer.Option(
-            help="De-id audit JSON (holds original identifiers; refused inside --out). "
-            "Default: INPUT_NAME.deid_audit.json beside the input."
-        ),
-    ] = None,
-    audit_context: Annotated[
-        bool | None,
-        typer.Option(
-            "--audit-context/--no-audit-context",
-            help="Show the original text around sampled redactions in the audit (default: yes).",
-        ),
-    ] = None,
 ) -> None:
     """Report export -> sections -> de-identification -> filters -> instruction rows -> train/eval/test + manifest."""
     from rich.console import Console
@@ -122,27 +109,21 @@ def prepare(
     from radllama.data.prepare import load_prepare_config, progress_bar, summary_table
     from radllama.data.prepare import prepare as run_prepare
 
-    settings = load_prepare_config(
-        config, input=input, preset=preset, out=out, output_format=output_format, workers=workers,
-        audit=audit, audit_original_context=audit_context,
-    )  # fmt: skip
+    settings = load_prepare_config(config, **options)
     with progress_bar(settings) as progress:
         result = run_prepare(settings, dry_run=dry_run, progress=progress)
     Console().print(summary_table(result))
 
 
 @app.command()
+@config_options(DeidConfig, rename={"surrogate_seed": "--seed"})
 def deid(
     input: Annotated[Path, typer.Option("--input", help='JSONL rows {"id", "text", ...}.')],
     out: Annotated[Path, typer.Option("--out", help="Output JSONL (same rows, text redacted).")],
+    options: dict[str, Any],
     text_field: Annotated[
         list[str], typer.Option("--text-field", help="Field(s) to redact; repeat for several.")
     ] = ["text"],  # noqa: B006
-    mode: Annotated[
-        str,
-        typer.Option(help="placeholder ([NAME], [DATE]...) or surrogate (consistent fake values)."),
-    ] = "placeholder",
-    seed: Annotated[int, typer.Option("--seed", help="Surrogate seed (surrogate mode).")] = 0,
     audit: Annotated[
         Path | None,
         typer.Option(
@@ -151,13 +132,11 @@ def deid(
     ] = None,
 ) -> None:
     """De-identify a JSONL file: HIPAA Safe Harbor identifiers -> typed placeholders or surrogates."""
-    from radllama.deid.engine import DeidConfig, deidentify_jsonl
-
-    if mode not in ("placeholder", "surrogate"):
-        fail(f"--mode must be 'placeholder' or 'surrogate', not {mode!r}")
+    from radllama.core.config import validate_config
     from radllama.core.jsonl import MalformedLines
+    from radllama.deid.engine import deidentify_jsonl
 
-    config = DeidConfig(mode=mode, surrogate_seed=seed)
+    config = validate_config(DeidConfig, options, source="options")
     malformed = MalformedLines()
     report = deidentify_jsonl(input, out, text_field, config, audit, malformed=malformed).to_json()
     counts = ", ".join(f"{k} {v}" for k, v in report["counts_by_type"].items() if v) or "none"
@@ -190,27 +169,34 @@ def deid_eval(
 
 # ---- section: index (issue 9) ------------------------------------------------------------
 @app.command()
+@config_options(IndexConfig)
 def index(
     data: Annotated[Path, typer.Argument(help="DATA_DIR from `radllama prepare` (indexes train).")],
-    kind: Annotated[str, typer.Option(help="dense (MiniLM + FAISS) | bm25 (rank-bm25).")] = "dense",
-    encoder: Annotated[
-        Path | None, typer.Option(help="dense: local encoder dir (default: packaged MiniLM).")
-    ] = None,
-    batch_size: Annotated[int, typer.Option(help="dense: texts per encoder batch.")] = 64,
-    exam_field: Annotated[str, typer.Option(help="exam_code | exam_description.")] = "exam_code",
+    options: dict[str, Any],
     add: Annotated[
-        Path | None, typer.Option("--add", help="Append the rows of NEW.jsonl; no rebuild.")
+        Path | None,
+        typer.Option("--add", help="Append the rows of NEW.jsonl (de-identified); no rebuild."),
+    ] = None,
+    audit: Annotated[
+        Path | None,
+        typer.Option(help="--add: audit JSON path (default NEW.jsonl.deid_audit.json beside it)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Nearest-neighbour index of the training reports (DATA_DIR/index/) for prompt examples."""
     from radllama.core.config import validate_config
-    from radllama.retrieval.index import IndexConfig, add_to_index, build_index, describe
+    from radllama.retrieval.index import (
+        add_to_index,
+        build_index,
+        describe,
+        describe_addition,
+    )
 
     if add is not None:
-        typer.echo(describe(add_to_index(data, add, progress=not quiet)))
+        meta = add_to_index(data, add, progress=not quiet, audit=audit)
+        typer.echo(describe_addition(meta))
+        typer.echo(describe(meta))
         return
-    options = dict(kind=kind, encoder=encoder, batch_size=batch_size, exam_field=exam_field)
     config = validate_config(IndexConfig, options, source="options")
     typer.echo(describe(build_index(data, config, progress=not quiet)))
     typer.echo(f"saved to {data / 'index'}")
@@ -221,35 +207,31 @@ def index(
 
 # ---- section: base / train / export (issue 3) --------------------------------------------
 @app.command()
+@config_options(BaseConfig)
 def base(
     out: Annotated[Path, typer.Option(help="Output model directory (Hugging Face format).")],
+    options: dict[str, Any],
     from_gguf: Annotated[
         Path | None,
         typer.Option(help="Llama-family GGUF file to convert (default: bundled SmolLM2-135M)."),
-    ] = None,
-    size: Annotated[
-        str | None,
-        typer.Option(help="Build from scratch instead: micro | tiny (~5 M) | small (~22 M)."),
     ] = None,
     data: Annotated[
         Path | None,
         typer.Option(help="--size only: dataset directory from `radllama prepare` (train.jsonl)."),
     ] = None,
-    max_steps: Annotated[int, typer.Option(help="--size only: pretraining steps.")] = 300,
-    max_minutes: Annotated[
-        float | None, typer.Option(help="--size only: wall-clock budget; stops early.")
-    ] = None,
-    seq_length: Annotated[int, typer.Option(help="--size only: block length (tokens).")] = 256,
-    batch_size: Annotated[int, typer.Option(help="--size only: blocks per step.")] = 16,
-    seed: Annotated[int, typer.Option(help="--size only: random seed.")] = 0,
 ) -> None:
-    """Write the base model: a pretrained GGUF as an HF directory, or a tiny Llama built here."""
-    from radllama.core.config import validate_config
-    from radllama.model.base import BaseConfig, build_base, bundled_gguf, convert_gguf, describe
+    """Write the base model: a pretrained GGUF as an HF directory, or a tiny Llama built here.
 
-    if size is None:
-        if data is not None:
-            fail("--data is only read by --size builds; drop it, or add --size tiny")
+    Without --size it converts a GGUF; with --size it builds a Llama from scratch and
+    pretrains it on --data (every other option applies to those builds only).
+    """
+    from radllama.core.config import validate_config
+    from radllama.model.base import build_base, bundled_gguf, convert_gguf, describe
+
+    if "size" not in options:
+        if data is not None or options:
+            given = "--data" if data is not None else "--" + next(iter(options)).replace("_", "-")
+            fail(f"{given} is only read by --size builds; drop it, or add --size tiny")
         record = convert_gguf(from_gguf or bundled_gguf(), out)
         typer.echo(describe(record))
         typer.echo(f"saved to {out}")
@@ -258,42 +240,16 @@ def base(
         fail("--from-gguf and --size exclude each other: convert a GGUF or build from scratch")
     if data is None:
         fail("--size builds pretrain on your reports: pass --data DATA_DIR (`radllama prepare`)")
-    config = validate_config(
-        BaseConfig,
-        dict(
-            size=size,
-            max_steps=max_steps,
-            max_minutes=max_minutes,
-            seq_length=seq_length,
-            batch_size=batch_size,
-            seed=seed,
-        ),
-        source="options",
-    )
-    record = build_base(data, out, config)
+    record = build_base(data, out, validate_config(BaseConfig, options, source="options"))
     typer.echo(describe(record))
     typer.echo(f"saved to {out}")
 
 
 @app.command()
+@config_options(TrainConfig, rename={"output_dir": "--out"})
 def train(
     config: Annotated[Path, typer.Argument(help="Training config YAML (see configs/).")],
-    method: Annotated[
-        str | None, typer.Option(help="full | lora | qlora (overrides the config).")
-    ] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Dataset directory from `radllama prepare`.")
-    ] = None,
-    model: Annotated[
-        str | None, typer.Option(help="Base model: HF model directory, full RUN_DIR or .gguf file.")
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory to write.")] = None,
-    max_steps: Annotated[
-        int | None, typer.Option(help="Optimizer steps (overrides epochs).")
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Continue from the last checkpoint in --out.")
-    ] = False,
+    options: dict[str, Any],
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the resolved config and arguments; load nothing."),
@@ -303,19 +259,10 @@ def train(
     import signal
 
     from radllama.core.config import load_config
-    from radllama.training import TrainConfig
     from radllama.training import dry_run as describe_run
     from radllama.training import train as run_training
 
-    overrides = dict(
-        method=method,
-        data=str(data) if data else None,
-        model=model,
-        output_dir=str(out) if out else None,
-        max_steps=max_steps,
-        resume=resume or None,
-    )
-    train_config = load_config(TrainConfig, config, overrides)
+    train_config = load_config(TrainConfig, config, options)
     if dry_run:
         typer.echo(describe_run(train_config))
         return
@@ -384,80 +331,28 @@ def export(
 
 # ---- section: generate / evaluate / report / baselines (issue 4) -------------------------
 @app.command()
-def generate(
-    data: Annotated[Path, typer.Option(help="Test split: DATA_DIR/test.jsonl (or a DATA_DIR).")],
-    out: Annotated[Path, typer.Option(help="PREDS.jsonl (appended; done report_ids skipped).")],
-    model: Annotated[
-        Path | None,
-        typer.Option(help="RUN_DIR, HF model dir or .gguf (openai: prompt style only)."),
-    ] = None,
-    backend: Annotated[
-        str,
-        typer.Option(
-            help="A registered backend: hf (in-process) | openai (any compatible server)."
-        ),
-    ] = "hf",
-    base_url: Annotated[
-        str | None, typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1")
-    ] = None,
-    api_model: Annotated[str | None, typer.Option(help="openai: model name on the server.")] = None,
-    api_key_env: Annotated[
-        str, typer.Option(help="openai: env var with the API key.")
-    ] = "OPENAI_API_KEY",
-    allow_remote: Annotated[
-        bool, typer.Option(help="openai: allow a non-loopback endpoint.")
-    ] = False,
-    max_new_tokens: Annotated[int, typer.Option(help="Generation length cap (tokens).")] = 128,
-    batch_size: Annotated[int, typer.Option(help="hf: prompts per forward pass.")] = 16,
-    concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 4,
-    max_retries: Annotated[int, typer.Option(help="openai: retries (back-off) per request.")] = 3,
-    max_failure_rate: Annotated[
-        float, typer.Option(help="Exit 3 when more than this share of rows fail (all: always).")
-    ] = 0.5,
-    limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
-    system: Annotated[str | None, typer.Option(help="System name in the rows.")] = None,
-    exam_field: Annotated[str | None, typer.Option(help="exam_code | exam_description.")] = None,
-    device: Annotated[str | None, typer.Option(help="hf: torch device.")] = None,
-    index: Annotated[
-        Path | None, typer.Option(help="Retrieval index DATA_DIR (default: the run's).")
-    ] = None,
-    num_examples: Annotated[
-        int | None, typer.Option(help="k retrieved examples per prompt (default: the run's).")
-    ] = None,
-) -> None:
+@config_options(GenerateConfig)
+def generate(options: dict[str, Any]) -> None:
     """Write an impression for every test report (resumable): PREDS.jsonl for `evaluate`."""
     from radllama.core.config import validate_config
-    from radllama.generation.generate import GenerateConfig, generate_predictions
+    from radllama.evaluate.hallucination import hallucination_flags
+    from radllama.generation.generate import generate_predictions
 
-    options = dict(
-        data=data, out=out, model=model, backend=backend, base_url=base_url, api_model=api_model,
-        api_key_env=api_key_env, allow_remote=allow_remote, max_new_tokens=max_new_tokens,
-        batch_size=batch_size, concurrency=concurrency, max_retries=max_retries, limit=limit,
-        system=system, exam_field=exam_field, device=device, max_failure_rate=max_failure_rate,
-        index=index, num_examples=num_examples,
-    )  # fmt: skip
     config = validate_config(GenerateConfig, options, source="options")
-    summary = generate_predictions(config)
+    summary = generate_predictions(config, flagger=hallucination_flags)
     typer.echo(summary.describe())
     if warning := summary.check_failures(config.max_failure_rate):  # raises when most failed
         typer.echo(warning, err=True)
 
 
 @app.command()
-def baselines(
-    data: Annotated[Path, typer.Option(help="DATA_DIR from `radllama prepare` (fits on train).")],
-    out_dir: Annotated[Path, typer.Option(help="Directory for <system>.jsonl prediction files.")],
-    split: Annotated[str, typer.Option(help="Split to predict.")] = "test",
-    systems: Annotated[
-        str, typer.Option(help="Comma-separated.")
-    ] = "retrieval-tfidf,most-frequent",
-) -> None:
-    """Retrieval (TF-IDF nearest neighbour) and most-frequent-impression baselines as PREDS."""
+@config_options(BaselinesConfig)
+def baselines(options: dict[str, Any]) -> None:
+    """Retrieval copies (TF-IDF / dense 1-NN), their k-NN consensus (MBR) and the
+    most-frequent impression, as PREDS files."""
     from radllama.core.config import validate_config
-    from radllama.generation.baselines import BaselinesConfig, describe, run_baselines
+    from radllama.generation.baselines import describe, run_baselines
 
-    names = [name.strip() for name in systems.split(",") if name.strip()]
-    options = dict(data=data, out_dir=out_dir, split=split, systems=names)
     typer.echo(describe(run_baselines(validate_config(BaselinesConfig, options, source="options"))))
 
 
@@ -575,71 +470,19 @@ def _judge_options(
 
 # ---- section: serve / impress (issue 5) --------------------------------------------------
 @app.command()
+@config_options(ServeConfig, rename={"allowed_hosts": "--allowed-host"})
 def serve(
     model_dir: Annotated[
         Path,
         typer.Argument(help="RUN_DIR from `radllama train`, a local HF model dir or a .gguf file."),
     ],
-    host: Annotated[
-        str, typer.Option(help="Bind address (loopback by default: reports are PHI).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    api_key_env: Annotated[
-        str | None, typer.Option(help="Env var holding the API key (Bearer).")
-    ] = None,
-    model_name: Annotated[
-        str | None, typer.Option(help="Served model name (default: dir name).")
-    ] = None,
-    max_batch_size: Annotated[int, typer.Option(help="Most requests per generate call.")] = 16,
-    batch_wait_ms: Annotated[
-        float, typer.Option(help="How long a request waits for batch mates.")
-    ] = 10.0,
-    max_queue: Annotated[
-        int, typer.Option(help="Queued requests beyond this get 503 + Retry-After.")
-    ] = 256,
-    request_timeout_s: Annotated[
-        float, typer.Option(help="503 for requests not answered by then.")
-    ] = 120.0,
-    index: Annotated[
-        Path | None, typer.Option(help="Retrieval index DATA_DIR (default: the run's).")
-    ] = None,
-    num_examples: Annotated[
-        int | None, typer.Option(help="k retrieved examples per prompt (default: the run's).")
-    ] = None,
-    max_body_bytes: Annotated[
-        int, typer.Option(help="413 for larger bodies (counted as they arrive).")
-    ] = 1_000_000,
-    header_timeout_s: Annotated[
-        float, typer.Option(help="Close connections without complete headers by then.")
-    ] = 10.0,
-    body_timeout_s: Annotated[
-        float, typer.Option(help="408 for bodies not received by then.")
-    ] = 30.0,
+    options: dict[str, Any],
 ) -> None:
     """Serve the model: OpenAI-compatible API + POST /v1/impressions, with dynamic batching."""
     from radllama.core.config import validate_config
-    from radllama.serving.server import ServeConfig, run_server
+    from radllama.serving.server import run_server
 
-    config = validate_config(
-        ServeConfig,
-        dict(
-            host=host,
-            port=port,
-            api_key_env=api_key_env,
-            model_name=model_name,
-            max_batch_size=max_batch_size,
-            batch_wait_ms=batch_wait_ms,
-            max_queue=max_queue,
-            request_timeout_s=request_timeout_s,
-            index=index,
-            num_examples=num_examples,
-            max_body_bytes=max_body_bytes,
-            header_timeout_s=header_timeout_s,
-            body_timeout_s=body_timeout_s,
-        ),
-        source="options",
-    )
-    run_server(model_dir, config)
+    run_server(model_dir, validate_config(ServeConfig, options, source="options"))
 
 
 @app.command()
@@ -662,11 +505,17 @@ def impress(
     num_examples: Annotated[
         int | None, typer.Option(help="k retrieved examples per prompt (default: the run's).")
     ] = None,
+    decode: Annotated[
+        str,
+        typer.Option(help="greedy | candidates (as `serve --decode`; candidates need an index)."),
+    ] = "greedy",
 ) -> None:
     """Write the IMPRESSION for one report's exam + FINDINGS (same answer as the server)."""
     import json
 
+    from radllama.core.config import validate_config
     from radllama.generation.inference import ImpressionModel
+    from radllama.serving.engine import check_candidate_index
     from radllama.serving.server import ServeConfig, check_impression_request
     from radllama.serving.server import impress as impress_one
 
@@ -683,9 +532,11 @@ def impress(
             )
     if any("\ud800" <= char <= "\udfff" for char in findings):  # e.g. undecodable argv bytes
         fail("the findings are not valid UTF-8 (a lone surrogate); pass UTF-8 text")
-    check_impression_request(findings, max_tokens, ServeConfig())  # before the slow model load
+    serve_config = validate_config(ServeConfig, {"decode": decode, "index": index}, "options")
+    check_impression_request(findings, max_tokens, serve_config)  # before the slow model load
+    check_candidate_index(model, serve_config)
     loaded = ImpressionModel.load(model, index=index, num_examples=num_examples)
-    result = impress_one(loaded, exam, findings, max_tokens)
+    result = impress_one(loaded, exam, findings, max_tokens, serve_config)
     typer.echo(json.dumps(result, ensure_ascii=False) if json_output else result["impression"])
 
 
@@ -694,7 +545,9 @@ def impress(
 
 # ---- section: demo (issue 4) -------------------------------------------------------------
 @app.command()
+@config_options(DemoConfig, rename={"synth_reports": "--reports"})
 def demo(
+    options: dict[str, Any],
     config: Annotated[
         Path | None,
         typer.Argument(
@@ -704,29 +557,12 @@ def demo(
     out: Annotated[
         Path, typer.Option(help="Output directory (rerun resumes: finished steps are skipped).")
     ] = Path("demo_out"),
-    reports: Annotated[int | None, typer.Option(help="Synthetic reports to generate.")] = None,
-    base_minutes: Annotated[
-        float | None, typer.Option(help="Pretraining wall-clock budget (minutes).")
-    ] = None,
-    train_steps: Annotated[
-        int | None, typer.Option(help="SFT steps per method (upper bound under a budget).")
-    ] = None,
-    budget_minutes: Annotated[
-        float | None,
-        typer.Option(help="Wall-clock budget (default 15): steps and test size are planned."),
-    ] = None,
 ) -> None:
     """The main job: synthesise -> prepare -> base -> QLoRA + full SFT -> generate -> evaluate -> report."""
     from radllama.core.config import load_config
-    from radllama.demo import DemoConfig, run_demo
+    from radllama.demo import run_demo
 
-    overrides = {
-        "synth_reports": reports,
-        "base_minutes": base_minutes,
-        "train_steps": train_steps,
-        "budget_minutes": budget_minutes,
-    }
-    run_demo(load_config(DemoConfig, config, overrides), out)
+    run_demo(load_config(DemoConfig, config, options), out)
 
 
 # ---- end section: demo -------------------------------------------------------------------

@@ -98,6 +98,13 @@ class DemoConfig(StrictModel):
     lora_learning_rate: float = Field(1e-3, gt=0, description="Peak LR for LoRA / QLoRA.")
     max_new_tokens: int = Field(48, ge=1, description="Generation length cap (tokens).")
     generation_batch_size: int = Field(16, ge=1, description="Prompts per generate forward.")
+    decode: list[Literal["greedy", "candidates"]] = Field(
+        ["greedy"],
+        min_length=1,
+        description="How each fine-tune writes (a table row each): greedy, and/or candidates "
+        "(`generate --decode candidates`: greedy + N samples + k neighbours' impressions; its "
+        "row is `<method>-candidates`; needs the train split indexed, which the demo does).",
+    )
     metrics: list[str] = Field(
         ["rougeL", "bertscore", "clinical"], description="Metrics for `evaluate`."
     )
@@ -250,6 +257,9 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
         log(f"prepare: {result.status}; {_counts_line(result.manifest)}")
         return data_dir
     # Separate test file (e.g. Open-i validate): prepare both, then join them in one DATA_DIR.
+    # The paper's filters decide what trains, not what gets an answer: every test row that has
+    # findings and an impression is kept, and a row that would fail a filter carries the
+    # reason (`filter_reason`), so the report can show all rows and the rows that pass.
     train_part = prepare(
         load_prepare_config(
             input=corpus,
@@ -267,12 +277,13 @@ def _prepare_data(config: DemoConfig, out: Path, log: Callable[[str], None]) -> 
             preset=config.preset,
             seed=config.seed,
             split={"test_size": 10**9, "eval_fraction": 0.0, "min_eval_rows": 0},
+            filters={"min_findings_words": 0, "drop_duplicates": False},
             audit=out / "data-test.deid_audit.json",
         )
     )
     log(f"prepare train: {_counts_line(train_part.manifest)}")
     log(f"prepare test:  {_counts_line(test_part.manifest)}")
-    _join_data_dirs(out / "data-train", out / "data-test", data_dir)
+    _join_data_dirs(out / "data-train", out / "data-test", data_dir, train_part.manifest)
     return data_dir
 
 
@@ -284,23 +295,35 @@ def _counts_line(manifest: dict) -> str:
     return f"{counts.input_rows} input rows, {sum(counts.dropped.values())} dropped -> {sizes}"
 
 
-def _join_data_dirs(train_dir: Path, test_dir: Path, out: Path) -> None:
-    """DATA_DIR with train/eval from `train_dir` and test from `test_dir` (manifests kept)."""
+def _join_data_dirs(
+    train_dir: Path, test_dir: Path, out: Path, train_manifest: dict | None = None
+) -> None:
+    """DATA_DIR with train/eval from `train_dir` and test from `test_dir` (manifests kept).
+    Each test row gets ``filter_reason``: the training filters' verdict (None = passes)."""
     import json
     import shutil
 
     from radllama.core.artifacts import DataManifest
     from radllama.core.jsonl import read_jsonl
     from radllama.core.provenance import json_sha256
+    from radllama.data.filters import FilterConfig, paper_filter_reasons
 
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
     shutil.copyfile(train_dir / "eval.jsonl", out / "eval.jsonl")
     # The split never empties train completely, so gather every kept row of the test input.
+    rows = [
+        row
+        for split in ("test", "eval", "train")
+        for row in read_jsonl(test_dir / f"{split}.jsonl")
+    ]
+    filters = FilterConfig.model_validate(
+        ((train_manifest or {}).get("config") or {}).get("filters") or {}
+    )
     with open(out / "test.jsonl", "w", encoding="utf-8") as test_file:
-        for split in ("test", "eval", "train"):
-            for row in read_jsonl(test_dir / f"{split}.jsonl"):
-                test_file.write(json.dumps(dict(row, split="test"), ensure_ascii=False) + "\n")
+        for row, reason in zip(rows, paper_filter_reasons(rows, filters), strict=True):
+            row = dict(row, split="test", filter_reason=reason)
+            test_file.write(json.dumps(row, ensure_ascii=False) + "\n")
     manifest = DataManifest.read(train_dir)
     test_manifest = DataManifest.read(test_dir)
     manifest.test_source = {"dir": str(test_dir), "manifest": test_manifest.to_json()}
@@ -408,11 +431,17 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
     # A retrieval-augmented recipe (num_examples = k > 0) needs the train split indexed; its
     # systems are named after method and k ("lora-k2") and the dense 1-NN copy joins the table.
     k = demo_train_config(config, config.methods[0], prepared_dir, base_dir, out).num_examples
-    if k:
+    if k or "candidates" in config.decode:
         _index(prepared_dir, log)
     names = {m: f"{m}-k{k}" if k else m for m in config.methods}
     systems = [ModelSystem("base-zero-shot", base_dir)]
-    systems += [ModelSystem(names[m], out / "runs" / names[m]) for m in config.methods]
+    for method in config.methods:
+        run_dir = out / "runs" / names[method]
+        if "greedy" in config.decode:
+            systems.append(ModelSystem(names[method], run_dir))
+        if "candidates" in config.decode:
+            systems.append(ModelSystem(f"{names[method]}-candidates", run_dir,
+                                       {"decode": "candidates", "index": prepared_dir}))  # fmt: skip
     plan.setdefault("num_examples", k)
 
     # 1. Calibrate on the zero-shot system's first batch (kept: generation resumes by row).
@@ -432,7 +461,7 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
         # Every fine-tuned system generates after all training, so all of them are reserved;
         # the time left is shared by this run and the runs after it.
         to_train = len(config.methods) - index
-        reserve = len(config.methods) * plan["test_rows"] * per_row + config.reserve_seconds
+        reserve = _tuned_units(config) * plan["test_rows"] * per_row + config.reserve_seconds
         seconds = max(0.0, (clock.left() - reserve) / to_train)
         if (run_dir / RUN_FILE).is_file():
             log(f"[skip] fine-tune ({names[method]}): output exists")
@@ -490,7 +519,7 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
         tuned_per_row = per_row * ratio
         left_for_generation = config.generation_share * max(0.0, clock.left())
         n_systems = 1 + len(config.methods)
-        per_test_row = per_row + len(config.methods) * tuned_per_row  # all systems, one row
+        per_test_row = per_row + _tuned_units(config) * tuned_per_row  # all systems, one row
         fit = int(left_for_generation / per_test_row) if per_row > 0 else available
         rows = max(min(config.min_test_size, available), min(available, config.test_size, fit))
         plan.update(
@@ -508,6 +537,17 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
             f"for {n_systems} model systems; {_seconds(clock.left())} left"
         )
     return _test_subset(prepared_dir, prepared_dir.parent / "data-eval", plan["test_rows"])
+
+
+# Candidate decoding costs about this many greedy generations per report (N = 4 samples + 10
+# scored candidates on a shared prompt cache; benchmarks/bench_candidates.py measures it).
+CANDIDATES_COST = 3.0
+
+
+def _tuned_units(config: DemoConfig) -> float:
+    """Greedy-generation equivalents per test row for all fine-tuned systems together."""
+    per_method = ("greedy" in config.decode) + CANDIDATES_COST * ("candidates" in config.decode)
+    return len(config.methods) * per_method
 
 
 def _remeasure_generation(plan: dict, summary, log: Callable[[str], None]) -> None:
@@ -668,6 +708,7 @@ def _log_run(record: dict, log: Callable[[str], None], plan_record: dict | None 
 
 
 def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int | None = None):
+    from radllama.evaluate.hallucination import hallucination_flags
     from radllama.generation.generate import GenerateConfig, generate_predictions
 
     out.mkdir(parents=True, exist_ok=True)
@@ -681,7 +722,8 @@ def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int 
             batch_size=config.generation_batch_size,
             limit=limit,
             **system.generate,
-        )
+        ),
+        flagger=hallucination_flags,  # decode=candidates: a flagged candidate loses
     )
     log(f"generate {summary.describe()}")
     return summary
@@ -702,9 +744,14 @@ def _index(data_dir: Path, log: Callable[[str], None]) -> None:
 def _baselines(
     data_dir: Path, out: Path, log: Callable[[str], None], dense: bool = False
 ) -> dict[str, Path]:
-    from radllama.generation.baselines import DEFAULT_BASELINES, BaselinesConfig, run_baselines
+    from radllama.generation.baselines import (
+        DEFAULT_BASELINES,
+        DENSE_BASELINES,
+        BaselinesConfig,
+        run_baselines,
+    )
 
-    systems = [*DEFAULT_BASELINES, *(["retrieval-dense"] if dense else [])]
+    systems = [*DEFAULT_BASELINES, *(DENSE_BASELINES if dense else ())]
     preds = {}
     config = BaselinesConfig(data=data_dir, out_dir=out, systems=systems)
     for system, info in run_baselines(config).items():

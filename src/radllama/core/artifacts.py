@@ -34,7 +34,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -83,7 +83,7 @@ class Artifact(BaseModel):
         return data
 
     @classmethod
-    def parse(cls, data: Any, source: str | Path) -> Any:
+    def parse(cls, data: Any, source: str | Path) -> Self:
         """Validate a decoded JSON value (upgrading older schemas); ArtifactError otherwise."""
         fix = f"re-run {cls.PRODUCER}"
         if not isinstance(data, dict):
@@ -106,7 +106,7 @@ class Artifact(BaseModel):
             ) from None
 
     @classmethod
-    def read(cls, path: str | Path) -> Any:
+    def read(cls, path: str | Path) -> Self:
         """Read the file at `path` (or `path/FILE_NAME` for a directory)."""
         path = cls.path_in(path)
         if not path.is_file():
@@ -123,7 +123,7 @@ class Artifact(BaseModel):
         return cls.parse(data, path)
 
     @classmethod
-    def read_optional(cls, path: str | Path) -> Any:
+    def read_optional(cls, path: str | Path) -> Self | None:
         """Like `read`, but None when the file does not exist."""
         return cls.read(path) if cls.path_in(path).is_file() else None
 
@@ -295,7 +295,7 @@ class DataManifest(Artifact):
 
     @classmethod
     def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
-        config = data.get("config") if isinstance(data.get("config"), dict) else {}
+        config: dict[str, Any] = data["config"] if isinstance(data.get("config"), dict) else {}
         deid_config = config.get("deid")
         if "deid" not in data and isinstance(deid_config, dict):
             # Until v1, `prepare` always ran de-identification (it has no switch to skip it)
@@ -359,14 +359,14 @@ def iter_split_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 def load_split(
     data: Path, limit: int | None = None, split: str = "test"
-) -> tuple[list[dict[str, Any]], Counter]:
+) -> tuple[list[dict[str, Any]], Counter[str]]:
     """Rows of a split (first `limit`), checked for the fields generation needs.
 
     Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
     """
     path = resolve_split_path(data, split)
     rows: list[dict[str, Any]] = []
-    dropped: Counter = Counter()
+    dropped: Counter[str] = Counter()
     seen: set[str] = set()
     for number, row in enumerate(iter_split_rows(path), start=1):
         if limit is not None and number > limit:
@@ -462,6 +462,8 @@ class PredictionRow(Artifact):
             reference=row["impression"],
             modality=row.get("modality") or "unknown",
             body_region=row.get("body_region") or "unknown",
+            # A benchmark row that fails the training filters is still predicted, with why.
+            **({"filter_reason": row["filter_reason"]} if row.get("filter_reason") else {}),
             **result,
         )
 

@@ -27,6 +27,9 @@ class StrictModel(BaseModel):
 def _one_line(error: ValidationError, cls: type[BaseModel], source: str) -> str:
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(root)"
+    if first["type"] == "missing":
+        flag = "--" + where.replace("_", "-")
+        return f"{source}: '{where}' is required; pass {flag} or set '{where}:' in the config"
     if first["type"] == "extra_forbidden":
         valid = ", ".join(sorted(cls.model_fields))
         return f"{source}: unknown config key '{where}'; valid keys are [{valid}]"

@@ -37,7 +37,7 @@ class MalformedLines:
     not_an_object; callers add their own, e.g. wrong_type)."""
 
     max_listed: int = 100
-    by_reason: Counter = field(default_factory=Counter)
+    by_reason: Counter[str] = field(default_factory=Counter)
     listed: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, line: int, reason: str) -> None:
@@ -49,7 +49,7 @@ class MalformedLines:
     def count(self) -> int:
         return sum(self.by_reason.values())
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "count": self.count,
             "by_reason": dict(self.by_reason),

@@ -80,6 +80,29 @@ def drop_reason(findings: str, impression: str, min_findings_words: int) -> str 
     return None
 
 
+def paper_filter_reasons(rows: list[dict], config: FilterConfig | None = None) -> list[str | None]:
+    """Why each (already prepared) row would fail the training filters, or None: the rule an
+    external benchmark's row breaks when every row is scored anyway (duplicates: a repeat of
+    an earlier row's (findings, impression) pair in `rows`).
+
+    >>> paper_filter_reasons([{"findings": "Lungs are clear.", "impression": "Normal."}])
+    ['short_findings']
+    """
+    config = config or FilterConfig()
+    seen: set[int] = set()
+    reasons: list[str | None] = []
+    for row in rows:
+        findings = collapse_whitespace(str(row.get("findings") or ""))
+        impression = collapse_whitespace(str(row.get("impression") or ""))
+        reason = drop_reason(findings, impression, config.min_findings_words)
+        key = pair_hash(findings, impression)
+        if reason is None and config.drop_duplicates and key in seen:
+            reason = "duplicate"
+        seen.add(key)
+        reasons.append(reason)
+    return reasons
+
+
 def pair_hashes(findings_hashes: np.ndarray, impression_hashes: np.ndarray) -> np.ndarray:
     """64-bit key of each (findings, impression) pair from the two text hashes (vectorised;
     the findings hash is mixed first so that (a, b) and (b, a) differ)."""

@@ -65,14 +65,19 @@ from radllama.deid.config import PHI_TYPES, PLACEHOLDERS, DeidConfig, PhiType
 from radllama.deid.lexicons import (
     ALLOW_TERMS,
     CUE_STOP_TERMS,
+    KEEP_PHRASES,
     SURROGATE_FAMILY,
     SURROGATE_STREETS,
 )
+from radllama.deid.recognizers.family import FamilyRules
 from radllama.deid.recognizers.keywords import KeywordRules
 from radllama.deid.recognizers.layout import LayoutRules
 from radllama.deid.recognizers.locations import LocationRules
+from radllama.deid.recognizers.name_context import NameContextRules
 from radllama.deid.recognizers.name_rules import NameRules
 from radllama.deid.recognizers.patterns import _ASCII_LOWER
+from radllama.deid.recognizers.propagation import PropagationRules
+from radllama.deid.recognizers.structured import StructuredRules
 from radllama.deid.registry import REGISTRY, Registry
 from radllama.deid.spans import DeidResult, Redaction, Span, merge_spans
 from radllama.deid.surrogates import (
@@ -103,7 +108,16 @@ __all__ = [
 _EMPTY: Counter[str] = Counter()
 
 
-class Deidentifier(NameRules, LayoutRules, KeywordRules, LocationRules):
+class Deidentifier(
+    NameRules,
+    LayoutRules,
+    KeywordRules,
+    LocationRules,
+    StructuredRules,
+    FamilyRules,
+    NameContextRules,
+    PropagationRules,
+):
     """Finds and replaces Safe Harbor identifiers. Picklable (plain config + word sets)."""
 
     def __init__(self, config: DeidConfig | None = None, registry: Registry | None = None) -> None:
@@ -146,9 +160,15 @@ class Deidentifier(NameRules, LayoutRules, KeywordRules, LocationRules):
         # and only other text pays for translate (~1.6 us per 350 characters).
         low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
         self._rare(text, low, found)
-        self._keyword_families(text, low, found)
+        triggers: set[str] = set()  # words that switch on the context rules
+        self._keyword_families(text, low, found, triggers)
+        self._structured(text, found)
+        self._names_in_context(text, low, found, triggers)
         if found:
             self._layout(text, found)
+            self._propagate(text, low, found)
+        if found:
+            found = _outside_keep_phrases(low, found)
         if self.keep_types:
             found = [span for span in found if span[2] not in self.keep_types]
         return merge_spans(found) if len(found) > 1 else [Span(*span) for span in found]
@@ -198,6 +218,35 @@ class Deidentifier(NameRules, LayoutRules, KeywordRules, LocationRules):
             place = SURROGATE_FAMILY[key % len(SURROGATE_FAMILY)]
             return f"{place}ville" if kind == "CITY" else f"{place} Hospital"
         return _same_shape(original, key)  # IDs, phone, fax, ZIP
+
+
+def _outside_keep_phrases(low: str, found: list[Span]) -> list[Span]:
+    """Drop the parts of spans that fall inside a clinical keep phrase ("Austin Moore
+    prosthesis", "Fleischner Society", "bosniak iif"); `low` is the lower-cased text."""
+    keep: list[tuple[int, int]] = []
+    for phrase in KEEP_PHRASES:
+        at = low.find(phrase)
+        while at >= 0:
+            stop = at + len(phrase)
+            if (at == 0 or not low[at - 1].isalnum()) and (
+                stop == len(low) or not low[stop].isalnum()
+            ):
+                keep.append((at, stop))
+            at = low.find(phrase, stop)
+    if not keep:
+        return found
+    out: list[Span] = []
+    for start, end, kind in found:
+        pieces = [(start, end)]
+        for k_start, k_end in keep:
+            pieces = [
+                part
+                for p_start, p_end in pieces
+                for part in ((p_start, min(p_end, k_start)), (max(p_start, k_end), p_end))
+                if part[0] < part[1] and low[part[0] : part[1]].strip(" ,.")
+            ]
+        out.extend(Span(p_start, p_end, kind) for p_start, p_end in pieces)
+    return out
 
 
 # ------------------------------------------------------------------------------------------

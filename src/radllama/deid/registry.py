@@ -10,7 +10,9 @@ alternative ends in an empty marker group named after its rule, so ``match.lastg
 says which rule matched and the registry hands the match to that rule's validator.
 
 Adding a rule: put a `Recognizer` in the RECOGNIZERS list of the module for its PHI type
-(see docs/ARCHITECTURE.md); the registry picks it up here.
+(see docs/ARCHITECTURE.md); the registry picks it up here. Another package adds rules with
+`RECOGNIZERS.register(rule.name, rule)` in a module named by a `radllama.deid_recognizers`
+entry point (`radllama.core.registry`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from radllama.core.registry import Registry as NameRegistry
 from radllama.deid.recognizers import ages, contact, dates, ids, locations, names
 from radllama.deid.recognizers.base import Recognizer, Validator
 from radllama.deid.recognizers.patterns import _LB, _LBC, _UP
@@ -66,8 +69,25 @@ class Registry:
         return out
 
 
+def _unique(name: str, rule: Recognizer) -> Recognizer:
+    if name in RECOGNIZERS:
+        raise ValueError(f"two recognizers are named {name!r}; rename one")
+    if name != rule.name:
+        raise ValueError(f"recognizer {rule.name!r} registered as {name!r}; use its own name")
+    return rule
+
+
+# Every recognizer by name: the built-ins, module by module, then plugins'.
+RECOGNIZERS: NameRegistry[Recognizer] = NameRegistry(
+    "recognizer", group="radllama.deid_recognizers", check=_unique
+)
+for _module in RECOGNIZER_MODULES:
+    for _rule in _module.RECOGNIZERS:
+        RECOGNIZERS.register(_rule.name, _rule)
+
+
 def default_recognizers() -> list[Recognizer]:
-    return [rule for module in RECOGNIZER_MODULES for rule in module.RECOGNIZERS]
+    return list(RECOGNIZERS.load_plugins().values())
 
 
 REGISTRY = Registry(default_recognizers())

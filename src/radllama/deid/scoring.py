@@ -15,6 +15,11 @@ Offsets are Python string indices into ``text``; ``end`` is exclusive. Metrics:
   inside gold PHI (punctuation between two gold spans is not counted either way). Gold ``STATE`` spans are informational (Safe Harbor allows states): they
   are left out of recall, and redacting them counts neither for nor against precision.
 - **keep rate**: clinical terms (eponyms, measurements, anatomy) that no redaction touches.
+- **surname tokens**: of every person name, the surname word (the one before ``,`` or ``^`` in
+  "Last, First" / ``LAST^FIRST``, else the last word that is not an initial or a suffix) must be
+  redacted whole; a name caught only in part usually leaks exactly this word.
+- **by group**: recall and keep rate per ``layout`` and per ``origin`` when records carry them
+  (tests/data/phi_broad/ does).
 
 The scorer takes redacted *character intervals*, so any system (ours, Philter, Presidio,
 scrubadub in ``benchmarks/bench_deid.py``) is scored by the same code.
@@ -43,6 +48,7 @@ class PhiRecord:
     text: str
     phi: list[tuple[int, int, str, str]]
     keep: list[tuple[int, int, str]]
+    groups: dict[str, str] = field(default_factory=dict)  # e.g. {"layout": .., "origin": ..}
 
 
 def load_phi_set(path: str | Path) -> list[PhiRecord]:
@@ -104,7 +110,36 @@ def _parse_record(row: Any, where: str) -> PhiRecord:
                 out.append((start, end, label.upper(), str(span.get("subtype", ""))))
             else:
                 out.append((start, end, label))
-    return PhiRecord(str(row.get("id", where)), text, phi, keep)
+    groups = {key: str(row[key]) for key in GROUP_KEYS if isinstance(row.get(key), str)}
+    return PhiRecord(str(row.get("id", where)), text, phi, keep, groups)
+
+
+GROUP_KEYS = ("layout", "origin")
+_NAME_SUFFIXES = frozenset("jr jr. sr sr. ii iii iv md rn".split())
+
+
+def surname_token(value: str) -> tuple[int, int] | None:
+    """Offsets (in `value`) of a person name's surname word.
+
+    >>> [surname_token(v) for v in ("Kowalski, Lukasz J", "NGUYEN^VAN^AN", "Anna M. Jones")]
+    [(0, 8), (0, 6), (8, 13)]
+    """
+    import re
+
+    words = [m for m in re.finditer(r"[^\s,^&]+", value)]
+    if not words:
+        return None
+    for sep in (",", "^"):
+        cut = value.find(sep)
+        if cut > 0:
+            before = [m for m in words if m.end() <= cut]
+            if before:
+                return before[-1].span() if sep == "," else before[0].span()
+    for m in reversed(words):
+        bare = m.group().rstrip(".").lower()
+        if len(bare) > 1 and bare not in _NAME_SUFFIXES:
+            return m.span()
+    return None
 
 
 @dataclass
@@ -118,6 +153,12 @@ class DeidScore:
     redacted_phi_chars: int = 0  # ... of which inside gold PHI
     keep_total: int = 0
     keep_kept: int = 0
+    surnames: int = 0  # person names with a surname word ...
+    surnames_caught: int = 0  # ... whose surname word is fully redacted
+    # group ("layout:hl7_oru") -> [gold spans, caught, keep terms, kept]
+    groups: dict[str, list[int]] = field(default_factory=dict)
+    subtypes: Counter[str] = field(default_factory=Counter)  # "NAME/PATIENT" -> spans
+    subtypes_caught: Counter[str] = field(default_factory=Counter)
     reports: int = 0
     seconds: float = 0.0
     missed: list[dict[str, Any]] = field(default_factory=list)
@@ -146,6 +187,18 @@ class DeidScore:
     def keep_rate(self) -> float:
         return self.keep_kept / self.keep_total if self.keep_total else 1.0
 
+    @property
+    def surname_recall(self) -> float:
+        return self.surnames_caught / self.surnames if self.surnames else 1.0
+
+    def group_recall(self, group: str) -> float:
+        spans, caught, _, _ = self.groups.get(group, [0, 0, 0, 0])
+        return caught / spans if spans else 1.0
+
+    def group_keep_rate(self, group: str) -> float:
+        _, _, total, kept = self.groups.get(group, [0, 0, 0, 0])
+        return kept / total if total else 1.0
+
     def summary(self) -> dict[str, Any]:
         return {
             "reports": self.reports,
@@ -156,6 +209,20 @@ class DeidScore:
             "keep_terms": self.keep_total,
             "keep_rate": self.keep_rate,
             "reports_per_s": self.reports / self.seconds if self.seconds else None,
+            "surname_tokens": self.surnames,
+            "surname_recall": self.surname_recall,
+            "by_group": {
+                group: {
+                    "spans": counts[0],
+                    "recall": self.group_recall(group),
+                    "keep_rate": self.group_keep_rate(group),
+                }
+                for group, counts in sorted(self.groups.items())
+            },
+            "by_subtype": {
+                sub: {"spans": n, "recall": self.subtypes_caught[sub] / n}
+                for sub, n in sorted(self.subtypes.items())
+            },
             "by_type": {
                 kind: {
                     "spans": n,
@@ -197,18 +264,41 @@ def score_one(
         value = b"\x02" if kind in INFORMATIONAL_TYPES else b"\x01"  # PHI overrides STATE
         gold[start:end] = value * (end - start)
     result.reports += 1
+    groups = [
+        result.groups.setdefault(f"{key}:{value}", [0, 0, 0, 0])
+        for key, value in record.groups.items()
+    ]
     for start, end, kind, subtype in record.phi:
         result.spans[kind] += 1
         significant = [i for i in range(start, end) if text[i].isalnum()]
         if any(mask[start:end]):
             result.touched[kind] += 1
-        if significant and all(mask[i] for i in significant):
+        caught = bool(significant) and all(mask[i] for i in significant)
+        if kind not in INFORMATIONAL_TYPES:
+            result.subtypes[f"{kind}/{subtype}"] += 1
+            result.subtypes_caught[f"{kind}/{subtype}"] += caught
+            for counts in groups:
+                counts[0] += 1
+                counts[1] += caught
+        if caught:
             result.caught[kind] += 1
         elif kind not in INFORMATIONAL_TYPES and len(result.missed) < max_examples:
             result.missed.append(_example(record, start, end, f"{kind}/{subtype}"))
+        if kind == "NAME" and subtype != "USERNAME":
+            surname = surname_token(text[start:end])
+            if surname is not None:
+                result.surnames += 1
+                s_start, s_end = start + surname[0], start + surname[1]
+                result.surnames_caught += all(
+                    mask[i] for i in range(s_start, s_end) if text[i].isalnum()
+                )
     for start, end, kind in record.keep:
         result.keep_total += 1
-        if not any(mask[start:end]):
+        kept = not any(mask[start:end])
+        for counts in groups:
+            counts[2] += 1
+            counts[3] += kept
+        if kept:
             result.keep_kept += 1
         elif len(result.damaged) < max_examples:
             result.damaged.append(_example(record, start, end, kind))
@@ -268,6 +358,17 @@ def format_table(result: DeidScore, title: str = "radllama deid") -> str:
         f"clinical terms kept: {summary['keep_rate']:.4f} "
         f"({result.keep_kept}/{result.keep_total})"
     )
+    if result.surnames:
+        lines.append(
+            f"surname tokens redacted: {result.surname_recall:.4f} "
+            f"({result.surnames_caught}/{result.surnames})"
+        )
+    if result.groups:
+        lines.append(f"{'group':<28}{'spans':>7}{'recall':>9}{'kept':>9}")
+        for group, row in summary["by_group"].items():
+            lines.append(
+                f"{group:<28}{row['spans']:>7}{row['recall']:>9.4f}{row['keep_rate']:>9.4f}"
+            )
     return "\n".join(lines)
 
 

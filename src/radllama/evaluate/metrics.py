@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from radllama.core.errors import ConfigError
+from radllama.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -64,23 +64,17 @@ class Metric:
     help: str = ""
 
 
-METRICS: dict[str, Metric] = {}
+METRICS: Registry[Metric] = Registry("metric", group="radllama.metrics")
 
 
 def register_metric(metric: Metric) -> Metric:
     """Add (or replace) a metric; returns it."""
-    METRICS[metric.name] = metric
-    return metric
+    return METRICS.register(metric.name, metric)
 
 
 def get_metric(name: str) -> Metric:
     """The registered metric `name`; ConfigError listing the registered ones otherwise."""
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown metric '{name}'; registered metrics are [{', '.join(METRICS)}]"
-        ) from None
+    return METRICS.lookup(name)
 
 
 def column_info(key: str) -> Column:

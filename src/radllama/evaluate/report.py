@@ -161,6 +161,28 @@ def _breakdown_table(report: dict[str, Any], breakdown: str, metric: str = "roug
     return header, rows
 
 
+def _filters_table(report: dict[str, Any], metric: str = "rougeL"):
+    """All rows vs the rows that pass the training filters (and each failed filter), per
+    system; None when every row passes (nothing to separate)."""
+    groups = sorted({g for s in report["systems"] for g in s["breakdowns"].get("filters", {})})
+    if not set(groups) - {"pass"}:
+        return None
+    header = ["rows", *(s["system"] for s in report["systems"])]
+    rows = [["all rows"]]
+    for system in report["systems"]:
+        summary = system["metrics"].get(metric) or {}
+        value = summary.get("mean")
+        rows[0].append(MISSING if value is None else f"{value:.4f} (n={system['n']})")
+    for group in ["pass", *(g for g in groups if g != "pass")]:
+        cells = ["pass the filters" if group == "pass" else f"fail: {group}"]
+        for system in report["systems"]:
+            entry = system["breakdowns"].get("filters", {}).get(group)
+            value = None if entry is None else entry.get(metric)
+            cells.append(MISSING if value is None else f"{value:.4f} (n={entry.get('n', '?')})")
+        rows.append(cells)
+    return header, rows
+
+
 def _paper_table() -> tuple[list[str], list[list[str]]]:
     keys = PAPER_TABLE1["columns"]
     columns = {key: (column_info(key).label, column_info(key).decimals) for key in keys}
@@ -372,6 +394,15 @@ def _sections(
                 "Δ = system − reference system on the same rows (paired bootstrap, "
                 f"{report['n_resamples']} resamples); p = two-sided bootstrap p-value.",
                 _delta_table(report),
+            )
+        )
+    if filters := _filters_table(report):
+        sections.append(
+            (
+                "ROUGE-L on all rows and on the rows that pass the filters",
+                "Every test row is predicted; a row that would fail a training filter (the "
+                "paper's rules) still counts in 'all rows' (the Results table).",
+                filters,
             )
         )
     for key, label in BREAKDOWNS:

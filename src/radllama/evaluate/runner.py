@@ -17,9 +17,10 @@ SCORES.json (read by `radllama report` and `stats.paired_bootstrap`)::
                  encoder_name, layer, layer_source, ...}, "clinical": {...},
                  "bootstrap": {n_resamples, confidence, seed}, "judge": {...} | null},
       "metrics": {name: {"mean": float, "ci_low": float, "ci_high": float, "n": int}},
-      "breakdowns": {"modality" | "body_region" | "normal_vs_abnormal":
+      "breakdowns": {"modality" | "body_region" | "normal_vs_abnormal" | "filters":
                      {group: {"n": int, metric: mean | null, ...}}},
       "per_sample": [{"report_id", "modality", "body_region", "study": "normal"|"abnormal",
+                      "filters": "pass" | the failed filter (PREDS `filter_reason`),
                       metric: value | null, ..., "hallucination_flags": [...],
                       "judge_explanation", "judge_error"}],
       "judge": {...judge summary...},          # only when the judge ran
@@ -71,6 +72,7 @@ BREAKDOWN_KEYS = {
     "modality": "modality",
     "body_region": "body_region",
     "normal_vs_abnormal": "study",
+    "filters": "filters",  # "pass", or the training filter a benchmark row fails
 }
 CLINICAL_MATCHING = (
     "sets of (observation, polarity) pairs; precision=|pred&ref|/|pred|, recall=|pred&ref|/|ref|;"
@@ -101,7 +103,7 @@ class EvaluateConfig(StrictModel):
     @field_validator("metrics")
     @classmethod
     def _registered(cls, metrics: list[str]) -> list[str]:
-        unknown = [name for name in metrics if name not in METRICS]
+        unknown = [name for name in metrics if name not in METRICS.load_plugins()]
         if unknown:
             raise ValueError(
                 f"unknown metric {unknown[0]!r}; registered metrics are [{', '.join(METRICS)}]"
@@ -182,6 +184,7 @@ def _per_sample_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "modality": row.get("modality") or "unknown",
             "body_region": row.get("body_region") or "unknown",
             "study": "normal" if clinical.is_normal(row["reference"]) else "abnormal",
+            "filters": row.get("filter_reason") or "pass",
         }
         for row in rows
     ]

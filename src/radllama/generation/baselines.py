@@ -5,10 +5,15 @@
   would do, and it is strong on templated normal studies.
 - ``retrieval-dense``: the same 1-NN copy with MiniLM sentence vectors in the FAISS index of
   `radllama index DATA_DIR` (cosine): paraphrases match without shared words.
+- ``retrieval-consensus`` / ``retrieval-consensus-dense``: minimum Bayes risk over the
+  impressions of the k nearest training reports (TF-IDF / dense; k = ``consensus_k``, default
+  5): the one with the highest similarity-weighted mean ROUGE-L to the other k - 1
+  (`radllama.generation.consensus`). Where the 1-NN copy follows one neighbour, the consensus
+  follows what most near neighbours say.
 - ``most-frequent``: the single most common training impression (e.g. "No acute
   cardiopulmonary process."), the floor every system should clear.
 
-Both write rows in the PREDS.jsonl format of `radllama generate` (plus the retrieved report
+All write rows in the PREDS.jsonl format of `radllama generate` (plus the retrieved report
 id and similarity), so they go through the same `radllama evaluate` path. Only the train
 split is read for fitting, so the test reports never leak into a baseline.
 """
@@ -28,9 +33,23 @@ from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError
 from radllama.core.jsonl import write_jsonl
 
-BaselineName = Literal["retrieval-tfidf", "retrieval-dense", "most-frequent"]
-BASELINES: tuple[str, ...] = ("retrieval-tfidf", "retrieval-dense", "most-frequent")
-DEFAULT_BASELINES: tuple[str, ...] = ("retrieval-tfidf", "most-frequent")  # need no index
+BaselineName = Literal[
+    "retrieval-tfidf",
+    "retrieval-dense",
+    "retrieval-consensus",
+    "retrieval-consensus-dense",
+    "most-frequent",
+]
+BASELINES: tuple[str, ...] = (
+    "retrieval-tfidf",
+    "retrieval-dense",
+    "retrieval-consensus",
+    "retrieval-consensus-dense",
+    "most-frequent",
+)
+# Need no index (the dense ones need `radllama index DATA_DIR`).
+DEFAULT_BASELINES: tuple[str, ...] = ("retrieval-tfidf", "retrieval-consensus", "most-frequent")
+DENSE_BASELINES: tuple[str, ...] = ("retrieval-dense", "retrieval-consensus-dense")
 _CHUNK_ROWS = 512  # test rows per sparse similarity product: (512 x n_train) stays small
 
 
@@ -43,7 +62,12 @@ class BaselinesConfig(StrictModel):
     systems: list[BaselineName] = Field(
         default_factory=lambda: list(DEFAULT_BASELINES),
         min_length=1,
-        description="Baselines to run (retrieval-dense needs `radllama index DATA_DIR` first).",
+        description="Baselines to run (the dense ones need `radllama index DATA_DIR` first).",
+    )
+    consensus_k: int = Field(
+        5,
+        ge=2,
+        description="retrieval-consensus: nearest training impressions voted among (MBR).",
     )
 
 
@@ -63,6 +87,7 @@ class Retrieved:
     impression: str
     report_id: str | None  # the training report it came from (None: fell back to the mode)
     similarity: float  # cosine similarity of the findings' TF-IDF vectors
+    consensus: float | None = None  # retrieval-consensus: the pick's weighted mean ROUGE-L
 
 
 class TfidfRetriever:
@@ -95,34 +120,59 @@ class TfidfRetriever:
 
     def query(self, findings: list[str]) -> list[Retrieved]:
         """Nearest training report per query; no shared term -> the most frequent impression."""
-        results: list[Retrieved] = []
+        return [hits[0] for hits in self.query_k(findings, 1)]
+
+    def query_k(self, findings: list[str], k: int) -> list[list[Retrieved]]:
+        """Up to k nearest training reports per query, best first (ties: training order);
+        no shared term at all -> [the most frequent impression]."""
+        results: list[list[Retrieved]] = []
         for start in range(0, len(findings), _CHUNK_ROWS):
             queries = self.vectorizer.transform(findings[start : start + _CHUNK_ROWS])
             similarity = (queries @ self.matrix.T).tocsr()  # rows are L2-normed: dot = cosine
-            best = similarity.argmax(axis=1).A1
-            for row, index in enumerate(best):
-                score = float(similarity[row, index])
-                if score > 0:
-                    results.append(
-                        Retrieved(self.impressions[index], self.report_ids[index], score)
-                    )
-                else:
-                    results.append(Retrieved(self.fallback, None, 0.0))
+            for row in range(similarity.shape[0]):
+                lo, hi = similarity.indptr[row], similarity.indptr[row + 1]
+                columns, scores = similarity.indices[lo:hi], similarity.data[lo:hi]
+                order = sorted(range(len(scores)), key=lambda i: (-scores[i], columns[i]))[:k]
+                hits = [Retrieved(self.impressions[columns[i]], self.report_ids[columns[i]],
+                                  float(scores[i])) for i in order if scores[i] > 0]  # fmt: skip
+                results.append(hits or [Retrieved(self.fallback, None, 0.0)])
         return results
 
 
-def _dense_answers(data: Path, rows: list[dict[str, Any]]) -> tuple[list[Retrieved], dict]:
-    """1-NN over the dense index of DATA_DIR (one batched FAISS search)."""
+def consensus_answers(neighbours: list[list[Retrieved]]) -> list[Retrieved]:
+    """Per query, the MBR pick among its neighbours' impressions (similarity-weighted)."""
+    from radllama.generation.consensus import consensus_scores, mbr_pick
+
+    answers = []
+    for hits in neighbours:
+        texts, weights = [h.impression for h in hits], [h.similarity for h in hits]
+        scores = consensus_scores(texts, weights)
+        best = mbr_pick(texts, weights)
+        answers.append(
+            Retrieved(
+                hits[best].impression,
+                hits[best].report_id,
+                hits[best].similarity,
+                round(scores[best], 6),
+            )  # fmt: skip
+        )
+    return answers
+
+
+def _dense_neighbours(
+    data: Path, rows: list[dict[str, Any]], k: int
+) -> tuple[list[list[Retrieved]], dict]:
+    """k-NN over the dense index of DATA_DIR (one batched FAISS search)."""
     from radllama.retrieval import Retriever
 
     retriever = Retriever.for_data(data)
     if retriever.meta["kind"] != "dense":
         raise ConfigError(
-            f"retrieval-dense needs a dense index; {retriever.folder} is {retriever.meta['kind']}: "
-            f"rebuild it with `radllama index {data}`"
+            f"the dense baselines need a dense index; {retriever.folder} is "
+            f"{retriever.meta['kind']}: rebuild it with `radllama index {data}`"
         )
-    found = retriever.search(rows, k=1)
-    answers = [Retrieved(n[0].impression, n[0].row_id, n[0].similarity) for n in found]
+    found = retriever.search(rows, k=min(k, len(retriever)))
+    answers = [[Retrieved(n.impression, n.row_id, n.similarity) for n in hits] for hits in found]
     return answers, {"index": retriever.meta["kind"], "encoder": retriever.meta["encoder"]}
 
 
@@ -132,6 +182,8 @@ def _rows_for(system: str, rows: list[dict[str, Any]], answers: list[Retrieved],
         result = {"raw_output": answer.impression, "prediction": answer.impression,
                   "latency_s": latency, "retrieved_report_id": answer.report_id,
                   "similarity": round(answer.similarity, 6)}  # fmt: skip
+        if answer.consensus is not None:
+            result["consensus"] = answer.consensus
         yield PredictionRow.for_row(row, system, None, **result).to_json()
 
 
@@ -141,16 +193,28 @@ def run_baselines(config: BaselinesConfig) -> dict[str, dict[str, Any]]:
     rows, dropped = load_split(config.data, split=config.split)
     impressions = [r["impression"] for r in train]
     summary: dict[str, dict[str, Any]] = {}
+    k = config.consensus_k
     for system in config.systems:
         began = time.perf_counter()
-        if system == "retrieval-tfidf":
+        if system in ("retrieval-tfidf", "retrieval-consensus"):
             retriever = TfidfRetriever().fit(
                 [r["findings"] for r in train], impressions, [str(r["report_id"]) for r in train]
             )
-            answers = retriever.query([r["findings"] for r in rows])
-            detail = {"fallbacks": sum(a.report_id is None for a in answers)}
-        elif system == "retrieval-dense":
-            answers, detail = _dense_answers(config.data, rows)
+            findings = [r["findings"] for r in rows]
+            if system == "retrieval-tfidf":
+                answers = retriever.query(findings)
+                detail = {}
+            else:
+                answers, detail = consensus_answers(retriever.query_k(findings, k)), {"k": k}
+            detail["fallbacks"] = sum(a.report_id is None for a in answers)
+        elif system in DENSE_BASELINES:
+            neighbours, detail = _dense_neighbours(
+                config.data, rows, 1 if system == "retrieval-dense" else k
+            )
+            if system == "retrieval-dense":
+                answers = [hits[0] for hits in neighbours]
+            else:
+                answers, detail = consensus_answers(neighbours), {**detail, "k": k}
         else:
             mode, count = most_frequent_impression(impressions)
             answers = [Retrieved(mode, None, 0.0)] * len(rows)

@@ -36,15 +36,16 @@ from typing import Any, Literal, Protocol
 from pydantic import Field, field_validator
 
 from radllama.core.artifacts import DataManifest, PredictionRow, RunRecord, load_split
-from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError, check_failure_rate
 from radllama.core.guard import check_phi_guard, is_loopback_url
 from radllama.core.jsonl import write_jsonl
 from radllama.core.prompts import PromptStyle, strip_prepend
+from radllama.core.registry import Registry
+from radllama.generation.candidates import CandidateConfig, Flagger
 
 
-class GenerateConfig(StrictModel):
-    """What `radllama generate` runs."""
+class GenerateConfig(CandidateConfig):
+    """What `radllama generate` runs (decode=candidates: the `CandidateConfig` fields)."""
 
     data: Path = Field(
         description="Test split file (DATA_DIR/test.jsonl or .parquet) or a DATA_DIR."
@@ -108,11 +109,17 @@ class GenerateConfig(StrictModel):
     num_examples: int | None = Field(
         None, ge=0, description="k similar prior reports in the prompt (default: the run's k)."
     )
+    decode: Literal["greedy", "candidates"] = Field(
+        "greedy",
+        description="greedy, or candidates: greedy + N sampled answers + the k nearest training "
+        "impressions, judged by the model's likelihood, their consensus and the hallucination "
+        "check (hf backend; needs an index).",
+    )
 
     @field_validator("backend")
     @classmethod
     def _registered(cls, name: str) -> str:
-        if name not in BACKENDS:
+        if name not in BACKENDS.load_plugins():
             raise ValueError(
                 f"unknown backend {name!r}; registered backends are [{', '.join(BACKENDS)}]"
             )
@@ -229,6 +236,9 @@ class _Sink:
     style: PromptStyle
     summary: GenerateSummary
     retriever: Any = None  # radllama.retrieval.Retriever when the prompt has k examples
+    # decode=candidates: the index the candidate neighbours come from, and the flagger
+    candidate_retriever: Any = None
+    flagger: Flagger | None = None
 
     def items(self, rows: list[dict[str, Any]]) -> list[tuple]:
         """(exam, findings, neighbours) per row; all rows' neighbours in one matrix search."""
@@ -297,17 +307,13 @@ class GenerationBackend(Protocol):
 
 
 BackendFactory = Callable[[GenerateConfig, DataManifest | None], GenerationBackend]
-BACKENDS: dict[str, BackendFactory] = {}
+BACKENDS: Registry[BackendFactory] = Registry("backend", group="radllama.backends")
 
 
 def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
     """Register a backend factory (a class taking (config, manifest)) under `name`."""
 
-    def register(factory: BackendFactory) -> BackendFactory:
-        BACKENDS[name] = factory
-        return factory
-
-    return register
+    return BACKENDS.add(name)
 
 
 @register_backend("hf")
@@ -369,6 +375,30 @@ def _run_hf(model, rows, config: GenerateConfig, sink: _Sink) -> None:
         max_new_tokens=config.max_new_tokens, batch_size=config.batch_size
     )
     items = sink.items(rows)
+    if config.decode == "candidates":
+        from radllama.generation.candidates import decode_batch
+
+        queries = [{**r, "exam_code": item[0]} for r, item in zip(rows, items, strict=True)]
+        found = sink.candidate_retriever.search(queries, config.candidate_neighbours)
+
+        def run_batch(batch: list[int]) -> list[dict[str, Any]]:
+            return decode_batch(model, [items[i] for i in batch], [found[i] for i in batch],
+                                config, settings, sink.flagger)  # fmt: skip
+    else:
+
+        def run_batch(batch: list[int]) -> list[dict[str, Any]]:
+            outputs = model.generate([items[i] for i in batch], settings)
+            return [
+                {
+                    "raw_output": output.raw_text,
+                    "prediction": output.prediction,
+                    "prompt_tokens": output.prompt_tokens,
+                    "completion_tokens": output.completion_tokens,
+                    "finish_reason": output.finish_reason,
+                }
+                for output in outputs
+            ]
+
     lengths = [model.prompt_tokens(*item) for item in items]
     # Similar lengths in one batch waste little compute on padding.
     order = sorted(range(len(rows)), key=lambda i: lengths[i])
@@ -382,18 +412,10 @@ def _run_hf(model, rows, config: GenerateConfig, sink: _Sink) -> None:
         for start in range(0, len(order), config.batch_size):
             batch = order[start : start + config.batch_size]
             began = time.perf_counter()
-            outputs = model.generate([items[i] for i in batch], settings)
+            results = run_batch(batch)
             latency = round(time.perf_counter() - began, 4)
-            for i, output in zip(batch, outputs, strict=True):
-                result = {
-                    "raw_output": output.raw_text,
-                    "prediction": output.prediction,
-                    "latency_s": latency,
-                    "prompt_tokens": output.prompt_tokens,
-                    "completion_tokens": output.completion_tokens,
-                    "finish_reason": output.finish_reason,
-                }
-                sink.write(rows[i], items[i], result)
+            for i, result in zip(batch, results, strict=True):
+                sink.write(rows[i], items[i], {**result, "latency_s": latency})
             advance(len(batch))
 
 
@@ -479,9 +501,36 @@ def _run_openai(rows, config: GenerateConfig, sink: _Sink) -> None:
 # ---- entry point -------------------------------------------------------------------------
 
 
-def generate_predictions(config: GenerateConfig) -> GenerateSummary:
-    """Generate a prediction for every row of the split not yet in `config.out`."""
+def _candidate_retriever(config: GenerateConfig, style: PromptStyle, retriever):
+    """The index the candidate neighbours come from (--index, else the run's), checked."""
+    from radllama.generation.candidates import check_candidate_request
+    from radllama.retrieval import Retriever
+
+    path = config.index or (style.index or {}).get("path")
+    if path is None:
+        check_candidate_request(config, None)
+    found = retriever if retriever is not None else Retriever.load(path)
+    check_candidate_request(config, len(found))
+    return found
+
+
+def generate_predictions(config: GenerateConfig, flagger: Flagger | None = None) -> GenerateSummary:
+    """Generate a prediction for every row of the split not yet in `config.out`.
+
+    `flagger` (decode=candidates): the hallucination check, ``(findings, impression) ->
+    flags``; the evaluate stage owns it, so the caller above passes it in."""
     began = time.perf_counter()
+    if config.decode == "candidates":
+        if config.backend != "hf":
+            raise ConfigError(
+                "--decode candidates scores every candidate with the model in-process: use "
+                "--backend hf"
+            )
+        if flagger is None:
+            raise ConfigError(
+                "--decode candidates needs the hallucination check: pass "
+                "flagger=radllama.evaluate.hallucination.hallucination_flags"
+            )
     manifest = read_manifest(config.data)
     backend = BACKENDS[config.backend](config, manifest)
     rows, dropped = load_split(config.data, config.limit)
@@ -497,6 +546,9 @@ def generate_predictions(config: GenerateConfig) -> GenerateSummary:
 
         # The index loads once, here, checked against the one the run was trained with.
         style, retriever = attach_retrieval(style, config.index, config.num_examples)
-        backend.generate(pending, _Sink(config.out, system, style, summary, retriever))
+        sink = _Sink(config.out, system, style, summary, retriever, flagger=flagger)
+        if config.decode == "candidates":
+            sink.candidate_retriever = _candidate_retriever(config, style, retriever)
+        backend.generate(pending, sink)
     summary.seconds = time.perf_counter() - began
     return summary

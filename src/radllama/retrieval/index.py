@@ -33,6 +33,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -42,9 +43,10 @@ from pydantic import Field
 
 from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError
-from radllama.core.jsonl import read_jsonl, write_jsonl
+from radllama.core.jsonl import MalformedLines, read_jsonl, read_jsonl_counted, write_jsonl
 from radllama.core.prompts import Example
 from radllama.core.provenance import file_sha256, utc_now, write_json
+from radllama.retrieval.additions import RowRedactor, audit_path_for, check_rows
 
 INDEX_FORMAT = "radllama-index-v1"
 INDEX_DIRNAME = "index"
@@ -148,29 +150,27 @@ def _read_rows(path: Path):
         yield from read_jsonl(path)
 
 
-def _index_rows(path: Path, exam_field: str, seen: set[str]) -> tuple[list[dict], Counter]:
-    """Rows to index from a split file, and the rows left out by reason."""
-    rows, dropped = [], Counter()
-    for row in _read_rows(path):
-        findings, impression = (
-            (row.get("findings") or "").strip(),
-            (row.get("impression") or "").strip(),
-        )
-        row_id = row.get("report_id")
-        if not findings or not impression or row_id in (None, ""):
-            dropped["missing report_id, findings or impression"] += 1
+def _index_rows(
+    rows: Iterable[dict[str, Any]], exam_field: str, seen: set[str], redactor=None
+) -> tuple[list[dict], Counter]:
+    """Rows to index and the rows left out by reason (see `radllama.retrieval.additions`);
+    `redactor` (a `RowRedactor`) de-identifies each kept row first (`--add`)."""
+    kept, dropped = [], Counter()
+    for row in check_rows(rows, seen, dropped):
+        if redactor is not None:
+            row = redactor.row(row)
+        findings, impression = (row.get("findings") or "").strip(), (row.get("impression") or "").strip()  # fmt: skip
+        if not findings or not impression:  # nothing left once de-identified
+            dropped["no_findings" if not findings else "no_impression"] += 1
             continue
-        if str(row_id) in seen:
-            dropped["repeated report_id"] += 1
-            continue
-        seen.add(str(row_id))
         patient = row.get("patient_id")
-        rows.append({
-            "row_id": str(row_id), "patient_id": None if patient in (None, "") else str(patient),
+        kept.append({
+            "row_id": str(row["report_id"]).strip(),
+            "patient_id": None if patient in (None, "") else str(patient).strip(),
             "exam": exam_of(row, exam_field), "findings": findings, "impression": impression,
             "findings_key": findings_key(findings),
         })  # fmt: skip
-    return rows, dropped
+    return kept, dropped
 
 
 def _data_identity(data_dir: Path, train: Path) -> dict[str, Any]:
@@ -191,7 +191,7 @@ def build_index(
     data_dir = Path(data_dir)
     train = _train_file(data_dir)
     began = time.perf_counter()
-    rows, dropped = _index_rows(train, config.exam_field, set())
+    rows, dropped = _index_rows(_read_rows(train), config.exam_field, set())
     if not rows:
         raise DataError(f"{train}: no row has report_id, findings and impression; nothing to index")
     meta: dict[str, Any] = {
@@ -249,37 +249,58 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def add_to_index(path: str | Path, new_rows: str | Path, progress: bool = True) -> dict[str, Any]:
-    """Append the rows of NEW.jsonl to an existing index (no rebuild); returns the new meta."""
+def add_to_index(
+    path: str | Path, new_rows: str | Path, progress: bool = True, audit: str | Path | None = None
+) -> dict[str, Any]:
+    """Append the rows of NEW.jsonl to an existing index (no rebuild), de-identified as
+    `radllama prepare` de-identified the dataset; returns the new meta (its last ``additions``
+    entry: rows added, dropped by reason, redactions, where the audit went)."""
     folder, new_rows = index_dir(path), Path(new_rows)
     meta = read_meta(folder)
     if not new_rows.is_file():
         raise DataError(f"{new_rows} not found; pass a JSONL file of report rows to --add")
+    audit_path = audit_path_for(new_rows, folder.parent, Path(audit) if audit else None)
     seen = {r["row_id"] for r in read_jsonl(folder / "rows.jsonl")}
-    rows, dropped = _index_rows(new_rows, meta["exam_field"], seen)
-    if meta["kind"] == "dense" and rows:
-        import faiss
-
-        from radllama.retrieval.encoder import encode, encoder_sha256
-
-        encoder = Path(meta["encoder_path"])
-        if not encoder.is_dir() or encoder_sha256(encoder) != meta["encoder_sha256"]:
-            raise ConfigError(
-                f"encoder {encoder} is missing or changed since the index was built; rebuild with `radllama index DATA_DIR`"
-            )
-        index = faiss.read_index(str(folder / "vectors.faiss"))
-        index.add(encode([index_text(r["exam"], r["findings"]) for r in rows], encoder,
-                         meta.get("batch_size", 64), progress, f"Encoding {new_rows.name}"))  # fmt: skip
-        faiss.write_index(index, str(folder / "vectors.faiss.tmp"))
-        (folder / "vectors.faiss.tmp").replace(folder / "vectors.faiss")
+    malformed = MalformedLines()
+    redactor = RowRedactor(folder.parent)
+    lines = (row for _, row in read_jsonl_counted(new_rows, malformed))
+    rows, dropped = _index_rows(lines, meta["exam_field"], seen, redactor)
+    dropped.update(malformed.by_reason)
+    if not rows:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in dropped.most_common()) or "no rows"
+        raise DataError(
+            f"nothing to add from {new_rows}: every row was left out ({reasons}); each line "
+            "must be a JSON object with text fields report_id, findings and impression"
+        )
+    audited = redactor.write_audit(audit_path, new_rows)
+    if meta["kind"] == "dense":
+        _add_vectors(folder, meta, rows, progress, new_rows.name)
     with (folder / "rows.jsonl").open("a", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     meta["rows"] += len(rows)
     meta["additions"].append({"file": str(new_rows), "sha256": file_sha256(new_rows),
-                              "rows": len(rows), "dropped": dict(dropped), "at": utc_now()})  # fmt: skip
-    write_json(folder / "meta.json", meta)
+                              "rows": len(rows), "dropped": dict(dropped), "deid": audited,
+                              "at": utc_now()})  # fmt: skip
+    write_json(folder / "meta.json", meta)  # last: what a running server watches
     return meta
+
+
+def _add_vectors(folder: Path, meta: dict, rows: list[dict], progress: bool, name: str) -> None:
+    import faiss
+
+    from radllama.retrieval.encoder import encode, encoder_sha256
+
+    encoder = Path(meta["encoder_path"])
+    if not encoder.is_dir() or encoder_sha256(encoder) != meta["encoder_sha256"]:
+        raise ConfigError(
+            f"encoder {encoder} is missing or changed since the index was built; rebuild with `radllama index DATA_DIR`"
+        )
+    index = faiss.read_index(str(folder / "vectors.faiss"))
+    index.add(encode([index_text(r["exam"], r["findings"]) for r in rows], encoder,
+                     meta.get("batch_size", 64), progress, f"Encoding {name}"))  # fmt: skip
+    faiss.write_index(index, str(folder / "vectors.faiss.tmp"))
+    (folder / "vectors.faiss.tmp").replace(folder / "vectors.faiss")
 
 
 # ---- searching ---------------------------------------------------------------------------
@@ -293,11 +314,14 @@ class Retriever:
     ) -> None:
         self.folder, self.meta, self.rows, self._backend = folder, meta, rows, backend
         self._ids = [r["row_id"] for r in rows]
+        self.expect: dict[str, Any] | None = None  # the identity checked at load (and reload)
+        self.stamp: tuple | None = None  # meta.json's stat when loaded (see `current`)
 
     @classmethod
     def load(cls, path: str | Path, expect: dict[str, Any] | None = None) -> Retriever:
         """Open DATA_DIR/index (or the folder itself); `expect` = the identity a run recorded."""
         folder = index_dir(path)
+        stamp = _stamp(folder)
         meta = read_meta(folder)
         if expect:
             check_identity(expect, meta, folder)
@@ -327,7 +351,31 @@ class Retriever:
             backend = BM25Okapi(
                 [_WORD.findall(index_text(r["exam"], r["findings"]).lower()) for r in rows]
             )
-        return cls(folder, meta, rows, backend)
+        retriever = cls(folder, meta, rows, backend)
+        retriever.expect, retriever.stamp = expect, stamp
+        return retriever
+
+    def changed_on_disk(self) -> bool:
+        """True when meta.json was rewritten since this index was loaded (an `--add` or a
+        rebuild; meta.json is written last, atomically). One stat call."""
+        return _stamp(self.folder) != self.stamp
+
+    def current(self) -> Retriever:
+        """This retriever, or the index loaded again when it changed on disk (checked against
+        the same identity); raises DataError/ConfigError when the changed index cannot be used,
+        so a caller never keeps serving rows the index no longer holds."""
+        stamp = _stamp(self.folder)
+        if stamp == self.stamp:
+            return self
+        refused = getattr(self, "_refused", None)
+        if refused is not None and refused[0] == stamp:  # the same broken state: no second load
+            raise refused[1]
+        try:
+            return Retriever.load(self.folder, expect=self.expect)
+        except (DataError, ConfigError) as error:
+            message = f"the index at {self.folder} changed on disk and cannot be used: {error}"
+            self._refused = (stamp, type(error)(message))
+            raise self._refused[1] from None
 
     @classmethod
     def for_data(cls, data_dir: str | Path) -> Retriever:
@@ -448,6 +496,14 @@ class Retriever:
         return kept
 
 
+def _stamp(folder: Path) -> tuple | None:
+    try:
+        info = (folder / "meta.json").stat()
+    except OSError:
+        return None
+    return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
 def check_identity(expect: dict[str, Any], meta: dict[str, Any], folder: Path) -> None:
     """One-line error when the index is not the one the run was trained with."""
     for key in IDENTITY_KEYS:
@@ -464,11 +520,33 @@ def check_identity(expect: dict[str, Any], meta: dict[str, Any], folder: Path) -
 
 
 def describe(meta: dict[str, Any]) -> str:
-    dropped = ", ".join(f"{n} {reason}" for reason, n in meta.get("dropped", {}).items()) or "none"
+    """One line about the index: rows, rows added later, every dropped row by reason (the
+    build's and every addition's)."""
+    dropped = Counter(meta.get("dropped", {}))
+    for addition in meta.get("additions", []):
+        dropped.update(addition.get("dropped", {}))
+    listed = ", ".join(f"{n} {reason}" for reason, n in dropped.most_common()) or "none"
     added = sum(a["rows"] for a in meta.get("additions", []))
     return (
         f"{meta['kind']} index ({meta['encoder']}, dim {meta.get('dim')}): {meta['rows']} rows"
-        f" ({added} added later), dropped: {dropped}, built in {meta.get('build_seconds')} s"
+        f" ({added} added later), dropped: {listed}, built in {meta.get('build_seconds')} s"
+    )
+
+
+def describe_addition(meta: dict[str, Any]) -> str:
+    """One line about the last `--add`: rows added, left out by reason, redactions, audit."""
+    last = meta["additions"][-1]
+    dropped = Counter(last["dropped"])
+    listed = ", ".join(f"{n} {reason}" for reason, n in dropped.most_common())
+    deid = last.get("deid") or {}
+    by_type = ", ".join(f"{n} {kind}" for kind, n in deid.get("by_type", {}).items())
+    return (
+        f"added {last['rows']} of {last['rows'] + sum(dropped.values())} rows from "
+        f"{Path(last['file']).name}; dropped: {sum(dropped.values())}"
+        + (f" ({listed})" if listed else "")
+        + f"; de-identified: {deid.get('total_redactions', 0)} redactions"
+        + (f" ({by_type})" if by_type else "")
+        + f", audit {deid.get('path')}"
     )
 
 

@@ -11,20 +11,46 @@ over `radllama.training.*` (config, data + tokenisation cache, packing statistic
 model/PEFT/quantisation, arguments, run orchestration, model card).
 """
 
-from radllama.training.config import (
-    LoraSettings,
-    QuantizationSettings,
-    TrainConfig,
-    WatchdogSettings,
-)
-from radllama.training.run import (
-    RUN_FILE,
-    TrainingDiverged,
-    dry_run,
-    prepare_training,
-    train,
-    weights_digest,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Lazy (PEP 562): `radllama.training.config` stays importable without torch, so the CLI can
+# build its options from TrainConfig without loading the training stack.
+_EXPORTS = {
+    "LoraSettings": "config",
+    "QuantizationSettings": "config",
+    "TrainConfig": "config",
+    "WatchdogSettings": "config",
+    "RUN_FILE": "run",
+    "TrainingDiverged": "run",
+    "dry_run": "run",
+    "prepare_training": "run",
+    "train": "run",
+    "weights_digest": "run",
+}
+
+if TYPE_CHECKING:
+    from radllama.training.config import (
+        LoraSettings,
+        QuantizationSettings,
+        TrainConfig,
+        WatchdogSettings,
+    )
+    from radllama.training.run import (
+        RUN_FILE,
+        TrainingDiverged,
+        dry_run,
+        prepare_training,
+        train,
+        weights_digest,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "RUN_FILE",

@@ -56,3 +56,6 @@ STATE_NAMES = list(words("state_names"))
 US_CITIES = word_set("us_cities")
 SURROGATE_FAMILY = list(words("surrogate_family"))
 SURROGATE_STREETS = list(words("surrogate_streets"))
+# Clinical phrases of name-shaped words ("Austin Moore prosthesis"): redactions never cut in.
+KEEP_PHRASES = words("keep_phrases")
+HOSPITAL_NAMES = list(words("hospital_names"))

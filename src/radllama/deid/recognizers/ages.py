@@ -25,6 +25,14 @@ _AGE_AFTER_NAME_RE = re.compile(
 _AGE_IN_PARENS_RE = re.compile(r"[ ]\((?P<a>[0-9]{2,3})\)")
 
 
+def _over_89_digits(_deid: Any, _text: str, match: re.Match[str]) -> Span | None:
+    """ "102f", "94F", "104M": an age with a sex letter; only the digits are the age."""
+    digits = _LEADING_DIGITS.match(match.group()).group()  # type: ignore[union-attr]
+    return (
+        Span(match.start(), match.start() + len(digits), "AGE") if 89 < int(digits) < 130 else None
+    )
+
+
 def _over_89(_deid: Any, _text: str, match: re.Match[str]) -> Span | None:
     number = int(_LEADING_DIGITS.match(match.group()).group())  # type: ignore[union-attr]
     return Span(match.start(), match.end(), "AGE") if 89 < number < 130 else None
@@ -49,6 +57,32 @@ RECOGNIZERS = [
         validate=_over_89,
         cues=(r"\b[Aa]ge ", r"\b[Aa]ged ", "AGE ", "[Aa]ge: ", "AGE: "),
         example="age 93",
+    ),
+    Recognizer(
+        "age_sex",
+        "AGE",
+        "digit",
+        r"[0-9]{1,2}[FMfm](?![A-Za-z0-9])",
+        order=155,
+        validate=_over_89_digits,
+        example="HISTORY: 104M with inversion injury",
+    ),
+    Recognizer(
+        "age_is",
+        "AGE",
+        "digit_after_word",
+        r"[0-9]{1,2}(?![0-9%.,])(?![ ]?(?:mm|cm|%|percent))",
+        order=35,
+        validate=_over_89,
+        cues=(
+            r"\b[Pp]t is ",
+            r"\b[Pp]atient is ",
+            "PT IS ",
+            "PATIENT IS ",
+            r"\bShe is ",
+            r"\bHe is ",
+        ),
+        example="Pt is 94 and lives alone",
     ),
     Recognizer(
         "decade",

@@ -14,6 +14,15 @@ EMAIL_RE = re.compile(r"@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 URL_RE = re.compile(r"://[^\s<>\"'\]\[]+")
 WWW_RE = re.compile(r"(?<![\w/.])[Ww][Ww][Ww]\.[^\s<>\"'\]\[]+")
 _URL_TRAIL = ".,;:)!?"
+# A host name without a scheme: "portal.uhm.edu/mychart/results", "pacs.nuhhealth.org/share/1"
+# (a dot-separated host ending in a common top-level domain; the part after "@" of an e-mail
+# address is not one).
+_TLDS = ("org", "edu", "com", "net", "gov", "health", "io", "us", "info", "care")
+TLD_RE = re.compile(r"\.(?:" + "|".join(_TLDS) + r")(?![a-z])")  # the gate of BARE_URL_RE
+BARE_URL_RE = re.compile(
+    r"(?<![\w@./-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:" + "|".join(_TLDS) + r")"
+    r"(?:/[^\s<>\"'\]\[]*|(?![\w@.-]))"
+)
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _SCHEME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 
@@ -44,7 +53,7 @@ RECOGNIZERS = [
         "phone",
         "PHONE",
         "digit",
-        r"[0-9]{2}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])(?:[ ]?(?:x|ext\.?)[ ]?[0-9]{1,5})?",
+        r"[0-9]{2}\)?[-. ]?[0-9]{3}[-. ][0-9]{4}(?![0-9])(?:[ ]?(?:x|ext\.?)[ ]?[0-9]{1,5}(?:-[0-9]{3,5})?)?",
         order=80,
         validate=_phone,
         example="(617) 555-0134 x12",

@@ -28,6 +28,30 @@ def _plausible_clock(value: str) -> bool:
     return hour <= 12 if has_ampm else hour <= 24
 
 
+def _military(_deid: Any, text: str, match: re.Match[str]) -> Span | None:
+    """0559, 1430 after a time cue: hours 00-23, minutes 00-59, no unit after it."""
+    value = match.group()
+    if int(value[:2]) > 23 or int(value[2:]) > 59:
+        return None
+    if _UNIT_AFTER_RE.match(text[match.end() : match.end() + 8].lstrip(" ").lower()):
+        return None  # "at 1200 mg", "to 1000 mL"
+    return Span(match.start(), match.end(), "TIME")
+
+
+# A month/day and a 24-hour time stamp in parentheses: "ADDENDUM (09/11 1644):"
+STAMP_RE = re.compile(
+    r"\((?P<d>(?:1[0-2]|0?[1-9])/(?:3[01]|[12][0-9]|0?[1-9]))[ ]"
+    r"(?P<t>(?:[01][0-9]|2[0-3])[0-5][0-9])\)"
+)
+# Military times after a date ("11/6/2018 1349", "June 4, 2019 2006"): see _layout.
+MILITARY_AFTER_DATE_RE = re.compile(
+    r"[ ]{1,2}(?:at[ ])?(?P<t>(?:[01][0-9]|2[0-3])[0-5][0-9])(?![0-9A-Za-z]|[.,:/-][0-9])"
+)
+_UNIT_AFTER_RE = re.compile(
+    r"(?:mm|cm|ml|mgy|msv|hu|kg|g|cc|mcg|mg|units?|cgy|gy|mci|mbq)(?![a-z])|%"
+)
+
+
 def _numeric_date(_deid: Any, _text: str, match: re.Match[str]) -> Span | None:
     """12/03/2019 yes; 13/45/2019 no (month and day in range)."""
     return (
@@ -73,7 +97,8 @@ RECOGNIZERS = [
         "clock",
         "TIME",
         "digit",
-        r"[0-9]?:[0-5][0-9](?::[0-5][0-9])?(?:[ ]?" + _AMPM + r")?"
+        # not the ratio "1:100,000" nor an image number "4:198"
+        r"[0-9]?:[0-5][0-9](?::[0-5][0-9])?(?![0-9]|,[0-9]{3})(?:[ ]?" + _AMPM + r")?"
         r"(?:[ ]?(?:hours|hrs|h)(?![A-Za-z]))?",
         order=100,
         validate=_clock,
@@ -135,11 +160,41 @@ RECOGNIZERS = [
             "FROM ",
             "since ",
             "until ",
+            "study of ",
+            "exam of ",
+            "[Aa]dmitted ",
+            "[Dd]ischarged ",
+            "clinic ",
             ":[0-9]{2}, ",
             "[apAP][mM], ",
             r"[apAP]\.[mM]\., ",
         ),
         example="on 3/4",
+    ),
+    # 24-hour clock times without a colon after a time cue: "at 0559", "Start 1822  End 1856",
+    # "TIME: 1807" (with "hrs" after it the clock_hours rule takes them anywhere)
+    Recognizer(
+        "military_time",
+        "TIME",
+        "digit_after_word",
+        r"[0-9]{3}(?![0-9])(?![.,:/-][0-9])",
+        order=25,
+        validate=_military,
+        cues=(
+            "at ",
+            "AT ",
+            "@ ",
+            "[Tt]ime: ",
+            "TIME: ",
+            "[Tt]ime ",
+            "Start ",
+            "START ",
+            "End ",
+            "END ",
+            "[Ss]tarted ",
+            "[Ee]nded ",
+        ),  # not "since"/"until": "stable since 2019" is a year
+        example="Discussed with the ED at 0559.",
     ),
     Recognizer(
         "month_date",

@@ -33,16 +33,46 @@ specimen""".split()
 )
 _ID_VALUE_AFTER_RE = re.compile(
     r"(?:[ ]?(?:no|number|num))?\.?[ ]?[:#]?[ ]?[#(]{0,2}"
-    r"(?P<v>(?:(?<=license: )[a-z]{2}[ ](?=[0-9]))?(?=[a-z0-9.-]*[0-9])[a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]|(?<=bed )[a-z](?![a-z0-9]))"
+    r"(?P<v>(?<=plate )[a-z0-9]{2,4}[ ][a-z0-9]{2,4}(?![a-z0-9.-])|(?:(?<=license: )[a-z]{2}[ ](?=[0-9]))?(?=[a-z0-9.-]*[0-9])[a-z0-9][a-z0-9.-]*[a-z0-9]|[0-9]|(?<=bed )[a-z](?![a-z0-9]))"
 )
 # Login names: "Workstation user: mgarcia2", "Verified by srao on ...".
-_USER_KEYWORDS = ["user", "verified by", "login", "username"]
+_USER_KEYWORDS = [
+    "user",
+    "verified by",
+    "login",
+    "username",
+    "printed by",
+    "submitted by",
+    "entered by",
+    "created by",
+    "uploaded by",
+    "exported by",
+    "-----reply-----",
+]
 _USER_AFTER_RE = re.compile(r"[ ]?:?[ ](?P<v>[a-z][a-z0-9._-]+)(?![a-z0-9])")
 # A one-letter bed ends its phrase: "micu bed a.", "ed bed d\n", "bed c, at 7:35".
 _BED_LETTER_END_RE = re.compile(r"[ ]*(?:[,.;)]|\n|$)")
 # A unit after a long number makes it a measurement ("12000 units", "1500 mg"); the unit must
 # end there, so a hospital acronym on the next line ("5590569\nMGH") does not count.
 _UNIT_AFTER_RE = re.compile(r"(?:mm|cm|ml|mgy|msv|hu|kg|g|cc|mcg|mg|units?)(?![a-z])|%")
+
+
+# CMS Medicare Beneficiary Identifier: 11 characters, C A AN N A AN N A A N N (letters without
+# S L O I B Z), plain or written 1EG4-TE5-MK72.
+_MBI_LETTER = "[AC-HJKMNP-RT-Y]"
+_MBI_REST = (
+    f"{_MBI_LETTER}[AC-HJKMNP-RT-Y0-9][0-9]-?{_MBI_LETTER}[AC-HJKMNP-RT-Y0-9][0-9]-?"
+    f"{_MBI_LETTER}{{2}}[0-9]{{2}}(?![A-Za-z0-9])"
+)
+# Vehicle identification number (ISO 3779): 17 characters without I, O, Q.
+_VIN_REST = "[A-HJ-NPR-Z0-9]{16}(?![A-Za-z0-9])"
+
+
+def _vin(_deid: Any, text: str, match: re.Match[str]) -> Span | None:
+    """A 17-character VIN has digits and letters both (not a run of one of them)."""
+    value = match.group()
+    digits = sum(c.isdigit() for c in value)
+    return Span(match.start(), match.end(), "ID") if 1 <= digits <= 15 else None
 
 
 def _id_type(label: str) -> str:
@@ -99,6 +129,14 @@ RECOGNIZERS = [
         example="123-45-67",
     ),
     Recognizer(
+        "ssn_spaced",
+        "SSN",
+        "digit",
+        r"[0-9]{2}[ ][0-9]{2}[ ][0-9]{4}(?![0-9])",
+        order=41,
+        example="SSN: 589 94 4917",
+    ),
+    Recognizer(
         "ssn",
         "SSN",
         "digit",
@@ -125,6 +163,34 @@ RECOGNIZERS = [
         order=30,
         example="(x8694)",
     ),
+    # extensions written "x8-4133" (a dialling prefix, then the line)
+    Recognizer(
+        "extension_dashed",
+        "ID",
+        "digit_anywhere",
+        r"(?<=[^A-Za-z0-9][xX][0-9])-[0-9]{3,5}(?![0-9])",
+        order=35,
+        example="call x8-4133",
+    ),
+    # record numbers written in digit pairs: "mrn 95 37 67 38", "UNIT NO: 00 82 28 60 22"
+    Recognizer(
+        "paired_digits",
+        "ID",
+        "digit",
+        r"[0-9](?:[ ][0-9]{2}){3,6}(?![0-9]|[ ]?(?:mm|cm|ml|mg|%))",
+        order=45,
+        example="mrn 95 37 67 38",
+    ),
+    Recognizer("mbi", "ID", "digit", _MBI_REST, order=46, example="MBI: 1EG4-TE5-MK72"),
+    Recognizer(
+        "vin_digit",
+        "ID",
+        "digit",
+        _VIN_REST,
+        order=47,
+        validate=_vin,
+        example="VIN 2L6J7SWUP2561YFM0",
+    ),
     # the last four digits of a masked SSN: "xxx-xx-6598", "***-**-1234"
     Recognizer(
         "ssn_masked",
@@ -133,6 +199,15 @@ RECOGNIZERS = [
         r"(?<=[xX*]{3}-[xX*]{2}-[0-9])[0-9]{3}(?![0-9])",
         order=40,
         example="xxx-xx-6598",
+    ),
+    Recognizer(
+        "vin_capital",
+        "ID",
+        "capital",
+        _VIN_REST,
+        order=15,
+        validate=_vin,
+        example="VIN T91F9HE170PC3R7NL",
     ),
     Recognizer(
         "id_label",

@@ -15,6 +15,7 @@ from radllama.deid.lexicons import (
     WORD_SURNAMES,
 )
 from radllama.deid.recognizers.ages import _AGE_IN_PARENS_RE
+from radllama.deid.recognizers.dates import MILITARY_AFTER_DATE_RE
 from radllama.deid.recognizers.locations import _ABBREVIATED_CITY_RE, _CITY_AFTER_ADDRESS_RE
 from radllama.deid.recognizers.names import _CAPS_ONLY_TERMS
 from radllama.deid.recognizers.patterns import (
@@ -37,8 +38,22 @@ _SIGNOFF_INITIALS_RE = re.compile(rf"(?:^|\.[ ]|\n)(?P<i>[{_UP}]{{2,3}}|[a-z]{{2
 _SIGNOFF_HEAD_RE = re.compile(r"(?:(?:SIGNED|Signed|signed):?[ ]+)?")
 
 
+# "Sent: Saturday, June 25, 2022": the weekday belongs to the date
+_WEEKDAY_BEFORE_RE = re.compile(
+    r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun|MON|TUES|WEDNES|THURS|FRI|SATUR|SUN)(?:day|DAY),?[ ]$"
+)
+# "submitted by ksamuelsso 09/23": a month/day right after a name
+_MONTH_DAY_AFTER_RE = re.compile(
+    r"[ ](?P<d>(?:1[0-2]|0?[1-9])/(?:3[01]|[12][0-9]|0?[1-9]))(?![0-9/])"
+)
+# "RIS WORKLIST  NM1  BH  09/15/22": a short acronym column right before a date column
+_ACRONYM_COLUMN_RE = re.compile(r"(?:^|[ ]{2})(?P<a>[A-Z]{2,6})[ ]{2,}$")
 _MODALITIES = frozenset("CT MR US XR PET NM CR DX MG RF IR CTA MRA MRI DEXA".split())
 _ANCHOR_WORD_RE = re.compile(rf"[{_UP}{_LO}][{_UP}{_LO}'’-]*\.?")
+
+
+def line_start_of(text: str, position: int) -> int:
+    return text.rfind("\n", 0, position) + 1
 
 
 def _column_gap_end(text: str, line_start: int, end: int) -> re.Match[str] | None:
@@ -116,6 +131,30 @@ class LayoutRules:
                 if span is not None:
                     taken.append(span)
         for start, end, kind in found:
+            if kind == "DATE" and text[start - 2 : start] == "  ":
+                column = _ACRONYM_COLUMN_RE.search(
+                    text, max(line_start_of(text, start), start - 12), start
+                )
+                if column is not None:
+                    token = column.group("a")
+                    if (
+                        token not in _MODALITIES
+                        and token not in CLINICAL_ACRONYMS
+                        and token.lower() not in self.allow
+                    ):
+                        taken.append(Span(column.start("a"), column.end("a"), "HOSPITAL"))
+            if kind == "DATE" and start >= 8 and text[start - 1] == " ":
+                weekday = _WEEKDAY_BEFORE_RE.search(text, max(0, start - 12), start)
+                if weekday is not None:
+                    taken.append(Span(weekday.start(), start, "DATE"))
+            if kind == "NAME" and text.startswith(" ", end):
+                month_day = _MONTH_DAY_AFTER_RE.match(text, end)
+                if month_day is not None:
+                    taken.append(Span(month_day.start("d"), month_day.end("d"), "DATE"))
+            if kind == "DATE" and text.startswith(" ", end):  # "11/6/2018 1349": 24-hour time
+                clock = MILITARY_AFTER_DATE_RE.match(text, end)
+                if clock is not None:
+                    taken.append(Span(clock.start("t"), clock.end("t"), "TIME"))
             paren = start - 2 if text[start - 2 : start] in ("(x", "(X") else start - 1
             if kind == "ID" and text[paren : paren + 2] in ("(x", "(X"):
                 # "acknowledged by june esposito (x38085)": an extension closes a name

@@ -9,6 +9,7 @@ from typing import Any
 from radllama.deid.lexicons import (
     CLINICAL_ACRONYMS,
     COMMON_SET,
+    HOSPITAL_NAMES,
     STATE_CODES,
     STATE_NAMES,
     US_CITIES,
@@ -25,7 +26,7 @@ _STREET_WORDS = (
 _STREET = rf"(?:{_STREET_WORDS}|{_STREET_WORDS.upper()})\.?(?![A-Za-z])"
 _ADDRESS_TAIL = (
     r"(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Room|Rm|Floor|Fl|APT|SUITE|STE|UNIT|ROOM|RM)\.?"
-    r"[ ]?#?[0-9A-Za-z-]+|[ ]#[0-9]+)?"
+    r"[ ]?#?[0-9A-Za-z-]+|,?[ ]#[0-9A-Za-z-]+)?"
     r"(?:,[ ]?(?:[A-Z][a-z]+|[A-Z]{3,})(?:[ ](?:[A-Z][a-z]+|[A-Z]{3,})){0,2}"
     r"(?:,?[ ][A-Z]{2}(?![A-Za-z]))?"
     r"(?:,?[ ][0-9]{5}(?:-[0-9]{4})?(?![0-9]))?)?"
@@ -107,6 +108,9 @@ class LocationRules:
             kept[-1].group().lower() in _FACILITY_LINK
             or kept[-1].group().lower().strip(".'’") in self.cue_stop
         ):
+            lead = " ".join(w.group() for w in reversed(kept[-3:])).lower()
+            if any(" ".join(lead.split()[:n]) in US_CITIES for n in (2, 3)):
+                break  # "New Haven Cancer Institute": a city opens the name
             kept.pop()
         if not kept:
             return None
@@ -124,6 +128,12 @@ class LocationRules:
 
     def _with_city(self, text: str, start: int, end: int) -> Span:
         """A facility span, extended over " in Toledo" (the city it is in) when that follows."""
+        if text.startswith((" of ", " OF "), end):
+            place = _OF_PLACE_RE.match(text, end)
+            if place is not None:
+                words = place.group().split()[1:]
+                if not any(w.lower() in self.cue_stop for w in words if w != "the"):
+                    end = place.end()
         city = _IN_ANY_CITY_RE.match(text, end)  # "... medical center in savannah dated"
         if city is not None:
             words = city.group("c").split(" ")
@@ -151,6 +161,8 @@ class LocationRules:
                 )
                 or (head.endswith("(") and text.startswith(", ", end))  # "(MGH, Ann Arbor, MI"
                 or text.startswith((" PACS", " pacs"), end)  # "Images pushed to MGH PACS"
+                # a header column: "RIS WORKLIST  MR1  JRH  11/08/2014"
+                or (head.endswith("  ") and text.startswith("  ", end))
             ):
                 return None
         return self._with_city(text, start, end)
@@ -188,6 +200,56 @@ class LocationRules:
             return None  # "no displaced rib fractures, or ...": clinical words are no city
         length = len(" ".join(reversed(taken)))
         return Span(comma - length, comma, "CITY")
+
+
+# "... Hospital of Providence", "Internal Medicine Associates of Las Vegas": the place after
+# "of" belongs to the facility's name
+_OF_PLACE_RE = re.compile(
+    r"[ ](?:of|OF)[ ](?:the[ ]|THE[ ])?[A-Z][A-Za-z.'-]+(?:[ ][A-Z][A-Za-z.'-]+){0,2}"
+)
+# A facility acronym where a facility is expected: "performed at LIA.", "Site: PCI",
+# "Thank you for choosing UHC", "BH MRN: 203072898", "fax correspondence to DMWHC Radiology".
+_FACILITY_CUES = (
+    "at ",
+    "AT ",
+    "choosing ",
+    "[Ss]ite: ",
+    "SITE: ",
+    "[Ll]ocation: ",
+    "LOCATION: ",
+    "[Ff]acility: ",
+    "FACILITY: ",
+    "[Ii]nstitution: ",
+    "INSTITUTION: ",
+    "[Ff]rom ",
+    "FROM ",
+    "[Tt]ransferred from ",
+)
+_FACILITY_ACRONYM = (
+    "(?=[A-Z])(?:(?:"
+    + "|".join(rf"(?<=\b{cue}[A-Z])" for cue in _FACILITY_CUES)
+    + r")[A-Z]{1,6}(?![A-Za-z0-9])"
+    + r"|[A-Z]{1,6}(?=[ ](?:MRN|Radiology|RADIOLOGY|Imaging)(?![A-Za-z])))"
+)
+_NOT_FACILITIES = frozenset(
+    "CT MR MRI US XR PET NM CR DX MG RF IR CTA MRA ED ER ICU OR PACU".split()
+)
+
+
+def _facility_acronym(deid: Any, text: str, match: re.Match[str]) -> Span | None:
+    token = match.group()
+    if "XXX" in token:
+        return None  # Open-i's placeholder: "at XXXXPM"
+    if token in _NOT_FACILITIES or token in CLINICAL_ACRONYMS or token.lower() in deid.allow:
+        return None
+    if token in STATE_CODES:
+        return None  # "from TX"
+    return deid._with_city(text, match.start(), match.end())
+
+
+def _known_hospital(deid: Any, text: str, match: re.Match[str]) -> Span:
+    """A gazetteer hospital, with " in Lowell" after it."""
+    return deid._with_city(text, match.start(), match.end())
 
 
 def _hospital_or_surname(deid: Any, text: str, match: re.Match[str]) -> Span | None:
@@ -250,12 +312,31 @@ RECOGNIZERS = [
         order=40,
         example="PO Box 4209",
     ),
+    Recognizer(
+        "facility_acronym",
+        "HOSPITAL",
+        "capital",
+        _FACILITY_ACRONYM,
+        order=55,
+        validate=_facility_acronym,
+        example="performed at LIA.",
+    ),
+    Recognizer(
+        "known_hospital",
+        "HOSPITAL",
+        "capital",
+        _trie(sorted(set(HOSPITAL_NAMES) | {name.upper() for name in HOSPITAL_NAMES}))
+        + r"(?![A-Za-z])",
+        validate=_known_hospital,
+        order=54,  # before facility_acronym: "site: UW Medicine" is more than "UW"
+        example="Outside study from Mass General",
+    ),
     # Hospital abbreviations: "SJMC", "MGH", "SVH" (checked in Python: context, not clinical).
     Recognizer(
         "hospital_acronym",
         "HOSPITAL",
         "capital",
-        r"[A-Z]{0,2}(?:MC|H)(?![A-Za-z0-9])",
+        r"[A-Z]{0,3}(?:MC|H|HC|HS)(?![A-Za-z0-9])",
         order=60,
         validate=_hospital_or_surname,
         example="transferred from SJMC",

@@ -26,7 +26,8 @@ _NOT_CREDENTIAL = r"(?!(?:MD|DO|RN|NP|PA|PhD|MBBS|M\.D\.|D\.O\.|R\.N\.|Ph\.D\.)(
 # The rest of one name token after its first capital: Smith, McDonald, O'Brien, Smith-Jones,
 # SMITH, an initial "J." or initials "J.C."; never Open-i's XXXX, never followed by a digit.
 _TOKEN_REST = (
-    rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}]?[{_LO}]+)?"
+    rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:['’ʼ](?!s(?![{_LO}]))[{_LO}]+)?(?:[{_UP}][{_LO}]+)?"
+    rf"(?:-[{_UP}]?[{_LO}]+)?"
     rf"|'[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|'[{_UP}]{{2,}}(?:-[{_UP}]+)?|[{_UP}]+(?:['-][{_UP}]+)?"
     rf"|\.(?:[{_UP}]\.)*(?=[ ,\t\n]|$))"
     # not "Series 3", "Grade 2", "T12"; but "Signed T. Bianchi 06.12.2023" and "Signed I.
@@ -47,8 +48,12 @@ _NAME_REST = (
 _TITLED = (
     r"\.?[ \t]{1,4}" + _PARTICLES + "*" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
 )
-_TITLES = "Dr|DR|Drs|DRS|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF"
-_CREDENTIALS = "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O."
+# "RN" before a name is a title too: "transport with RN Leon Dragicevic"
+_TITLES = "Dr|DR|Drs|DRS|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF|RN"
+_CREDENTIALS = (
+    "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O.|RDMS|RVT|RT|CNMT|CRNA|"
+    "RTT|RRA|ARNP|DNP|LPN|RDCS|RPA"
+)
 # A capitalised word is a name *candidate* only behind one of these cheap gates (checked in
 # Python afterwards): a cue-like word or colon before it; a Titlecase word after it ("John
 # Smith"); or "Last," at the start of a line. Ordinary sentence starts ("The lungs") pass none.
@@ -92,7 +97,7 @@ NAME_BEFORE_CREDENTIAL_RE = re.compile(
     + _PARTICLES
     + "*"
     + _TOKEN
-    + r"){0,3},?[ \t]{1,3}$"
+    + rf"){{0,3}}(?:[ ][{_UP}])?,?[ \t]{{1,3}}$"
 )
 DR_LOWER_RE = re.compile(
     rf"[Dd]r(?<![A-Za-z][Dd]r)\.?[ ]+(?P<lower_name>(?:[a-z]\.[ ]){{0,2}}"  # "dr. a. r. mackenzie"
@@ -121,6 +126,7 @@ _WEAK_CUES = tuple(
     for cue in """by|per|left with|contact|son,|daughter,|wife,|husband,|mother,|father,|
     sister,|brother,|partner,|nurse,|clinician,|physician,|sonographer|technologist|
     transcriptionist|obtained from|referred by|requested by|spoke with|notified:|--|signed|
+    section chief|chief|her primary,|his primary,|following up on|follow up on|
     injected by|physician|radiologist""".replace("\n", "")
     .replace("    ", "")
     .split("|")
@@ -138,7 +144,10 @@ _LABEL_CUES = tuple(
     verified by|approved by|electronically signed|signed|dictated|transcribed|surgeon|
     clinician|contact|emergency contact|guardian|mother|father|spouse|requesting physician|
     performing physician|sonographer|nurse|transcriptionist|notified|ordering physician|
-    referring|ref|rad|reading|cc""".replace("\n", "")
+    referring|ref|rad|reading|cc|ref md|referring md|ordering md|attending md|reading md|
+    ordering provider|interpreting physician|minutes recorded by|recorded by|guarantor|
+    subscriber|insured|policy holder|emergency contact|next of kin|nok|proxy|
+    health care proxy""".replace("\n", "")
     .replace("    ", "")
     .split("|")
 )

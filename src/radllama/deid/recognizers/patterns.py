@@ -89,14 +89,16 @@ _LB = r"(?<![A-Za-z0-9.][0-9])"  # the lead digit starts a token: not "C5", "1.5
 # -- capital-led --------------------------------------------------------------------------
 # Capital / small letters, Latin-1 and Latin Extended-A included (José, MÜLLER, Wiśniewski,
 # DVOŘÁK). Extended-A interleaves cases (Ā ā Ă ă ...), so that block is in both classes.
-_UP = "A-ZÀ-ÖØ-ÞĀ-ž"
-_LO = "a-zß-öø-ÿĀ-ž"
+# Latin Extended-B (ơ ư ș ț) and Latin Extended Additional (Vietnamese ầ ễ ạ) interleave cases
+# as well: "Trần", "Nguyễn", "Đặng", "Dương".
+_UP = "A-ZÀ-ÖØ-ÞĀ-ɏḀ-ỿ"
+_LO = "a-zß-öø-ÿĀ-ɏḀ-ỿ"
 _LBC = rf"(?<![A-Za-z{_UP}{_LO}0-9'\[\]^][{_UP}])"  # the lead starts a word (not "[NAME]")
 # Surname particles: De la Cruz, Van der Berg, von Trapp, DE LA CRUZ.
 _PARTICLE_WORDS = (
     "Ó|[Dd]e|[Dd]el|[Dd]ella|[Dd]er|[Dd]en|[Dd]i|[Dd]a|[Dd]u|[Dd]os|[Dd]as|[Ll]a|[Ll]e|[Ll]o|"
     "[Ll]os|[Ll]as|[Vv]an|[Vv]on|[Tt]er|[Tt]en|bin|al|el|DE|DEL|DEN|DOS|DAS|LA|LO|LOS|LAS|VAN|"
-    "VON|DER|TER|TEN"
+    "VON|DER|TER|TEN|O|Mac|MAC|Nic|Ní|Ui|Ua"  # Irish: O Curnain, Mac a Deise, Ní Bhriain
 )
 
 
@@ -118,7 +120,7 @@ _PARTICLES = "(?:" + _plain_trie(_expand_particles(_PARTICLE_WORDS)) + "[ ])"
 # candidate starts at the capital; its start is moved back over them.
 _PARTICLES_BEFORE_RE = re.compile(rf"(?:(?<![A-Za-z])(?:{_PARTICLE_WORDS})[ ])+$")
 _LOWER_PARTICLES = frozenset(
-    "de la los van der den von del da di le lo ten ter bin al el du".split()
+    "de la los van der den von del da di le lo ten ter bin al el du ó o mac nic ní".split()
 )
 _CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o. m.d d.o".split())
 

@@ -70,37 +70,80 @@ async function loadExamCodes() {
   els.codes.replaceChildren(...exam_codes.map((code) => Object.assign(document.createElement("option"), { value: code })));
 }
 
-function escapeHtml(text) {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+// Everything the server sends (the draft, flags, prior cases) is report text: it goes into
+// the page as text nodes and attributes, never through HTML strings or String.replace, so
+// no character of it (`<`, `$&`, a sentence repeated inside another) can change the markup
+// or the text that Copy copies.
+function element(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
 }
 
-// Wrap each flagged sentence of the draft in a <mark> whose reason shows on hover and focus.
+// Sentence spans of a text, split as the server's flags split it
+// (radllama.evaluate.clinical._SENTENCE_SPLIT: "." not between digits, ";", "!", "?",
+// newline), each trimmed as Python's str.strip() would: [{start, end, text}].
+const SENTENCE_END = /(?<!\d)\.(?!\d)|[;!?\n]/g;
+function sentenceSpans(text) {
+  const spans = [];
+  const push = (from, to) => {
+    const raw = text.slice(from, to);
+    const trimmed = raw.trim();
+    if (!trimmed) return;
+    const start = from + (raw.length - raw.trimStart().length);
+    spans.push({ start, end: start + trimmed.length, text: trimmed });
+  };
+  let from = 0;
+  for (const match of text.matchAll(SENTENCE_END)) {
+    push(from, match.index);
+    from = match.index + match[0].length;
+  }
+  push(from, text.length);
+  return spans;
+}
+
+// The draft as text nodes, each flagged sentence wrapped in a <mark> whose reason shows on
+// hover and focus. A flag names its sentence; it marks the first sentence of the draft with
+// exactly that text (as the server flags the first), located by offsets, never by search
+// and replace. The draft's text content is exactly `impression`.
 function renderFlags(impression, flags) {
-  let html = escapeHtml(impression);
   const bySentence = new Map();
   for (const f of flags) {
     const list = bySentence.get(f.sentence) || [];
     list.push(f);
     bySentence.set(f.sentence, list);
   }
+  const spans = sentenceSpans(impression);
+  const marked = [];
   for (const [sentence, list] of bySentence) {
-    const reason = list.map((f) => `${f.observation}: ${REASONS[f.reason] || f.reason}`).join("; ");
-    const safe = escapeHtml(sentence);
-    html = html.replace(safe, `<mark class="flag" tabindex="0" data-reason="${escapeHtml(reason)}" aria-label="${escapeHtml(sentence + " (" + reason + ")")}">${safe}</mark>`);
+    const span = spans.find((s) => s.text === sentence && !s.used);
+    if (!span) continue; // listed under "Check these statements" all the same
+    span.used = true;
+    marked.push({ ...span, reason: list.map((f) => `${f.observation}: ${REASONS[f.reason] || f.reason}`).join("; ") });
   }
-  els.draft.innerHTML = html;
-  els.flags.replaceChildren(...flags.map((f) => {
-    const li = document.createElement("li");
-    li.innerHTML = `“${escapeHtml(f.text || f.observation)}” <span class="reason">— ${escapeHtml(REASONS[f.reason] || f.reason)}</span>`;
-    return li;
-  }));
+  marked.sort((a, b) => a.start - b.start);
+  const parts = [];
+  let cursor = 0;
+  for (const m of marked) {
+    parts.push(document.createTextNode(impression.slice(cursor, m.start)));
+    const mark = element("mark", { className: "flag", tabIndex: 0, textContent: impression.slice(m.start, m.end) });
+    mark.dataset.reason = m.reason;
+    mark.setAttribute("aria-label", `${m.text} (${m.reason})`);
+    parts.push(mark);
+    cursor = m.end;
+  }
+  parts.push(document.createTextNode(impression.slice(cursor)));
+  els.draft.replaceChildren(...parts);
+  els.flags.replaceChildren(...flags.map((f) => element("li", {},
+    `“${f.text || f.observation}” `,
+    element("span", { className: "reason", textContent: `— ${REASONS[f.reason] || f.reason}` }))));
   els.flagsBox.hidden = flags.length === 0;
 }
 
 function renderPriors(retrieved, retrieval) {
   if (retrieval && retrieval.status === "failed") {
     els.priorsBox.hidden = false;
-    els.priors.replaceChildren(Object.assign(document.createElement("li"), {
+    els.priors.replaceChildren(element("li", {
       className: "muted",
       textContent: "Similar prior cases could not be looked up; this draft was written without them.",
     }));
@@ -109,14 +152,12 @@ function renderPriors(retrieved, retrieval) {
   els.priorsBox.hidden = !retrieved || retrieved.length === 0;
   if (els.priorsBox.hidden) return;
   els.priors.replaceChildren(...retrieved.map((prior) => {
-    const li = document.createElement("li");
     const score = prior.score ?? prior.similarity;
     const head = [prior.exam_code, score != null ? `similarity ${Number(score).toFixed(2)}` : null].filter(Boolean).join(" · ");
-    li.innerHTML =
-      (head ? `<div class="muted">${escapeHtml(head)}</div>` : "") +
-      `<div class="prior-impression">${escapeHtml(prior.impression || "")}</div>` +
-      (prior.findings ? `<div class="prior-findings">${escapeHtml(prior.findings)}</div>` : "");
-    return li;
+    return element("li", {},
+      head ? element("div", { className: "muted", textContent: head }) : null,
+      element("div", { className: "prior-impression", textContent: prior.impression || "" }),
+      prior.findings ? element("div", { className: "prior-findings", textContent: prior.findings }) : null);
   }));
 }
 
@@ -178,7 +219,10 @@ async function generate() {
         renderFlags(r.impression, r.flags || []);
         renderPriors(r.retrieved, r.retrieval);
         const total = performance.now() - started;
-        els.timing.textContent = `${r.model} · first words after ${Math.round(firstMs ?? total)} ms · complete after ${Math.round(total)} ms`;
+        // decode=candidates: say whether the draft is the model's or a prior case's impression
+        const source = !r.source ? "" : r.source.startsWith("neighbour:")
+          ? ` · chosen: prior case ${r.source.slice(10)}` : ` · chosen: model (${r.source.slice(6)})`;
+        els.timing.textContent = `${r.model}${source} · first words after ${Math.round(firstMs ?? total)} ms · complete after ${Math.round(total)} ms`;
         say(r.flags && r.flags.length ? `Draft ready: ${r.flags.length} statement${r.flags.length === 1 ? "" : "s"} to check.` : "Draft ready. Review and edit before use.");
         els.copy.disabled = false;
       } else if (event.type === "error") {

@@ -1,0 +1,213 @@
+"""Candidate-set decoding: the model judges among its own answers and the retrieved ones.
+
+Per report the candidates are the model's greedy answer, N sampled answers and the
+impressions of the k nearest training reports. Each gets
+
+- ``loglik``: the model's mean log-probability per token of the candidate (its tokens + EOS)
+  given the prompt (`radllama.generation.prefix`: one prompt prefill per batch, shared by the
+  sampling and by every candidate's scoring);
+- ``consensus``: its vote-weighted mean ROUGE-L F to the other candidates
+  (`radllama.generation.consensus`); a neighbour votes with its similarity relative to the
+  nearest one, a model answer with ``model_vote``;
+- ``flagged``: whether the hallucination check finds a statement the FINDINGS do not support.
+
+``score = likelihood_weight * loglik + consensus_weight * consensus`` and the pick is the best
+unflagged candidate (a flagged one is chosen only when every candidate is flagged). Ties go to
+the earlier candidate: greedy, then samples, then neighbours, nearest first.
+
+The hallucination check lives in the evaluate stage, above this one, so callers pass it in
+(`Flagger`: ``(findings, impression) -> bool``); `radllama generate`, the demo and
+`radllama impress` pass `radllama.evaluate.hallucination.hallucination_flags`.
+
+Weights come from `benchmarks/tune_candidates.py` on Open-i *validate* PREDS (the rows keep
+every candidate with its loglik, consensus and flag, so re-choosing needs no model).
+
+>>> c = [Candidate("No acute disease.", "model:greedy", 1.0, loglik=-0.2),
+...      Candidate("No acute cardiopulmonary disease.", "neighbour:7", 1.0, loglik=-0.9),
+...      Candidate("No acute cardiopulmonary disease.", "neighbour:9", 1.0, loglik=-0.9)]
+>>> c[choose(c, CandidateConfig(likelihood_weight=0.0))].source   # consensus: the majority
+'neighbour:7'
+>>> c[choose(c, CandidateConfig(likelihood_weight=1.0, consensus_weight=0.0))].source
+'model:greedy'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pydantic import Field
+
+from radllama.core.config import StrictModel
+from radllama.core.errors import ConfigError
+from radllama.core.prompts import strip_prepend
+from radllama.generation.consensus import consensus_scores
+
+Flagger = Callable[[str, str], Any]  # (findings, impression) -> truthy when unsupported
+
+
+class CandidateConfig(StrictModel):
+    """How `--decode candidates` builds and judges the candidate set (`GenerateConfig`
+    inherits these fields, so they are `radllama generate` options too)."""
+
+    num_samples: int = Field(
+        4, ge=1, description="decode=candidates: sampled model answers per report (N >= 1)."
+    )
+    candidate_neighbours: int = Field(
+        5,
+        ge=1,
+        description="decode=candidates: impressions of the k nearest training reports added.",
+    )
+    sample_temperature: float = Field(
+        0.7, gt=0, description="decode=candidates: temperature of the N sampled answers."
+    )
+    sample_top_p: float = Field(
+        0.95, gt=0, le=1, description="decode=candidates: nucleus mass of the sampled answers."
+    )
+    sample_seed: int = Field(0, description="decode=candidates: seed of the sampling.")
+    likelihood_weight: float = Field(
+        0.0,
+        ge=0,
+        description="decode=candidates: weight of the model's mean log-probability per token "
+        "(nats); tuned on Open-i validate by benchmarks/tune_candidates.py.",
+    )
+    consensus_weight: float = Field(
+        1.0,
+        ge=0,
+        description="decode=candidates: weight of a candidate's mean ROUGE-L to the others.",
+    )
+    model_vote: float = Field(
+        1.0,
+        ge=0,
+        description="decode=candidates: vote of a model answer in the consensus, relative to "
+        "the nearest neighbour's (a neighbour votes with its similarity / the nearest one's).",
+    )
+
+
+@dataclass
+class Candidate:
+    """One candidate impression and what the choice saw."""
+
+    text: str  # as the model would write it (a leading prepend phrase kept)
+    source: str  # "model:greedy" | "model:sample-N" | "neighbour:ROW_ID"
+    vote: float  # weight as a voter in the consensus
+    loglik: float | None = None  # mean log p per token (EOS included), nats
+    consensus: float = 0.0
+    flagged: bool = False
+    score: float = 0.0
+
+    def record(self) -> dict[str, Any]:
+        row = asdict(self)
+        for key in ("vote", "loglik", "consensus", "score"):
+            if row[key] is not None:
+                row[key] = round(row[key], 4)
+        return row
+
+
+def score_candidates(candidates: list[Candidate], config: CandidateConfig) -> None:
+    """Fill consensus and score in place."""
+    consensus = consensus_scores([c.text for c in candidates], [c.vote for c in candidates])
+    for candidate, value in zip(candidates, consensus, strict=True):
+        candidate.consensus = value
+        likelihood = candidate.loglik if candidate.loglik is not None else 0.0
+        candidate.score = config.likelihood_weight * likelihood + config.consensus_weight * value
+
+
+def choose(candidates: list[Candidate], config: CandidateConfig) -> int:
+    """Index of the pick: best score among unflagged candidates (all flagged: among all)."""
+    if not candidates:
+        raise ValueError("no candidates to choose from")
+    score_candidates(candidates, config)
+    best = max(
+        range(len(candidates)),
+        key=lambda i: (not candidates[i].flagged, candidates[i].score, -i),
+    )
+    # The same text from several sources: credit the first (greedy, or the nearest report).
+    return next(i for i, c in enumerate(candidates) if c.text == candidates[best].text)
+
+
+def check_candidate_request(config: CandidateConfig, index_rows: int | None) -> None:
+    """One-line errors before any model loads: no index, or k larger than the index."""
+    if index_rows is None:
+        raise ConfigError(
+            "--decode candidates adds the k nearest training impressions as candidates and "
+            "needs an index: build one with `radllama index DATA_DIR` and pass --index DATA_DIR"
+        )
+    if config.candidate_neighbours > index_rows:
+        raise ConfigError(
+            f"--candidate-neighbours {config.candidate_neighbours} but the index holds {index_rows} "
+            f"reports; pass --candidate-neighbours {index_rows} or fewer"
+        )
+
+
+def neighbour_votes(neighbours: list[Any]) -> list[float]:
+    """Similarity relative to the nearest neighbour (1.0 for the nearest; 1.0 each when the
+    similarities are not positive)."""
+    top = max((n.similarity for n in neighbours), default=0.0)
+    if top <= 0:
+        return [1.0] * len(neighbours)
+    return [max(0.0, n.similarity / top) for n in neighbours]
+
+
+def decode_batch(
+    model,
+    items: list[tuple],
+    neighbours: list[list[Any]],
+    config: CandidateConfig,
+    settings,
+    flagger: Flagger,
+) -> list[dict[str, Any]]:
+    """Candidate decoding for a batch of (exam, findings, examples) items; returns per item
+    the PREDS result fields (raw_output, prediction, candidate_source, candidates, ...)."""
+    from dataclasses import replace
+
+    from radllama.generation.prefix import PromptCache
+
+    prompts = [model._encode(model.build_prompt(*item)) for item in items]
+    cache = PromptCache.build(model, prompts)
+    greedy = cache.generate(replace(settings, temperature=0.0), repeats=1)
+    sampled = cache.generate(
+        replace(
+            settings,
+            temperature=config.sample_temperature,
+            top_p=config.sample_top_p,
+            seed=config.sample_seed,
+        ),  # fmt: skip
+        repeats=config.num_samples,
+    )
+    sets: list[list[Candidate]] = []
+    for row, found in enumerate(neighbours):
+        answers = [("model:greedy", greedy[row][0])]
+        answers += [(f"model:sample-{n + 1}", o) for n, o in enumerate(sampled[row])]
+        row_set = [Candidate(o.raw_text, source, config.model_vote) for source, o in answers]
+        row_set += [
+            Candidate(n.impression, f"neighbour:{n.row_id}", vote)
+            for n, vote in zip(found, neighbour_votes(found), strict=True)
+        ]
+        sets.append(row_set)
+    eos = model.eos_token_ids[0]
+    continuations = [[model._encode(c.text) + [eos] for c in row_set] for row_set in sets]
+    for row_set, logliks in zip(sets, cache.score(continuations), strict=True):
+        for candidate, value in zip(row_set, logliks, strict=True):
+            candidate.loglik = value
+    results = []
+    for item, row_set, first in zip(items, sets, greedy, strict=True):
+        findings = item[1]
+        for candidate in row_set:
+            candidate.flagged = bool(flagger(findings, strip_prepend(candidate.text)))
+        pick = row_set[choose(row_set, config)]
+        results.append(
+            {
+                "raw_output": pick.text,
+                "prediction": strip_prepend(pick.text),
+                "candidate_source": pick.source,
+                "candidates": [c.record() for c in row_set],
+                "prompt_tokens": first[0].prompt_tokens,
+                "completion_tokens": sum(
+                    o.completion_tokens for o in [first[0], *sampled[len(results)]]
+                ),
+                "finish_reason": first[0].finish_reason,
+            }
+        )
+    return results

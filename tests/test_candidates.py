@@ -1,0 +1,140 @@
+"""Candidate-set decoding (issue 17): the choice rule, the hallucination veto, the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from radllama.evaluate.hallucination import hallucination_flags
+from radllama.generation.candidates import Candidate, CandidateConfig, choose
+from radllama.retrieval import IndexConfig, build_index
+
+
+def toy_set() -> list[Candidate]:
+    """The model is most sure of its own short answer; three neighbours agree on another."""
+    return [
+        Candidate("Normal chest.", "model:greedy", 1.0, loglik=-0.1),
+        Candidate("No acute cardiopulmonary abnormality.", "neighbour:1", 1.0, loglik=-1.5),
+        Candidate("No acute cardiopulmonary abnormality.", "neighbour:2", 0.9, loglik=-1.5),
+        Candidate("No acute cardiopulmonary process.", "neighbour:3", 0.8, loglik=-1.2),
+    ]
+
+
+def test_consensus_and_likelihood_pick_different_candidates():
+    by_consensus = choose(toy_set(), CandidateConfig(likelihood_weight=0.0, consensus_weight=1.0))
+    by_likelihood = choose(toy_set(), CandidateConfig(likelihood_weight=1.0, consensus_weight=0.0))
+    assert toy_set()[by_consensus].source == "neighbour:1"
+    assert toy_set()[by_likelihood].source == "model:greedy"
+    # a mix: 0.3 nats of likelihood are worth less than the consensus gap here
+    mixed = toy_set()
+    assert mixed[choose(mixed, CandidateConfig(likelihood_weight=0.1))].source == "neighbour:1"
+    assert mixed[0].consensus < mixed[1].consensus and mixed[1].score > mixed[0].score
+
+
+def test_a_flagged_candidate_never_beats_an_unflagged_one():
+    findings = "The lungs are clear. No pleural effusion. Heart size is normal."
+    candidates = [
+        Candidate("Right lower lobe pneumonia.", "model:greedy", 1.0, loglik=-0.05),
+        Candidate("Right lower lobe pneumonia.", "model:sample-1", 1.0, loglik=-0.05),
+        Candidate("No acute disease.", "neighbour:9", 1.0, loglik=-3.0),
+    ]
+    for candidate in candidates:
+        candidate.flagged = bool(hallucination_flags(findings, candidate.text))
+    assert [c.flagged for c in candidates] == [True, True, False]
+    config = CandidateConfig(likelihood_weight=1.0)  # both favour the flagged answer
+    assert candidates[choose(candidates, config)].source == "neighbour:9"
+    assert candidates[0].score > candidates[2].score  # it lost on the flag, not the score
+    for candidate in candidates:
+        candidate.flagged = True  # all flagged: the best score wins again
+    assert choose(candidates, config) == 0
+
+
+@pytest.fixture(scope="module")
+def bm25_data(tiny_data_dir, tmp_path_factory):
+    data = tmp_path_factory.mktemp("cand") / "data"
+    shutil.copytree(tiny_data_dir, data)
+    build_index(data, IndexConfig(kind="bm25"), progress=False)
+    return data
+
+
+def test_cli_decodes_candidates_and_records_the_source(
+    run_cli, tiny_model_dir, bm25_data, tmp_path
+):
+    out = tmp_path / "preds.jsonl"
+    code, stdout, err = run_cli(
+        "generate", "--model", tiny_model_dir, "--data", bm25_data / "test.jsonl", "--out", out,
+        "--index", bm25_data, "--decode", "candidates", "--num-samples", "2",
+        "--candidate-neighbours", "3", "--max-new-tokens", "8", "--batch-size", "4", "--limit", "5",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 5
+    for row in rows:
+        sources = [c["source"] for c in row["candidates"]]
+        assert sources[:3] == ["model:greedy", "model:sample-1", "model:sample-2"]
+        assert len(sources) == 6 and all(s.startswith("neighbour:") for s in sources[3:])
+        chosen = next(c for c in row["candidates"] if c["source"] == row["candidate_source"])
+        assert row["raw_output"] == chosen["text"]
+        assert all(c["loglik"] < 0 and 0 <= c["consensus"] <= 1 for c in row["candidates"])
+        unflagged = [c for c in row["candidates"] if not c["flagged"]]
+        assert not unflagged or not chosen["flagged"]
+    assert any(r["candidate_source"].startswith("neighbour:") for r in rows)  # consensus picks
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ((), "needs an index"),
+        (("--index", "INDEX", "--num-samples", "0"), "num_samples"),
+        (("--index", "INDEX", "--candidate-neighbours", "999"), "--candidate-neighbours 999"),
+        (("--index", "INDEX", "--backend", "openai"), "--backend hf"),
+    ],
+)
+def test_bad_candidate_requests_are_one_line(
+    run_cli, tiny_model_dir, bm25_data, tmp_path, extra, message
+):
+    extra = [str(bm25_data) if e == "INDEX" else e for e in extra]
+    code, _, err = run_cli(
+        "generate", "--model", tiny_model_dir, "--data", bm25_data / "test.jsonl",
+        "--out", tmp_path / "p.jsonl", "--decode", "candidates", *extra,
+    )  # fmt: skip
+    assert code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_impress_and_the_server_decode_candidates(run_cli, tiny_model_dir, bm25_data):
+    """`impress --decode candidates` and /v1/impressions with decode=candidates give the same
+    chosen candidate and name its source; without an index it is one line, exit 2."""
+    import httpx
+
+    from radllama.generation.inference import ImpressionModel
+    from radllama.serving.schemas import ServeConfig
+    from radllama.serving.server import build_app, start_in_thread
+
+    exam, findings = "XR CHEST 2V", "There is a right lower lobe consolidation. Small effusion."
+    code, out, err = run_cli(
+        "impress", "--model", tiny_model_dir, "--exam", exam, "--findings", findings,
+        "--max-tokens", "6", "--json", "--decode", "candidates", "--index", bm25_data,
+    )  # fmt: skip
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["source"].startswith(("model:", "neighbour:"))
+    code, _, err = run_cli(
+        "impress", "--model", tiny_model_dir, "--exam", exam, "--findings", findings,
+        "--decode", "candidates",
+    )  # fmt: skip
+    assert code == 2 and "needs an index" in err and len(err.strip().splitlines()) == 1
+
+    model = ImpressionModel.load(tiny_model_dir)
+    config = ServeConfig(decode="candidates", index=bm25_data, batch_wait_ms=5)
+    with start_in_thread(build_app(model, config)) as running:
+        response = httpx.post(
+            f"{running.root_url}/v1/impressions",
+            json={"exam_code": exam, "findings": findings, "max_tokens": 6},
+            timeout=60,
+        )
+    assert response.status_code == 200, response.text
+    served = response.json()
+    assert served["source"] == body["source"] and served["impression"] == body["impression"]
