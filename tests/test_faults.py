@@ -19,8 +19,9 @@ import pytest
 
 from radllama.core.errors import DataError
 from radllama.core.provenance import file_sha256
-from radllama.data.ingest import IngestConfig, preset_ingest, read_records
+from radllama.data.ingest import IngestConfig, read_records
 from radllama.data.prepare import load_prepare_config, prepare
+from radllama.data.presets import preset_ingest
 from radllama.synth.corpus import synthesize
 from radllama.training.data import open_dataset_dir
 

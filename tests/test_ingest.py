@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from radllama.core.errors import ConfigError, DataError
-from radllama.data.ingest import ColumnMap, IngestConfig, preset_ingest, read_records
+from radllama.data.ingest import ColumnMap, IngestConfig, read_records
+from radllama.data.presets import preset_ingest
 
 MGH = IngestConfig(**preset_ingest("mgh"))
 HEADER = "report_id,patient_id,exam_code,exam_description,report_date,report_text\n"

@@ -275,7 +275,7 @@ def test_malformed_csv_rows_are_counted_with_row_numbers(tmp_path, run_cli):
     ("setup", "args", "message"),
     [
         ("missing_column", ["--preset", "iu-xray"], "column 'findings' not found"),
-        ("ok", ["--preset", "nope"], "unknown preset 'nope'; presets are [mgh, iu-xray"),
+        ("ok", ["--preset", "nope"], "unknown preset 'nope'; registered presets are [mgh, iu-xray"),
         ("empty", [], "input file is empty"),
         ("header_only", [], "no report rows"),
         ("absent", [], "input not found"),

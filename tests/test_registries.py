@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from radllama.data import ingest
+from radllama.data import presets
 from radllama.evaluate import metrics
 from radllama.evaluate.metrics import Column, Metric, register_metric
 from radllama.generation.generate import BACKENDS, register_backend
@@ -128,7 +128,7 @@ def test_a_registered_preset_drives_prepare(tmp_path):
         for i in range(8)
     ]  # fmt: skip
     (tmp_path / "site.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    ingest.register_preset(
+    presets.register_preset(
         "toy-site",
         {"format": "jsonl", "columns": {"findings": "FIND", "impression": "IMP", "report_id": "ID"},
          "modality": "XR", "body_region": "chest"},
@@ -139,7 +139,7 @@ def test_a_registered_preset_drives_prepare(tmp_path):
         )
         prepare(config)
     finally:
-        del ingest.PRESETS["toy-site"]
+        del presets.PRESETS["toy-site"]
     manifest = DataManifest.read(tmp_path / "d")
     assert manifest.counts.kept == 8 and manifest.histogram["modality"] == {"XR": 8}
     with pytest.raises(Exception, match="unknown preset 'toy-site'"):
@@ -147,7 +147,7 @@ def test_a_registered_preset_drives_prepare(tmp_path):
             None, input=tmp_path / "site.jsonl", out=tmp_path / "e", preset="toy-site"
         )
     with pytest.raises(Exception, match="columns"):
-        ingest.register_preset("broken", {"columns": {"nonsense": "x"}})
+        presets.register_preset("broken", {"columns": {"nonsense": "x"}})
 
 
 def _install_plugin(tmp_path: Path, monkeypatch, group: str, module: str, body: str) -> None:
@@ -164,12 +164,12 @@ def test_one_registry_type_serves_every_extension_point():
     from radllama.core.registry import Registry
     from radllama.deid.registry import RECOGNIZERS
 
-    for registry in (metrics.METRICS, BACKENDS, ingest.PRESETS, RECOGNIZERS):
+    for registry in (metrics.METRICS, BACKENDS, presets.PRESETS, RECOGNIZERS):
         assert isinstance(registry, Registry)
         assert registry.group and registry.group.startswith("radllama.")
     assert {"rougeL", "judge"} <= set(metrics.METRICS)
     assert {"hf", "openai"} <= set(BACKENDS)
-    assert {"mgh", "openi"} <= set(ingest.PRESETS)
+    assert {"mgh", "openi"} <= set(presets.PRESETS)
 
 
 def test_an_installed_plugin_registers_a_metric_through_its_entry_point(tmp_path, monkeypatch):

@@ -10,7 +10,8 @@ import threading
 import pytest
 
 from radllama.core.jsonl import write_jsonl
-from radllama.data.ingest import IngestConfig, preset_ingest, read_records
+from radllama.data.ingest import IngestConfig, read_records
+from radllama.data.presets import preset_ingest
 
 OPENI = IngestConfig(**preset_ingest("openi"))
 FINDINGS = "The lungs are clear. There is no pleural effusion or pneumothorax seen today at all."

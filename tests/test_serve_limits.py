@@ -66,7 +66,7 @@ def test_chunked_upload_without_content_length_is_cut_off_at_the_limit(server):
     rss_before = psutil.Process().memory_info().rss
     sock = _connect(server)
     sock.sendall(
-        b"POST /v1/impressions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"POST /v1/impressions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n"
     )
     sent, answer = 0, b""
@@ -101,7 +101,7 @@ def test_declared_content_length_over_the_limit_is_413_without_reading(server):
 def test_slow_body_gets_408_and_the_connection_is_closed(server):
     sock = _connect(server)
     sock.sendall(
-        b"POST /v1/impressions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"POST /v1/impressions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         b"Content-Length: 100\r\n\r\n" + b'{"exam_code": '
     )  # ... and the other 86 bytes never come
     answer = _read_all(sock)  # returns when the server closes the connection
@@ -112,7 +112,9 @@ def test_slow_body_gets_408_and_the_connection_is_closed(server):
 
 def test_slow_headers_are_cut_off(server):
     sock = _connect(server)
-    sock.sendall(b"POST /v1/impressions HTTP/1.1\r\nHost: x\r\n")  # never finishes its headers
+    sock.sendall(
+        b"POST /v1/impressions HTTP/1.1\r\nHost: localhost\r\n"
+    )  # never finishes its headers
     started = time.monotonic()
     sock.settimeout(30)
     try:

@@ -160,10 +160,10 @@ class Deidentifier(
         # and only other text pays for translate (~1.6 us per 350 characters).
         low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
         self._rare(text, low, found)
-        self._keyword_families(text, low, found)
+        triggers: set[str] = set()  # words that switch on the context rules
+        self._keyword_families(text, low, found, triggers)
         self._structured(text, found)
-        self._family(text, low, found)
-        self._names_in_context(text, low, found)
+        self._names_in_context(text, low, found, triggers)
         if found:
             self._layout(text, found)
             self._propagate(text, low, found)

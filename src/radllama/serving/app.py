@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -33,8 +33,10 @@ from radllama.serving.batcher import (
     RequestTimeout,
 )
 from radllama.serving.engine import GenerationJob, ServingEngine
+from radllama.serving.http_policy import allowed_hosts
 from radllama.serving.limits import RequestGuard
 from radllama.serving.page import add_page_routes
+from radllama.serving.prep import PrepQueue
 from radllama.serving.schemas import (
     ApiError,
     ChatCompletionRequest,
@@ -71,11 +73,12 @@ def create_app(
         logger.info("serving %s (context %d tokens)", engine.name, engine.max_context)
         yield
         batcher.stop()
-        app.state.prep_executor.shutdown(wait=False, cancel_futures=True)
+        app.state.prep.shutdown()
 
     # No /docs: the Swagger page loads scripts from a CDN, and hospital hosts are offline.
     app = FastAPI(title="radllama", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.engine, app.state.batcher = engine, batcher
+    app.state.prep = PrepQueue(engine.config.max_prep_queue)
     app.state.status_counts = Counter()
     app.add_middleware(
         RequestGuard,
@@ -84,11 +87,12 @@ def create_app(
         max_header_bytes=engine.config.max_header_bytes,
         api_key=api_key,
         status_counts=app.state.status_counts,
+        allowed_hosts=allowed_hosts(engine.config.host, engine.config.allowed_hosts),
     )
     _add_error_handlers(app)
     _add_info_routes(app, engine, batcher)
     add_page_routes(app, engine.name, engine.model.run, auth_required=api_key is not None)
-    _add_generation_routes(app, engine, batcher)
+    _add_generation_routes(app, engine, batcher, app.state.prep)
     return app
 
 
@@ -173,13 +177,15 @@ def _add_info_routes(app: FastAPI, engine: ServingEngine, batcher: DynamicBatche
             "status": "ok" if ok else "worker stopped",
             "model": engine.name,
             "batcher": batcher.snapshot(),
+            "prep": app.state.prep.snapshot(),
         }
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics")
     async def metrics() -> dict:
         counts = {str(k): v for k, v in sorted(app.state.status_counts.items())}
-        return {"model": engine.name, "batcher": batcher.snapshot(), "responses_by_status": counts}
+        return {"model": engine.name, "batcher": batcher.snapshot(),
+                "prep": app.state.prep.snapshot(), "responses_by_status": counts}  # fmt: skip
 
     def card() -> dict:
         return {
@@ -204,16 +210,18 @@ def _add_info_routes(app: FastAPI, engine: ServingEngine, batcher: DynamicBatche
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: DynamicBatcher) -> None:
+def _add_generation_routes(
+    app: FastAPI, engine: ServingEngine, batcher: DynamicBatcher, prep: PrepQueue
+) -> None:
     timeout_s = engine.config.request_timeout_s
-    # Tokenising, chat templates and hallucination flags run on one helper thread, never on the
-    # event loop: a 1 MB findings text takes ~1 s to tokenise, and /health must answer
-    # meanwhile. One thread, because the engine's tokenizer copy is not thread-safe.
-    prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="radllama-prep")
-    app.state.prep_executor = prep
 
-    async def off_loop(fn: Callable, *args):
-        return await asyncio.get_running_loop().run_in_executor(prep, fn, *args)
+    def deadline() -> float:
+        """When this request must be answered (event loop clock): `timeout_s` from arrival
+        covers tokenising (bounded queue, see `radllama.serving.prep`), queueing, generation."""
+        return asyncio.get_running_loop().time() + timeout_s
+
+    def left(until: float) -> float:
+        return max(0.001, until - asyncio.get_running_loop().time())
 
     def log_done(request: Request, job: GenerationJob, done: Completed, **extra) -> None:
         logger.info(
@@ -230,9 +238,9 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
             "".join(f" {k}={v}" for k, v in extra.items()),
         )
 
-    async def run(request: Request, job: GenerationJob) -> Completed:
+    async def run(request: Request, job: GenerationJob, until: float) -> Completed:
         try:
-            done = await _unless_client_leaves(request, batcher.run(job, timeout_s))
+            done = await _unless_client_leaves(request, batcher.run(job, timeout_s, left(until)))
         except (RequestTimeout, ClientGone):
             job.cancel.set()  # a running job stops generating for this row
             raise
@@ -240,10 +248,12 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
         return done
 
     async def stream(
-        request: Request, job: GenerationJob, events: _EventFormat
+        request: Request, job: GenerationJob, events: _EventFormat, until: float
     ) -> StreamingResponse:
         """Submit a streaming job; refusals before its first token are plain JSON errors."""
-        opened = await _unless_client_leaves(request, _OpenStream.open(batcher, job, timeout_s))
+        opened = await _unless_client_leaves(
+            request, _OpenStream.open(batcher, job, timeout_s, left(until))
+        )
         return StreamingResponse(
             opened.sse(request, events, log_done),
             media_type="text/event-stream",
@@ -254,15 +264,18 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
         "/v1/impressions", response_model=ImpressionResponse, response_model_exclude_none=True
     )
     async def impressions(body: ImpressionRequest, request: Request) -> Any:
-        started = time.perf_counter()
-        job = await off_loop(engine.impression_job, body.exam_code, body.findings, body.max_tokens)
+        started, until = time.perf_counter(), deadline()
+        job = await prep.run(
+            engine.impression_job, body.exam_code, body.findings, body.max_tokens, deadline=until
+        )
         if body.stream:
 
             async def finish(done: Completed) -> list[dict]:
                 latency_ms = (time.perf_counter() - started) * 1000
-                response = await off_loop(
-                    engine.impression_response, body.findings, done.value, latency_ms, job
-                )
+                response = await prep.run(
+                    engine.impression_response, body.findings, done.value, latency_ms, job,
+                    deadline=until, admit=False,
+                )  # fmt: skip
                 return [{"type": "done", "response": response}]
 
             events = _EventFormat(
@@ -271,21 +284,23 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
                 error=lambda error: {"type": "error", **error},
                 done_marker=False,
             )
-            return await stream(request, job, events)
-        done = await run(request, job)
+            return await stream(request, job, events, until)
+        done = await run(request, job, until)
         latency_ms = (time.perf_counter() - started) * 1000
-        return await off_loop(
-            engine.impression_response, body.findings, done.value, latency_ms, job
-        )
+        return await prep.run(
+            engine.impression_response, body.findings, done.value, latency_ms, job,
+            deadline=until, admit=False,
+        )  # fmt: skip
 
     @app.post("/v1/chat/completions")
     async def chat(body: ChatCompletionRequest, request: Request) -> Any:
         _check_stream_options(body)
-        job = await off_loop(engine.chat_job, body)
+        until = deadline()
+        job = await prep.run(engine.chat_job, body, deadline=until)
         if body.stream:
             chunk = _chunker(request, "chatcmpl", "chat.completion.chunk", engine.name, body)
-            return await stream(request, job, _openai_events(chunk, chat=True))
-        done = await run(request, job)
+            return await stream(request, job, _openai_events(chunk, chat=True), until)
+        done = await run(request, job, until)
         choice = {
             "index": 0,
             "message": {"role": "assistant", "content": done.value.raw_text},
@@ -297,11 +312,12 @@ def _add_generation_routes(app: FastAPI, engine: ServingEngine, batcher: Dynamic
     @app.post("/v1/completions")
     async def completions(body: CompletionRequest, request: Request) -> Any:
         _check_stream_options(body)
-        job = await off_loop(engine.completion_job, body)
+        until = deadline()
+        job = await prep.run(engine.completion_job, body, deadline=until)
         if body.stream:
             chunk = _chunker(request, "cmpl", "text_completion", engine.name, body)
-            return await stream(request, job, _openai_events(chunk, chat=False))
-        done = await run(request, job)
+            return await stream(request, job, _openai_events(chunk, chat=False), until)
+        done = await run(request, job, until)
         choice = {
             "index": 0,
             "text": done.value.raw_text,
@@ -360,11 +376,13 @@ class _OpenStream:
     """A submitted streaming job: events from the worker thread arrive on an asyncio queue
     (text deltas from the job's `StreamSink`, then the finished future)."""
 
-    def __init__(self, batcher: DynamicBatcher, job: GenerationJob, timeout_s: float) -> None:
+    def __init__(
+        self, batcher: DynamicBatcher, job: GenerationJob, timeout_s: float, left_s: float
+    ) -> None:
         self.batcher, self.job, self.timeout_s = batcher, job, timeout_s
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue = asyncio.Queue()
-        self.deadline = self.loop.time() + timeout_s
+        self.deadline = self.loop.time() + left_s  # what is left of the request's timeout
         self.started = time.perf_counter()
         self.first_token_ms: float | None = None
 
@@ -376,9 +394,9 @@ class _OpenStream:
 
     @classmethod
     async def open(
-        cls, batcher: DynamicBatcher, job: GenerationJob, timeout_s: float
+        cls, batcher: DynamicBatcher, job: GenerationJob, timeout_s: float, left_s: float
     ) -> _OpenStream:
-        self = cls(batcher, job, timeout_s)
+        self = cls(batcher, job, timeout_s, left_s)
         self.sink = StreamSink(lambda text: self._post(("delta", text)))
         self.job = replace(job, sink=self.sink)
         self.future: Future = batcher.submit(self.job)  # QueueFull -> 503 JSON
@@ -437,7 +455,12 @@ class _OpenStream:
                 yield _sse(events.error(_error_fields(BatchFailed("stream diverged; retry"))))
                 return
             log_done(request, self.job, done, stream=1, ttft_ms=f"{self.first_token_ms or 0:.1f}")
-            for event in await events.end(done):
+            try:
+                ending = await events.end(done)
+            except BatcherError as error:  # the flags did not finish within the deadline
+                yield _sse(events.error(_error_fields(error)))
+                return
+            for event in ending:
                 yield _sse(event)
             if events.done_marker:
                 yield _sse("[DONE]")

@@ -179,11 +179,14 @@ class DynamicBatcher:
             self._cond.notify_all()
         return job.future
 
-    async def run(self, payload: Any, timeout_s: float) -> Completed:
-        """Submit and await the result from asyncio code; `RequestTimeout` after timeout_s."""
+    async def run(self, payload: Any, timeout_s: float, wait_s: float | None = None) -> Completed:
+        """Submit and await the result from asyncio code; `RequestTimeout` after `wait_s`
+        (default `timeout_s`: the request's timeout, of which `wait_s` is what is left)."""
         future = self.submit(payload)
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+            return await asyncio.wait_for(
+                asyncio.wrap_future(future), timeout_s if wait_s is None else wait_s
+            )
         except TimeoutError:
             raise self.expire(future, timeout_s) from None
 

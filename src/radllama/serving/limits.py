@@ -9,8 +9,12 @@ buffer streamed answers and hide client disconnects). For every HTTP request it
    Content-Length) is answered 413 as soon as it passes the limit and the rest is never read
    (uvicorn stops reading the socket, the connection is closed), so memory stays bounded by
    the limit; a body that has not arrived within ``body_timeout_s`` gets 408;
-4. replays the (bounded) body to the app and logs one line per request: id, method, path,
-   status, bytes in/out, milliseconds; never the text.
+4. replays the (bounded) body to the app and logs one line per request: id, method, path
+   (percent-encoded again: no control character reaches the log), status, bytes in/out,
+   milliseconds; never the text.
+
+Before all of that it refuses a ``Host`` outside the allow-list (421), and every response gets
+the security headers (see `radllama.serving.http_policy`).
 
 `guarded_h11_protocol` adds what uvicorn lacks: a deadline for the request *headers*
 (slow-loris clients that send a header line every few seconds are closed after
@@ -30,6 +34,8 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from radllama.serving.http_policy import host_is_allowed, loggable_path, with_security_headers
+
 logger = logging.getLogger("radllama.serving")
 OPEN_PATHS = frozenset({"/", "/health", "/ui/info"})  # probes and the page need no key
 _STATIC_PREFIX = "/static/"
@@ -47,6 +53,7 @@ class RequestGuard:
         max_header_bytes: int,
         api_key: str | None,
         status_counts: Counter,
+        allowed_hosts: frozenset | None = None,
     ) -> None:
         self.app = app
         self.limit = max_body_bytes
@@ -54,6 +61,7 @@ class RequestGuard:
         self.max_header_bytes = max_header_bytes
         self.api_key = api_key
         self.status_counts = status_counts
+        self.allowed_hosts = allowed_hosts  # None: any Host
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -76,7 +84,7 @@ class RequestGuard:
                 "request id=%s method=%s path=%s status=%d bytes_in=%s bytes_out=%d ms=%.1f",
                 request_id,
                 scope["method"],
-                scope["path"],
+                loggable_path(scope["path"]),
                 sent["status"],
                 sent["bytes_in"],
                 sent["bytes"],
@@ -86,8 +94,8 @@ class RequestGuard:
         async def send_with_id(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 sent["status"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                headers = with_security_headers(scope["path"], message.get("headers", []))
+                message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
             elif message["type"] == "http.response.body":
                 sent["bytes"] += len(message.get("body", b""))
                 if not message.get("more_body", False):
@@ -110,6 +118,17 @@ class RequestGuard:
         log_once()
 
     async def _handle(self, scope, receive, send, headers: dict[str, str], sent: dict) -> None:
+        if not host_is_allowed(headers.get("host"), self.allowed_hosts):
+            # DNS rebinding: a page elsewhere whose name resolves here. Its Host is not ours.
+            await _respond(
+                send,
+                421,
+                "this server does not answer for that Host name; open it by an allowed name "
+                "(loopback, its bind address) or start it with --allowed-host NAME",
+                code="host_not_allowed",
+                headers=[(b"connection", b"close")],
+            )
+            return
         header_bytes = sum(len(k) + len(v) for k, v in scope["headers"])
         if header_bytes > self.max_header_bytes:
             await _respond(

@@ -12,17 +12,30 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from radllama.core.config import StrictModel
 from radllama.core.errors import RadllamaError
+from radllama.generation.candidates import CandidateConfig
 
 
-class ServeConfig(StrictModel):
-    """How `radllama serve` listens, authenticates and batches."""
+class ServeConfig(CandidateConfig):
+    """How `radllama serve` listens, authenticates and batches (and, for /v1/impressions,
+    decodes: the `CandidateConfig` fields apply with decode=candidates)."""
+
+    decode: Literal["greedy", "candidates"] = Field(
+        "greedy",
+        description="/v1/impressions: greedy, or candidates (greedy + N samples + the k nearest "
+        "training impressions, judged by likelihood, consensus and the hallucination check; "
+        "needs an index). Chat and completions stay plain.",
+    )
 
     host: str = Field(
         "127.0.0.1", description="Bind address; loopback by default (reports are PHI)."
     )
     port: int = Field(8000, ge=0, le=65535, description="TCP port (0 = pick a free one).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the server answers for besides loopback names and the bind "
+        "address (DNS-rebinding guard); other Host headers get 421. `*` answers any.",
+    )
     api_key_env: str | None = Field(
         None,
         description="Environment variable holding the API key; when set, every /v1 call "
@@ -45,7 +58,16 @@ class ServeConfig(StrictModel):
         256, ge=1, description="Requests waiting beyond this are answered 503 + Retry-After."
     )
     request_timeout_s: float = Field(
-        120.0, gt=0, description="A request not answered within this many seconds gets 503."
+        120.0,
+        gt=0,
+        description="A request not answered within this many seconds of its arrival gets 503 "
+        "(tokenising, queueing and generation together).",
+    )
+    max_prep_queue: int = Field(
+        64,
+        ge=1,
+        description="Requests waiting to be tokenised (one helper thread) beyond this are "
+        "answered 503 + Retry-After at once.",
     )
     index: Path | None = Field(
         None,
@@ -247,4 +269,9 @@ class ImpressionResponse(BaseModel):
         None,
         description="k and status of retrieval: ok, or failed (the impression was written "
         "without examples) with a detail line.",
+    )
+    source: str | None = Field(
+        None,
+        description="decode=candidates: where the chosen impression came from (model:greedy, "
+        "model:sample-N, neighbour:ROW_ID); absent for greedy decoding.",
     )

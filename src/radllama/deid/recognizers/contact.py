@@ -18,6 +18,7 @@ _URL_TRAIL = ".,;:)!?"
 # (a dot-separated host ending in a common top-level domain; the part after "@" of an e-mail
 # address is not one).
 _TLDS = ("org", "edu", "com", "net", "gov", "health", "io", "us", "info", "care")
+TLD_RE = re.compile(r"\.(?:" + "|".join(_TLDS) + r")(?![a-z])")  # the gate of BARE_URL_RE
 BARE_URL_RE = re.compile(
     r"(?<![\w@./-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:" + "|".join(_TLDS) + r")"
     r"(?:/[^\s<>\"'\]\[]*|(?![\w@.-]))"

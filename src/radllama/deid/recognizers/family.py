@@ -7,42 +7,43 @@ from __future__ import annotations
 
 import re
 
-from radllama.deid.lexicons import word_set
-from radllama.deid.recognizers.patterns import _LO, _UP
+from radllama.deid.lexicons import WORD_SURNAMES, word_set
+from radllama.deid.recognizers.patterns import _LO, _LOWER_PARTICLES, _UP
 from radllama.deid.spans import Span
 
 FAMILY_WORDS = word_set("family_words")
-_RELATION = "|".join(sorted(FAMILY_WORDS, key=len, reverse=True))
 _WORD = rf"[{_UP}{_LO}][{_UP}{_LO}'’ʼ-]*"
 _WT = rf"[{_UP}{_LO}'’ʼ-]*"  # the rest of a word after its first letter
-# relation word, optional "and health care proxy" / "'s", optional comma, then the name
+# after the relation word (found by the keyword scan): optional "and health care proxy" /
+# "(hcp)", optional comma, then the name
 _AFTER_RELATION_RE = re.compile(
-    rf"(?<![A-Za-z])(?i:{_RELATION})(?:[ ]and[ ]health[ ]care[ ]proxy|[ ]\(?(?:and[ ])?"
-    rf"(?:hcp|poa|proxy)\)?)?,?[ ](?P<n>{_WORD}(?:[ ]{_WORD}){{0,2}})"
+    r"(?:[ ]and[ ]health[ ]care[ ]proxy|[ ]\(?(?:and[ ])?(?:hcp|poa|proxy)\)?)?,?[ ]"
+    rf"(?P<n>{_WORD}(?:[ ]{_WORD}){{0,2}})"
 )
-_BEFORE_RELATION_RE = re.compile(
-    rf"(?P<n>[{_UP}]{_WT}(?:,?[ ][{_UP}]{_WT})?)[ ]\((?i:{_RELATION})\)"
-)
+# before "(mother)": "Karla (mother)", "Yin, Hui (son)"
+_BEFORE_RELATION_RE = re.compile(rf"(?P<n>{_WORD}(?:,?[ ]{_WORD})?)[ ]$")
 
 
 class FamilyRules:
     """Mixin of `Deidentifier` (uses its `allow`)."""
 
-    def _family(self, text: str, low: str, found: list[Span]) -> None:
-        if not any(word in low for word in FAMILY_WORDS):
-            return
-        for m in _AFTER_RELATION_RE.finditer(text):
-            span = self._family_name(text, m.start("n"), m.group("n").split(" "))
+    def _family_at(self, text: str, start: int, end: int, found: list[Span]) -> None:
+        """The relation word at text[start:end] (a keyword hit): the name after it, or before
+        it when it is in parentheses."""
+        after = _AFTER_RELATION_RE.match(text, end)
+        if after is not None:
+            span = self._family_name(text, after.start("n"), after.group("n").split(" "))
             if span is not None:
                 found.append(span)
-        if "(" in text:
-            for m in _BEFORE_RELATION_RE.finditer(text):
-                words = m.group("n").replace(",", "").split(" ")
+        if start >= 3 and text[start - 1] == "(" and text.startswith(")", end):
+            before = _BEFORE_RELATION_RE.search(text, max(0, start - 48), start - 1)
+            if before is not None:
+                words = before.group("n").replace(",", "").split(" ")
                 while words and words[0].lower() in self.allow:  # "History Karla (mother)"
                     words.pop(0)
                 if words and not any(w.lower() in self.allow for w in words):
-                    stop = m.end("n")
-                    value = m.group("n")
+                    stop = before.end("n")
+                    value = before.group("n")
                     while value.replace(",", "").split(" ") != words:
                         value = value.split(" ", 1)[1]
                     found.append(Span(stop - len(value), stop, "NAME"))
@@ -51,9 +52,18 @@ class FamilyRules:
         taken: list[str] = []
         for word in words:
             bare = word.rstrip("'’ʼ-").lower()
-            if bare in self.allow or len(bare) < 2:
+            if bare in _LOWER_PARTICLES and not taken:
+                taken.append(word)  # "partner colm ó hinnéirghe", "ó hinnéirghe"
+                continue
+            if bare in self.cue_stop or len(bare) < 2:  # an eponym is a name here ("Mallory")
+                if taken and bare in WORD_SURNAMES and word[:1].isupper() and word[1:2].islower():
+                    taken.append(word)  # "niece Jerotich Stone": a given name, then a surname
                 break
-            if taken and word[:1].isupper() != taken[0][:1].isupper():
+            if (
+                taken
+                and taken[0].lower() not in _LOWER_PARTICLES
+                and (word[:1].isupper() != taken[0][:1].isupper())
+            ):
                 break  # "Romina Symptoms": a case change ends the name
             taken.append(word)
         if not taken:

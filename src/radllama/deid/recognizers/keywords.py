@@ -19,13 +19,14 @@ from radllama.deid.recognizers.ages import _AGE_AFTER_RE, _AGE_KEYWORDS
 from radllama.deid.recognizers.contact import (
     _EMAIL_LOCAL,
     _SCHEME,
-    _TLDS,
     _URL_TRAIL,
     BARE_URL_RE,
     EMAIL_RE,
+    TLD_RE,
     URL_RE,
     WWW_RE,
 )
+from radllama.deid.recognizers.family import FAMILY_WORDS
 from radllama.deid.recognizers.ids import (
     _BED_LETTER_END_RE,
     _ID_KEYWORDS,
@@ -47,6 +48,8 @@ from radllama.deid.recognizers.names import (
     DR_LOWER_RE,
 )
 from radllama.deid.recognizers.patterns import (
+    _LO,
+    _UP,
     _is_lower_report,
     _month_words,
     _plain_trie,
@@ -108,6 +111,25 @@ _ANCHOR_KEYWORDS = [
 # ID keywords that also close a name when they follow it: "svetlana graves (beeper 52458)",
 # "-- april nowak, pgr #87885".
 _NAME_CLOSING_IDS = frozenset({"pager", "beeper", "pgr", "ext", "extension", "job"})
+# Words that only switch on a later rule (`NameContextRules._names_in_context`), so that rule
+# costs nothing on a report without them: the keyword scan already visits every word.
+TRIGGERS = {
+    **dict.fromkeys(["hi", "hello", "hey", "thanks", "thank you"], "greet"),
+    "-": "dash",
+    "/": "slash",
+    "x": "ext",
+    **dict.fromkeys(
+        ["following up on", "follow up on", "section chief", "routed to", "by attending"]
+        + ["discussed with", "shown to"],
+        "cue",
+    ),
+    **dict.fromkeys(["attendees:", "present:", "participants:"], "people"),
+    **dict.fromkeys(
+        "returns comes presents reports states denies underwent arrives".split()
+        + ["was last", "was seen", "is a", "is an"],
+        "opening",
+    ),
+}
 _KEYWORD_KIND: dict[str, str] = {}
 for _kind, _words in (
     ("ID", _ID_KEYWORDS),
@@ -122,6 +144,8 @@ for _kind, _words in (
     ("MONTH", sorted({m.lower() for m in _month_words()})),
     ("FACILITY", [w.lower() for w in FACILITY_WORDS]),
     ("ANCHOR", _ANCHOR_KEYWORDS),
+    ("FAMILY", sorted(FAMILY_WORDS)),
+    ("TRIGGER", sorted(TRIGGERS)),
 ):
     for _word in _words:
         _KEYWORD_KIND.setdefault(_word, _kind)
@@ -149,11 +173,11 @@ _KEYWORD_AFTER = {
     ),
 }
 # Typist initials alone on a line: "TA/nc", "GW/HH", "kz/rp", "GR/KÓ".
-_TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-zÀ-ÖØ-öø-ÿ]{2,3})[ \t]*(?:\n|$)")
+_TYPIST_LINE_RE = re.compile(rf"/(?P<b>[{_UP}{_LO}]{{2,3}})[ \t]*(?:\n|$)")
 _LAST_FIRST_LINE_RE = re.compile(
     r"[ ][a-zß-öø-ÿ'-]+(?:[ ][a-zß-öø-ÿ'-]+)?,[ ][a-zß-öø-ÿ'-]+(?:[ ][a-z]\.?)?[ ]*(?:\n|$)"
 )
-_TYPIST_PAIR_RE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]{2,3}")
+_TYPIST_PAIR_RE = re.compile(rf"[{_UP}{_LO}]{{2,3}}")
 # A lower-case name alone at a line start before an age: "shreya willis, 104 year old woman".
 _LOWER_NAME_AGE_RE = re.compile(
     r"(?m)^(?P<n>[a-zß-öø-ÿĀ-ž'-]+(?:[ ][a-zß-öø-ÿĀ-ž.'-]+){1,3})"
@@ -175,7 +199,7 @@ class KeywordRules:
         urls = list(URL_RE.finditer(text)) if "://" in text else []
         if "www." in text or "WWW." in text:
             urls += WWW_RE.finditer(text)
-        if any(f".{tld}" in low for tld in _TLDS):
+        if TLD_RE.search(low) is not None:
             urls += (
                 m
                 for m in BARE_URL_RE.finditer(text)
@@ -228,9 +252,13 @@ class KeywordRules:
                 if span is not None:
                     found.append(span)
 
-    def _keyword_families(self, text: str, low: str, found: list[Span]) -> None:
+    def _keyword_families(
+        self, text: str, low: str, found: list[Span], triggers: set[str] | None = None
+    ) -> None:
         """Identifiers found by a keyword: short IDs, logins, typists, spelled-out ages,
-        lower-case names, facilities and cities."""
+        lower-case names, facilities and cities. Collects the `TRIGGERS` seen into
+        `triggers` (and "ext", "id_comma", "drs" for the rules that need them)."""
+        triggers = set() if triggers is None else triggers
         lower_report = None
         covered_to = -1
         first = _KEYWORD_AT_START_RE.match(low)
@@ -240,6 +268,18 @@ class KeywordRules:
                 continue  # inside a value already taken
             word = m.group("k")
             kind = _KEYWORD_KIND[word]
+            if kind == "TRIGGER":
+                triggers.add(TRIGGERS[word])
+                continue
+            if word in ("ext", "extension"):
+                triggers.add("ext")
+            elif word in ("mrn", "dob") and text[start - 2 : start] == ", ":
+                triggers.add("id_comma")
+            elif word in ("drs", "drs."):
+                triggers.add("drs")
+            if kind == "FAMILY":  # "per sister Romina", "Karla (mother)"
+                self._family_at(text, start, end, found)
+                continue
             if kind == "FACILITY":
                 upper = text[start].isupper()  # "Hospital", "HOSPITAL"; not "the device clinic"
                 if not upper and lower_report is None:

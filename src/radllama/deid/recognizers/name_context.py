@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 
-from radllama.deid.lexicons import FIRST_NAMES
+from radllama.deid.lexicons import FIRST_NAMES, GIVEN_WORDS
 from radllama.deid.recognizers.patterns import _LO, _LOWER_PARTICLES, _UP, _is_lower_report
 from radllama.deid.spans import Span
 
 _W = rf"[{_UP}{_LO}][{_UP}{_LO}'’ʼ.-]*"
 _WT = rf"[{_UP}{_LO}'’ʼ.-]*"  # the rest of a word after its first letter
+_TITLE_WORD = rf"[{_UP}][{_LO}][{_LO}'’ʼ-]*"
 _EMAIL_NAME_RE = re.compile(rf"(?m)(?:^|:[ ]|;[ ])(?P<n>{_W}(?:,?[ ]{_W}){{0,4}})[ ]<[^<>@\s]+@")
 _DRS_LIST_RE = re.compile(
     rf"(?:Drs|DRS)\.?[ ](?P<l>{_W}(?:[ ]{_W})?(?:(?:,[ ]|[ ]and[ ]){_W}(?:[ ]{_W})?){{1,8}})"
@@ -30,7 +31,7 @@ _GREETING_RE = re.compile(
 )
 _SIGNOFF_DASH_RE = re.compile(rf"[.!?][ ]-[ ](?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{1,3}})[ ]*(?:\n|$)")
 _CONTACT_EXT_RE = re.compile(
-    rf"\((?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{0,3}}),[ ](?:x|ext\.?[ ]?|extension[ ])[0-9]"
+    rf"\((?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{0,3}}),[ ](?:[xX]|[Ee]xt\.?[ ]?|EXT\.?[ ]?|[Ee]xtension[ ])[0-9]"
 )
 _OPENING_RE = re.compile(
     rf"(?m)(?:^|:[ ])(?P<n>[{_UP}]{_WT}(?:[ ][{_UP}]{_WT}){{1,3}})[ ](?:returns|comes|presents|"
@@ -48,7 +49,7 @@ _NAME_SLASH_DATE_RE = re.compile(
 # Lists of people: "Attendees: Drs. A, B; Jane Roe, RN (nurse navigator); Eitan Hadad (tumor
 # registry)": every item opens with a name
 _PEOPLE_LIST_RE = re.compile(
-    r"(?m)^(?:Attendees|ATTENDEES|Present|PRESENT|Participants|PARTICIPANTS|Panel|Team):[ ]"
+    r"(?m)^(?:Attendees|ATTENDEES|Present|PRESENT|Participants|PARTICIPANTS):[ ]"
     r"(?P<l>[^\n]+)"
 )
 _LIST_ITEM_NAME_RE = re.compile(rf"[ ]?(?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{0,3}})(?=,[ ]|[ ]\(|$)")
@@ -60,7 +61,20 @@ _LOWER_BEFORE_RE = re.compile(
     rf"(?m)(?:^|[.][ ])(?P<n>[{_LO}][{_LO}'’-]+(?:[ ][{_LO}][{_LO}'’-]+)?)[ ](?:back[ ]in[ ]clinic|in[ ]path|to[ ]call)(?![a-z])"
 )
 _LOWER_NAME_AGE_SEX_RE = re.compile(
-    rf"(?m)^(?:patient[ ]|pt:?[ ])?(?P<n>[{_LO}][{_LO}'’-]+(?:[ ][{_LO}][{_LO}'’-]+){{1,2}})(?:,[ ]|[ ]/[ ])(?:[0-9]{{1,3}}[fm](?![a-z])|[0-9]{{5,}})"
+    rf"(?m)^(?:patient[ ]|pt:?[ ])?(?P<n>[{_LO}][{_LO}'’-]*(?:[ ][{_LO}][{_LO}'’-]+){{1,2}})(?:,[ ]|[ ]/[ ])(?:[0-9]{{1,3}}[fm](?![a-z])|[0-9][0-9-]{{4,}})"
+)
+# "visit: 10/09/08 with Fang Graves" closing a line or field: Titlecase words, no full stop
+# ("consistent with DISH." is an acronym in a sentence)
+_WITH_AT_END_RE = re.compile(
+    rf"[ ]with[ ](?P<n>{_TITLE_WORD}(?:[ ]{_TITLE_WORD}){{0,2}})(?=[ ]?\||\n|$)"
+)
+# Cue phrases the name-shape gates do not see ("on", "chief" end in letters no gate expects):
+# "Following up on Halonen, Pekka", "Routed to section chief Sang-ho Kim", "by attending Erika
+# Graves", "Discussed with Mao at 1756"
+_CUE_NAME_RE = re.compile(
+    r"(?:[Ff]ollowing[ ]up[ ]on|[Ff]ollow[ ]up[ ]on|section[ ]chief|[Rr]outed[ ]to|"
+    r"by[ ]attending|[Dd]iscussed[ ]with|[Ss]hown[ ]to)[ ]"
+    rf"(?P<n>{_TITLE_WORD}(?:,?[ ]{_TITLE_WORD}){{0,3}})"
 )
 _ID_BEFORE_COMMA_RE = re.compile(rf"(?<=[ ])(?P<n>[{_UP}]{_WT}),[ ](?:MRN|DOB|mrn|dob)(?![A-Za-z])")
 
@@ -71,24 +85,42 @@ _TITLES = frozenset("dr drs mr mrs ms miss prof dear hi".split())
 class NameContextRules:
     """Mixin of `Deidentifier` (uses its `allow` and `cue_stop`)."""
 
-    def _names_in_context(self, text: str, low: str, found: list[Span]) -> None:
+    def _names_in_context(self, text: str, low: str, found: list[Span], triggers: set[str]) -> None:
+        """`triggers`: the words the keyword scan saw (`keywords.TRIGGERS`); a rule runs only
+        when its word occurs."""
         if "@" in text and " <" in text:
-            for m in _EMAIL_NAME_RE.finditer(text):
-                self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
-        if "drs" in low:
+            for m in _EMAIL_NAME_RE.finditer(text):  # a display name: eponyms are surnames
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
+        if "drs" in triggers:
             for m in _DRS_LIST_RE.finditer(text):
                 base = m.start("l")
                 for item in re.finditer(rf"{_W}(?:[ ]{_W})?", m.group("l")):
                     if item.group() == "and":
                         continue
                     self._take_words(text, base + item.start(), item.group(), found, self.cue_stop)
-        for regex in (_GREETING_RE, _SIGNOFF_DASH_RE, _CONTACT_EXT_RE, _ID_BEFORE_COMMA_RE):
+        regexes = []
+        if "greet" in triggers:
+            regexes.append(_GREETING_RE)
+        if "dash" in triggers:
+            regexes.append(_SIGNOFF_DASH_RE)
+        if "ext" in triggers:
+            regexes.append(_CONTACT_EXT_RE)
+        if "id_comma" in triggers:
+            regexes.append(_ID_BEFORE_COMMA_RE)
+        if " with " in text:
+            regexes.append(_WITH_AT_END_RE)
+        for regex in regexes:
+            # a greeting, a sign-off, a contact: the place itself says "a person", so an
+            # eponym is a surname here ("- Calista Salter", "Hi Paget")
             for m in regex.finditer(text):
-                self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
-        if " / " in text:
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
+        if "slash" in triggers:  # "Radomír Colles / 09-May-2020 19:05"
             for m in _NAME_SLASH_DATE_RE.finditer(text):
-                self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
-        if ": " in text:
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
+        if "cue" in triggers:
+            for m in _CUE_NAME_RE.finditer(text):
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
+        if "people" in triggers:
             for m in _PEOPLE_LIST_RE.finditer(text):
                 base = m.start("l")
                 position = 0
@@ -98,15 +130,21 @@ class NameContextRules:
                         at = base + position + name.start("n")
                         self._take_words(text, at, name.group("n"), found, self.allow)
                     position += len(item) + 1
-        for m in _OPENING_RE.finditer(text):
-            words = m.group("n").split(" ")
-            if words[0].lower() in FIRST_NAMES or not any(w.lower() in self.allow for w in words):
-                self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
-        for m in _OPENING_SURNAME_RE.finditer(text):
-            if m.group("n").lower() not in self.allow:
-                found.append(Span(m.start("n"), m.end("n"), "NAME"))
+        if "opening" in triggers:
+            for m in _OPENING_RE.finditer(text):
+                words = m.group("n").split(" ")
+                if words[0].lower() in FIRST_NAMES or not any(
+                    w.lower() in self.allow for w in words
+                ):
+                    self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
+            for m in _OPENING_SURNAME_RE.finditer(text):
+                word = m.group("n").lower()  # "April is a 72-year-old woman"
+                if word not in self.allow or word in GIVEN_WORDS:
+                    found.append(Span(m.start("n"), m.end("n"), "NAME"))
         if text[:60].islower() and _is_lower_report(text):
-            for regex in (_LOWER_CUE_RE, _LOWER_BEFORE_RE, _LOWER_NAME_AGE_SEX_RE):
+            for m in _LOWER_CUE_RE.finditer(text):  # "ref by wilson": after the cue, a name
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
+            for regex in (_LOWER_BEFORE_RE, _LOWER_NAME_AGE_SEX_RE):
                 for m in regex.finditer(text):
                     self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
 
@@ -122,7 +160,7 @@ class NameContextRules:
             if (
                 (bare in stop and bare not in _LOWER_PARTICLES)
                 or bare in _TITLES
-                or (len(bare) < 2 and not kept)
+                or (len(bare) < 2 and not kept and bare not in _LOWER_PARTICLES)
             ):
                 break
             kept.append(word)

@@ -26,7 +26,8 @@ _NOT_CREDENTIAL = r"(?!(?:MD|DO|RN|NP|PA|PhD|MBBS|M\.D\.|D\.O\.|R\.N\.|Ph\.D\.)(
 # The rest of one name token after its first capital: Smith, McDonald, O'Brien, Smith-Jones,
 # SMITH, an initial "J." or initials "J.C."; never Open-i's XXXX, never followed by a digit.
 _TOKEN_REST = (
-    rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:[{_UP}][{_LO}]+)?(?:-[{_UP}]?[{_LO}]+)?"
+    rf"(?!(?<=X)XXX(?![A-Za-z]))(?>[{_LO}]+(?:['’ʼ](?!s(?![{_LO}]))[{_LO}]+)?(?:[{_UP}][{_LO}]+)?"
+    rf"(?:-[{_UP}]?[{_LO}]+)?"
     rf"|'[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|'[{_UP}]{{2,}}(?:-[{_UP}]+)?|[{_UP}]+(?:['-][{_UP}]+)?"
     rf"|\.(?:[{_UP}]\.)*(?=[ ,\t\n]|$))"
     # not "Series 3", "Grade 2", "T12"; but "Signed T. Bianchi 06.12.2023" and "Signed I.
@@ -47,7 +48,8 @@ _NAME_REST = (
 _TITLED = (
     r"\.?[ \t]{1,4}" + _PARTICLES + "*" + _TOKEN + r"(?:[ ]" + _PARTICLES + "*" + _TOKEN + "){0,2}"
 )
-_TITLES = "Dr|DR|Drs|DRS|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF"
+# "RN" before a name is a title too: "transport with RN Leon Dragicevic"
+_TITLES = "Dr|DR|Drs|DRS|Doctor|DOCTOR|Mr|Mrs|Ms|Miss|MR|MRS|MS|MISS|Prof|Professor|PROF|RN"
 _CREDENTIALS = (
     "MD|M.D.|RN|R.N.|NP|PA-C|PhD|Ph.D.|MBBS|FRCR|CNP|APRN|FNP|DO|D.O.|RDMS|RVT|RT|CNMT|CRNA|"
     "RTT|RRA|ARNP|DNP|LPN|RDCS|RPA"
@@ -124,6 +126,7 @@ _WEAK_CUES = tuple(
     for cue in """by|per|left with|contact|son,|daughter,|wife,|husband,|mother,|father,|
     sister,|brother,|partner,|nurse,|clinician,|physician,|sonographer|technologist|
     transcriptionist|obtained from|referred by|requested by|spoke with|notified:|--|signed|
+    section chief|chief|her primary,|his primary,|following up on|follow up on|
     injected by|physician|radiologist""".replace("\n", "")
     .replace("    ", "")
     .split("|")

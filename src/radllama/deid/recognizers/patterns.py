@@ -98,7 +98,7 @@ _LBC = rf"(?<![A-Za-z{_UP}{_LO}0-9'\[\]^][{_UP}])"  # the lead starts a word (no
 _PARTICLE_WORDS = (
     "Ó|[Dd]e|[Dd]el|[Dd]ella|[Dd]er|[Dd]en|[Dd]i|[Dd]a|[Dd]u|[Dd]os|[Dd]as|[Ll]a|[Ll]e|[Ll]o|"
     "[Ll]os|[Ll]as|[Vv]an|[Vv]on|[Tt]er|[Tt]en|bin|al|el|DE|DEL|DEN|DOS|DAS|LA|LO|LOS|LAS|VAN|"
-    "VON|DER|TER|TEN"
+    "VON|DER|TER|TEN|O|Mac|MAC|Nic|Ní|Ui|Ua"  # Irish: O Curnain, Mac a Deise, Ní Bhriain
 )
 
 
@@ -120,7 +120,7 @@ _PARTICLES = "(?:" + _plain_trie(_expand_particles(_PARTICLE_WORDS)) + "[ ])"
 # candidate starts at the capital; its start is moved back over them.
 _PARTICLES_BEFORE_RE = re.compile(rf"(?:(?<![A-Za-z])(?:{_PARTICLE_WORDS})[ ])+$")
 _LOWER_PARTICLES = frozenset(
-    "de la los van der den von del da di le lo ten ter bin al el du".split()
+    "de la los van der den von del da di le lo ten ter bin al el du ó o mac nic ní".split()
 )
 _CREDENTIAL_WORDS = frozenset("md do rn np pa pa-c phd mbbs rt m.d. d.o. m.d d.o".split())
 

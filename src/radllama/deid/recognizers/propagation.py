@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from radllama.deid.recognizers.names import _with_particles
 from radllama.deid.recognizers.patterns import _CREDENTIAL_WORDS, _LOWER_PARTICLES
 from radllama.deid.spans import Span
 
@@ -66,7 +67,9 @@ class PropagationRules:
                 if (at == 0 or not low[at - 1].isalnum()) and (
                     stop == len(low) or not low[stop].isalnum()
                 ):
-                    if kind == "NAME" or text[at:stop].isupper():  # acronyms: capitals only
+                    if kind == "NAME":  # "de la Garza Arguello:" keeps its particles
+                        taken.append(_with_particles(text, Span(at, stop, kind)))  # type: ignore[arg-type]
+                    elif text[at:stop].isupper():  # acronyms: capitals only
                         taken.append(Span(at, stop, kind))
                 at = low.find(word, stop)
         found.extend(taken)
