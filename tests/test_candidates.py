@@ -102,3 +102,67 @@ def test_bad_candidate_requests_are_one_line(
     )  # fmt: skip
     assert code == 2 and message in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_impress_and_the_server_decode_candidates(run_cli, tiny_model_dir, bm25_data):
+    """`impress --decode candidates` and /v1/impressions with decode=candidates give the same
+    chosen candidate and name its source; without an index it is one line, exit 2."""
+    import httpx
+
+    from radllama.generation.inference import ImpressionModel
+    from radllama.serving.schemas import ServeConfig
+    from radllama.serving.server import build_app, start_in_thread
+
+    exam, findings = "XR CHEST 2V", "There is a right lower lobe consolidation. Small effusion."
+    code, out, err = run_cli(
+        "impress", "--model", tiny_model_dir, "--exam", exam, "--findings", findings,
+        "--max-tokens", "6", "--json", "--decode", "candidates", "--index", bm25_data,
+    )  # fmt: skip
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["source"].startswith(("model:", "neighbour:"))
+    code, _, err = run_cli(
+        "impress", "--model", tiny_model_dir, "--exam", exam, "--findings", findings,
+        "--decode", "candidates",
+    )  # fmt: skip
+    assert code == 2 and "needs an index" in err and len(err.strip().splitlines()) == 1
+
+    model = ImpressionModel.load(tiny_model_dir)
+    config = ServeConfig(decode="candidates", index=bm25_data, batch_wait_ms=5)
+    with start_in_thread(build_app(model, config)) as running:
+        response = httpx.post(
+            f"{running.root_url}/v1/impressions",
+            json={"exam_code": exam, "findings": findings, "max_tokens": 6},
+            timeout=60,
+        )
+    assert response.status_code == 200, response.text
+    served = response.json()
+    assert served["source"] == body["source"] and served["impression"] == body["impression"]
+
+
+def test_tfidf_candidate_neighbours_are_the_consensus_baselines_neighbours(bm25_data):
+    """decode=candidates finds its neighbours by TF-IDF over the index's rows by default: the
+    same neighbours (and order) as the retrieval-consensus baseline fitted on the train split."""
+    from radllama.core.jsonl import read_jsonl
+    from radllama.generation.baselines import TfidfRetriever
+    from radllama.generation.candidates import TfidfNeighbours, neighbour_source
+    from radllama.retrieval import Retriever
+
+    retriever = Retriever.load(bm25_data)
+    assert neighbour_source(CandidateConfig(candidate_retrieval="index"), retriever) is retriever
+    tfidf = neighbour_source(CandidateConfig(), retriever)
+    assert isinstance(tfidf, TfidfNeighbours) and len(tfidf) == len(retriever)
+    train = list(read_jsonl(bm25_data / "train.jsonl"))
+    direct = TfidfRetriever().fit(
+        [r["findings"] for r in train], [r["impression"] for r in train],
+        [str(r["report_id"]) for r in train],
+    )  # fmt: skip
+    test = list(read_jsonl(bm25_data / "test.jsonl"))
+    ours = tfidf.search(test, 3)
+    theirs = direct.query_k([r["findings"] for r in test], 3)
+    assert [[n.impression for n in hits] for hits in ours] == [
+        [h.impression for h in hits] for hits in theirs
+    ]
+    assert [[n.row_id for n in hits] for hits in ours] == [
+        [h.report_id for h in hits] for hits in theirs
+    ]

@@ -31,38 +31,21 @@ DRAWS = {
 }  # fmt: skip
 RECALL_TARGET = 0.995
 KEEP_TARGET = 0.99
-# Floors reached by the rules alone (measured 2026-12-07, Intel Xeon AVX-512/AMX; see
-# benchmarks/RESULTS.md "deid broad set"). Each is a little under the measured value.
+# Measured 2026-12-07 (rules alone, Intel Xeon AVX-512/AMX; benchmarks/RESULTS.md "deid: the
+# blind broad set"). At the target on that draw: asserted at the target itself.
+_ALL_FIGURES = ("ALL", "SURNAME", "KEEP", "NAME", "DATE", "TIME", "AGE", "ID", "PHONE", "FAX")
+_ALL_FIGURES += ("EMAIL", "URL", "IP", "ADDRESS", "ZIP", "CITY", "HOSPITAL", "DEVICE")
+# Not at the target yet (the gap, as measured -> the floor asserted, a little below it):
+#   dev:     NAME 0.9933, CITY 0.9933, HOSPITAL 0.9917
+#   holdout: NAME 0.9931, surname tokens 0.9949, AGE 0.9693, CITY 0.9933, HOSPITAL 0.9864
 FLOORS: dict[str, dict[str, float]] = {
-    "dev": {
-        "ALL": 0.80,
-        "NAME": 0.67,
-        "SURNAME": 0.70,
-        "KEEP": 0.975,
-        "DATE": 0.97,
-        "TIME": 0.73,
-        "AGE": 0.57,
-        "ID": 0.95,
-        "PHONE": 0.88,
-        "FAX": 0.99,
-        "EMAIL": 0.99,
-        "URL": 0.74,
-        "IP": 0.99,
-        "ADDRESS": 0.69,
-        "ZIP": 0.99,
-        "CITY": 0.74,
-        "HOSPITAL": 0.56,
-        "DEVICE": 0.97,
-    },
-    "holdout": {},
+    "dev": {"NAME": 0.993, "CITY": 0.99, "HOSPITAL": 0.99},
+    "holdout": {"NAME": 0.992, "SURNAME": 0.994, "AGE": 0.965, "CITY": 0.99, "HOSPITAL": 0.985},
 }
-FLOORS["holdout"] = {kind: value - 0.02 for kind, value in FLOORS["dev"].items()} | {"AGE": 0.52}
-# What is asserted at the target itself (met on that draw).
 MEETS_TARGET: dict[str, tuple[str, ...]] = {
-    "dev": ("FAX", "EMAIL", "IP", "ZIP"),
-    "holdout": (),
+    draw: tuple(kind for kind in _ALL_FIGURES if kind not in FLOORS[draw]) for draw in FLOORS
 }
-REQUIRED = [kind for kind in FLOORS["dev"] if kind not in ("ALL", "SURNAME", "KEEP")]
+REQUIRED = [kind for kind in _ALL_FIGURES if kind not in ("ALL", "SURNAME", "KEEP")]
 
 
 @pytest.fixture(scope="module", params=sorted(DRAWS))

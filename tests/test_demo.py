@@ -12,6 +12,7 @@ from radllama.core.config import load_config
 from radllama.core.jsonl import read_jsonl
 from radllama.demo import (
     TRAIN_OVERRIDES,
+    UNCAPPED_STEPS,
     DemoConfig,
     StepBudget,
     _prepare_data,
@@ -60,7 +61,8 @@ def test_demo_training_is_the_recipe_plus_named_overrides(method, tmp_path):
     ran, written = run.model_dump(), recipe.model_dump()
     changed = {k for k in ran if ran[k] != written[k]}
     assert changed <= set(TRAIN_OVERRIDES), changed - set(TRAIN_OVERRIDES)
-    assert run.max_steps == demo.train_steps and run.seed == demo.seed
+    # no cap in the shipped config: a bound that the budget cuts
+    assert demo.train_steps is None and run.max_steps == UNCAPPED_STEPS and run.seed == demo.seed
     expected_lr = demo.full_learning_rate if method == "full" else demo.lora_learning_rate
     assert run.learning_rate == expected_lr
 
@@ -91,8 +93,8 @@ def test_step_budget_cuts_steps_and_the_lr_schedule(tiny_model_dir, tiny_data_di
 
 
 def test_step_budget_replans_when_the_probe_was_slow():
-    """A probe slowed by another job plans few steps; the re-plan at 2x the probe (mean over
-    all steps so far) gives the time back, never past the configured maximum."""
+    """A probe slowed by another job plans few steps; the next re-plans (mean over the last
+    half of the steps) give the time back, never past the cap."""
     from types import SimpleNamespace
 
     record: dict = {}
@@ -103,9 +105,87 @@ def test_step_budget_replans_when_the_probe_was_slow():
     assert state.max_steps == 5 and record["probe_step_s"] == 20.0
     budget.stamps += [43.0, 45.0, 47.0]  # the other job ended: steps 4-6 at 2 s/step
     state.global_step = 6
-    budget.replan(state, lr_scheduler=None)  # mean 46 / 5 = 9.2 s/step, 53 s left -> +5
-    assert state.max_steps == 11 and record["configured_steps"] == 50
-    assert record["replans"] == [[3, 5], [6, 11]]
+    budget.replan(state, lr_scheduler=None)  # last half: 2 s/step, 53 s left -> +26
+    assert state.max_steps == 32 and record["configured_steps"] == 50
+    assert record["replans"] == [[3, 5], [6, 32]]
+    budget.stamps += [49.0 + 2 * i for i in range(30)]  # ... at 2 s/step
+    state.global_step, budget.seconds = 36, 1000.0  # time for 482 steps: the cap of 50 holds
+    budget.replan(state, lr_scheduler=None)
+    assert state.max_steps == 50
+
+
+def _scripted_run(seconds: float, step_cost, eval_every: int = 0, eval_cost: float = 0.0):
+    """Drive StepBudget's callback as the Trainer does, on a scripted clock: 20 s of loading,
+    then steps costing step_cost(step) s, an evaluation after every `eval_every` steps."""
+    from types import SimpleNamespace
+
+    now = [0.0]
+    record: dict = {}
+    budget = StepBudget(seconds, 3, 5, record, started=0.0, clock=lambda: now[0])
+    callback = budget.callback()
+    now[0] = 20.0
+    state = SimpleNamespace(global_step=0, max_steps=UNCAPPED_STEPS)
+    args = SimpleNamespace(gradient_accumulation_steps=1, save_strategy="steps",
+                           eval_strategy="steps")  # fmt: skip
+    control = SimpleNamespace(should_training_stop=False)
+    while not control.should_training_stop:
+        callback.on_step_begin(args, state, control)
+        now[0] += step_cost(state.global_step + 1)
+        state.global_step += 1
+        callback.on_step_end(args, state, control, lr_scheduler=None, train_dataloader=range(400))
+        if eval_every and state.global_step % eval_every == 0:
+            now[0] += eval_cost  # the Trainer evaluates after on_step_end
+    return now[0], state.global_step, record
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["steady", "slow_probe", "slows_down", "with_evals"],
+)
+def test_uncapped_budget_uses_at_least_90_percent_of_its_allotment(case):
+    """No step cap: the planner fills the allotment (>= 90%, over by at most one step + eval)
+    however the step time moves; 2,366 s at ~1.2 s/step is past one epoch of 400 steps."""
+    seconds = 2366.0
+    cost = {
+        "steady": lambda step: 4.0 if step == 1 else 1.2,
+        "slow_probe": lambda step: 10.0 if step <= 5 else 1.2,  # another job during the probe
+        "slows_down": lambda step: 1.2 if step < 600 else 2.5,
+        "with_evals": lambda step: 1.2,
+    }[case]
+    evals = (50, 20.0) if case == "with_evals" else (0, 0.0)
+    used, steps, record = _scripted_run(seconds, cost, *evals)
+    assert 0.9 * seconds <= used <= seconds + 2.5 + evals[1], (used, record["replans"])
+    assert record["configured_steps"] == UNCAPPED_STEPS and record["planned_steps"] == steps
+    assert record["steps_per_epoch"] == 400 and record["planned_epochs"] == round(steps / 400, 2)
+    if case == "steady":
+        assert record["planned_epochs"] > 4
+
+
+def test_a_cap_still_caps_and_no_budget_runs_the_recipe():
+    used, steps, record = _scripted_run(2366.0, lambda step: 1.2)
+    assert steps > 1000
+    demo = DemoConfig(train_steps=40)
+    run = demo_train_config(demo, "lora", Path("d"), Path("b"), Path("r"))
+    assert run.max_steps == 40
+    unbudgeted = DemoConfig(budget_minutes=None)
+    assert demo_train_config(unbudgeted, "lora", Path("d"), Path("b"), Path("r")).max_steps == -1
+
+
+def test_data_order_reshuffles_each_epoch(tiny_model_dir, tiny_data_dir, tmp_path):
+    """Past one epoch the Trainer's seeded sampler draws a new order (same rows)."""
+    from radllama.core.config import validate_config
+    from radllama.training import TrainConfig, prepare_training
+
+    config = validate_config(TrainConfig, dict(
+        method="lora", model=str(tiny_model_dir), data=str(tiny_data_dir),
+        output_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache"), max_steps=100,
+        max_length=512, per_device_train_batch_size=1, gradient_checkpointing=False,
+        bf16=False, report_to="none", eval_steps=None,
+    ))  # fmt: skip
+    loader = prepare_training(config).trainer.get_train_dataloader()
+    epochs = [[tuple(batch["input_ids"][0].tolist()) for batch in loader] for _ in range(2)]
+    assert len(epochs[0]) > 4 and sorted(epochs[0]) == sorted(epochs[1])
+    assert epochs[0] != epochs[1]
 
 
 def test_openi_config_tests_on_validate_only(shared_data, tmp_path, monkeypatch):

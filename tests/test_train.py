@@ -212,7 +212,6 @@ def test_bad_input_is_one_line_with_the_fix(run_cli, tiny_model_dir, tiny_data_d
         (dict(base, model=str(no_tok)), "tokenizer"),
         (dict(base, data=str(no_manifest)), "radllama prepare"),
         (dict(base, attn_implementation="flash_attention_2"), "sdpa"),
-        (dict(base, bf16=True), "bf16: false"),
         (dict(base, learning_rat=1e-4), "unknown config key 'learning_rat'"),
     ]
     for i, (data, fix) in enumerate(cases):

@@ -505,11 +505,17 @@ def impress(
     num_examples: Annotated[
         int | None, typer.Option(help="k retrieved examples per prompt (default: the run's).")
     ] = None,
+    decode: Annotated[
+        str,
+        typer.Option(help="greedy | candidates (as `serve --decode`; candidates need an index)."),
+    ] = "greedy",
 ) -> None:
     """Write the IMPRESSION for one report's exam + FINDINGS (same answer as the server)."""
     import json
 
+    from radllama.core.config import validate_config
     from radllama.generation.inference import ImpressionModel
+    from radllama.serving.engine import check_candidate_index
     from radllama.serving.server import ServeConfig, check_impression_request
     from radllama.serving.server import impress as impress_one
 
@@ -526,9 +532,11 @@ def impress(
             )
     if any("\ud800" <= char <= "\udfff" for char in findings):  # e.g. undecodable argv bytes
         fail("the findings are not valid UTF-8 (a lone surrogate); pass UTF-8 text")
-    check_impression_request(findings, max_tokens, ServeConfig())  # before the slow model load
+    serve_config = validate_config(ServeConfig, {"decode": decode, "index": index}, "options")
+    check_impression_request(findings, max_tokens, serve_config)  # before the slow model load
+    check_candidate_index(model, serve_config)
     loaded = ImpressionModel.load(model, index=index, num_examples=num_examples)
-    result = impress_one(loaded, exam, findings, max_tokens)
+    result = impress_one(loaded, exam, findings, max_tokens, serve_config)
     typer.echo(json.dumps(result, ensure_ascii=False) if json_output else result["impression"])
 
 

@@ -37,6 +37,7 @@ from pydantic import Field
 from radllama.core.artifacts import RUN_FILE
 from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, RadllamaError
+from radllama.training.budget import UNCAPPED_STEPS, StepBudget
 
 REPO_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 # The only TrainConfig keys the demo sets itself; everything else comes from the recipe file.
@@ -85,8 +86,12 @@ class DemoConfig(StrictModel):
         description="SFT recipe YAML (TrainConfig); None = configs/smollm2-cpu.yaml. Relative "
         "paths are read from the working directory.",
     )
-    train_steps: int = Field(
-        200, ge=1, description="SFT steps per method (upper bound: the budget may cut it)."
+    train_steps: int | None = Field(
+        None,
+        ge=1,
+        description="Optional cap on SFT steps per method. None (shipped configs): the time "
+        "budget alone sets the count from the measured step time, past one epoch if it fits "
+        "(the data order reshuffles each epoch); without a budget the recipe's epochs run.",
     )
     min_train_steps: int = Field(
         5, ge=1, description="Fewest SFT steps per method, even when over budget."
@@ -130,88 +135,6 @@ class ModelSystem:
     name: str
     model: Path
     generate: dict[str, Any] = field(default_factory=dict)
-
-
-class StepBudget:
-    """Set a training run's step count from its own measured step time.
-
-    After `probe_steps` optimizer steps, the mean time of steps 2..probe (step 1 pays for
-    warm-up) gives seconds/step; the run gets as many steps as fit in `seconds` (counted from
-    `started`, so model loading and tokenisation are paid from the same budget), clamped to
-    [min_steps, the configured max]. The LR schedule is rebuilt for the new length, so a cut
-    run still warms up and decays fully. The plan is checked again at 2x, 4x, 8x ... the probe
-    (mean over all steps so far): a probe slowed by another job on a shared machine no longer
-    cuts the run for good (measured: a 14.8 s/step probe for a run that then went at ~10 s/step
-    left 67 s of its share unused), and a machine that slows down ends the run on time."""
-
-    def __init__(
-        self,
-        seconds: float,
-        probe_steps: int,
-        min_steps: int,
-        record: dict,
-        started: float | None = None,
-    ) -> None:
-        self.seconds, self.probe_steps, self.min_steps = seconds, probe_steps, min_steps
-        self.record = record
-        self.started = started  # time.monotonic() when the run began (None: its first step)
-        self.stamps: list[float] = []
-
-    def callback(self):
-        from transformers import TrainerCallback
-
-        budget = self
-
-        class _Callback(TrainerCallback):
-            def on_step_begin(self, args, state, control, **kwargs):
-                if not budget.stamps:
-                    budget.stamps.append(time.monotonic())
-
-            def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
-                budget.stamps.append(time.monotonic())
-                # Steps of this process (a resumed run starts past global step 0).
-                done = len(budget.stamps) - 1
-                if done >= budget.probe_steps and _power_of_two(done / budget.probe_steps):
-                    budget.replan(state, lr_scheduler)
-
-        return _Callback()
-
-    def replan(self, state, lr_scheduler) -> None:
-        step_s = (self.stamps[-1] - self.stamps[1]) / max(1, len(self.stamps) - 2)
-        spent = self.stamps[-1] - (self.started or self.stamps[0])
-        fit = state.global_step + int(max(0.0, self.seconds - spent) / step_s)
-        configured = self.record.setdefault("configured_steps", state.max_steps)
-        steps = max(self.min_steps, state.global_step, min(configured, fit))
-        if "probe_step_s" not in self.record:
-            self.record.update(probe_step_s=round(step_s, 2))
-        self.record.update(planned_steps=steps, step_s=round(step_s, 2))
-        self.record.setdefault("replans", []).append([state.global_step, steps])
-        if steps != state.max_steps:
-            state.max_steps = steps
-            _rescale_schedule(lr_scheduler, steps)
-
-
-def _power_of_two(ratio: float) -> bool:
-    return ratio.is_integer() and int(ratio) & (int(ratio) - 1) == 0
-
-
-def _rescale_schedule(lr_scheduler, steps: int) -> None:
-    """Rebuild a transformers LambdaLR schedule (warm-up ratio kept) for `steps` steps."""
-    from functools import partial
-
-    lambdas = getattr(lr_scheduler, "lr_lambdas", None)
-    if not lambdas:
-        return  # no schedule (tests) or one without per-group lambdas: leave it
-    rebuilt = []
-    for fn in lambdas:
-        if not isinstance(fn, partial):
-            return  # not a transformers warm-up schedule: leave it
-        keywords = dict(fn.keywords)
-        if "num_training_steps" in keywords:
-            ratio = keywords.get("num_warmup_steps", 0) / max(1, keywords["num_training_steps"])
-            keywords.update(num_training_steps=steps, num_warmup_steps=math.ceil(ratio * steps))
-        rebuilt.append(partial(fn.func, *fn.args, **keywords))
-    lr_scheduler.lr_lambdas = rebuilt
 
 
 def _step(name: str, done: bool, action: Callable[[], object], log: Callable[[str], None]) -> None:
@@ -355,7 +278,9 @@ def demo_train_config(
         "data": str(data_dir),
         "model": str(base),
         "output_dir": str(run_dir),
-        "max_steps": config.train_steps,
+        # the cap, or a bound the budget cuts (no budget and no cap: the recipe's epochs)
+        "max_steps": config.train_steps
+        or (UNCAPPED_STEPS if config.budget_minutes is not None else -1),
         "learning_rate": config.full_learning_rate
         if method == "full"
         else config.lora_learning_rate,
@@ -671,12 +596,17 @@ def describe_plan(plan: dict) -> str:
     ]
     for method, record in plan.get("methods", {}).items():
         lines.append(
-            f"{method}: {record.get('steps', '?')} steps (measured {record.get('probe_step_s')} "
-            f"s/step over the first steps, {record.get('step_s', '?')} s/step at the last "
-            f"re-plan; {record.get('train_seconds_allotted')} s allotted; configured upper "
-            f"bound {record.get('configured_steps')})."
+            f"{method}: {record.get('steps', '?')} steps = {record.get('epochs', '?')} epochs "
+            f"(measured {record.get('probe_step_s')} s/step over the first steps, "
+            f"{record.get('step_s', '?')} s/step at the last re-plan; "
+            f"{record.get('train_runtime_s', '?')} s of {record.get('train_seconds_allotted')} s "
+            f"allotted; cap {_cap(record.get('configured_steps'))})."
         )
     return "\n".join(lines)
+
+
+def _cap(configured) -> str:
+    return "none (the budget decides)" if configured == UNCAPPED_STEPS else str(configured)
 
 
 def _attach_plan(report_dir: Path, report: dict, plan: dict) -> None:
@@ -702,7 +632,9 @@ def _log_run(record: dict, log: Callable[[str], None], plan_record: dict | None 
     }
     if plan_record is not None:
         plan_record.update(
-            steps=metrics.get("steps"), train_runtime_s=metrics.get("train_runtime_s")
+            steps=metrics.get("steps"),
+            epochs=metrics.get("epochs"),
+            train_runtime_s=metrics.get("train_runtime_s"),
         )
     log(f"  {record.get('method')}: {shown}")
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -66,6 +66,12 @@ class CandidateConfig(StrictModel):
         0.95, gt=0, le=1, description="decode=candidates: nucleus mass of the sampled answers."
     )
     sample_seed: int = Field(0, description="decode=candidates: seed of the sampling.")
+    candidate_retrieval: Literal["tfidf", "index"] = Field(
+        "tfidf",
+        description="decode=candidates: how the k neighbours are found among the index's "
+        "training rows: tfidf (word 1-2 grams, cosine; its 5-NN consensus scored 0.652 on Open-i "
+        "validate vs 0.616 for the dense index) or index (the index's own search).",
+    )
     likelihood_weight: float = Field(
         0.0,
         ge=0,
@@ -139,6 +145,39 @@ def check_candidate_request(config: CandidateConfig, index_rows: int | None) -> 
             f"--candidate-neighbours {config.candidate_neighbours} but the index holds {index_rows} "
             f"reports; pass --candidate-neighbours {index_rows} or fewer"
         )
+
+
+class TfidfNeighbours:
+    """k-NN by TF-IDF over an index's training rows, answering like `Retriever.search`."""
+
+    def __init__(self, retriever) -> None:
+        from radllama.generation.baselines import TfidfRetriever
+
+        self.rows = retriever.rows
+        self.tfidf = TfidfRetriever().fit(
+            [r["findings"] for r in self.rows],
+            [r["impression"] for r in self.rows],
+            [str(i) for i in range(len(self.rows))],  # positions: back to the index rows
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def search(self, queries: list[dict[str, Any]], k: int) -> list[list[Any]]:
+        from radllama.retrieval import Neighbour
+
+        found = self.tfidf.query_k([str(q.get("findings") or "") for q in queries], k)
+        out = []
+        for hits in found:
+            rows = [(self.rows[int(h.report_id)], h.similarity) for h in hits if h.report_id]
+            out.append([Neighbour(r["row_id"], score, r["exam"], r["findings"], r["impression"])
+                        for r, score in rows])  # fmt: skip
+        return out
+
+
+def neighbour_source(config: CandidateConfig, retriever):
+    """What the candidate neighbours are searched with (see `candidate_retrieval`)."""
+    return TfidfNeighbours(retriever) if config.candidate_retrieval == "tfidf" else retriever
 
 
 def neighbour_votes(neighbours: list[Any]) -> list[float]:

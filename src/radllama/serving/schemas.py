@@ -12,12 +12,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from radllama.core.config import StrictModel
 from radllama.core.errors import RadllamaError
+from radllama.generation.candidates import CandidateConfig
 
 
-class ServeConfig(StrictModel):
-    """How `radllama serve` listens, authenticates and batches."""
+class ServeConfig(CandidateConfig):
+    """How `radllama serve` listens, authenticates and batches (and, for /v1/impressions,
+    decodes: the `CandidateConfig` fields apply with decode=candidates)."""
+
+    decode: Literal["greedy", "candidates"] = Field(
+        "greedy",
+        description="/v1/impressions: greedy, or candidates (greedy + N samples + the k nearest "
+        "training impressions, judged by likelihood, consensus and the hallucination check; "
+        "needs an index). Chat and completions stay plain.",
+    )
 
     host: str = Field(
         "127.0.0.1", description="Bind address; loopback by default (reports are PHI)."
@@ -261,4 +269,9 @@ class ImpressionResponse(BaseModel):
         None,
         description="k and status of retrieval: ok, or failed (the impression was written "
         "without examples) with a detail line.",
+    )
+    source: str | None = Field(
+        None,
+        description="decode=candidates: where the chosen impression came from (model:greedy, "
+        "model:sample-N, neighbour:ROW_ID); absent for greedy decoding.",
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 # Lazy (PEP 562): `radllama.training.config` stays importable without torch, so the CLI can
 # build its options from TrainConfig without loading the training stack.
 _EXPORTS = {
+    "GenerativeEvalSettings": "config",
     "LoraSettings": "config",
     "QuantizationSettings": "config",
     "TrainConfig": "config",
@@ -31,6 +32,7 @@ _EXPORTS = {
 
 if TYPE_CHECKING:
     from radllama.training.config import (
+        GenerativeEvalSettings,
         LoraSettings,
         QuantizationSettings,
         TrainConfig,
@@ -54,6 +56,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "RUN_FILE",
+    "GenerativeEvalSettings",
     "LoraSettings",
     "QuantizationSettings",
     "TrainConfig",

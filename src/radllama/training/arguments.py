@@ -30,6 +30,10 @@ def build_sft_config(config: TrainConfig, run_dir: str | Path, resolved: Resolve
 
     cpu = hw.device == "cpu"
     eval_every = config.eval_steps is not None
+    best = config.metric_for_best_model
+    best = best and best.removeprefix("eval_")
+    # load_best_model_at_end needs a checkpoint at every evaluation, so the best one exists
+    save_steps = config.eval_steps if best else config.save_steps
     return SFTConfig(
         output_dir=str(Path(run_dir) / CHECKPOINTS),
         # data: labels and BFD packing are prepared by radllama.training.packing with TRL's
@@ -72,8 +76,11 @@ def build_sft_config(config: TrainConfig, run_dir: str | Path, resolved: Resolve
         logging_first_step=True,
         logging_nan_inf_filter=False,  # the watchdog must see NaN/inf, not a filtered average
         save_strategy="steps",
-        save_steps=config.save_steps,
-        save_total_limit=config.save_total_limit,
+        save_steps=save_steps,
+        save_total_limit=config.save_total_limit,  # the best checkpoint is kept on top
+        metric_for_best_model=best or None,
+        greater_is_better=(best == "rougeL") if best else None,
+        load_best_model_at_end=bool(best),
         report_to=report_to(config.report_to),
         disable_tqdm=False,
     )
@@ -86,6 +93,7 @@ def describe_arguments(args) -> dict[str, object]:
         "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate",
         "lr_scheduler_type", "warmup_steps", "num_train_epochs", "max_steps", "seed",
         "gradient_checkpointing", "bf16", "use_cpu", "ddp_backend", "eval_strategy", "eval_steps",
-        "logging_steps", "save_steps", "save_total_limit", "report_to",
+        "logging_steps", "save_steps", "save_total_limit", "report_to", "metric_for_best_model",
+        "load_best_model_at_end",
     )  # fmt: skip
     return {key: getattr(args, key) for key in keys}

@@ -26,6 +26,7 @@ from radllama.training.callbacks import GracefulInterrupt, LossWatchdog
 from radllama.training.card import deid_totals, model_card
 from radllama.training.config import TrainConfig
 from radllama.training.data import DatasetDir, TokenizedData, load_tokenized, open_dataset_dir
+from radllama.training.generative_eval import GenerativeEval
 from radllama.training.hardware import (
     Hardware,
     Resolved,
@@ -125,12 +126,15 @@ class TrainingSession:
     interrupt: GracefulInterrupt
     watchdog: LossWatchdog
     packing: dict[str, Any]
+    generative_eval: GenerativeEval | None = None
 
 
 def prepare_training(config: TrainConfig, callbacks: list | None = None) -> TrainingSession:
     """Checks, tokenisation (or cache hit), run directory, model and SFTTrainer; no step taken."""
     _console_logging()
     plan = plan_run(config)
+    precision = plan.resolved.precision or {}
+    logger.info("precision: %s (%s)", precision.get("choice"), precision.get("reason"))
     tokenizer = model_lib.load_tokenizer(plan.model)
     # SFTConfig first: it sets up the process group (so the main process alone builds the
     # tokenisation cache) and, under ZeRO-3, lets from_pretrained load straight into shards.
@@ -150,7 +154,12 @@ def prepare_training(config: TrainConfig, callbacks: list | None = None) -> Trai
     interrupt = GracefulInterrupt()
     watchdog = LossWatchdog(config.watchdog.divergence_factor)
     guards = [interrupt] + ([watchdog] if config.watchdog.enabled else [])
-    trainer = _build_trainer(plan, args, model, tokenizer, data, guards + list(callbacks or []))
+    rouge = _generative_eval(config, data, tokenizer, plan.resolved.bf16)
+    # last: it must see the step count that a budget callback may have just changed
+    extra = list(callbacks or []) + ([rouge] if rouge else [])
+    trainer = _build_trainer(plan, args, model, tokenizer, data, guards + extra)
+    if rouge is not None:
+        rouge.trainer = trainer
     packing = {}
     if config.packing:
         packing = dataset_packing_stats(trainer.train_dataset, config.max_length)
@@ -159,7 +168,31 @@ def prepare_training(config: TrainConfig, callbacks: list | None = None) -> Trai
             packing["sequences"], packing["packed_rows"], config.max_length,
             100 * packing["packing_efficiency"],
         )  # fmt: skip
-    return TrainingSession(plan, tokenizer, data, trainer, checkpoint, interrupt, watchdog, packing)
+    return TrainingSession(
+        plan, tokenizer, data, trainer, checkpoint, interrupt, watchdog, packing, rouge
+    )
+
+
+def _generative_eval(config: TrainConfig, data, tokenizer, bf16: bool) -> GenerativeEval | None:
+    """The ROUGE-L callback on a fixed eval subset (clamped to the eval split, with a message)."""
+    settings = config.generative_eval
+    if not settings.rows:
+        return None
+    if data.eval is None or config.eval_steps is None:
+        raise ConfigError(
+            "generative_eval.rows > 0 needs an eval split and eval_steps: prepare the data with "
+            "an eval split, set eval_steps, or set generative_eval.rows: 0"
+        )
+    rows = settings.rows
+    if rows > len(data.eval):
+        logger.warning(
+            "generative_eval.rows %d > the %d rows of the eval split: generating all %d",
+            rows, len(data.eval), len(data.eval),
+        )  # fmt: skip
+        rows = len(data.eval)
+    return GenerativeEval(
+        data.eval, tokenizer, rows, settings.max_new_tokens, settings.batch_size, bf16
+    )
 
 
 def _retrieval(config: TrainConfig, plan: RunPlan):
@@ -195,7 +228,11 @@ def train(config: TrainConfig, callbacks: list | None = None) -> dict[str, Any]:
         )
     if session.interrupt.stopped_at is not None:
         return _interrupted(plan, session.interrupt)
+    if session.generative_eval is not None:
+        session.generative_eval.enabled = False  # the kept model's score is already known
     metrics = _final_metrics(trainer, output, session.packing)
+    if session.generative_eval is not None:
+        metrics["generative_eval"] = session.generative_eval.summary(trainer.state)
     record = _run_record(plan, session.data, metrics, trainer)
     _save_run(trainer, plan, record)
     return record
@@ -313,6 +350,7 @@ def _final_metrics(trainer, output, packing: dict) -> dict[str, Any]:
         "first_logged_loss": losses[0] if losses else None,
         "last_logged_loss": losses[-1] if losses else None,
         "steps": trainer.state.global_step,
+        "epochs": round(trainer.state.epoch or 0.0, 3),  # past 1: the order reshuffled
         "packing_efficiency": packing.get("packing_efficiency"),
         "train_tokens": tokens[-1] if tokens else None,
         "tokens_per_second": (tokens[-1] / runtime) if tokens and runtime else None,
@@ -361,6 +399,8 @@ def _run_record(plan: RunPlan, data, metrics: dict, trainer) -> dict[str, Any]:
         "packing": config.packing, "weight_decay": config.weight_decay,
         "max_grad_norm": config.max_grad_norm, "gradient_checkpointing": config.gradient_checkpointing,
         "bf16": plan.resolved.bf16, "attn_implementation": plan.resolved.attn_implementation,
+        # how bf16 was chosen: forced, GPU, or measured on this CPU (both matmul timings)
+        "precision": plan.resolved.precision, "model_dtype": plan.resolved.model_dtype,
     }  # fmt: skip
     if config.method != "full":
         hyperparameters.update({f"lora_{k}": v for k, v in config.lora.model_dump().items()})

@@ -33,6 +33,14 @@ def _over_89_digits(_deid: Any, _text: str, match: re.Match[str]) -> Span | None
     )
 
 
+def _over_89_tail(_deid: Any, text: str, match: re.Match[str]) -> Span | None:
+    """ "F/92": the digits at the end of the match are the age."""
+    digits = re.search(r"[0-9]+$", match.group()).group()  # type: ignore[union-attr]
+    if not 89 < int(digits) < 130:
+        return None
+    return Span(match.end() - len(digits), match.end(), "AGE")
+
+
 def _over_89(_deid: Any, _text: str, match: re.Match[str]) -> Span | None:
     number = int(_LEADING_DIGITS.match(match.group()).group())  # type: ignore[union-attr]
     return Span(match.start(), match.end(), "AGE") if 89 < number < 130 else None
@@ -55,14 +63,23 @@ RECOGNIZERS = [
         r"[0-9]{1,2}(?![0-9])",
         order=30,
         validate=_over_89,
-        cues=(r"\b[Aa]ge ", r"\b[Aa]ged ", "AGE ", "[Aa]ge: ", "AGE: "),
+        cues=(
+            r"\b[Aa]ge ",
+            r"\b[Aa]ged ",
+            "AGE ",
+            "[Aa]ge: ",
+            "AGE: ",
+            "[Aa]ge of ",
+            "[Aa]ge/[Ss]ex: ",
+            "AGE/SEX: ",
+        ),
         example="age 93",
     ),
     Recognizer(
         "age_sex",
         "AGE",
         "digit",
-        r"[0-9]{1,2}[FMfm](?![A-Za-z0-9])",
+        r"[0-9]{1,2}(?:[ ]?/[ ]?|[ ])?[FMfm](?![A-Za-z0-9])",
         order=155,
         validate=_over_89_digits,
         example="HISTORY: 104M with inversion injury",
@@ -83,6 +100,16 @@ RECOGNIZERS = [
             r"\bHe is ",
         ),
         example="Pt is 94 and lives alone",
+    ),
+    # "Sex/Age: F/92"
+    Recognizer(
+        "sex_age",
+        "AGE",
+        "capital",
+        r"(?<=[FM])[ ]?/[ ]?[0-9]{2,3}(?![0-9])",
+        order=90,
+        validate=_over_89_tail,
+        example="Sex/Age: F/92",
     ),
     Recognizer(
         "decade",

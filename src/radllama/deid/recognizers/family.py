@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from radllama.deid.lexicons import word_set
+from radllama.deid.lexicons import WORD_SURNAMES, word_set
 from radllama.deid.recognizers.patterns import _LO, _LOWER_PARTICLES, _UP
 from radllama.deid.spans import Span
 
@@ -56,6 +56,8 @@ class FamilyRules:
                 taken.append(word)  # "partner colm ó hinnéirghe", "ó hinnéirghe"
                 continue
             if bare in self.cue_stop or len(bare) < 2:  # an eponym is a name here ("Mallory")
+                if taken and bare in WORD_SURNAMES and word[:1].isupper() and word[1:2].islower():
+                    taken.append(word)  # "niece Jerotich Stone": a given name, then a surname
                 break
             if (
                 taken

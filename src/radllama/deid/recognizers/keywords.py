@@ -48,6 +48,8 @@ from radllama.deid.recognizers.names import (
     DR_LOWER_RE,
 )
 from radllama.deid.recognizers.patterns import (
+    _LO,
+    _UP,
     _is_lower_report,
     _month_words,
     _plain_trie,
@@ -116,6 +118,11 @@ TRIGGERS = {
     "-": "dash",
     "/": "slash",
     "x": "ext",
+    **dict.fromkeys(
+        ["following up on", "follow up on", "section chief", "routed to", "by attending"]
+        + ["discussed with", "shown to"],
+        "cue",
+    ),
     **dict.fromkeys(["attendees:", "present:", "participants:"], "people"),
     **dict.fromkeys(
         "returns comes presents reports states denies underwent arrives".split()
@@ -166,11 +173,11 @@ _KEYWORD_AFTER = {
     ),
 }
 # Typist initials alone on a line: "TA/nc", "GW/HH", "kz/rp", "GR/KÓ".
-_TYPIST_LINE_RE = re.compile(r"/(?P<b>[A-Za-zÀ-ÖØ-öø-ÿ]{2,3})[ \t]*(?:\n|$)")
+_TYPIST_LINE_RE = re.compile(rf"/(?P<b>[{_UP}{_LO}]{{2,3}})[ \t]*(?:\n|$)")
 _LAST_FIRST_LINE_RE = re.compile(
     r"[ ][a-zß-öø-ÿ'-]+(?:[ ][a-zß-öø-ÿ'-]+)?,[ ][a-zß-öø-ÿ'-]+(?:[ ][a-z]\.?)?[ ]*(?:\n|$)"
 )
-_TYPIST_PAIR_RE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]{2,3}")
+_TYPIST_PAIR_RE = re.compile(rf"[{_UP}{_LO}]{{2,3}}")
 # A lower-case name alone at a line start before an age: "shreya willis, 104 year old woman".
 _LOWER_NAME_AGE_RE = re.compile(
     r"(?m)^(?P<n>[a-zß-öø-ÿĀ-ž'-]+(?:[ ][a-zß-öø-ÿĀ-ž.'-]+){1,3})"

@@ -46,8 +46,14 @@ _WEEKDAY_BEFORE_RE = re.compile(
 _MONTH_DAY_AFTER_RE = re.compile(
     r"[ ](?P<d>(?:1[0-2]|0?[1-9])/(?:3[01]|[12][0-9]|0?[1-9]))(?![0-9/])"
 )
+# "RIS WORKLIST  NM1  BH  09/15/22": a short acronym column right before a date column
+_ACRONYM_COLUMN_RE = re.compile(r"(?:^|[ ]{2})(?P<a>[A-Z]{2,6})[ ]{2,}$")
 _MODALITIES = frozenset("CT MR US XR PET NM CR DX MG RF IR CTA MRA MRI DEXA".split())
 _ANCHOR_WORD_RE = re.compile(rf"[{_UP}{_LO}][{_UP}{_LO}'’-]*\.?")
+
+
+def line_start_of(text: str, position: int) -> int:
+    return text.rfind("\n", 0, position) + 1
 
 
 def _column_gap_end(text: str, line_start: int, end: int) -> re.Match[str] | None:
@@ -125,10 +131,22 @@ class LayoutRules:
                 if span is not None:
                     taken.append(span)
         for start, end, kind in found:
+            if kind == "DATE" and text[start - 2 : start] == "  ":
+                column = _ACRONYM_COLUMN_RE.search(
+                    text, max(line_start_of(text, start), start - 12), start
+                )
+                if column is not None:
+                    token = column.group("a")
+                    if (
+                        token not in _MODALITIES
+                        and token not in CLINICAL_ACRONYMS
+                        and token.lower() not in self.allow
+                    ):
+                        taken.append(Span(column.start("a"), column.end("a"), "HOSPITAL"))
             if kind == "DATE" and start >= 8 and text[start - 1] == " ":
                 weekday = _WEEKDAY_BEFORE_RE.search(text, max(0, start - 12), start)
                 if weekday is not None:
-                    taken.append(Span(weekday.start(), start, "DATE"))
+                    taken.append(Span(weekday.start(), end, "DATE"))  # one span with the date
             if kind == "NAME" and text.startswith(" ", end):
                 month_day = _MONTH_DAY_AFTER_RE.match(text, end)
                 if month_day is not None:

@@ -128,7 +128,7 @@ class LocationRules:
 
     def _with_city(self, text: str, start: int, end: int) -> Span:
         """A facility span, extended over " in Toledo" (the city it is in) when that follows."""
-        if text.startswith(" of ", end):
+        if text.startswith((" of ", " OF "), end):
             place = _OF_PLACE_RE.match(text, end)
             if place is not None:
                 words = place.group().split()[1:]
@@ -150,6 +150,9 @@ class LocationRules:
         comma, or at the start of a header line), never a clinical abbreviation (SAH, ICH)."""
         token = text[start:end]
         if len(token) < 3 or token.lower() in self.allow or token in CLINICAL_ACRONYMS:
+            return None
+        if text.startswith("|", end) and (start == 0 or text[start - 1] == "\n"):
+            return None  # an HL7 segment name ("MSH|"), not a hospital
             return None
         if not token.endswith("MC"):
             head = text[max(0, start - 6) : start]
@@ -204,7 +207,9 @@ class LocationRules:
 
 # "... Hospital of Providence", "Internal Medicine Associates of Las Vegas": the place after
 # "of" belongs to the facility's name
-_OF_PLACE_RE = re.compile(r"[ ]of[ ](?:the[ ])?[A-Z][A-Za-z.'-]+(?:[ ][A-Z][A-Za-z.'-]+){0,2}")
+_OF_PLACE_RE = re.compile(
+    r"[ ](?:of|OF)[ ](?:the[ ]|THE[ ])?[A-Z][A-Za-z.'-]+(?:[ ][A-Z][A-Za-z.'-]+){0,2}"
+)
 # A facility acronym where a facility is expected: "performed at LIA.", "Site: PCI",
 # "Thank you for choosing UHC", "BH MRN: 203072898", "fax correspondence to DMWHC Radiology".
 _FACILITY_CUES = (

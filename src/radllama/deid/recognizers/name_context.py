@@ -21,6 +21,7 @@ from radllama.deid.spans import Span
 
 _W = rf"[{_UP}{_LO}][{_UP}{_LO}'’ʼ.-]*"
 _WT = rf"[{_UP}{_LO}'’ʼ.-]*"  # the rest of a word after its first letter
+_TITLE_WORD = rf"[{_UP}][{_LO}][{_LO}'’ʼ-]*"
 _EMAIL_NAME_RE = re.compile(rf"(?m)(?:^|:[ ]|;[ ])(?P<n>{_W}(?:,?[ ]{_W}){{0,4}})[ ]<[^<>@\s]+@")
 _DRS_LIST_RE = re.compile(
     rf"(?:Drs|DRS)\.?[ ](?P<l>{_W}(?:[ ]{_W})?(?:(?:,[ ]|[ ]and[ ]){_W}(?:[ ]{_W})?){{1,8}})"
@@ -30,7 +31,7 @@ _GREETING_RE = re.compile(
 )
 _SIGNOFF_DASH_RE = re.compile(rf"[.!?][ ]-[ ](?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{1,3}})[ ]*(?:\n|$)")
 _CONTACT_EXT_RE = re.compile(
-    rf"\((?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{0,3}}),[ ](?:x|ext\.?[ ]?|extension[ ])[0-9]"
+    rf"\((?P<n>[{_UP}]{_WT}(?:[ ]{_W}){{0,3}}),[ ](?:[xX]|[Ee]xt\.?[ ]?|EXT\.?[ ]?|[Ee]xtension[ ])[0-9]"
 )
 _OPENING_RE = re.compile(
     rf"(?m)(?:^|:[ ])(?P<n>[{_UP}]{_WT}(?:[ ][{_UP}]{_WT}){{1,3}})[ ](?:returns|comes|presents|"
@@ -64,9 +65,16 @@ _LOWER_NAME_AGE_SEX_RE = re.compile(
 )
 # "visit: 10/09/08 with Fang Graves" closing a line or field: Titlecase words, no full stop
 # ("consistent with DISH." is an acronym in a sentence)
-_TITLE_WORD = rf"[{_UP}][{_LO}][{_LO}'’ʼ-]*"
 _WITH_AT_END_RE = re.compile(
     rf"[ ]with[ ](?P<n>{_TITLE_WORD}(?:[ ]{_TITLE_WORD}){{0,2}})(?=[ ]?\||\n|$)"
+)
+# Cue phrases the name-shape gates do not see ("on", "chief" end in letters no gate expects):
+# "Following up on Halonen, Pekka", "Routed to section chief Sang-ho Kim", "by attending Erika
+# Graves", "Discussed with Mao at 1756"
+_CUE_NAME_RE = re.compile(
+    r"(?:[Ff]ollowing[ ]up[ ]on|[Ff]ollow[ ]up[ ]on|section[ ]chief|[Rr]outed[ ]to|"
+    r"by[ ]attending|[Dd]iscussed[ ]with|[Ss]hown[ ]to)[ ]"
+    rf"(?P<n>{_TITLE_WORD}(?:,?[ ]{_TITLE_WORD}){{0,3}})"
 )
 _ID_BEFORE_COMMA_RE = re.compile(rf"(?<=[ ])(?P<n>[{_UP}]{_WT}),[ ](?:MRN|DOB|mrn|dob)(?![A-Za-z])")
 
@@ -102,11 +110,16 @@ class NameContextRules:
         if " with " in text:
             regexes.append(_WITH_AT_END_RE)
         for regex in regexes:
+            # a greeting, a sign-off, a contact: the place itself says "a person", so an
+            # eponym is a surname here ("- Calista Salter", "Hi Paget")
             for m in regex.finditer(text):
-                self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
-        if "slash" in triggers:
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
+        if "slash" in triggers:  # "Radomír Colles / 09-May-2020 19:05"
             for m in _NAME_SLASH_DATE_RE.finditer(text):
-                self._take_words(text, m.start("n"), m.group("n"), found, self.allow)
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
+        if "cue" in triggers:
+            for m in _CUE_NAME_RE.finditer(text):
+                self._take_words(text, m.start("n"), m.group("n"), found, self.cue_stop)
         if "people" in triggers:
             for m in _PEOPLE_LIST_RE.finditer(text):
                 base = m.start("l")

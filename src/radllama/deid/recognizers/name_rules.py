@@ -209,6 +209,8 @@ class NameRules:
             tokens.pop(0)
         while tokens and _is_common(tokens[-1].group(), allow):
             last = tokens[-1].group()
+            if len(tokens) > 2 and len(last) == 1 and last.isupper() and "," in text[start:end]:
+                break  # "Robinson, Jennifer A": a middle initial, not the article
             if len(tokens) > 1 and last[:1].isupper() and last.lower() in GIVEN_WORDS:
                 if text[tokens[-2].end() : tokens[-1].start()] == ", ":
                     break  # "Chatterjee, Will", "Romano, May", "ABARA, WILL"

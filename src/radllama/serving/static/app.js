@@ -219,7 +219,10 @@ async function generate() {
         renderFlags(r.impression, r.flags || []);
         renderPriors(r.retrieved, r.retrieval);
         const total = performance.now() - started;
-        els.timing.textContent = `${r.model} · first words after ${Math.round(firstMs ?? total)} ms · complete after ${Math.round(total)} ms`;
+        // decode=candidates: say whether the draft is the model's or a prior case's impression
+        const source = !r.source ? "" : r.source.startsWith("neighbour:")
+          ? ` · chosen: prior case ${r.source.slice(10)}` : ` · chosen: model (${r.source.slice(6)})`;
+        els.timing.textContent = `${r.model}${source} · first words after ${Math.round(firstMs ?? total)} ms · complete after ${Math.round(total)} ms`;
         say(r.flags && r.flags.length ? `Draft ready: ${r.flags.length} statement${r.flags.length === 1 ? "" : "s"} to check.` : "Draft ready. Review and edit before use.");
         els.copy.disabled = false;
       } else if (event.type === "error") {
