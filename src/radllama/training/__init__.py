@@ -1,6 +1,7 @@
 """Supervised fine-tuning (full / LoRA / QLoRA) with TRL's SFTTrainer: the public API.
 
 >>> from radllama.core.config import load_config
+>>> from radllama.training.config import TrainConfig
 >>> config = load_config(TrainConfig, None, {"method": "lora", "max_steps": 10})
 >>> config.lora.target_modules
 'all-linear'
