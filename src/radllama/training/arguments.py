@@ -62,7 +62,8 @@ def build_sft_config(config: TrainConfig, run_dir: str | Path, resolved: Resolve
         # hardware
         gradient_checkpointing=config.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False},
-        bf16=resolved.bf16,
+        # DeepSpeed on CPU: transformers refuses bf16 without use_cpu, which DeepSpeed must not see.
+        bf16=resolved.bf16 and not (cpu and hw.sharding == "deepspeed"),
         fp16=False,
         # CPU: use_cpu makes accelerate use gloo across processes (MULTI_CPU). DeepSpeed is the
         # exception: it must not see use_cpu, and falls back to gloo through its CPU accelerator.
