@@ -36,9 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from radllama.cli import main as radllama
+from radllama.core.artifacts import DataDir
 from radllama.core.config import validate_config
 from radllama.training import TrainConfig, prepare_training
-from radllama.training.data import load_tokenized, open_dataset_dir
+from radllama.training.data import load_tokenized
 from radllama.training.packing import (
     dataset_packing_stats,
     packed_efficiency,
@@ -125,7 +126,7 @@ def efficiency_rows(name: str, data_dir: Path, tokenizer, cache: Path) -> list[s
 
     rows = []
     for max_length in (2048, 512):
-        data = load_tokenized(open_dataset_dir(data_dir), tokenizer, max_length, cache)
+        data = load_tokenized(DataDir.open_prepared(data_dir), tokenizer, max_length, cache)
         lengths = [len(ids) for ids in data.train["input_ids"]]
         ours = dataset_packing_stats(training_dataset(data.train, max_length, True), max_length)
         # What SFTTrainer's own packing gives (1,000-row map batches), for comparison.
@@ -470,7 +471,7 @@ def main() -> None:
         speed = []
         for name, data_dir in datasets.items():
             # Same pairs per step on average: a packed 512-token row holds ~512/mean_len pairs.
-            data = load_tokenized(open_dataset_dir(data_dir), tokenizer, 512, work / "cache")
+            data = load_tokenized(DataDir.open_prepared(data_dir), tokenizer, 512, work / "cache")
             mean = sum(len(i) for i in data.train["input_ids"]) / len(data.train)
             packed_rows = 2
             padded_batch = max(1, round(packed_rows * 512 / mean))

@@ -153,3 +153,14 @@ def test_one_model_generate_call_for_answers():
     for module in ("generation/inference.py", "generation/prefix.py"):
         text = (SRC / module).read_text()
         assert text.count("model.generate(") == (module == "generation/inference.py"), module
+
+
+def test_split_files_are_read_only_through_data_dir():
+    """One way to open a DATA_DIR (`core.artifacts.DataDir`): no stage has its own split reader
+    (parquet batches, a bare read_jsonl of a split) or its own dataset-directory class."""
+    for path in SRC.rglob("*.py"):
+        text = path.read_text()
+        if path.name not in ("artifacts.py", "ingest.py"):  # ingest reads raw exports
+            assert "ParquetFile(" not in text, path
+        assert not re.search(r"read_jsonl\([^)]*(train|test|eval|split)[^)]*\.jsonl", text), path
+        assert "def open_dataset_dir" not in text and "class DatasetDir" not in text, path
