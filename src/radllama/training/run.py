@@ -240,6 +240,18 @@ def train(config: TrainConfig, callbacks: list | None = None) -> dict[str, Any]:
     return record
 
 
+def end_distributed() -> None:
+    """Destroy the process group `accelerate launch` created, while the interpreter is alive.
+
+    Without it gloo's worker threads outlive the interpreter and a rank can abort at exit
+    ("terminate called without an active exception", SIGABRT) after a complete run, failing
+    the launch (pytorch/pytorch#190489). A no-op outside distributed runs."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def _console_logging() -> None:
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
