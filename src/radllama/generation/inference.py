@@ -321,12 +321,26 @@ class ImpressionModel:
     def _generate_batch(
         self, batch: list[list[int]], settings: GenerationSettings, **generate_kwargs: Any
     ) -> list[GenerationOutput]:
-        import torch
-
         inputs = self.tokenizer.pad({"input_ids": batch}, padding=True, return_tensors="pt")
         inputs = {k: v.to(self.model.device) for k, v in inputs.items()}
-        width = inputs["input_ids"].shape[1]
         max_new = min(settings.max_new_tokens, self.max_context - max(len(ids) for ids in batch))
+        return self.generate_padded(inputs, batch, max_new, settings, **generate_kwargs)
+
+    def generate_padded(
+        self,
+        inputs: dict[str, Any],
+        prompt_ids: list[list[int]],
+        max_new: int,
+        settings: GenerationSettings,
+        **generate_kwargs: Any,
+    ) -> list[GenerationOutput]:
+        """`model.generate` over a left-padded batch (`inputs`: input_ids and attention_mask of
+        (rows, width), plus e.g. a prefilled ``cache``; row i continues `prompt_ids[i]`),
+        greedy or sampled (seeded) per `settings`; each row's new tokens decoded. The one call
+        of `model.generate` for answers (batches here, prompt-cache repeats in `prefix`)."""
+        import torch
+
+        width = inputs["input_ids"].shape[1]
         sample = settings.temperature > 0
         if sample and settings.seed is not None:
             torch.manual_seed(settings.seed)
@@ -345,7 +359,7 @@ class ImpressionModel:
             )
         return [
             self._decode(ids, row[width:].tolist())
-            for ids, row in zip(batch, sequences, strict=True)
+            for ids, row in zip(prompt_ids, sequences, strict=True)
         ]
 
     def _decode(self, prompt_ids: list[int], new_ids: list[int]) -> GenerationOutput:

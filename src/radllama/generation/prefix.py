@@ -71,28 +71,14 @@ class PromptCache:
         rows = torch.arange(len(self.prompt_ids), device=self.input_ids.device)
         rows = rows.repeat_interleave(repeats)
         width = self.input_ids.shape[1]
+        inputs = {
+            "input_ids": self.input_ids[rows],
+            "attention_mask": self.attention_mask[rows],
+            "cache": _select(self.cache, rows, width - 1),
+        }
+        prompt_ids = [self.prompt_ids[int(r)] for r in rows.tolist()]
         max_new = min(settings.max_new_tokens, model.max_context - width)
-        sample = settings.temperature > 0
-        if sample and settings.seed is not None:
-            torch.manual_seed(settings.seed)
-        with torch.inference_mode():
-            sequences = model.model.generate(
-                input_ids=self.input_ids[rows],
-                attention_mask=self.attention_mask[rows],
-                cache=_select(self.cache, rows, width - 1),
-                max_new_tokens=max_new,
-                do_sample=sample,
-                temperature=settings.temperature if sample else None,
-                top_p=settings.top_p if sample else None,
-                top_k=None,
-                eos_token_id=model.eos_token_ids,
-                pad_token_id=model.tokenizer.pad_token_id,
-                use_cache=True,
-            )
-        outputs = [
-            model._decode(self.prompt_ids[int(r)], seq[width:].tolist())
-            for r, seq in zip(rows.tolist(), sequences, strict=True)
-        ]
+        outputs = model.generate_padded(inputs, prompt_ids, max_new, settings)
         return [outputs[i * repeats : (i + 1) * repeats] for i in range(len(self.prompt_ids))]
 
     def score(self, continuations: list[list[list[int]]], chunk: int = 32) -> list[list[float]]:
