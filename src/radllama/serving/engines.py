@@ -195,7 +195,7 @@ def vllm_command(
     if source.kind == "hub":
         raise EngineError("--engine vllm serves local models only; pass a RUN_DIR or model dir")
     weights = loader.weights_dir(source)  # a GGUF: its converted HF directory
-    name = source.path.name
+    name = Path(weights).name if source.is_adapter else source.path.name
     command = [str(python), "-m", "vllm.entrypoints.openai.api_server",
                "--model", weights, "--tokenizer", loader.tokenizer_dir(source),
                "--served-model-name", name, "--host", "127.0.0.1", "--port", str(port),
