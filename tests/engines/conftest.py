@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from engine_helpers import REPO, radllama
 
+# Runs inside the llama.cpp venv (imports llama_cpp): not a module for --doctest-modules here.
+collect_ignore = ["llamacpp_probe.py"]
+
 
 @pytest.fixture(scope="session")
 def smollm2_base(tmp_path_factory) -> Path:

@@ -77,7 +77,10 @@ def apply_template_python(llm, messages) -> tuple[str, str]:
             add_generation_prompt=True,
         )
         return llm.chat_format, formatter(messages=messages).prompt
-    builtin = {"chatml": llama_chat_format.format_chatml, "llama-3": llama_chat_format.format_llama3}
+    builtin = {
+        "chatml": llama_chat_format.format_chatml,
+        "llama-3": llama_chat_format.format_llama3,
+    }
     return llm.chat_format, builtin[llm.chat_format](messages=messages).prompt
 
 
