@@ -300,8 +300,10 @@ def vllm_env(config: ServeConfig, folder: Path) -> dict[str, str]:
     """vLLM's environment: KV cache size on CPU, and every cache and temp file in our folder."""
     for name in ("cache", "inductor", "tmp"):
         (folder / name).mkdir(parents=True, exist_ok=True)
+    # The engine venv is self-contained: our PYTHONPATH (a checkout's src/) is not for it.
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return dict(
-        os.environ,
+        inherited,
         VLLM_CPU_KVCACHE_SPACE=f"{config.engine_kv_cache_gib:g}",
         VLLM_CACHE_ROOT=str(folder / "cache"),
         TORCHINDUCTOR_CACHE_DIR=str(folder / "inductor"),
