@@ -32,6 +32,7 @@ from radllama.data.prepare_config import (
     PrepareConfig,
     prompt_style,
 )
+from radllama.data.redaction import redact_collapsed
 from radllama.data.sections import split_sections
 from radllama.deid.engine import DeidAudit, Deidentifier
 
@@ -196,12 +197,6 @@ class ChunkProcessor:
             counts["addendum_kept_apart"] += bool(sections.addendum)
         return findings, impressions, exams, blank
 
-    def _redact(self, text: str, report_id: str, audit: Any) -> str:
-        cleaned = self.deidentifier.redact(text)
-        audit.add(report_id, cleaned)
-        # Placeholders replace spans in collapsed text; collapse again only if needed.
-        return collapse_whitespace(cleaned.text) if "  " in cleaned.text else cleaned.text
-
     def _clean_filter_format(
         self,
         records: Records,
@@ -230,8 +225,8 @@ class ChunkProcessor:
                 dropped["empty_row" if blank[i] else drop_reason(finding, impression, 0)] += 1
                 continue
             report_id = report_ids[i] or f"row{row}"
-            finding = self._redact(finding, report_id, audit)
-            impression = self._redact(impression, report_id, audit)
+            finding = redact_collapsed(self.deidentifier, audit, finding, report_id)
+            impression = redact_collapsed(self.deidentifier, audit, impression, report_id)
             reason = drop_reason(finding, impression, min_words)
             if reason is not None:
                 dropped[reason] += 1
