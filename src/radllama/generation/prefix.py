@@ -73,7 +73,7 @@ class PromptCache:
         Unlike `model.generate`, a row leaves the batch once it has produced EOS (the cache,
         mask and positions are compacted when a tenth of the rows, at least one, has
         finished), so a batch no longer pays for its longest sample in every row; greedy rows
-        take the argmax of the raw logits, as `model.generate(do_sample=False)` does.
+        take the argmax of the raw logits, as greedy `generate` does.
         """
         import torch
 
