@@ -116,3 +116,40 @@ def test_cli_reports_a_foreign_manifest_in_one_line(run_cli, tmp_path):
     )  # fmt: skip
     assert code == 2 and "not a valid dataset manifest" in err and "radllama prepare" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_data_dir_opens_one_way_for_every_stage(tmp_path):
+    """`DataDir` is how train, generate, index, base, serve's page and the demo open a DATA_DIR:
+    the manifest, the split files checked against its hashes, the rows."""
+    from conftest import make_tiny_data_dir
+
+    from radllama.core.artifacts import DataDir, load_split
+    from radllama.core.errors import DataError
+    from radllama.serving.page import exam_codes_seen_in_training
+
+    folder = make_tiny_data_dir(tmp_path / "data")
+    data = DataDir.open_prepared(folder)
+    assert data.data_hash == "fixture" and data.prompt_style.exam_field == "exam_code"
+    assert set(data.listed_splits(("train", "eval"))) == {"train", "eval"}
+    train = list(data.rows("train"))
+    assert len(train) == 48 and len(data.load("test")[0]) == 12
+    assert load_split(folder, limit=3)[0] == data.load("test", limit=3)[0]
+    codes = {row["exam_code"] for row in train}
+    assert set(exam_codes_seen_in_training({"data": {"dir": str(folder)}})) == codes
+    # A split file that is not the one the manifest hashed is refused by every reader.
+    with (folder / "train.jsonl").open("a") as handle:
+        handle.write(json.dumps(dict(train[0], report_id="extra")) + "\n")
+    for read in (
+        lambda: DataDir.open_prepared(folder),
+        lambda: list(DataDir.open(folder).rows("train")),
+        lambda: load_split(folder, split="train"),
+    ):
+        with pytest.raises(ArtifactError, match="does not match manifest.json"):
+            read()
+    assert exam_codes_seen_in_training({"data": {"dir": str(folder)}}) == []
+    (folder / "manifest.json").unlink()
+    assert len(list(DataDir.open(folder).rows("train"))) == 49  # a bare folder of splits
+    with pytest.raises(DataError, match="has no manifest.json"):
+        DataDir.open_prepared(folder)
+    with pytest.raises(DataError, match="not found; pass a DATA_DIR"):
+        DataDir.open(tmp_path / "missing")

@@ -298,13 +298,17 @@ def train(
 
     from radllama.core.config import load_config
     from radllama.training import dry_run as describe_run
+    from radllama.training import end_distributed
     from radllama.training import train as run_training
 
     train_config = load_config(TrainConfig, config, options)
     if dry_run:
         typer.echo(describe_run(train_config))
         return
-    record = run_training(train_config)
+    try:
+        record = run_training(train_config)
+    finally:
+        end_distributed()  # this process owns the group `accelerate launch` had it create
     if record.get("status") == "interrupted":
         typer.echo(
             f"interrupted ({record['signal']}) at step {record['step']}; checkpoint "

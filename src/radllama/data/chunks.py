@@ -33,6 +33,7 @@ from radllama.data.prepare_config import (
     PrepareConfig,
     prompt_style,
 )
+from radllama.data.redaction import redact_many_collapsed
 from radllama.data.sections import split_sections
 from radllama.deid.engine import DeidAudit, Deidentifier
 
@@ -199,16 +200,6 @@ class ChunkProcessor:
             counts["addendum_kept_apart"] += bool(sections.addendum)
         return findings, impressions, exams, blank
 
-    def _redact_many(self, texts: list[str], report_ids: list[str], audit: Any) -> list[str]:
-        out = []
-        for report_id, cleaned in zip(
-            report_ids, self.deidentifier.redact_many(texts), strict=True
-        ):
-            audit.add(report_id, cleaned)
-            # Placeholders replace spans in collapsed text; collapse again only if needed.
-            out.append(collapse_whitespace(cleaned.text) if "  " in cleaned.text else cleaned.text)
-        return out
-
     def _clean_filter_format(
         self,
         records: Records,
@@ -241,7 +232,8 @@ class ChunkProcessor:
             todo.append((i, row, report_ids[i] or f"row{row}"))
             texts += (finding, impression)
         # One call for the chunk: with deid.ner the model sees all its texts in batches.
-        redacted = self._redact_many(texts, [rid for _, _, rid in todo for _ in (0, 1)], audit)
+        ids = [rid for _, _, rid in todo for _ in (0, 1)]
+        redacted = redact_many_collapsed(self.deidentifier, audit, texts, ids)
         for n, (i, row, report_id) in enumerate(todo):
             finding, impression = redacted[2 * n], redacted[2 * n + 1]
             reason = drop_reason(finding, impression, min_words)

@@ -30,10 +30,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from radllama.core.artifacts import verify_split_file
+from radllama.core.artifacts import DataDir
 from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError
-from radllama.core.jsonl import read_jsonl
 from radllama.core.provenance import package_versions, path_sha256, utc_now, write_json
 from radllama.model.gguf_check import GgufError, check_gguf_header
 from radllama.model.gguf_tokenizer import faithful_tokenizer, tokenizer_metadata
@@ -117,8 +116,8 @@ def report_documents(data_dir: str | Path, limit: int | None = None) -> Iterator
         raise DataError(
             f"{path} not found; --data must be a dataset directory made by `radllama prepare`"
         )
-    verify_split_file(path)  # the file its manifest hashed, not another run's
-    for count, row in enumerate(read_jsonl(path)):
+    # the file its manifest hashed, not another run's
+    for count, row in enumerate(DataDir.open(data_dir).rows("train")):
         if limit is not None and count >= limit:
             return
         exam = row.get("exam_description") or row.get("exam_code") or ""

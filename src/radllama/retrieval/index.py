@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from radllama.core.artifacts import DataDir, iter_split_rows
 from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError
 from radllama.core.jsonl import MalformedLines, read_jsonl, read_jsonl_counted, write_jsonl
@@ -130,24 +131,7 @@ def index_dir(path: str | Path) -> Path:
 
 
 def _train_file(data_dir: Path) -> Path:
-    if not data_dir.is_dir():
-        raise DataError(
-            f"dataset directory {data_dir} not found; pass a DATA_DIR from `radllama prepare`"
-        )
-    for name in ("train.jsonl", "train.parquet"):
-        if (data_dir / name).is_file():
-            return data_dir / name
-    raise DataError(f"{data_dir} has no train.jsonl or train.parquet; run `radllama prepare` first")
-
-
-def _read_rows(path: Path):
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-            yield from batch.to_pylist()
-    else:
-        yield from read_jsonl(path)
+    return DataDir.open(data_dir).split_path("train")
 
 
 def _index_rows(
@@ -174,9 +158,7 @@ def _index_rows(
 
 
 def _data_identity(data_dir: Path, train: Path) -> dict[str, Any]:
-    from radllama.core.artifacts import DataManifest
-
-    manifest = DataManifest.read_optional(data_dir)  # a bare folder of splits has none
+    manifest = DataDir.open(data_dir).manifest  # a bare folder of splits has none
     return {
         "data_hash": manifest.data_hash if manifest else None,
         "train_sha256": file_sha256(train),
@@ -191,7 +173,7 @@ def build_index(
     data_dir = Path(data_dir)
     train = _train_file(data_dir)
     began = time.perf_counter()
-    rows, dropped = _index_rows(_read_rows(train), config.exam_field, set())
+    rows, dropped = _index_rows(iter_split_rows(train), config.exam_field, set())
     if not rows:
         raise DataError(f"{train}: no row has report_id, findings and impression; nothing to index")
     meta: dict[str, Any] = {

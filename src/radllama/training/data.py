@@ -35,30 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.core.artifacts import MANIFEST_FILE, DataManifest, iter_split_rows
+from radllama.core.artifacts import DataDir, iter_split_rows
 from radllama.core.errors import DataError
 from radllama.core.prompts import PromptStyle
 from radllama.core.provenance import file_sha256, json_sha256, write_json
 
 CACHE_FORMAT = "radllama-tokenized-v1"
 SPLITS = ("train", "eval")
-
-
-@dataclass
-class DatasetDir:
-    """A validated `radllama prepare` output directory."""
-
-    path: Path
-    manifest: DataManifest
-    split_files: dict[str, Path]
-
-    @property
-    def data_hash(self) -> str:
-        return self.manifest.data_hash
-
-    @property
-    def prompt_style(self) -> PromptStyle:
-        return self.manifest.prompt_style
 
 
 @dataclass
@@ -70,31 +53,6 @@ class TokenizedData:
     cache_hit: bool
     cache_path: Path
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def open_dataset_dir(path: str | Path) -> DatasetDir:
-    """Check that `path` is a prepared dataset directory; one-line DataError otherwise."""
-    path = Path(path)
-    if not path.is_dir():
-        raise DataError(
-            f"dataset directory {path} not found; pass --data DIR made by `radllama prepare`"
-        )
-    if not (path / MANIFEST_FILE).is_file():
-        raise DataError(
-            f"{path} has no {MANIFEST_FILE}: not a complete `radllama prepare` output (or a run "
-            f"was interrupted while publishing); rerun `radllama prepare` with --out {path}"
-        )
-    # Every file the manifest lists must be the one it hashed: never train on a mix of runs.
-    manifest = DataManifest.read_verified(path)
-    split_files: dict[str, Path] = {}
-    for split in SPLITS:
-        for suffix in (".jsonl", ".parquet"):
-            if f"{split}{suffix}" in manifest.outputs:
-                split_files[split] = path / f"{split}{suffix}"
-                break
-    if "train" not in split_files:
-        raise DataError(f"{path} has no train.jsonl or train.parquet; rerun `radllama prepare`")
-    return DatasetDir(path, manifest, split_files)
 
 
 def conversation(row: dict[str, Any], style: PromptStyle) -> tuple[list[dict], list[dict]]:
@@ -157,14 +115,16 @@ def tokenizer_fingerprint(tokenizer) -> str:
 
 
 def cache_key(
-    tokenizer, dataset: DatasetDir, max_length: int, examples=None
+    tokenizer, dataset: DataDir, max_length: int, examples=None
 ) -> tuple[str, dict[str, Any]]:
     """Cache key and the inputs it is made of (saved beside the entry for inspection)."""
     inputs = {
         "format": CACHE_FORMAT,
         "tokenizer": tokenizer_fingerprint(tokenizer),
         "chat_template": json_sha256(tokenizer.chat_template),
-        "data": {split: file_sha256(p) for split, p in sorted(dataset.split_files.items())},
+        "data": {
+            split: file_sha256(p) for split, p in sorted(dataset.listed_splits(SPLITS).items())
+        },
         "prompt_style": dataset.prompt_style.model_dump(),
         "max_length": max_length,
     }
@@ -185,7 +145,7 @@ def default_cache_root() -> Path:
 
 
 def load_tokenized(
-    dataset: DatasetDir,
+    dataset: DataDir,
     tokenizer,
     max_length: int,
     cache_root: str | Path | None = None,
@@ -218,7 +178,7 @@ def _build_entry(
     tmp = entry.with_name(f"{entry.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     stats: dict[str, dict[str, Any]] = {}
-    for split, path in dataset.split_files.items():
+    for split, path in dataset.listed_splits(SPLITS).items():
         shown = None
         if examples is not None:
             path, shown = with_examples(path, split == "train", *examples, tmp / "_work")

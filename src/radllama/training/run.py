@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.core.artifacts import RUN_FILE, RunRecord
+from radllama.core.artifacts import RUN_FILE, DataDir, RunRecord
 from radllama.core.config import dump_config
 from radllama.core.errors import ConfigError, RadllamaError
 from radllama.core.prompts import PromptStyle
@@ -25,7 +25,7 @@ from radllama.training.arguments import CHECKPOINTS, build_sft_config, describe_
 from radllama.training.callbacks import GracefulInterrupt, LossWatchdog
 from radllama.training.card import deid_totals, model_card
 from radllama.training.config import TrainConfig
-from radllama.training.data import DatasetDir, TokenizedData, load_tokenized, open_dataset_dir
+from radllama.training.data import TokenizedData, load_tokenized
 from radllama.training.generative_eval import GenerativeEval
 from radllama.training.hardware import (
     Hardware,
@@ -53,7 +53,7 @@ class RunPlan:
     resolved: Resolved
     model: str | None = None
     run_dir: Path | None = None
-    dataset: DatasetDir | None = None
+    dataset: DataDir | None = None
     problems: list[str] = field(default_factory=list)
     prompt_style: PromptStyle | None = None  # with k and the index identity when k > 0
 
@@ -65,7 +65,7 @@ def plan_run(config: TrainConfig, strict: bool = True) -> RunPlan:
     plan = RunPlan(config, hw, resolve(config, hw), problems=hardware_problems(config, hw))
     steps = [
         ("model", lambda: model_lib.model_reference(config.model)),
-        ("dataset", lambda: open_dataset_dir(_required(config.data, "data", "--data DIR"))),
+        ("dataset", lambda: DataDir.open_prepared(_required(config.data, "data", "--data DIR"))),
         (
             "run_dir",
             lambda: Path(_required(config.output_dir, "output_dir", "--out DIR")).resolve(),
@@ -207,7 +207,9 @@ def _retrieval(config: TrainConfig, plan: RunPlan):
     plan.prompt_style = style
     if retriever is None:
         return None
-    if retriever.meta["train_sha256"] != file_sha256(plan.dataset.split_files["train"]):
+    if retriever.meta["train_sha256"] != file_sha256(
+        plan.dataset.listed_splits(["train"])["train"]
+    ):
         raise ConfigError(
             f"the index at {retriever.folder} was built for another dataset than "
             f"{plan.dataset.path}; run `radllama index {plan.dataset.path}` or fix `index:`"
@@ -236,6 +238,18 @@ def train(config: TrainConfig, callbacks: list | None = None) -> dict[str, Any]:
     record = _run_record(plan, session.data, metrics, trainer)
     _save_run(trainer, plan, record)
     return record
+
+
+def end_distributed() -> None:
+    """Destroy the process group `accelerate launch` created, while the interpreter is alive.
+
+    Without it gloo's worker threads outlive the interpreter and a rank can abort at exit
+    ("terminate called without an active exception", SIGABRT) after a complete run, failing
+    the launch (pytorch/pytorch#190489). A no-op outside distributed runs."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _console_logging() -> None:
