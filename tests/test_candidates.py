@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from radllama.evaluate.hallucination import hallucination_flags
-from radllama.generation.candidates import Candidate, CandidateConfig, choose
-from radllama.retrieval import IndexConfig, build_index
+from radllama.generation.candidates import Candidate, CandidateConfig, candidate_set, choose
+from radllama.retrieval import IndexConfig, Neighbour, build_index
 
 
 def toy_set() -> list[Candidate]:
@@ -33,7 +33,32 @@ def test_consensus_and_likelihood_pick_different_candidates():
     assert mixed[0].consensus < mixed[1].consensus and mixed[1].score > mixed[0].score
 
 
-def test_a_flagged_candidate_never_beats_an_unflagged_one():
+def test_the_defaults_are_the_validate_tuned_weights():
+    """benchmarks/RESULTS.md (issue 17): likelihood 0.05 and no vote for the model's answers,
+    tuned on Open-i validate. With them, N agreeing samples cannot outvote the neighbours'
+    consensus (with a model vote of 1 they do), and the likelihood breaks a consensus tie."""
+    config = CandidateConfig()
+    assert (config.likelihood_weight, config.model_vote, config.consensus_weight) == (0.05, 0, 1)
+    answers = [("model:greedy", "Left basilar atelectasis.")]
+    answers += [(f"model:sample-{n}", "Left basilar atelectasis.") for n in (1, 2, 3, 4)]
+    near = [Neighbour("r1", 0.9, "XR", "", "No acute cardiopulmonary abnormality."),
+            Neighbour("r2", 0.8, "XR", "", "No acute cardiopulmonary abnormality."),
+            Neighbour("r3", 0.7, "XR", "", "No acute cardiopulmonary process.")]  # fmt: skip
+    tuned = candidate_set(answers, near, config)
+    assert [c.vote for c in tuned[:5]] == [0.0] * 5
+    assert tuned[choose(tuned, config)].source == "neighbour:r1"
+    voting = CandidateConfig(model_vote=1.0)
+    old = candidate_set(answers, near, voting)
+    assert old[choose(old, voting)].source == "model:greedy"
+    # two texts the neighbours rate equally: the one the model finds likelier wins
+    tie = [Candidate("No acute disease.", "neighbour:a", 1.0, loglik=-2.0),
+           Candidate("No acute process.", "neighbour:b", 1.0, loglik=-0.5)]  # fmt: skip
+    assert tie[choose(tie, config)].source == "neighbour:b"
+    assert tie[choose(tie, CandidateConfig(likelihood_weight=0.0))].source == "neighbour:a"
+
+
+@pytest.mark.parametrize("config", [CandidateConfig(), CandidateConfig(likelihood_weight=1.0)])
+def test_a_flagged_candidate_never_beats_an_unflagged_one(config):
     findings = "The lungs are clear. No pleural effusion. Heart size is normal."
     candidates = [
         Candidate("Right lower lobe pneumonia.", "model:greedy", 1.0, loglik=-0.05),
@@ -43,7 +68,7 @@ def test_a_flagged_candidate_never_beats_an_unflagged_one():
     for candidate in candidates:
         candidate.flagged = bool(hallucination_flags(findings, candidate.text))
     assert [c.flagged for c in candidates] == [True, True, False]
-    config = CandidateConfig(likelihood_weight=1.0)  # both favour the flagged answer
+    # the tuned defaults and a likelihood-heavy weighting both favour the flagged answer
     assert candidates[choose(candidates, config)].source == "neighbour:9"
     assert candidates[0].score > candidates[2].score  # it lost on the flag, not the score
     for candidate in candidates:
