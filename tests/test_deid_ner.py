@@ -120,6 +120,7 @@ def test_the_union_masks_what_only_the_model_finds(ner_model):
     assert result.ner_added == {"NAME": 1}
     start = text.index("zorblax")
     assert Span(start, start + len("zorblax"), "NAME") in deid.find_many([text])[0]
+    assert deid.redact_many([]) == [] and deid.find_many([]) == []  # a chunk with no text
 
 
 def test_prepare_with_ner_masks_model_only_spans_and_counts_them(ner_model, tmp_path, run_cli):

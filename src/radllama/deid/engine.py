@@ -169,10 +169,16 @@ class Deidentifier(
         return [found for found, _ in self._find_with_ner(texts)]
 
     def _find_with_ner(self, texts: Sequence[str]) -> list[tuple[list[Span], Counter[str]]]:
+        rules = [self.find(text) if text else [] for text in texts]
+        return self.union(texts, rules, self.tagger().find_many(texts))
+
+    def union(
+        self, texts: Sequence[str], rules: list[list[Span]], model: list[list[Span]]
+    ) -> list[tuple[list[Span], Counter[str]]]:
+        """Per text: the rules' spans plus the model's (less clinical keep phrases and kept
+        types), merged, and the count per type of what only the model found."""
         from radllama.deid.ner import union_spans
 
-        rules = [self.find(text) if text else [] for text in texts]
-        model = self.tagger().find_many(texts)
         dropped = self._ner_kept_types()
         out = []
         for text, found, extra in zip(texts, rules, model, strict=True):
