@@ -29,6 +29,7 @@ from radllama.retrieval.index import IndexConfig
 from radllama.serving.schemas import ServeConfig
 from radllama.synth.corpus import SynthConfig
 from radllama.training.config import TrainConfig
+from radllama.training.ner import DeidTrainConfig
 
 app = typer.Typer(
     name="radllama",
@@ -150,19 +151,56 @@ def deid(
 
 
 @app.command("deid-eval")
+@config_options(DeidConfig, rename={"surrogate_seed": "--seed"})
 def deid_eval(
     file: Annotated[Path, typer.Argument(help='Labelled PHI set: JSONL {"text", "phi", "keep"}.')],
+    options: dict[str, Any],
     examples: Annotated[
         int, typer.Option("--examples", help="Misses / damaged terms / over-redactions to show.")
     ] = 10,
 ) -> None:
     """Score `radllama deid` on a labelled PHI set: recall per type, precision, clinical terms kept."""
+    from radllama.core.config import validate_config
     from radllama.deid.scoring import evaluate_file, format_examples, format_table
 
-    result = evaluate_file(file)
-    typer.echo(format_table(result))
+    config = validate_config(DeidConfig, options, source="options")
+    if config.ner is not None:
+        from radllama.deid.ner import check_model_dir
+
+        check_model_dir(config.ner)
+    result = evaluate_file(file, config)
+    typer.echo(format_table(result, "radllama deid" + (" + ner" if config.ner else "")))
     if examples:
         typer.echo(format_examples(result, examples))
+
+
+@app.command("deid-train")
+@config_options(DeidTrainConfig)
+def deid_train(
+    options: dict[str, Any],
+    config: Annotated[
+        Path | None,
+        typer.Argument(help="YAML of DeidTrainConfig fields (configs/deid-ner-cpu.yaml)."),
+    ] = None,
+) -> None:
+    """Fine-tune the NER second opinion (MiniLM token classifier) on labelled PHI; use it with --ner."""
+    from radllama.core.config import load_config
+    from radllama.training.ner import train_ner
+
+    settings = load_config(DeidTrainConfig, config, options)
+    record = train_ner(settings)
+    train, held = record["train"], record.get("held_out")
+    line = (
+        f"{record['data']['windows']} windows, {train['steps']} steps ({train['epochs']} epochs), "
+        f"loss {train['first_loss']} -> {train['last_loss']}, {train['seconds']} s"
+    )
+    if held:
+        line += (
+            f"; held out ({held['records']} records): recall rules {held['rules']['recall']} -> "
+            f"rules+ner {held['rules+ner']['recall']}, kept {held['rules']['keep_rate']} -> "
+            f"{held['rules+ner']['keep_rate']}"
+        )
+    typer.echo(f"{line} -> {settings.out}")
 
 
 # ---- end section: prepare / deid ---------------------------------------------------------
