@@ -86,7 +86,7 @@ engines: $(ENGINES)/vllm/.installed $(ENGINES)/llamacpp/.installed
 # The engine tests (tests/engines/, marker `engines`): llama.cpp against transformers on exported
 # GGUFs, and `radllama serve --engine vllm` against the built-in engine. Minutes, not seconds.
 test-engines: $(STAMP) engines
-	$(BIN)/python -m pytest -q -m engines tests/engines --durations=10
+	RADLLAMA_ENGINES_DIR=$(abspath $(ENGINES)) $(BIN)/python -m pytest -q -m engines tests/engines --durations=10
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

@@ -36,9 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from radllama.cli import main as radllama
+from radllama.core.artifacts import DataDir
 from radllama.core.config import validate_config
 from radllama.training import TrainConfig, prepare_training
-from radllama.training.data import load_tokenized, open_dataset_dir
+from radllama.training.data import load_tokenized
 from radllama.training.packing import (
     dataset_packing_stats,
     packed_efficiency,
@@ -54,6 +55,57 @@ def run(*args) -> None:
     code = radllama([str(a) for a in args])
     if code != 0:
         raise SystemExit(f"radllama {args[0]} failed with exit code {code}")
+
+
+def step_clock(stamps: list[float], after_step=None):
+    """A TrainerCallback appending perf_counter() to `stamps` before the first step and after
+    every step (stamps[i] - stamps[1]: steps 2..i), then calling `after_step` (a profiler's
+    step)."""
+    from transformers import TrainerCallback
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            if not stamps:
+                stamps.append(time.perf_counter())
+
+        def on_step_end(self, args, state, control, **kwargs):
+            stamps.append(time.perf_counter())
+            if after_step is not None:
+                after_step()
+
+    return Clock()
+
+
+def smollm2_workdir(work: Path, synth_reports: int) -> None:
+    """work/synthetic (a prepared synthetic corpus) and work/smollm2 (the bundled GGUF as HF)."""
+    from radllama.model.base import bundled_gguf, convert_gguf
+
+    run("synth", "--out", work / "synth.csv", "--reports", synth_reports, "--quiet")
+    run("prepare", "--input", work / "synth.csv", "--out", work / "synthetic")
+    convert_gguf(bundled_gguf(), work / "smollm2")
+
+
+def one_in_subprocess(flag: str, name: str, work: Path, steps: int) -> dict:
+    """Run `bench_train.py FLAG NAME` in a fresh process (ru_maxrss is a per-process high-water
+    mark) and return the dict it prints on its `RESULT ` line."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, __file__, flag, name, "--work", str(work), "--steps", str(steps)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    if not lines:
+        raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def publish(section: str, args) -> None:
+    """Print a RESULTS.md section and append it unless --no-append."""
+    print(section)
+    if not args.no_append:
+        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
+            handle.write(section)
 
 
 def prepare_datasets(work: Path, synth_reports: int) -> dict[str, Path]:
@@ -74,7 +126,7 @@ def efficiency_rows(name: str, data_dir: Path, tokenizer, cache: Path) -> list[s
 
     rows = []
     for max_length in (2048, 512):
-        data = load_tokenized(open_dataset_dir(data_dir), tokenizer, max_length, cache)
+        data = load_tokenized(DataDir.open_prepared(data_dir), tokenizer, max_length, cache)
         lengths = [len(ids) for ids in data.train["input_ids"]]
         ours = dataset_packing_stats(training_dataset(data.train, max_length, True), max_length)
         # What SFTTrainer's own packing gives (1,000-row map batches), for comparison.
@@ -129,7 +181,6 @@ def smollm2_one(name: str, data_dir: Path, model_dir: Path, work: Path, steps: i
 
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function, schedule
-    from transformers import TrainerCallback
 
     if steps < 5:
         raise SystemExit("--steps must be >= 5 (warm-up, >= 2 timed, 2 profiled)")
@@ -146,17 +197,7 @@ def smollm2_one(name: str, data_dir: Path, model_dir: Path, work: Path, steps: i
         schedule=schedule(skip_first=steps - 2, wait=0, warmup=0, active=2, repeat=1),
     )
     stamps: list[float] = []
-
-    class Clock(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kwargs):
-            if not stamps:
-                stamps.append(time.perf_counter())
-
-        def on_step_end(self, args, state, control, **kwargs):
-            stamps.append(time.perf_counter())
-            prof.step()
-
-    session = prepare_training(config, callbacks=[Clock()])
+    session = prepare_training(config, callbacks=[step_clock(stamps, after_step=prof.step)])
     trainer = session.trainer
     compute_loss, backward = trainer.compute_loss, trainer.accelerator.backward
 
@@ -191,27 +232,13 @@ def smollm2_one(name: str, data_dir: Path, model_dir: Path, work: Path, steps: i
 
 
 def smollm2_main(args) -> None:
-    import json
-
-    from radllama.model.base import bundled_gguf, convert_gguf
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        run("synth", "--out", work / "synth.csv", "--reports", args.synth_reports, "--quiet")
-        run("prepare", "--input", work / "synth.csv", "--out", work / "synthetic")
-        convert_gguf(bundled_gguf(), work / "smollm2")
+        smollm2_workdir(work, args.synth_reports)
         results = []
         for name in SMOLLM2_RUNS:
-            # A fresh process per run: ru_maxrss is a per-process high-water mark.
-            done = subprocess.run(
-                [sys.executable, __file__, "--smollm2-one", name, "--work", str(work),
-                 "--steps", str(args.steps)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-            if not lines:
-                raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
-            results.append(json.loads(lines[-1][len("RESULT ") :]))
+            results.append(one_in_subprocess("--smollm2-one", name, work, args.steps))
             print(results[-1])
     smollm2_report(results, args)
 
@@ -248,10 +275,7 @@ def smollm2_report(results: list[dict], args) -> None:
         "\nRelative to full fine-tuning: "
         + ", ".join(f"{r['run']} {r['tokens_per_s'] / full:.2f}x" for r in results) + ".\n",
     ])  # fmt: skip
-    print(section)
-    if not args.no_append:
-        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
-            handle.write(section)
+    publish(section, args)
 
 
 PRECISIONS = {"fp32": False, "bf16": True}
@@ -264,7 +288,6 @@ def precision_one(name: str, work: Path, steps: int) -> dict:
     import json
 
     import torch
-    from transformers import TrainerCallback
 
     from radllama.core.config import load_config
 
@@ -275,16 +298,7 @@ def precision_one(name: str, work: Path, steps: int) -> dict:
         save_steps=10 * steps,
     ))  # fmt: skip
     stamps: list[float] = []
-
-    class Clock(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kwargs):
-            if not stamps:
-                stamps.append(time.perf_counter())
-
-        def on_step_end(self, args, state, control, **kwargs):
-            stamps.append(time.perf_counter())
-
-    session = prepare_training(config, callbacks=[Clock()])
+    session = prepare_training(config, callbacks=[step_clock(stamps)])
     session.trainer.train()
     history = session.trainer.state.log_history
     tokens = [e["num_tokens"] for e in history if "num_tokens" in e]  # cumulative, per step
@@ -336,28 +350,16 @@ def raw_steps(model_dir: Path, steps: int = 6) -> list[dict]:
 
 def precision_main(args) -> None:
     """fp32 vs bf16 autocast, side by side in one run, each in its own process."""
-    import json
 
-    from radllama.model.base import bundled_gguf, convert_gguf
     from radllama.model.precision import choose_cpu_precision
 
     auto = choose_cpu_precision().to_json()  # what `bf16: auto` picks on this machine
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        run("synth", "--out", work / "synth.csv", "--reports", args.synth_reports, "--quiet")
-        run("prepare", "--input", work / "synth.csv", "--out", work / "synthetic")
-        convert_gguf(bundled_gguf(), work / "smollm2")
+        smollm2_workdir(work, args.synth_reports)
         results = {}
         for name in ("fp32", "bf16", "fp32", "bf16")[: 2 * args.rounds]:
-            done = subprocess.run(
-                [sys.executable, __file__, "--precision-one", name, "--work", str(work),
-                 "--steps", str(args.steps)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
-            if not lines:
-                raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
-            result = json.loads(lines[-1][len("RESULT ") :])
+            result = one_in_subprocess("--precision-one", name, work, args.steps)
             print({k: v for k, v in result.items() if k != "losses"})
             results.setdefault(name, []).append(result)
             shutil_rmtree(work / f"run_{name}")
@@ -426,10 +428,7 @@ def precision_report(results: dict[str, list[dict]], auto: dict, raw: list[dict]
         f"mean loss of the first / last 5 steps: fp32 {mean5(fp32, 0):.3f} / "
         f"{mean5(fp32, -5):.3f}, bf16 {mean5(bf16, 0):.3f} / {mean5(bf16, -5):.3f}.\n",
     ])  # fmt: skip
-    print(section)
-    if not args.no_append:
-        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
-            handle.write(section)
+    publish(section, args)
 
 
 def main() -> None:
@@ -472,7 +471,7 @@ def main() -> None:
         speed = []
         for name, data_dir in datasets.items():
             # Same pairs per step on average: a packed 512-token row holds ~512/mean_len pairs.
-            data = load_tokenized(open_dataset_dir(data_dir), tokenizer, 512, work / "cache")
+            data = load_tokenized(DataDir.open_prepared(data_dir), tokenizer, 512, work / "cache")
             mean = sum(len(i) for i in data.train["input_ids"]) / len(data.train)
             packed_rows = 2
             padded_batch = max(1, round(packed_rows * 512 / mean))
@@ -508,10 +507,7 @@ def report(datasets, eff: list[str], speed: list[str], args) -> None:
         *speed,
         "",
     ])  # fmt: skip
-    print(section)
-    if not args.no_append:
-        with open(REPO / "benchmarks" / "RESULTS.md", "a") as handle:
-            handle.write("\n" + section)
+    publish("\n" + section, args)
 
 
 if __name__ == "__main__":

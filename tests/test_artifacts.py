@@ -116,3 +116,82 @@ def test_cli_reports_a_foreign_manifest_in_one_line(run_cli, tmp_path):
     )  # fmt: skip
     assert code == 2 and "not a valid dataset manifest" in err and "radllama prepare" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_data_dir_opens_one_way_for_every_stage(tmp_path):
+    """`DataDir` is how train, generate, index, base, serve's page and the demo open a DATA_DIR:
+    the manifest, the split files checked against its hashes, the rows."""
+    from conftest import make_tiny_data_dir
+
+    from radllama.core.artifacts import DataDir, load_split
+    from radllama.core.errors import DataError
+    from radllama.serving.page import exam_codes_seen_in_training
+
+    folder = make_tiny_data_dir(tmp_path / "data")
+    data = DataDir.open_prepared(folder)
+    assert data.data_hash == "fixture" and data.prompt_style.exam_field == "exam_code"
+    assert set(data.listed_splits(("train", "eval"))) == {"train", "eval"}
+    train = list(data.rows("train"))
+    assert len(train) == 48 and len(data.load("test")[0]) == 12
+    assert load_split(folder, limit=3)[0] == data.load("test", limit=3)[0]
+    codes = {row["exam_code"] for row in train}
+    assert set(exam_codes_seen_in_training({"data": {"dir": str(folder)}})) == codes
+    # A split file that is not the one the manifest hashed is refused by every reader.
+    with (folder / "train.jsonl").open("a") as handle:
+        handle.write(json.dumps(dict(train[0], report_id="extra")) + "\n")
+    for read in (
+        lambda: DataDir.open_prepared(folder),
+        lambda: list(DataDir.open(folder).rows("train")),
+        lambda: load_split(folder, split="train"),
+    ):
+        with pytest.raises(ArtifactError, match="does not match manifest.json"):
+            read()
+    assert exam_codes_seen_in_training({"data": {"dir": str(folder)}}) == []
+    (folder / "manifest.json").unlink()
+    assert len(list(DataDir.open(folder).rows("train"))) == 49  # a bare folder of splits
+    with pytest.raises(DataError, match="has no manifest.json"):
+        DataDir.open_prepared(folder)
+    with pytest.raises(DataError, match="not found; pass a DATA_DIR"):
+        DataDir.open(tmp_path / "missing")
+
+
+def test_stage_records_have_typed_owners_that_write_what_they_were_given(tmp_path):
+    """Index meta, base record, tokenisation cache entry and resume record are read through
+    their models (typed fields, one-line errors) and written with exactly the writer's keys."""
+    from radllama.core.artifacts import BaseMeta, IndexMeta, ResumeRecord, TokenizedCacheMeta
+    from radllama.core.errors import DataError
+
+    index = {"format": "radllama-index-v1", "kind": "bm25", "exam_field": "exam_code",
+             "encoder": "bm25-okapi", "encoder_sha256": "bm25-okapi-word", "data_hash": None,
+             "train_sha256": "ab" * 32, "rows": 3, "additions": [], "dim": None}  # fmt: skip
+    written = IndexMeta.parse(index, "meta.json").write(tmp_path / "meta.json")
+    assert json.loads(written.read_text()) == {**index, "schema_version": 1}
+    meta = IndexMeta.read(written)
+    assert meta.rows == 3 and meta.kind == "bm25" and meta.batch_size is None
+    with pytest.raises(DataError, match="is index format 'radllama-index-v0', not radllama"):
+        IndexMeta.parse({**index, "format": "radllama-index-v0"}, tmp_path / "meta.json")
+    with pytest.raises(ArtifactError, match="field 'rows'.*re-run `radllama index DATA_DIR`"):
+        IndexMeta.parse({**index, "rows": "many"}, "meta.json")
+
+    old_gguf = BaseMeta.parse({"kind": "radllama-gguf-base", "source": {"sha256": "x"}}, "b")
+    assert (
+        old_gguf.converter == 1
+        and BaseMeta.parse({"kind": "radllama-gguf-base", "converter_version": 2}, "b").converter
+        == 2
+    )
+    with pytest.raises(ArtifactError, match="base model record.*re-run `radllama base`"):
+        BaseMeta.parse({"kind": "a-pickle"}, "b")
+
+    entry = TokenizedCacheMeta(key_inputs={"max_length": 64}, splits=["train"], stats={})
+    assert TokenizedCacheMeta.read(entry.write(tmp_path / "entry.json")).splits == ["train"]
+
+    now = ResumeRecord(method="lora", seed=0, max_length=64, world_size=1)
+    assert now.changed(ResumeRecord(method="lora", seed=1, max_length=32, world_size=1)) == [
+        "seed",
+        "max_length",
+    ]
+    before_world_size = ResumeRecord.parse({"method": "lora", "seed": 0, "max_length": 64}, "r")
+    assert now.changed(before_world_size) == ["world_size"]  # an older file lacks it: refused
+    assert set(json.loads(now.write(tmp_path / "r.json").read_text())) == {
+        "method", "seed", "max_length", "world_size", "schema_version"
+    }  # fmt: skip

@@ -272,14 +272,13 @@ def test_finetuned_generation_is_reserved_by_answer_length(tiny_model_dir, tiny_
 def test_test_subset_is_a_dataset_readers_accept(tiny_data_dir, tmp_path):
     """The demo scores the first N test rows: the cut split is listed with its own hash, so the
     hash check every DATA_DIR reader runs accepts it (and would refuse the old listing)."""
-    from radllama.core.artifacts import DataManifest
+    from radllama.core.artifacts import DataDir, DataManifest
     from radllama.demo import _test_subset
-    from radllama.training.data import open_dataset_dir
 
     out = _test_subset(tiny_data_dir, tmp_path / "view", 3)
     assert sum(1 for _ in read_jsonl(out / "test.jsonl")) == 3
     DataManifest.read(out).verify_outputs(out, require=True)
-    open_dataset_dir(out)
+    DataDir.open_prepared(out)
 
 
 @pytest.mark.slow

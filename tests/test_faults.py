@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from radllama.core.artifacts import DataDir
 from radllama.core.errors import DataError
 from radllama.core.provenance import file_sha256
 from radllama.data.ingest import IngestConfig, read_records
 from radllama.data.prepare import load_prepare_config, prepare
 from radllama.data.presets import preset_ingest
 from radllama.synth.corpus import synthesize
-from radllama.training.data import open_dataset_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -254,7 +254,7 @@ def test_train_refuses_a_mix_of_two_runs_with_one_line(
     _install_old(old_and_new, out)
     shutil.copy(old_and_new["root"] / "new" / "train.jsonl", out / "train.jsonl")
     with pytest.raises(DataError, match="rerun `radllama prepare`"):
-        open_dataset_dir(out)
+        DataDir.open_prepared(out)
     code, _, stderr = run_cli(
         "train", REPO / "configs/tiny-cpu.yaml", "--data", out, "--model", tiny_model_dir,
         "--out", tmp_path / "run",
@@ -314,7 +314,7 @@ def _state(out: Path, hashes: dict) -> str:
     """'old' / 'new' when readers accept DATA_DIR (and it is exactly that run's files),
     'refused' when they refuse it with the one line naming the fix; anything else fails."""
     try:
-        dataset = open_dataset_dir(out)
+        dataset = DataDir.open_prepared(out)
     except DataError as error:
         assert "rerun `radllama prepare`" in str(error) and "\n" not in str(error), error
         return "refused"

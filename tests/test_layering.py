@@ -134,3 +134,44 @@ def test_no_test_skips_when_our_own_module_fails_to_import():
         if re.search("importorskip" + r"\(\s*[\"']radllama", line)  # split: not this line
     ]
     assert not offenders, offenders
+
+
+def test_one_deid_step_for_prepare_and_index_additions():
+    """`prepare` and `index --add` de-identify a text and write the audit through one module
+    (radllama.data.redaction), so rows added to an index are cleaned as the dataset was."""
+    writers = [p.name for p in SRC.rglob("*.py") if 'pop("original_context"' in p.read_text()]
+    assert writers == ["redaction.py"]
+    for module in ("data/chunks.py", "retrieval/additions.py"):
+        assert "radllama.data.redaction" in imported_modules(SRC / module), module
+        assert ".deidentifier.redact(" not in (SRC / module).read_text().replace(
+            "self.deidentifier.redact(collapsed) if collapsed", ""
+        ), module
+
+
+def test_one_model_generate_call_for_answers():
+    """Batched answers (inference) and prompt-cache repeats (prefix) share one `generate`."""
+    for module in ("generation/inference.py", "generation/prefix.py"):
+        text = (SRC / module).read_text()
+        assert text.count("model.generate(") == (module == "generation/inference.py"), module
+
+
+def test_split_files_are_read_only_through_data_dir():
+    """One way to open a DATA_DIR (`core.artifacts.DataDir`): no stage has its own split reader
+    (parquet batches, a bare read_jsonl of a split) or its own dataset-directory class."""
+    for path in SRC.rglob("*.py"):
+        text = path.read_text()
+        if path.name not in ("artifacts.py", "ingest.py"):  # ingest reads raw exports
+            assert "ParquetFile(" not in text, path
+        assert not re.search(r"read_jsonl\([^)]*(train|test|eval|split)[^)]*\.jsonl", text), path
+        assert "def open_dataset_dir" not in text and "class DatasetDir" not in text, path
+
+
+def test_stage_records_are_named_only_by_their_owners():
+    """radllama_base.json, radllama_resume.json and the index / cache meta.json are read and
+    written through core.artifacts (BaseMeta, ResumeRecord, IndexMeta, TokenizedCacheMeta)."""
+    for path in SRC.rglob("*.py"):
+        if path.name == "artifacts.py":
+            continue
+        text = path.read_text()
+        for name in ('"radllama_base.json"', '"radllama_resume.json"', '"meta.json"'):
+            assert name not in text, (path, name)

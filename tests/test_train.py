@@ -152,10 +152,11 @@ def test_method_trains_through_cli(
 def test_tokenisation_cache_hits_and_keys_on_max_length(tiny_model_dir, tiny_data_dir, tmp_path):
     from transformers import AutoTokenizer
 
-    from radllama.training.data import load_tokenized, open_dataset_dir
+    from radllama.core.artifacts import DataDir
+    from radllama.training.data import load_tokenized
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    dataset = open_dataset_dir(tiny_data_dir)
+    dataset = DataDir.open_prepared(tiny_data_dir)
     first = load_tokenized(dataset, tokenizer, 512, tmp_path)
     second = load_tokenized(dataset, tokenizer, 512, tmp_path)
     assert (first.cache_hit, second.cache_hit) == (False, True)

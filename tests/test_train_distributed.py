@@ -59,3 +59,36 @@ def test_deepspeed_zero3_on_cpu_saves_full_weights(tiny_model_dir, tiny_data_dir
     saved = load_file(out / "model.safetensors")  # gathered on rank 0, not empty ZeRO shards
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir).state_dict()
     assert {k: v.shape for k, v in saved.items()} == {k: v.shape for k, v in base.items()}
+
+
+def test_train_destroys_the_process_group_it_ran_in(
+    run_cli, tiny_model_dir, tiny_data_dir, tmp_path, monkeypatch
+):
+    """A rank that exits with its gloo group alive can abort after a complete run (SIGABRT,
+    "terminate called without an active exception"): `radllama train` tears the group down."""
+    import socket
+
+    import torch.distributed as dist
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for key, value in {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": "0",
+                       "WORLD_SIZE": "1", "LOCAL_RANK": "0"}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        config = tmp_path / "train.yaml"
+        config.write_text(yaml.safe_dump({
+            "model": str(tiny_model_dir), "data": str(tiny_data_dir),
+            "cache_dir": str(tmp_path / "cache"), "method": "lora", "max_length": 512,
+            "per_device_train_batch_size": 2, "max_steps": 1, "eval_steps": None,
+            "gradient_checkpointing": False, "report_to": "none",
+        }))  # fmt: skip
+        code, _, err = run_cli("train", config, "--out", tmp_path / "run")
+        assert code == 0, err
+        assert (tmp_path / "run" / "radllama_run.json").is_file()
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

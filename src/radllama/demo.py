@@ -226,8 +226,7 @@ def _join_data_dirs(
     import json
     import shutil
 
-    from radllama.core.artifacts import DataManifest
-    from radllama.core.jsonl import read_jsonl
+    from radllama.core.artifacts import DataDir, DataManifest
     from radllama.core.provenance import json_sha256
     from radllama.data.filters import FilterConfig, paper_filter_reasons
 
@@ -235,11 +234,8 @@ def _join_data_dirs(
     shutil.copyfile(train_dir / "train.jsonl", out / "train.jsonl")
     shutil.copyfile(train_dir / "eval.jsonl", out / "eval.jsonl")
     # The split never empties train completely, so gather every kept row of the test input.
-    rows = [
-        row
-        for split in ("test", "eval", "train")
-        for row in read_jsonl(test_dir / f"{split}.jsonl")
-    ]
+    test_data = DataDir.open(test_dir)
+    rows = [row for split in ("test", "eval", "train") for row in test_data.rows(split)]
     filters = FilterConfig.model_validate(
         ((train_manifest or {}).get("config") or {}).get("filters") or {}
     )
@@ -248,7 +244,7 @@ def _join_data_dirs(
             row = dict(row, split="test", filter_reason=reason)
             test_file.write(json.dumps(row, ensure_ascii=False) + "\n")
     manifest = DataManifest.read(train_dir)
-    test_manifest = DataManifest.read(test_dir)
+    test_manifest = test_data.prepared
     manifest.test_source = {"dir": str(test_dir), "manifest": test_manifest.to_json()}
     manifest.data_hash = json_sha256([manifest.data_hash, test_manifest.data_hash])
     # what readers check: the joined files, written before the manifest
@@ -432,9 +428,9 @@ def run_demo(config: DemoConfig, out: Path, log: Callable[[str], None] = print) 
 def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, clock, plan, log):
     """Time the zero-shot model on one batch, then size the test set; returns the DATA_DIR
     every system and baseline is scored on (the first `test_rows` rows of the test split)."""
-    from radllama.core.jsonl import read_jsonl
+    from radllama.core.artifacts import DataDir
 
-    available = sum(1 for _ in read_jsonl(prepared_dir / "test.jsonl"))
+    available = sum(1 for _ in DataDir.open(prepared_dir).rows("test"))
     if "test_rows" not in plan:
         calibration = min(available, config.generation_batch_size)
         began = time.monotonic()
@@ -507,6 +503,7 @@ def _finetuned_length_ratio(
     measured run. Expected length = 1.5 x (mean training completion + EOS); the ratio is held
     to [0.5, 1] so a fine-tune that never learnt to stop overruns its reserve by 2x at most.
     """
+    from radllama.core.artifacts import DataDir
     from radllama.core.jsonl import read_jsonl
     from radllama.model.loader import load_tokenizer
 
@@ -517,7 +514,7 @@ def _finetuned_length_ratio(
     ]
     completions = [
         len(tokenizer(row.get("completion") or "").input_ids) + 1
-        for row in itertools.islice(read_jsonl(prepared_dir / "train.jsonl"), 500)
+        for row in itertools.islice(DataDir.open(prepared_dir).rows("train"), 500)
     ]
     if not spoken or not completions or max(spoken) == 0:
         return 1.0
@@ -529,21 +526,21 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
     """A DATA_DIR view with the first `rows` test rows (train/eval/manifest as prepared)."""
     import shutil
 
-    from radllama.core.artifacts import DataManifest
-    from radllama.core.jsonl import read_jsonl
+    from radllama.core.artifacts import DataDir, IndexMeta
 
     out.mkdir(parents=True, exist_ok=True)
-    manifest = DataManifest.read(data_dir)
+    data = DataDir.open(data_dir)
+    manifest = data.prepared
     manifest.verify_outputs(data_dir)
     for name in ("train.jsonl", "eval.jsonl"):
         if (data_dir / name).is_file():
             shutil.copyfile(data_dir / name, out / name)
     with open(out / "test.jsonl", "w", encoding="utf-8") as handle:
-        for index, row in enumerate(read_jsonl(data_dir / "test.jsonl")):
+        for index, row in enumerate(data.rows("test")):
             if index >= rows:
                 break
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if (data_dir / "index" / "meta.json").is_file():  # the same train split: the same index
+    if IndexMeta.path_in(data_dir / "index").is_file():  # the same train split: the same index
         shutil.copytree(data_dir / "index", out / "index", dirs_exist_ok=True)
     # The cut test split is this view's own output: list its hash so readers accept it.
     manifest.record_outputs(
@@ -663,11 +660,12 @@ def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int 
 
 def _index(data_dir: Path, log: Callable[[str], None]) -> None:
     """The dense index (MiniLM + FAISS) of the train split, as `radllama index DATA_DIR`."""
+    from radllama.core.artifacts import IndexMeta
     from radllama.retrieval.index import build_index, describe
 
     _step(
         "index the train split (MiniLM + FAISS)",
-        (data_dir / "index" / "meta.json").is_file(),
+        IndexMeta.path_in(data_dir / "index").is_file(),
         lambda: log(describe(build_index(data_dir, progress=False))),
         log,
     )

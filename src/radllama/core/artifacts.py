@@ -320,13 +320,7 @@ SPLIT_REQUIRED_FIELDS = ("report_id", "findings", "impression")
 def resolve_split_path(data: Path, split: str = "test") -> Path:
     """A split file, or DATA_DIR -> its `split` file (.jsonl or .parquet)."""
     if data.is_dir():
-        for name in (f"{split}.jsonl", f"{split}.parquet"):
-            if (data / name).is_file():
-                verify_split_file(data / name)
-                return data / name
-        raise DataError(
-            f"{data} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from `radllama prepare`"
-        )
+        return DataDir.open(data).split_path(split)
     if not data.is_file():
         raise DataError(
             f"data file not found: {data}; pass DATA_DIR/test.jsonl from `radllama prepare`"
@@ -357,14 +351,7 @@ def iter_split_rows(path: Path) -> Iterator[dict[str, Any]]:
         yield from read_jsonl(path)
 
 
-def load_split(
-    data: Path, limit: int | None = None, split: str = "test"
-) -> tuple[list[dict[str, Any]], Counter[str]]:
-    """Rows of a split (first `limit`), checked for the fields generation needs.
-
-    Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
-    """
-    path = resolve_split_path(data, split)
+def _checked_rows(path: Path, limit: int | None) -> tuple[list[dict[str, Any]], Counter[str]]:
     rows: list[dict[str, Any]] = []
     dropped: Counter[str] = Counter()
     seen: set[str] = set()
@@ -386,6 +373,122 @@ def load_split(
     if not rows:
         raise DataError(f"{path} has no rows; pass a non-empty test split")
     return rows, dropped
+
+
+def load_split(
+    data: Path, limit: int | None = None, split: str = "test"
+) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """Rows of a split (first `limit`) of a DATA_DIR, or of one split file, checked for the
+    fields generation needs (`DataDir.load` for a directory).
+
+    Returns (rows, dropped) where dropped counts rows left out by reason (repeated report_id).
+    """
+    if Path(data).is_dir():
+        return DataDir.open(data).load(split, limit)
+    return _checked_rows(resolve_split_path(Path(data), split), limit)
+
+
+class DataDir:
+    """A DATA_DIR (`radllama prepare`'s output): the one way to open one. Its manifest (None
+    for a bare folder of split files), its split files checked against the manifest's hashes,
+    and their rows.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "test.jsonl").write_text('{"report_id": "1", "findings": "f", "impression": "i"}\\n')
+    >>> data = DataDir.open(folder)                     # no manifest: a bare folder of splits
+    >>> data.manifest is None, [row["report_id"] for row in data.rows("test")]
+    (True, ['1'])
+    >>> DataDir.open_prepared(folder)
+    Traceback (most recent call last):
+    ...
+    radllama.core.errors.DataError: ... has no manifest.json: not a complete `radllama prepare` output (or a run was interrupted while publishing); rerun `radllama prepare` with --out ...
+    """
+
+    def __init__(self, path: Path, manifest: DataManifest | None) -> None:
+        self.path = path
+        self.manifest = manifest
+
+    def __repr__(self) -> str:
+        return f"DataDir({str(self.path)!r})"
+
+    @classmethod
+    def open(cls, path: str | Path) -> DataDir:
+        """A directory of split files, with its manifest if it has one (checked per file read)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise DataError(
+                f"dataset directory {path} not found; pass a DATA_DIR from `radllama prepare`"
+            )
+        return cls(path, DataManifest.read_optional(path))
+
+    @classmethod
+    def open_prepared(cls, path: str | Path, option: str = "--data DIR") -> DataDir:
+        """A complete `prepare` output: its manifest is required and every file it lists must
+        be the one it hashed (never train on a mix of runs); a train split must be listed."""
+        path = Path(path)
+        if not path.is_dir():
+            raise DataError(
+                f"dataset directory {path} not found; pass {option} made by `radllama prepare`"
+            )
+        if not (path / MANIFEST_FILE).is_file():
+            raise DataError(
+                f"{path} has no {MANIFEST_FILE}: not a complete `radllama prepare` output (or a "
+                f"run was interrupted while publishing); rerun `radllama prepare` with --out {path}"
+            )
+        data = cls(path, DataManifest.read_verified(path))
+        if "train" not in data.listed_splits(("train",)):
+            raise DataError(f"{path} has no train.jsonl or train.parquet; rerun `radllama prepare`")
+        return data
+
+    @property
+    def prepared(self) -> DataManifest:
+        """The manifest (a DataError for a folder without one)."""
+        if self.manifest is None:
+            raise DataError(f"{self.path} has no {MANIFEST_FILE}; rerun `radllama prepare`")
+        return self.manifest
+
+    @property
+    def data_hash(self) -> str:
+        return self.prepared.data_hash
+
+    @property
+    def prompt_style(self) -> PromptStyle:
+        return self.prepared.prompt_style
+
+    def listed_splits(self, splits: Iterable[str]) -> dict[str, Path]:
+        """split -> file for each of `splits` the manifest lists (.jsonl first, then .parquet)."""
+        outputs = self.manifest.outputs if self.manifest is not None else {}
+        found: dict[str, Path] = {}
+        for split in splits:
+            for suffix in (".jsonl", ".parquet"):
+                if f"{split}{suffix}" in outputs:
+                    found[split] = self.path / f"{split}{suffix}"
+                    break
+        return found
+
+    def split_path(self, split: str = "test") -> Path:
+        """The `split` file (.jsonl or .parquet), checked against the manifest if it lists it."""
+        for name in (f"{split}.jsonl", f"{split}.parquet"):
+            if (self.path / name).is_file():
+                if self.manifest is not None:
+                    self.manifest.verify_outputs(self.path, [name])
+                return self.path / name
+        raise DataError(
+            f"{self.path} has no {split}.jsonl or {split}.parquet; pass a DATA_DIR from "
+            "`radllama prepare`"
+        )
+
+    def rows(self, split: str = "test") -> Iterator[dict[str, Any]]:
+        """Stream the rows of a split file (checked before the first row)."""
+        return iter_split_rows(self.split_path(split))
+
+    def load(
+        self, split: str = "test", limit: int | None = None
+    ) -> tuple[list[dict[str, Any]], Counter[str]]:
+        """(rows, dropped): the first `limit` rows of `split` with report_id, findings and
+        impression (a DataError naming the row otherwise), repeated report_ids dropped."""
+        return _checked_rows(self.split_path(split), limit)
 
 
 # ---- RUN_DIR/radllama_run.json --------------------------------------------------------------
@@ -568,3 +671,123 @@ class Report(Artifact):
     column_labels: dict[str, MetricColumn] = Field(default_factory=dict)
     figures: list[str] = Field(default_factory=list)
     files: dict[str, str] = Field(default_factory=dict)
+
+
+# ---- records beside a stage's own output (written as given: unset fields stay out) ---------
+
+
+class _Record(Artifact):
+    """A file whose writer decides which keys it holds: written with exactly the fields that
+    were given or assigned (plus ``schema_version``), so typing its reads changes no file."""
+
+    def _dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+INDEX_FORMAT = "radllama-index-v1"
+INDEX_META_FILE = "meta.json"
+
+
+class IndexMeta(_Record):
+    """DATA_DIR/index/meta.json: what a retrieval index holds and was built from (written
+    by `radllama index`, last, so a running server sees a complete index)."""
+
+    FILE_NAME: ClassVar[str] = INDEX_META_FILE
+    KIND: ClassVar[str] = "retrieval index meta"
+    PRODUCER: ClassVar[str] = "`radllama index DATA_DIR`"
+
+    format: str = Field(description=f"Index layout ({INDEX_FORMAT}).")
+    kind: Literal["dense", "bm25"]
+    exam_field: str = Field(description="The row field used as the exam (exam_code | ...).")
+    encoder: str = Field(description="Encoder name (bm25-okapi for BM25).")
+    encoder_path: str | None = None
+    encoder_sha256: str = Field(description="Hash of the encoder's files (checked on load).")
+    dim: int | None = None
+    data_hash: str | None = Field(None, description="The manifest's data_hash (None: no manifest).")
+    train_sha256: str = Field(description="sha256 of the indexed train split file.")
+    rows: int = Field(ge=0, description="Rows in rows.jsonl (vectors.faiss has as many).")
+    dropped: dict[str, int] = Field(default_factory=dict)
+    additions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Files added with --add: file, sha256, rows, dropped, deid.",
+    )
+    identity: dict[str, Any] = Field(default_factory=dict, description="What a run records.")
+    built_at: str | None = None
+    source: str | None = None
+    build_seconds: float | None = None
+    batch_size: int | None = None
+
+    @classmethod
+    def parse(cls, data: Any, source: str | Path) -> Self:
+        if isinstance(data, dict) and data.get("format") != INDEX_FORMAT:
+            raise DataError(
+                f"{Path(source).parent} is index format {data.get('format')!r}, not "
+                f"{INDEX_FORMAT}; rebuild it with `radllama index DATA_DIR`"
+            )
+        return super().parse(data, source)
+
+
+class BaseMeta(_Record):
+    """MODEL_DIR/radllama_base.json: how a base model directory was made (`radllama base`:
+    a GGUF converted to HF, or the tiny Llama built here)."""
+
+    FILE_NAME: ClassVar[str] = "radllama_base.json"
+    KIND: ClassVar[str] = "base model record"
+    PRODUCER: ClassVar[str] = "`radllama base`"
+
+    kind: Literal["radllama-gguf-base", "radllama-embedded-base"]
+    created: str | None = None
+    converter_version: int | None = Field(
+        None, description="GGUF converter that wrote the directory (absent: version 1)."
+    )
+    source: dict[str, Any] | None = Field(None, description="The GGUF: file, sha256, bytes, ...")
+    config: dict[str, Any] | None = Field(None, description="BaseConfig of a model built here.")
+    parameters: int | None = None
+    vocab_size: int | None = None
+    data_hash: str | None = None
+    package_versions: dict[str, str | None] = Field(default_factory=dict)
+
+    @property
+    def converter(self) -> int:
+        """The converter version (1 for directories written before it was recorded)."""
+        return self.converter_version or 1
+
+
+class TokenizedCacheMeta(_Record):
+    """CACHE/tokenized/KEY/meta.json: one tokenisation cache entry (written by `radllama
+    train` when it tokenises; the entry's folder name is the hash of `key_inputs`)."""
+
+    FILE_NAME: ClassVar[str] = "meta.json"
+    KIND: ClassVar[str] = "tokenisation cache entry"
+    PRODUCER: ClassVar[str] = "`radllama train` (delete the entry to rebuild it)"
+
+    key_inputs: dict[str, Any] = Field(description="What the cache key hashes.")
+    splits: list[str] = Field(description="Saved splits (datasets.save_to_disk folders).")
+    stats: dict[str, dict[str, Any]] = Field(description="Per split: rows kept, drop reasons.")
+
+
+class ResumeRecord(_Record):
+    """RUN_DIR/checkpoints/radllama_resume.json: what decides the data order of a run, saved
+    when it starts; `train --resume` refuses when any of it changed."""
+
+    FILE_NAME: ClassVar[str] = "radllama_resume.json"
+    KIND: ClassVar[str] = "resume record"
+    PRODUCER: ClassVar[str] = "`radllama train` (start the run again without --resume)"
+
+    method: str | None = None
+    seed: int | None = None
+    data_cache_key: str | None = None
+    max_length: int | None = None
+    packing: bool | None = None
+    per_device_train_batch_size: int | None = None
+    gradient_accumulation_steps: int | None = None
+    world_size: int | None = None
+
+    def changed(self, saved: ResumeRecord) -> list[str]:
+        """The fields of this run that differ from `saved` (the interrupted run's)."""
+        given = self.model_fields_set
+        return [
+            k
+            for k in type(self).model_fields
+            if k in given and getattr(saved, k) != getattr(self, k)
+        ]

@@ -37,7 +37,6 @@ from radllama.core.provenance import (
     file_sha256,
     fsync_path,
     path_sha256,
-    write_json,
 )
 from radllama.data.chunks import ChunkProcessor, ChunkResult, encode_row, instruction_row, row_draws  # noqa: F401  (public API)
 from radllama.data.ingest import (
@@ -63,6 +62,7 @@ from radllama.data.prepare_config import (  # noqa: F401  (public API: configs l
     load_prepare_config,
     prompt_style,
 )
+from radllama.data.redaction import write_audit
 from radllama.data.split import SPLIT_NAMES
 
 # ---- orchestration -----------------------------------------------------------------------------
@@ -157,28 +157,6 @@ def _check_audit_path(config: PrepareConfig) -> Path:
     return path
 
 
-def _write_audit(audit: Any, path: Path, original_context: bool) -> dict[str, Any]:
-    """Write the audit JSON atomically; returns its manifest entry (path, hash, context)."""
-    report = audit.to_json()
-    if not original_context:
-        for item in report["sample"]:
-            item.pop("original_context", None)
-        report["note"] = "original context left out (audit_original_context: false)."
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json(path, report)
-    except OSError as error:
-        raise DataError(
-            f"cannot write the de-identification audit to {path} ({error.strerror}); pass "
-            "--audit PATH (a writable place outside DATA_DIR, with the raw data)"
-        ) from None
-    return {
-        "path": str(path.resolve()),
-        "sha256": file_sha256(path),
-        "original_context": original_context,
-    }
-
-
 def prepare(
     config: PrepareConfig,
     dry_run: bool = False,
@@ -188,6 +166,10 @@ def prepare(
     after each chunk."""
     resolve_format(config.input, config.ingest)  # bad paths fail before any work
     check_out_dir(config)
+    if config.deid.ner is not None:  # a missing or foreign model fails before any work
+        from radllama.deid.ner import check_model_dir
+
+        check_model_dir(config.deid.ner)
     if dry_run:
         pass_one = run_pass_one(config, None, progress)
         _require_rows(pass_one, config)
@@ -215,7 +197,7 @@ def prepare(
             codes = split_codes(pass_one, config)
             outputs = write_splits(spool, codes, staging, config.output_format)
             spool.unlink()
-            audit = _write_audit(pass_one.audit, audit_path, config.audit_original_context)
+            _, audit = write_audit(pass_one.audit, audit_path, config.audit_original_context)
             manifest = build_manifest(config, pass_one, codes, outputs, audit)
             manifest.write(staging / MANIFEST)
             fsync_path(staging / MANIFEST)

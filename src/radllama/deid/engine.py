@@ -122,6 +122,8 @@ class Deidentifier(
 
     def __init__(self, config: DeidConfig | None = None, registry: Registry | None = None) -> None:
         self.config = config or DeidConfig()
+        self.ner_threads: int | None = None  # torch threads of the NER model (None: default)
+        self._ner: Any = None  # the NerTagger, loaded on first use (after a worker forks)
         # None: the built-in `REGISTRY` (looked up at call time, so pickling stays cheap)
         self.registry = registry
         extra = {term.lower() for term in self.config.extra_allow_terms}
@@ -130,16 +132,83 @@ class Deidentifier(
         self.keep_types = frozenset(self.config.keep_types)
         self._shift_days = _stable_int(f"{self.config.surrogate_seed}:date-shift") % 364 + 1
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_ner"] = None  # a worker loads its own copy of the model
+        return state
+
     # -- public API -------------------------------------------------------------------------
 
     def redact(self, text: str) -> DeidResult:
         """Replace every identifier in `text`; see the module docstring for the placeholders."""
+        if self.config.ner is not None:
+            return self.redact_many([text])[0]
         if not text:
             return DeidResult(text, [], Counter(), [])
         found = self.find(text)
         if not found:
             return DeidResult(text, [], Counter(), [])
         return self._apply(text, found)
+
+    def redact_many(self, texts: Sequence[str]) -> list[DeidResult]:
+        """`redact` for each text; with `config.ner` the model runs on all of them in batches
+        and each result redacts the union of the rules' and the model's spans."""
+        if self.config.ner is None:
+            return [self.redact(text) for text in texts]
+        results = []
+        for text, (found, added) in zip(texts, self._find_with_ner(texts), strict=True):
+            result = self._apply(text, found) if found else DeidResult(text, [], Counter(), [])
+            result.ner_added = added
+            results.append(result)
+        return results
+
+    def find_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """`find` for each text, plus the NER model's spans when `config.ner` is set."""
+        if self.config.ner is None:
+            return [self.find(text) if text else [] for text in texts]
+        return [found for found, _ in self._find_with_ner(texts)]
+
+    def _find_with_ner(self, texts: Sequence[str]) -> list[tuple[list[Span], Counter[str]]]:
+        from radllama.deid.ner import union_spans
+
+        rules = [self.find(text) if text else [] for text in texts]
+        model = self.tagger().find_many(texts)
+        dropped = self._ner_kept_types()
+        out = []
+        for text, found, extra in zip(texts, rules, model, strict=True):
+            if extra:
+                extra = _outside_keep_phrases(_lower(text), extra)
+                extra = [span for span in extra if span.kind not in dropped]
+            out.append(union_spans(found, extra))
+        return out
+
+    def tagger(self) -> Any:
+        """The NER model of `config.ner` (a `radllama.deid.ner.NerTagger`), loaded once."""
+        if self._ner is None:
+            from radllama.deid.ner import NerTagger
+
+            if self.config.ner is None:
+                raise ValueError("no NER model configured (deid.ner)")
+            self._ner = NerTagger(
+                self.config.ner,
+                threshold=self.config.ner_threshold,
+                batch_size=self.config.ner_batch_size,
+                device=self.config.ner_device,
+                threads=self.ner_threads,
+            )
+        return self._ner
+
+    def _ner_kept_types(self) -> frozenset[str]:
+        """Model types to drop under `keep_types`: those whose every fine type is kept."""
+        from radllama.deid.ner import NER_TYPES, coarse_type
+
+        if not self.keep_types:
+            return frozenset()
+        return frozenset(
+            kind
+            for kind in NER_TYPES
+            if all(fine in self.keep_types for fine in PHI_TYPES if coarse_type(fine) == kind)
+        )
 
     def find(self, text: str) -> list[Span]:
         """Identifier spans ``(start, end, TYPE)``, sorted and merged (no overlaps)."""
@@ -158,7 +227,7 @@ class Deidentifier(
         # Same length and offsets as `text`: str.lower() can only change the length for
         # non-ASCII letters ("İ"), so ASCII text (the usual case) takes the fast C path (~0.2 us)
         # and only other text pays for translate (~1.6 us per 350 characters).
-        low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+        low = _lower(text)
         self._rare(text, low, found)
         triggers: set[str] = set()  # words that switch on the context rules
         self._keyword_families(text, low, found, triggers)
@@ -218,6 +287,10 @@ class Deidentifier(
             place = SURROGATE_FAMILY[key % len(SURROGATE_FAMILY)]
             return f"{place}ville" if kind == "CITY" else f"{place} Hospital"
         return _same_shape(original, key)  # IDs, phone, fax, ZIP
+
+
+def _lower(text: str) -> str:
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def _outside_keep_phrases(low: str, found: list[Span]) -> list[Span]:
@@ -319,6 +392,10 @@ def deidentify_jsonl(
     from radllama.core.provenance import write_json
 
     config = config or DeidConfig()
+    if config.ner is not None:  # a missing or foreign model fails before any work
+        from radllama.deid.ner import check_model_dir
+
+        check_model_dir(config.ner)
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.resolve() == output_path.resolve():
         raise DataError(f"--out {output_path} is the input file; choose another output path")

@@ -129,10 +129,10 @@ def _use_generic_4bit_kernel_for_odd_shapes(model) -> None:
                 module.support_avx512bf16_for_cpu = False
 
 
-def _eos_ids(tokenizer, model) -> list[int]:
+def _eos_ids(tokenizer, generation_config) -> list[int]:
     """Stop tokens: the tokenizer's EOS (<|eot_id|>) plus the generation config's EOS ids."""
     ids: list[int] = []
-    configured = model.generation_config.eos_token_id
+    configured = generation_config.eos_token_id
     for token_id in [
         tokenizer.eos_token_id,
         *(configured if isinstance(configured, list) else [configured]),
@@ -143,7 +143,10 @@ def _eos_ids(tokenizer, model) -> list[int]:
 
 
 class ImpressionModel:
-    """A tokenizer + causal LM + prompt style that writes IMPRESSIONs from exam + FINDINGS."""
+    """A tokenizer + causal LM + prompt style that writes IMPRESSIONs from exam + FINDINGS.
+
+    `model` is None for a model another engine runs (`load_prompting`): prompts, token counts,
+    stop ids and retrieval work; generating here does not."""
 
     def __init__(
         self,
@@ -153,6 +156,9 @@ class ImpressionModel:
         prompt_style: PromptStyle,
         run: RunRecord | None = None,
         retriever=None,
+        *,
+        config=None,
+        generation_config=None,
     ) -> None:
         self.name = name
         self.retriever = retriever  # radllama.retrieval.Retriever when the prompt has examples
@@ -160,12 +166,15 @@ class ImpressionModel:
         self.tokenizer = tokenizer
         self.prompt_style = prompt_style
         self.run = run  # radllama_run.json (None for a bare model)
-        self.eos_token_ids = _eos_ids(tokenizer, model)
-        limit = getattr(model.config, "max_position_embeddings", None) or 4096
+        config = config if config is not None else model.config
+        generation_config = generation_config or model.generation_config
+        self.eos_token_ids = _eos_ids(tokenizer, generation_config)
+        limit = getattr(config, "max_position_embeddings", None) or 4096
         if tokenizer.model_max_length and tokenizer.model_max_length < 1_000_000:
             limit = min(limit, tokenizer.model_max_length)
         self.max_context: int = int(limit)
-        model.eval()
+        if model is not None:
+            model.eval()
 
     @classmethod
     def load(
@@ -210,6 +219,34 @@ class ImpressionModel:
             # Merging removes the adapter's extra matmuls; a 4-bit base keeps them separate.
             model = model if quantization is not None else model.merge_and_unload()
         return cls(source.path.name, model, tokenizer, style, run, retriever)
+
+    @classmethod
+    def load_prompting(
+        cls,
+        path: str | Path,
+        *,
+        index: str | Path | None = None,
+        num_examples: int | None = None,
+    ) -> ImpressionModel:
+        """Everything but the weights (tokenizer, prompt style, retrieval, config): for a
+        model that another engine runs (`radllama serve --engine vllm`)."""
+        from transformers import AutoConfig, GenerationConfig
+
+        source = loader.resolve_model(Path(path).expanduser())
+        style, retriever = load_prompt_style(source.run), None
+        if style.num_examples or num_examples:
+            from radllama.retrieval.prompting import attach_retrieval
+
+            style, retriever = attach_retrieval(style, index, num_examples)
+        tokenizer = loader.load_tokenizer(source, padding_side="left")
+        weights = loader.weights_dir(source)
+        config = AutoConfig.from_pretrained(weights, **loader.SAFE_LOAD)
+        try:
+            generation_config = GenerationConfig.from_pretrained(weights)
+        except OSError:  # no generation_config.json: transformers derives it from config.json
+            generation_config = GenerationConfig.from_model_config(config)
+        return cls(source.path.name, None, tokenizer, style, source.run, retriever,
+                   config=config, generation_config=generation_config)  # fmt: skip
 
     def messages(self, exam: str, findings: str, examples=None) -> list[dict[str, str]]:
         """System + user chat messages for one report (no assistant turn); `examples`: the
@@ -284,12 +321,26 @@ class ImpressionModel:
     def _generate_batch(
         self, batch: list[list[int]], settings: GenerationSettings, **generate_kwargs: Any
     ) -> list[GenerationOutput]:
-        import torch
-
         inputs = self.tokenizer.pad({"input_ids": batch}, padding=True, return_tensors="pt")
         inputs = {k: v.to(self.model.device) for k, v in inputs.items()}
-        width = inputs["input_ids"].shape[1]
         max_new = min(settings.max_new_tokens, self.max_context - max(len(ids) for ids in batch))
+        return self.generate_padded(inputs, batch, max_new, settings, **generate_kwargs)
+
+    def generate_padded(
+        self,
+        inputs: dict[str, Any],
+        prompt_ids: list[list[int]],
+        max_new: int,
+        settings: GenerationSettings,
+        **generate_kwargs: Any,
+    ) -> list[GenerationOutput]:
+        """`model.generate` over a left-padded batch (`inputs`: input_ids and attention_mask of
+        (rows, width), plus e.g. a prefilled ``cache``; row i continues `prompt_ids[i]`),
+        greedy or sampled (seeded) per `settings`; each row's new tokens decoded. The one call
+        of `model.generate` for answers (batches here, prompt-cache repeats in `prefix`)."""
+        import torch
+
+        width = inputs["input_ids"].shape[1]
         sample = settings.temperature > 0
         if sample and settings.seed is not None:
             torch.manual_seed(settings.seed)
@@ -308,7 +359,7 @@ class ImpressionModel:
             )
         return [
             self._decode(ids, row[width:].tolist())
-            for ids, row in zip(batch, sequences, strict=True)
+            for ids, row in zip(prompt_ids, sequences, strict=True)
         ]
 
     def _decode(self, prompt_ids: list[int], new_ids: list[int]) -> GenerationOutput:

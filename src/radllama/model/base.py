@@ -30,11 +30,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from radllama.core.artifacts import verify_split_file
+from radllama.core.artifacts import BaseMeta, DataDir
 from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError
-from radllama.core.jsonl import read_jsonl
-from radllama.core.provenance import package_versions, path_sha256, utc_now, write_json
+from radllama.core.provenance import package_versions, path_sha256, utc_now
 from radllama.model.gguf_check import GgufError, check_gguf_header
 from radllama.model.gguf_tokenizer import faithful_tokenizer, tokenizer_metadata
 
@@ -117,8 +116,8 @@ def report_documents(data_dir: str | Path, limit: int | None = None) -> Iterator
         raise DataError(
             f"{path} not found; --data must be a dataset directory made by `radllama prepare`"
         )
-    verify_split_file(path)  # the file its manifest hashed, not another run's
-    for count, row in enumerate(read_jsonl(path)):
+    # the file its manifest hashed, not another run's
+    for count, row in enumerate(DataDir.open(data_dir).rows("train")):
         if limit is not None and count >= limit:
             return
         exam = row.get("exam_description") or row.get("exam_code") or ""
@@ -288,7 +287,7 @@ def build_base(data_dir: str | Path, out_dir: str | Path, config: BaseConfig | N
         "pretraining": stats,
         "package_versions": package_versions(),
     }
-    write_json(out_dir / "radllama_base.json", record)
+    BaseMeta.model_validate(record).write(out_dir / BaseMeta.FILE_NAME)
     _remove_tree(out_dir / "_trainer")
     return record
 
@@ -448,7 +447,7 @@ def convert_gguf(gguf_file: str | Path, out_dir: str | Path, sha256: str | None 
         "convert_seconds": round(time.monotonic() - started, 1),
         "package_versions": package_versions(),
     }
-    write_json(out_dir / "radllama_base.json", record)
+    BaseMeta.model_validate(record).write(out_dir / BaseMeta.FILE_NAME)
     return record
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from radllama.core.errors import DataError
-from radllama.core.provenance import file_sha256, write_json
+from radllama.data.filters import collapse_whitespace
+from radllama.data.redaction import redact_collapsed, write_audit
 
 TEXT_FIELDS = ("findings", "impression", "exam_code", "exam_description")
 ID_FIELDS = ("report_id", "patient_id")
@@ -101,14 +102,10 @@ class RowRedactor:
         self.audit = DeidAudit.for_config(self.config)
 
     def redact(self, text: str, report_id: str) -> str:
-        from radllama.data.filters import collapse_whitespace
-
         collapsed = collapse_whitespace(text)
         if not collapsed:
             return ""
-        cleaned = self.deidentifier.redact(collapsed)
-        self.audit.add(report_id, cleaned)
-        return collapse_whitespace(cleaned.text) if "  " in cleaned.text else cleaned.text
+        return redact_collapsed(self.deidentifier, self.audit, collapsed, report_id)
 
     def row(self, row: dict[str, Any]) -> dict[str, Any]:
         """The row with findings, impression and the exam fields de-identified."""
@@ -121,23 +118,9 @@ class RowRedactor:
 
     def write_audit(self, path: Path, source: Path) -> dict[str, Any]:
         """Write the audit JSON; returns what the index meta records about it."""
-        report = self.audit.to_json()
-        if not self.original_context:
-            for item in report["sample"]:
-                item.pop("original_context", None)
-            report["note"] = "original context left out (audit_original_context: false)."
-        report["source"] = str(source)
-        try:
-            write_json(path, report)
-        except OSError as error:
-            raise DataError(
-                f"cannot write the de-identification audit to {path} ({error.strerror}); pass "
-                "--audit PATH (a writable place outside DATA_DIR, with the raw data)"
-            ) from None
+        report, entry = write_audit(self.audit, path, self.original_context, source=str(source))
         return {
-            "path": str(path.resolve()),
-            "sha256": file_sha256(path),
-            "original_context": self.original_context,
+            **entry,
             "mode": self.config.mode,
             "kept_types": list(self.config.keep_types),
             "total_redactions": report["total_redactions"],

@@ -52,6 +52,16 @@ logger = logging.getLogger("radllama.serving")
 
 def make_batcher(engine: ServingEngine) -> DynamicBatcher:
     config = engine.config
+    if engine.remote is not None:
+        # The engine batches continuously: hand each request over at once, as many at a time
+        # as engine_concurrency; requests beyond that wait in the bounded queue here.
+        return DynamicBatcher(
+            engine.run_batch,
+            max_batch_size=1,
+            batch_wait_ms=0,
+            max_queue=config.max_queue,
+            workers=config.engine_concurrency,
+        )
     return DynamicBatcher(
         engine.run_batch,
         max_batch_size=config.max_batch_size,
@@ -172,13 +182,16 @@ def _add_info_routes(app: FastAPI, engine: ServingEngine, batcher: DynamicBatche
 
     @app.get("/health")
     async def health() -> JSONResponse:
-        ok = batcher.alive
+        engine_ok = engine.remote is None or engine.remote.alive
+        ok = batcher.alive and engine_ok
         body = {
-            "status": "ok" if ok else "worker stopped",
+            "status": "ok" if ok else ("worker stopped" if engine_ok else "engine stopped"),
             "model": engine.name,
             "batcher": batcher.snapshot(),
             "prep": app.state.prep.snapshot(),
         }
+        if engine.remote is not None:
+            body["engine"] = engine.remote.describe()
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics")

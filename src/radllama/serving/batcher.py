@@ -3,7 +3,9 @@
 A request is queued; the worker takes the oldest one, waits up to ``batch_wait_ms`` (counted
 from that request's arrival, so under load batches form without extra delay) for up to
 ``max_batch_size - 1`` compatible requests (same ``key``, e.g. the same sampling settings), and
-runs them as one call. The queue is bounded: `submit` raises `QueueFull` at once instead of
+runs them as one call. With ``workers > 1`` several batches run at once (an engine that batches
+by itself, such as vLLM, gets ``max_batch_size=1`` and one worker per request in flight). The
+queue is bounded: `submit` raises `QueueFull` at once instead of
 letting callers pile up, and `run` gives up after a timeout. A failing batch is retried one
 request at a time so that one bad input cannot fail its neighbours.
 
@@ -101,8 +103,8 @@ class DynamicBatcher:
     """Collects requests for a few ms and runs them as one batch on a single worker thread.
 
     ``run_batch(payloads) -> results`` (same length and order) is called only from the worker
-    thread, so the model never sees concurrent calls. ``key(payload)`` groups requests that may
-    share a batch (default: all).
+    thread, so the model never sees concurrent calls (with ``workers`` > 1, from that many
+    threads at once). ``key(payload)`` groups requests that may share a batch (default: all).
     """
 
     def __init__(
@@ -113,8 +115,10 @@ class DynamicBatcher:
         batch_wait_ms: float = 10.0,
         max_queue: int = 256,
         key: Callable[[Any], Hashable] | None = None,
+        workers: int = 1,
     ) -> None:
         self._run_batch = run_batch
+        self.workers = workers
         self.max_batch_size = max_batch_size
         self.batch_wait_s = batch_wait_ms / 1000.0
         self.max_queue = max_queue
@@ -123,14 +127,18 @@ class DynamicBatcher:
         self._cond = threading.Condition()
         self._paused = False
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.metrics = BatcherMetrics()
 
     # ---- lifecycle ------------------------------------------------------------------------
     def start(self) -> DynamicBatcher:
         self._stopping = False
-        self._thread = threading.Thread(target=self._loop, name="radllama-batcher", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"radllama-batcher-{i}", daemon=True)
+            for i in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self, timeout_s: float = 30.0) -> None:
@@ -142,8 +150,8 @@ class DynamicBatcher:
         for job in pending:
             if job.future.set_running_or_notify_cancel():
                 job.future.set_exception(ShuttingDown("server is shutting down"))
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        for thread in self._threads:
+            thread.join(timeout_s)
 
     def pause(self) -> None:
         """Stop taking new batches (queued requests wait); for draining and tests."""
@@ -157,7 +165,7 @@ class DynamicBatcher:
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     # ---- submitting -----------------------------------------------------------------------
     def submit(self, payload: Any) -> Future:
@@ -203,7 +211,7 @@ class DynamicBatcher:
         # Seconds until the queue ahead of a new request has drained, from the mean batch time.
         m = self.metrics
         per_batch = m.busy_s / m.batches if m.batches else 1.0
-        batches_ahead = len(self._queue) / self.max_batch_size + 1
+        batches_ahead = len(self._queue) / (self.max_batch_size * self.workers) + 1
         return max(1, round(per_batch * batches_ahead))
 
     def snapshot(self) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from radllama.serving.streaming import BatchStreamer, RowDecoder, StreamSink, ca
 
 if TYPE_CHECKING:
     from radllama.generation.inference import GenerationOutput, ImpressionModel
+    from radllama.serving.engines import RemoteEngine
 
 logger = logging.getLogger("radllama.serving")
 
@@ -75,11 +76,20 @@ class GenerationJob:
 class ServingEngine:
     """An `ImpressionModel` plus the server's limits."""
 
-    def __init__(self, model: ImpressionModel, config: ServeConfig | None = None) -> None:
+    def __init__(
+        self,
+        model: ImpressionModel,
+        config: ServeConfig | None = None,
+        remote: RemoteEngine | None = None,
+    ) -> None:
         self.model = model
         self.config = config or ServeConfig()
         self.name = self.config.model_name or model.name
-        self.max_context = model.max_context
+        # remote: another process generates (`radllama.serving.engines`); its context may be
+        # shorter than the model's (vLLM reserves KV cache for --engine-max-model-len).
+        self.remote = remote
+        limits = [model.max_context, remote.max_context if remote is not None else None]
+        self.max_context = min(limit for limit in limits if limit)
         # Request validation runs on the event loop while the worker thread tokenizes a batch;
         # a fast tokenizer's Rust state must not be shared across threads ("Already borrowed").
         self._tokenizer = copy.deepcopy(model.tokenizer)
@@ -219,6 +229,8 @@ class ServingEngine:
         """Generate for jobs that share decoding settings, as one batch; apply stop strings."""
         from radllama.generation.inference import GenerationSettings
 
+        if self.remote is not None:  # the engine batches by itself (one job per call here)
+            return [self.remote.generate(job) for job in jobs]
         first = jobs[0]
         settings = GenerationSettings(
             max_new_tokens=first.max_tokens,

@@ -29,7 +29,7 @@ def exam_codes_seen_in_training(run) -> list[str]:
     """Exam codes of the run's training data, most frequent first ([] for a bare model).
 
     `run` is the model's run record (`artifacts.RunRecord`, a dict, or None)."""
-    from radllama.core.artifacts import DataManifest, iter_split_rows, resolve_split_path
+    from radllama.core.artifacts import DataDir
     from radllama.core.errors import RadllamaError
 
     data = getattr(run, "data", None) if not isinstance(run, dict) else run.get("data")
@@ -37,17 +37,19 @@ def exam_codes_seen_in_training(run) -> list[str]:
     if not str(data_dir) or not data_dir.is_dir():
         return []
     try:
-        manifest = DataManifest.read_optional(data_dir)
-        listed = (manifest.model_extra or {}).get("exam_codes") if manifest else None
-    except RadllamaError:  # an unreadable manifest only costs the suggestions
-        listed = None
+        prepared = DataDir.open(data_dir)
+    except RadllamaError as error:  # an unreadable manifest only costs the suggestions
+        logger.warning("exam code suggestions unavailable (%s)", type(error).__name__)
+        return []
+    manifest = prepared.manifest
+    listed = (manifest.model_extra or {}).get("exam_codes") if manifest else None
     if isinstance(listed, dict):
         return [code for code, _ in Counter(listed).most_common(MAX_EXAM_CODES)]
     if isinstance(listed, list):
         return [str(code) for code in listed[:MAX_EXAM_CODES]]
     counts: Counter = Counter()
     try:
-        rows = iter_split_rows(resolve_split_path(data_dir, "train"))
+        rows = prepared.rows("train")
         for _, row in zip(range(MAX_ROWS_SCANNED), rows, strict=False):
             code = row.get("exam_code") if isinstance(row, dict) else None
             if isinstance(code, str) and code.strip():

@@ -27,6 +27,46 @@ class ServeConfig(CandidateConfig):
         "needs an index). Chat and completions stay plain.",
     )
 
+    engine: Literal["builtin", "vllm"] = Field(
+        "builtin",
+        description="What generates: builtin (transformers in this process, dynamic batches) "
+        "or vllm (radllama starts a vLLM server for the run from the engines venv, `make "
+        "engines`, and stays in front of it). Page, /v1/impressions, auth and limits are "
+        "radllama's either way.",
+    )
+    engine_url: str | None = Field(
+        None,
+        description="An already running OpenAI-compatible engine that takes token-id prompts "
+        "(vLLM, SGLang), e.g. http://127.0.0.1:8001/v1; radllama serves in front of it and "
+        "starts nothing.",
+    )
+    engine_model: str | None = Field(
+        None,
+        description="The model name at the engine (default: the LoRA module 'rad' if it is "
+        "served, else the engine's first model).",
+    )
+    engine_concurrency: int = Field(
+        64, ge=1, le=1024, description="Requests sent to the engine at once (it batches them)."
+    )
+    engine_max_model_len: int = Field(
+        1024, ge=64, description="--engine vllm: context length vLLM reserves KV cache for."
+    )
+    engine_kv_cache_gib: float = Field(
+        2.0, gt=0, description="--engine vllm on CPU: KV cache size (VLLM_CPU_KVCACHE_SPACE)."
+    )
+    engine_dtype: Literal["float32", "bfloat16", "auto"] = Field(
+        "float32",
+        description="--engine vllm: weight dtype (float32 matches the builtin engine on CPU).",
+    )
+    engine_start_timeout_s: float = Field(
+        600.0, gt=0, description="--engine vllm: seconds to wait for the engine to be ready."
+    )
+    engine_state_dir: Path | None = Field(
+        None,
+        description="--engine vllm: folder for the engine's log and compile caches (default: "
+        "$RADLLAMA_CACHE/engines, i.e. ~/.cache/radllama/engines).",
+    )
+
     host: str = Field(
         "127.0.0.1", description="Bind address; loopback by default (reports are PHI)."
     )
@@ -119,6 +159,24 @@ class ServeConfig(CandidateConfig):
         ge=1024,
         description="Largest request line + headers (bytes); more is refused with 400.",
     )
+
+    @model_validator(mode="after")
+    def _one_engine(self) -> ServeConfig:
+        if self.engine_url is not None and self.engine != "builtin":
+            raise ValueError(
+                "engine_url uses a running engine and engine=vllm starts one; pass one of them"
+            )
+        if self.decode == "candidates" and self.remote_engine:
+            raise ValueError(
+                "decode=candidates scores candidates with the model in this process; use it "
+                "with engine=builtin (drop --engine / --engine-url)"
+            )
+        return self
+
+    @property
+    def remote_engine(self) -> bool:
+        """Generation happens in another process (started by us or already running)."""
+        return self.engine != "builtin" or self.engine_url is not None
 
     @model_validator(mode="after")
     def _defaults_within_limit(self) -> ServeConfig:

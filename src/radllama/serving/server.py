@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from radllama.generation.inference import ImpressionModel
+    from radllama.serving.engines import RemoteEngine
 
 __all__ = [
     "ApiError",
@@ -68,10 +69,13 @@ def resolve_api_key(config: ServeConfig) -> str | None:
     return key
 
 
-def build_app(model: ImpressionModel, config: ServeConfig | None = None) -> FastAPI:
-    """A FastAPI app serving `model` (the batcher starts with the app's lifespan)."""
+def build_app(
+    model: ImpressionModel, config: ServeConfig | None = None, remote: RemoteEngine | None = None
+) -> FastAPI:
+    """A FastAPI app serving `model` (the batcher starts with the app's lifespan); with
+    `remote` (`radllama.serving.engines`), that engine generates."""
     config = config or ServeConfig()
-    return create_app(ServingEngine(model, config), api_key=resolve_api_key(config))
+    return create_app(ServingEngine(model, config, remote), api_key=resolve_api_key(config))
 
 
 def run_server(model_dir: str | Path, config: ServeConfig) -> None:
@@ -87,6 +91,15 @@ def run_server(model_dir: str | Path, config: ServeConfig) -> None:
             "set --api-key-env",
             config.host,
         )
+    if config.remote_engine:  # vLLM (started here) or --engine-url generates; we stay in front
+        from radllama.serving.engines import open_engine
+
+        # A failed start is one line (the CLI's); the log says more once the engine is up.
+        with open_engine(model_dir, config) as (model, remote):
+            app = create_app(ServingEngine(model, config, remote=remote), api_key=api_key)
+            _configure_logging()
+            uvicorn.Server(uvicorn_config(app, config, log_level="info")).run()
+        return
     model = ImpressionModel.load(model_dir, index=config.index, num_examples=config.num_examples)
     app = create_app(ServingEngine(model, config), api_key=api_key)
     _configure_logging()

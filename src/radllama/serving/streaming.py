@@ -92,17 +92,30 @@ class RowDecoder:
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
         if text.endswith("\ufffd"):  # a multi-byte character split across tokens
             return self.sink.sent
-        text = text.strip()
-        for stop in self.stops:
-            if stop in text:
-                return text[: text.find(stop)].rstrip()
-        # Hold back a tail that could be the start of a stop string.
-        hold = max((len(s) - 1 for s in self.stops), default=0)
-        if hold:
-            text = text[: max(0, len(text) - hold)].rstrip()
-        if self.strip_prepend:
-            text = _without_prepend(text)
-        return text
+        return stable_text(text, self.stops, self.strip_prepend)
+
+
+def stable_text(text: str, stops: Sequence[str] = (), strip_prepend: bool = False) -> str:
+    """The part of the text generated so far that the final text will start with.
+
+    >>> stable_text(" No acute process. END here", stops=["END"])
+    'No acute process.'
+    >>> stable_text(" No acute process. E", stops=["END"])  # "E" may begin "END": held back
+    'No acute process.'
+    >>> stable_text("Impression: Normal", strip_prepend=True)
+    'Normal'
+    """
+    text = text.strip()
+    for stop in stops:
+        if stop in text:
+            return text[: text.find(stop)].rstrip()
+    # Hold back a tail that could be the start of a stop string.
+    hold = max((len(s) - 1 for s in stops), default=0)
+    if hold:
+        text = text[: max(0, len(text) - hold)].rstrip()
+    if strip_prepend:
+        text = _without_prepend(text)
+    return text
 
 
 def _without_prepend(text: str) -> str:

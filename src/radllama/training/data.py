@@ -35,30 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.core.artifacts import MANIFEST_FILE, DataManifest, iter_split_rows
+from radllama.core.artifacts import DataDir, TokenizedCacheMeta, iter_split_rows
 from radllama.core.errors import DataError
 from radllama.core.prompts import PromptStyle
-from radllama.core.provenance import file_sha256, json_sha256, write_json
+from radllama.core.provenance import file_sha256, json_sha256
 
 CACHE_FORMAT = "radllama-tokenized-v1"
 SPLITS = ("train", "eval")
-
-
-@dataclass
-class DatasetDir:
-    """A validated `radllama prepare` output directory."""
-
-    path: Path
-    manifest: DataManifest
-    split_files: dict[str, Path]
-
-    @property
-    def data_hash(self) -> str:
-        return self.manifest.data_hash
-
-    @property
-    def prompt_style(self) -> PromptStyle:
-        return self.manifest.prompt_style
 
 
 @dataclass
@@ -70,31 +53,6 @@ class TokenizedData:
     cache_hit: bool
     cache_path: Path
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def open_dataset_dir(path: str | Path) -> DatasetDir:
-    """Check that `path` is a prepared dataset directory; one-line DataError otherwise."""
-    path = Path(path)
-    if not path.is_dir():
-        raise DataError(
-            f"dataset directory {path} not found; pass --data DIR made by `radllama prepare`"
-        )
-    if not (path / MANIFEST_FILE).is_file():
-        raise DataError(
-            f"{path} has no {MANIFEST_FILE}: not a complete `radllama prepare` output (or a run "
-            f"was interrupted while publishing); rerun `radllama prepare` with --out {path}"
-        )
-    # Every file the manifest lists must be the one it hashed: never train on a mix of runs.
-    manifest = DataManifest.read_verified(path)
-    split_files: dict[str, Path] = {}
-    for split in SPLITS:
-        for suffix in (".jsonl", ".parquet"):
-            if f"{split}{suffix}" in manifest.outputs:
-                split_files[split] = path / f"{split}{suffix}"
-                break
-    if "train" not in split_files:
-        raise DataError(f"{path} has no train.jsonl or train.parquet; rerun `radllama prepare`")
-    return DatasetDir(path, manifest, split_files)
 
 
 def conversation(row: dict[str, Any], style: PromptStyle) -> tuple[list[dict], list[dict]]:
@@ -157,14 +115,16 @@ def tokenizer_fingerprint(tokenizer) -> str:
 
 
 def cache_key(
-    tokenizer, dataset: DatasetDir, max_length: int, examples=None
+    tokenizer, dataset: DataDir, max_length: int, examples=None
 ) -> tuple[str, dict[str, Any]]:
     """Cache key and the inputs it is made of (saved beside the entry for inspection)."""
     inputs = {
         "format": CACHE_FORMAT,
         "tokenizer": tokenizer_fingerprint(tokenizer),
         "chat_template": json_sha256(tokenizer.chat_template),
-        "data": {split: file_sha256(p) for split, p in sorted(dataset.split_files.items())},
+        "data": {
+            split: file_sha256(p) for split, p in sorted(dataset.listed_splits(SPLITS).items())
+        },
         "prompt_style": dataset.prompt_style.model_dump(),
         "max_length": max_length,
     }
@@ -173,7 +133,7 @@ def cache_key(
         identity = {k: v for k, v in (style.index or {}).items() if k != "path"}
         inputs["examples"] = {
             "k": style.num_examples, "max_words": style.example_max_words, "index": identity,
-            "index_rows": len(retriever), "additions": retriever.meta.get("additions", []),
+            "index_rows": len(retriever), "additions": retriever.meta.additions,
         }  # fmt: skip
     return json_sha256(inputs)[:24], inputs
 
@@ -185,7 +145,7 @@ def default_cache_root() -> Path:
 
 
 def load_tokenized(
-    dataset: DatasetDir,
+    dataset: DataDir,
     tokenizer,
     max_length: int,
     cache_root: str | Path | None = None,
@@ -203,13 +163,13 @@ def load_tokenized(
     key, inputs = cache_key(tokenizer, dataset, max_length, examples)
     entry = Path(cache_root) if cache_root else default_cache_root()
     entry = entry / key
-    hit = (entry / "meta.json").is_file()
+    hit = (entry / TokenizedCacheMeta.FILE_NAME).is_file()
     with PartialState().main_process_first():
-        if not (entry / "meta.json").is_file():
+        if not (entry / TokenizedCacheMeta.FILE_NAME).is_file():
             _build_entry(dataset, tokenizer, max_length, entry, inputs, num_proc, examples)
-    meta = json.loads((entry / "meta.json").read_text())
-    splits = {s: load_from_disk(str(entry / s)) for s in meta["splits"]}
-    return TokenizedData(splits["train"], splits.get("eval"), hit, entry, meta["stats"])
+    meta = TokenizedCacheMeta.read(entry / TokenizedCacheMeta.FILE_NAME)
+    splits = {s: load_from_disk(str(entry / s)) for s in meta.splits}
+    return TokenizedData(splits["train"], splits.get("eval"), hit, entry, meta.stats)
 
 
 def _build_entry(
@@ -218,7 +178,7 @@ def _build_entry(
     tmp = entry.with_name(f"{entry.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     stats: dict[str, dict[str, Any]] = {}
-    for split, path in dataset.split_files.items():
+    for split, path in dataset.listed_splits(SPLITS).items():
         shown = None
         if examples is not None:
             path, shown = with_examples(path, split == "train", *examples, tmp / "_work")
@@ -229,7 +189,9 @@ def _build_entry(
             stats[split]["examples"] = shown
         tokenized.save_to_disk(str(tmp / split))
     shutil.rmtree(tmp / "_work", ignore_errors=True)
-    write_json(tmp / "meta.json", {"key_inputs": inputs, "splits": list(stats), "stats": stats})
+    TokenizedCacheMeta(key_inputs=inputs, splits=list(stats), stats=stats).write(
+        tmp / TokenizedCacheMeta.FILE_NAME
+    )
     entry.parent.mkdir(parents=True, exist_ok=True)
     try:
         tmp.rename(entry)
