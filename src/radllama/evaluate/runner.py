@@ -219,7 +219,7 @@ def evaluate_predictions(
 
 
 def _finish(
-    scores: dict[str, Any], columns: list[Column], config: EvaluateConfig, out_path
+    scores: dict[str, Any], columns: list[Column], config: EvaluateConfig, out_path: str | Path
 ) -> None:
     """Means, CIs, breakdowns and column labels of the computed metrics; write if asked."""
     scores["columns"] = {

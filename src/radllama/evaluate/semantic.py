@@ -51,7 +51,8 @@ def _encoder_config(model_path: Path) -> dict[str, Any]:
             f"BERTScore encoder {model_path} has no config.json; pass --bertscore-model with "
             "a local Hugging Face model directory"
         )
-    return json.loads(config_file.read_text())
+    config: dict[str, Any] = json.loads(config_file.read_text())
+    return config
 
 
 def resolve_layer(model_path: Path, layer: int | None) -> tuple[int, str]:
