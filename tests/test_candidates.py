@@ -76,6 +76,31 @@ def test_a_flagged_candidate_never_beats_an_unflagged_one(config):
     assert choose(candidates, config) == 0
 
 
+def test_no_samples_for_a_report_whose_neighbours_agree(tiny_model_dir):
+    """skip_samples_at=1.0 (default): a report whose k neighbours share one unflagged text
+    gets greedy + neighbours only; a flagged shared text, or disagreeing neighbours, or
+    skip_samples_at=None, get the N samples."""
+    from radllama.generation.candidates import decode_batch
+    from radllama.generation.inference import GenerationSettings, ImpressionModel
+
+    model = ImpressionModel.load(tiny_model_dir, device="cpu")
+    same = [Neighbour(f"s{i}", 1.0, "XR", "", "No acute cardiopulmonary abnormality.")
+            for i in range(3)]  # fmt: skip
+    flagged = [Neighbour(f"f{i}", 1.0, "XR", "", "Right lower lobe pneumonia.") for i in range(3)]
+    mixed = [Neighbour("m1", 1.0, "XR", "", "No acute disease."),
+             Neighbour("m2", 0.5, "XR", "", "Small left effusion.")]  # fmt: skip
+    items = [("XR CHEST", "The lungs are clear. No effusion.")] * 3
+    settings = GenerationSettings(max_new_tokens=6)
+
+    def sampled(config):
+        rows = decode_batch(model, items, [same, flagged, mixed], config, settings,
+                            hallucination_flags)  # fmt: skip
+        return [sum(c["source"].startswith("model:sample") for c in r["candidates"]) for r in rows]
+
+    assert sampled(CandidateConfig(num_samples=2)) == [0, 2, 2]
+    assert sampled(CandidateConfig(num_samples=2, skip_samples_at=None)) == [2, 2, 2]
+
+
 @pytest.fixture(scope="module")
 def bm25_data(tiny_data_dir, tmp_path_factory):
     data = tmp_path_factory.mktemp("cand") / "data"
@@ -98,8 +123,14 @@ def test_cli_decodes_candidates_and_records_the_source(
     assert len(rows) == 5
     for row in rows:
         sources = [c["source"] for c in row["candidates"]]
-        assert sources[:3] == ["model:greedy", "model:sample-1", "model:sample-2"]
-        assert len(sources) == 6 and all(s.startswith("neighbour:") for s in sources[3:])
+        assert sources[0] == "model:greedy" and all(
+            s.startswith("neighbour:") for s in sources[-3:]
+        )
+        # 2 samples, or none where the 3 neighbours agree on one unflagged text
+        # (skip_samples_at 1.0)
+        agreed = {(c["text"], c["flagged"]) for c in row["candidates"][-3:]}
+        skipped = len(agreed) == 1 and not next(iter(agreed))[1]
+        assert sources[1:-3] == ([] if skipped else ["model:sample-1", "model:sample-2"])
         chosen = next(c for c in row["candidates"] if c["source"] == row["candidate_source"])
         assert row["raw_output"] == chosen["text"]
         assert all(c["loglik"] < 0 and 0 <= c["consensus"] <= 1 for c in row["candidates"])

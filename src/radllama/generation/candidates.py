@@ -66,6 +66,16 @@ class CandidateConfig(StrictModel):
         0.95, gt=0, le=1, description="decode=candidates: nucleus mass of the sampled answers."
     )
     sample_seed: int = Field(0, description="decode=candidates: seed of the sampling.")
+    skip_samples_at: float | None = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="decode=candidates: no sampled answers (greedy + neighbours only) for a "
+        "report whose neighbours agree: an unflagged neighbour's consensus among the k "
+        "neighbours is at least this. 1.0: all k impressions are one text, which then has "
+        "consensus 1 and, with no model vote, loses only to a near-copy the model finds far "
+        "likelier. null: always sample.",
+    )
     candidate_retrieval: Literal["tfidf", "index"] = Field(
         "tfidf",
         description="decode=candidates: how the k neighbours are found among the index's "
@@ -218,6 +228,30 @@ def candidate_set(
     return row_set
 
 
+def flag(row_set: list[Candidate], findings: str, flagger: Flagger) -> list[Candidate]:
+    """Run the hallucination check on each candidate (in place; returns the list)."""
+    for candidate in row_set:
+        candidate.flagged = bool(flagger(findings, strip_prepend(candidate.text)))
+    return row_set
+
+
+def neighbours_agree(neighbour_set: list[Candidate], config: CandidateConfig) -> bool:
+    """Whether sampling can be skipped (`skip_samples_at`): an unflagged neighbour's
+    consensus among the neighbours reaches the threshold.
+
+    >>> same = [Candidate("No acute disease.", f"neighbour:{i}", 1.0) for i in range(3)]
+    >>> neighbours_agree(same, CandidateConfig()), neighbours_agree(same[:1], CandidateConfig())
+    (True, False)
+    """
+    if config.skip_samples_at is None or len(neighbour_set) < 2:
+        return False
+    consensus = consensus_scores([c.text for c in neighbour_set], [c.vote for c in neighbour_set])
+    return any(
+        value >= config.skip_samples_at and not c.flagged
+        for c, value in zip(neighbour_set, consensus, strict=True)
+    )
+
+
 def score_likelihoods(cache, sets: list[list[Candidate]]) -> None:
     """Fill each candidate's loglik from one scoring pass over the prompt cache; a text that
     occurs twice in a report's set (greedy = a sample, two neighbours with the same
@@ -244,32 +278,26 @@ def decode_batch(
     the PREDS result fields (raw_output, prediction, candidate_source, candidates, ...)."""
     from radllama.generation.prefix import PromptCache
 
+    nearest = [candidate_set([], found, config) for found in neighbours]
+    for item, row_set in zip(items, nearest, strict=True):
+        flag(row_set, item[1], flagger)
     prompts = [model._encode(model.build_prompt(*item)) for item in items]
     cache = PromptCache.build(model, prompts)
     answers = cache.decode(
-        [config.num_samples] * len(items),
+        [0 if neighbours_agree(row_set, config) else config.num_samples for row_set in nearest],
         settings.max_new_tokens,
         temperature=config.sample_temperature,
         top_p=config.sample_top_p,
         seed=config.sample_seed,
     )
-    sets = [
-        candidate_set(
-            [
-                ("model:greedy" if n == 0 else f"model:sample-{n}", o.raw_text)
-                for n, o in enumerate(outputs)
-            ],
-            found,
-            config,
-        )  # fmt: skip
-        for outputs, found in zip(answers, neighbours, strict=True)
-    ]
+    sets = []
+    for item, outputs, row_set in zip(items, answers, nearest, strict=True):
+        own = [("model:greedy" if n == 0 else f"model:sample-{n}", o.raw_text)
+               for n, o in enumerate(outputs)]  # fmt: skip
+        sets.append(flag(candidate_set(own, [], config), item[1], flagger) + row_set)
     score_likelihoods(cache, sets)
     results = []
-    for item, row_set, outputs in zip(items, sets, answers, strict=True):
-        findings = item[1]
-        for candidate in row_set:
-            candidate.flagged = bool(flagger(findings, strip_prepend(candidate.text)))
+    for row_set, outputs in zip(sets, answers, strict=True):
         pick = row_set[choose(row_set, config)]
         results.append(
             {
