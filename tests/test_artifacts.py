@@ -153,3 +153,45 @@ def test_a_data_dir_opens_one_way_for_every_stage(tmp_path):
         DataDir.open_prepared(folder)
     with pytest.raises(DataError, match="not found; pass a DATA_DIR"):
         DataDir.open(tmp_path / "missing")
+
+
+def test_stage_records_have_typed_owners_that_write_what_they_were_given(tmp_path):
+    """Index meta, base record, tokenisation cache entry and resume record are read through
+    their models (typed fields, one-line errors) and written with exactly the writer's keys."""
+    from radllama.core.artifacts import BaseMeta, IndexMeta, ResumeRecord, TokenizedCacheMeta
+    from radllama.core.errors import DataError
+
+    index = {"format": "radllama-index-v1", "kind": "bm25", "exam_field": "exam_code",
+             "encoder": "bm25-okapi", "encoder_sha256": "bm25-okapi-word", "data_hash": None,
+             "train_sha256": "ab" * 32, "rows": 3, "additions": [], "dim": None}  # fmt: skip
+    written = IndexMeta.parse(index, "meta.json").write(tmp_path / "meta.json")
+    assert json.loads(written.read_text()) == {**index, "schema_version": 1}
+    meta = IndexMeta.read(written)
+    assert meta.rows == 3 and meta.kind == "bm25" and meta.batch_size is None
+    with pytest.raises(DataError, match="is index format 'radllama-index-v0', not radllama"):
+        IndexMeta.parse({**index, "format": "radllama-index-v0"}, tmp_path / "meta.json")
+    with pytest.raises(ArtifactError, match="field 'rows'.*re-run `radllama index DATA_DIR`"):
+        IndexMeta.parse({**index, "rows": "many"}, "meta.json")
+
+    old_gguf = BaseMeta.parse({"kind": "radllama-gguf-base", "source": {"sha256": "x"}}, "b")
+    assert (
+        old_gguf.converter == 1
+        and BaseMeta.parse({"kind": "radllama-gguf-base", "converter_version": 2}, "b").converter
+        == 2
+    )
+    with pytest.raises(ArtifactError, match="base model record.*re-run `radllama base`"):
+        BaseMeta.parse({"kind": "a-pickle"}, "b")
+
+    entry = TokenizedCacheMeta(key_inputs={"max_length": 64}, splits=["train"], stats={})
+    assert TokenizedCacheMeta.read(entry.write(tmp_path / "entry.json")).splits == ["train"]
+
+    now = ResumeRecord(method="lora", seed=0, max_length=64, world_size=1)
+    assert now.changed(ResumeRecord(method="lora", seed=1, max_length=32, world_size=1)) == [
+        "seed",
+        "max_length",
+    ]
+    before_world_size = ResumeRecord.parse({"method": "lora", "seed": 0, "max_length": 64}, "r")
+    assert now.changed(before_world_size) == ["world_size"]  # an older file lacks it: refused
+    assert set(json.loads(now.write(tmp_path / "r.json").read_text())) == {
+        "method", "seed", "max_length", "world_size", "schema_version"
+    }  # fmt: skip

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from radllama.evaluate.hallucination import hallucination_flags
-from radllama.generation.candidates import Candidate, CandidateConfig, choose
-from radllama.retrieval import IndexConfig, build_index
+from radllama.generation.candidates import Candidate, CandidateConfig, candidate_set, choose
+from radllama.retrieval import IndexConfig, Neighbour, build_index
 
 
 def toy_set() -> list[Candidate]:
@@ -33,7 +33,32 @@ def test_consensus_and_likelihood_pick_different_candidates():
     assert mixed[0].consensus < mixed[1].consensus and mixed[1].score > mixed[0].score
 
 
-def test_a_flagged_candidate_never_beats_an_unflagged_one():
+def test_the_defaults_are_the_validate_tuned_weights():
+    """benchmarks/RESULTS.md (issue 17): likelihood 0.05 and no vote for the model's answers,
+    tuned on Open-i validate. With them, N agreeing samples cannot outvote the neighbours'
+    consensus (with a model vote of 1 they do), and the likelihood breaks a consensus tie."""
+    config = CandidateConfig()
+    assert (config.likelihood_weight, config.model_vote, config.consensus_weight) == (0.05, 0, 1)
+    answers = [("model:greedy", "Left basilar atelectasis.")]
+    answers += [(f"model:sample-{n}", "Left basilar atelectasis.") for n in (1, 2, 3, 4)]
+    near = [Neighbour("r1", 0.9, "XR", "", "No acute cardiopulmonary abnormality."),
+            Neighbour("r2", 0.8, "XR", "", "No acute cardiopulmonary abnormality."),
+            Neighbour("r3", 0.7, "XR", "", "No acute cardiopulmonary process.")]  # fmt: skip
+    tuned = candidate_set(answers, near, config)
+    assert [c.vote for c in tuned[:5]] == [0.0] * 5
+    assert tuned[choose(tuned, config)].source == "neighbour:r1"
+    voting = CandidateConfig(model_vote=1.0)
+    old = candidate_set(answers, near, voting)
+    assert old[choose(old, voting)].source == "model:greedy"
+    # two texts the neighbours rate equally: the one the model finds likelier wins
+    tie = [Candidate("No acute disease.", "neighbour:a", 1.0, loglik=-2.0),
+           Candidate("No acute process.", "neighbour:b", 1.0, loglik=-0.5)]  # fmt: skip
+    assert tie[choose(tie, config)].source == "neighbour:b"
+    assert tie[choose(tie, CandidateConfig(likelihood_weight=0.0))].source == "neighbour:a"
+
+
+@pytest.mark.parametrize("config", [CandidateConfig(), CandidateConfig(likelihood_weight=1.0)])
+def test_a_flagged_candidate_never_beats_an_unflagged_one(config):
     findings = "The lungs are clear. No pleural effusion. Heart size is normal."
     candidates = [
         Candidate("Right lower lobe pneumonia.", "model:greedy", 1.0, loglik=-0.05),
@@ -43,12 +68,37 @@ def test_a_flagged_candidate_never_beats_an_unflagged_one():
     for candidate in candidates:
         candidate.flagged = bool(hallucination_flags(findings, candidate.text))
     assert [c.flagged for c in candidates] == [True, True, False]
-    config = CandidateConfig(likelihood_weight=1.0)  # both favour the flagged answer
+    # the tuned defaults and a likelihood-heavy weighting both favour the flagged answer
     assert candidates[choose(candidates, config)].source == "neighbour:9"
     assert candidates[0].score > candidates[2].score  # it lost on the flag, not the score
     for candidate in candidates:
         candidate.flagged = True  # all flagged: the best score wins again
     assert choose(candidates, config) == 0
+
+
+def test_no_samples_for_a_report_whose_neighbours_agree(tiny_model_dir):
+    """skip_samples_at=1.0 (default): a report whose k neighbours share one unflagged text
+    gets greedy + neighbours only; a flagged shared text, or disagreeing neighbours, or
+    skip_samples_at=None, get the N samples."""
+    from radllama.generation.candidates import decode_batch
+    from radllama.generation.inference import GenerationSettings, ImpressionModel
+
+    model = ImpressionModel.load(tiny_model_dir, device="cpu")
+    same = [Neighbour(f"s{i}", 1.0, "XR", "", "No acute cardiopulmonary abnormality.")
+            for i in range(3)]  # fmt: skip
+    flagged = [Neighbour(f"f{i}", 1.0, "XR", "", "Right lower lobe pneumonia.") for i in range(3)]
+    mixed = [Neighbour("m1", 1.0, "XR", "", "No acute disease."),
+             Neighbour("m2", 0.5, "XR", "", "Small left effusion.")]  # fmt: skip
+    items = [("XR CHEST", "The lungs are clear. No effusion.")] * 3
+    settings = GenerationSettings(max_new_tokens=6)
+
+    def sampled(config):
+        rows = decode_batch(model, items, [same, flagged, mixed], config, settings,
+                            hallucination_flags)  # fmt: skip
+        return [sum(c["source"].startswith("model:sample") for c in r["candidates"]) for r in rows]
+
+    assert sampled(CandidateConfig(num_samples=2)) == [0, 2, 2]
+    assert sampled(CandidateConfig(num_samples=2, skip_samples_at=None)) == [2, 2, 2]
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +123,14 @@ def test_cli_decodes_candidates_and_records_the_source(
     assert len(rows) == 5
     for row in rows:
         sources = [c["source"] for c in row["candidates"]]
-        assert sources[:3] == ["model:greedy", "model:sample-1", "model:sample-2"]
-        assert len(sources) == 6 and all(s.startswith("neighbour:") for s in sources[3:])
+        assert sources[0] == "model:greedy" and all(
+            s.startswith("neighbour:") for s in sources[-3:]
+        )
+        # 2 samples, or none where the 3 neighbours agree on one unflagged text
+        # (skip_samples_at 1.0)
+        agreed = {(c["text"], c["flagged"]) for c in row["candidates"][-3:]}
+        skipped = len(agreed) == 1 and not next(iter(agreed))[1]
+        assert sources[1:-3] == ([] if skipped else ["model:sample-1", "model:sample-2"])
         chosen = next(c for c in row["candidates"] if c["source"] == row["candidate_source"])
         assert row["raw_output"] == chosen["text"]
         assert all(c["loglik"] < 0 and 0 <= c["consensus"] <= 1 for c in row["candidates"])

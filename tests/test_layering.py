@@ -164,3 +164,14 @@ def test_split_files_are_read_only_through_data_dir():
             assert "ParquetFile(" not in text, path
         assert not re.search(r"read_jsonl\([^)]*(train|test|eval|split)[^)]*\.jsonl", text), path
         assert "def open_dataset_dir" not in text and "class DatasetDir" not in text, path
+
+
+def test_stage_records_are_named_only_by_their_owners():
+    """radllama_base.json, radllama_resume.json and the index / cache meta.json are read and
+    written through core.artifacts (BaseMeta, ResumeRecord, IndexMeta, TokenizedCacheMeta)."""
+    for path in SRC.rglob("*.py"):
+        if path.name == "artifacts.py":
+            continue
+        text = path.read_text()
+        for name in ('"radllama_base.json"', '"radllama_resume.json"', '"meta.json"'):
+            assert name not in text, (path, name)

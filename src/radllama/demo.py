@@ -526,7 +526,7 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
     """A DATA_DIR view with the first `rows` test rows (train/eval/manifest as prepared)."""
     import shutil
 
-    from radllama.core.artifacts import DataDir
+    from radllama.core.artifacts import DataDir, IndexMeta
 
     out.mkdir(parents=True, exist_ok=True)
     data = DataDir.open(data_dir)
@@ -540,7 +540,7 @@ def _test_subset(data_dir: Path, out: Path, rows: int) -> Path:
             if index >= rows:
                 break
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if (data_dir / "index" / "meta.json").is_file():  # the same train split: the same index
+    if IndexMeta.path_in(data_dir / "index").is_file():  # the same train split: the same index
         shutil.copytree(data_dir / "index", out / "index", dirs_exist_ok=True)
     # The cut test split is this view's own output: list its hash so readers accept it.
     manifest.record_outputs(
@@ -660,11 +660,12 @@ def _generate(config, data_dir, system: ModelSystem, out: Path, log, limit: int 
 
 def _index(data_dir: Path, log: Callable[[str], None]) -> None:
     """The dense index (MiniLM + FAISS) of the train split, as `radllama index DATA_DIR`."""
+    from radllama.core.artifacts import IndexMeta
     from radllama.retrieval.index import build_index, describe
 
     _step(
         "index the train split (MiniLM + FAISS)",
-        (data_dir / "index" / "meta.json").is_file(),
+        IndexMeta.path_in(data_dir / "index").is_file(),
         lambda: log(describe(build_index(data_dir, progress=False))),
         log,
     )

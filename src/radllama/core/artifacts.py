@@ -671,3 +671,123 @@ class Report(Artifact):
     column_labels: dict[str, MetricColumn] = Field(default_factory=dict)
     figures: list[str] = Field(default_factory=list)
     files: dict[str, str] = Field(default_factory=dict)
+
+
+# ---- records beside a stage's own output (written as given: unset fields stay out) ---------
+
+
+class _Record(Artifact):
+    """A file whose writer decides which keys it holds: written with exactly the fields that
+    were given or assigned (plus ``schema_version``), so typing its reads changes no file."""
+
+    def _dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+INDEX_FORMAT = "radllama-index-v1"
+INDEX_META_FILE = "meta.json"
+
+
+class IndexMeta(_Record):
+    """DATA_DIR/index/meta.json: what a retrieval index holds and was built from (written
+    by `radllama index`, last, so a running server sees a complete index)."""
+
+    FILE_NAME: ClassVar[str] = INDEX_META_FILE
+    KIND: ClassVar[str] = "retrieval index meta"
+    PRODUCER: ClassVar[str] = "`radllama index DATA_DIR`"
+
+    format: str = Field(description=f"Index layout ({INDEX_FORMAT}).")
+    kind: Literal["dense", "bm25"]
+    exam_field: str = Field(description="The row field used as the exam (exam_code | ...).")
+    encoder: str = Field(description="Encoder name (bm25-okapi for BM25).")
+    encoder_path: str | None = None
+    encoder_sha256: str = Field(description="Hash of the encoder's files (checked on load).")
+    dim: int | None = None
+    data_hash: str | None = Field(None, description="The manifest's data_hash (None: no manifest).")
+    train_sha256: str = Field(description="sha256 of the indexed train split file.")
+    rows: int = Field(ge=0, description="Rows in rows.jsonl (vectors.faiss has as many).")
+    dropped: dict[str, int] = Field(default_factory=dict)
+    additions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Files added with --add: file, sha256, rows, dropped, deid.",
+    )
+    identity: dict[str, Any] = Field(default_factory=dict, description="What a run records.")
+    built_at: str | None = None
+    source: str | None = None
+    build_seconds: float | None = None
+    batch_size: int | None = None
+
+    @classmethod
+    def parse(cls, data: Any, source: str | Path) -> Self:
+        if isinstance(data, dict) and data.get("format") != INDEX_FORMAT:
+            raise DataError(
+                f"{Path(source).parent} is index format {data.get('format')!r}, not "
+                f"{INDEX_FORMAT}; rebuild it with `radllama index DATA_DIR`"
+            )
+        return super().parse(data, source)
+
+
+class BaseMeta(_Record):
+    """MODEL_DIR/radllama_base.json: how a base model directory was made (`radllama base`:
+    a GGUF converted to HF, or the tiny Llama built here)."""
+
+    FILE_NAME: ClassVar[str] = "radllama_base.json"
+    KIND: ClassVar[str] = "base model record"
+    PRODUCER: ClassVar[str] = "`radllama base`"
+
+    kind: Literal["radllama-gguf-base", "radllama-embedded-base"]
+    created: str | None = None
+    converter_version: int | None = Field(
+        None, description="GGUF converter that wrote the directory (absent: version 1)."
+    )
+    source: dict[str, Any] | None = Field(None, description="The GGUF: file, sha256, bytes, ...")
+    config: dict[str, Any] | None = Field(None, description="BaseConfig of a model built here.")
+    parameters: int | None = None
+    vocab_size: int | None = None
+    data_hash: str | None = None
+    package_versions: dict[str, str | None] = Field(default_factory=dict)
+
+    @property
+    def converter(self) -> int:
+        """The converter version (1 for directories written before it was recorded)."""
+        return self.converter_version or 1
+
+
+class TokenizedCacheMeta(_Record):
+    """CACHE/tokenized/KEY/meta.json: one tokenisation cache entry (written by `radllama
+    train` when it tokenises; the entry's folder name is the hash of `key_inputs`)."""
+
+    FILE_NAME: ClassVar[str] = "meta.json"
+    KIND: ClassVar[str] = "tokenisation cache entry"
+    PRODUCER: ClassVar[str] = "`radllama train` (delete the entry to rebuild it)"
+
+    key_inputs: dict[str, Any] = Field(description="What the cache key hashes.")
+    splits: list[str] = Field(description="Saved splits (datasets.save_to_disk folders).")
+    stats: dict[str, dict[str, Any]] = Field(description="Per split: rows kept, drop reasons.")
+
+
+class ResumeRecord(_Record):
+    """RUN_DIR/checkpoints/radllama_resume.json: what decides the data order of a run, saved
+    when it starts; `train --resume` refuses when any of it changed."""
+
+    FILE_NAME: ClassVar[str] = "radllama_resume.json"
+    KIND: ClassVar[str] = "resume record"
+    PRODUCER: ClassVar[str] = "`radllama train` (start the run again without --resume)"
+
+    method: str | None = None
+    seed: int | None = None
+    data_cache_key: str | None = None
+    max_length: int | None = None
+    packing: bool | None = None
+    per_device_train_batch_size: int | None = None
+    gradient_accumulation_steps: int | None = None
+    world_size: int | None = None
+
+    def changed(self, saved: ResumeRecord) -> list[str]:
+        """The fields of this run that differ from `saved` (the interrupted run's)."""
+        given = self.model_fields_set
+        return [
+            k
+            for k in type(self).model_fields
+            if k in given and getattr(saved, k) != getattr(self, k)
+        ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -32,7 +33,7 @@ from radllama.data.prepare_config import (
     PrepareConfig,
     prompt_style,
 )
-from radllama.data.redaction import redact_collapsed
+from radllama.data.redaction import redact_many_collapsed
 from radllama.data.sections import split_sections
 from radllama.deid.engine import DeidAudit, Deidentifier
 
@@ -154,6 +155,8 @@ class ChunkProcessor:
         self.config = config
         self.emit_rows = emit_rows
         self.deidentifier = Deidentifier(config.deid)
+        # --ner: each worker's torch gets its share of the cores (2 workers on 2 cores: 1 each)
+        self.deidentifier.ner_threads = max(1, (os.cpu_count() or 1) // max(1, config.workers))
         self.style = prompt_style(config)
         self._labels: dict[tuple[str, str], tuple[str, str]] = {}
         self._descriptions: dict[str, Any] = {}
@@ -215,6 +218,8 @@ class ChunkProcessor:
         )
         min_words, audit, dropped = config.filters.min_findings_words, result.audit, result.dropped
         max_chars = config.filters.max_field_chars
+        todo: list[tuple[int, int, str]] = []  # (index, row number, report id) to redact
+        texts: list[str] = []  # findings, impression of each, in that order
         for i, row in enumerate(records.rows):
             if len(findings[i]) > max_chars or len(impressions[i]) > max_chars:
                 dropped["too_long"] += 1  # before any per-character work on it
@@ -224,9 +229,13 @@ class ChunkProcessor:
             if not (finding and impression):  # nothing to redact: decide before the work
                 dropped["empty_row" if blank[i] else drop_reason(finding, impression, 0)] += 1
                 continue
-            report_id = report_ids[i] or f"row{row}"
-            finding = redact_collapsed(self.deidentifier, audit, finding, report_id)
-            impression = redact_collapsed(self.deidentifier, audit, impression, report_id)
+            todo.append((i, row, report_ids[i] or f"row{row}"))
+            texts += (finding, impression)
+        # One call for the chunk: with deid.ner the model sees all its texts in batches.
+        ids = [rid for _, _, rid in todo for _ in (0, 1)]
+        redacted = redact_many_collapsed(self.deidentifier, audit, texts, ids)
+        for n, (i, row, report_id) in enumerate(todo):
+            finding, impression = redacted[2 * n], redacted[2 * n + 1]
             reason = drop_reason(finding, impression, min_words)
             if reason is not None:
                 dropped[reason] += 1

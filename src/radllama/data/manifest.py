@@ -42,12 +42,15 @@ _NOT_HASHED = {"out", "workers", "audit", "audit_original_context"}
 def config_hash(config: PrepareConfig) -> str:
     """Hash of everything in the config that can change DATA_DIR (not where things go, the
     worker count or the audit, which lives outside DATA_DIR)."""
-    return json_sha256(
-        {
-            "config": config.model_dump(mode="json", exclude=_NOT_HASHED),
-            "version": __version__,
-        }
-    )
+    hashed = {
+        "config": config.model_dump(mode="json", exclude=_NOT_HASHED),
+        "version": __version__,
+    }
+    if config.deid.ner is not None:  # a retrained model in the same folder changes the output
+        from radllama.deid.ner import model_fingerprint
+
+        hashed["ner_model"] = model_fingerprint(config.deid.ner)
+    return json_sha256(hashed)
 
 
 def _histograms(pass_one: PassOne, codes: np.ndarray) -> dict[str, dict[str, int]]:
@@ -82,12 +85,26 @@ def deid_section(
             reports_seen=report["reports_seen"],
             by_type={kind: n for kind, n in report["counts_by_type"].items() if n},
         )
+    extra: dict[str, Any] = {}
+    if config.deid.ner is not None:  # the learned second opinion and what it added
+        from radllama.deid.ner import model_fingerprint, saved_threshold
+
+        extra["ner"] = {
+            "model": str(config.deid.ner.resolve()),
+            "sha256": model_fingerprint(config.deid.ner),
+            "threshold": saved_threshold(config.deid.ner, config.deid.ner_threshold),
+            "added_total": report.get("ner_added_total", 0) if isinstance(report, dict) else 0,
+            "added_by_type": report.get("ner_added_by_type", {})
+            if isinstance(report, dict)
+            else {},
+        }
     return DeidSection(
         enabled=True,
         mode=config.deid.mode,
         kept_types=[str(kind) for kind in config.deid.keep_types],
         counts=counts,
         audit=written,
+        **extra,
     )
 
 

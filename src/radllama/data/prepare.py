@@ -166,6 +166,10 @@ def prepare(
     after each chunk."""
     resolve_format(config.input, config.ingest)  # bad paths fail before any work
     check_out_dir(config)
+    if config.deid.ner is not None:  # a missing or foreign model fails before any work
+        from radllama.deid.ner import check_model_dir
+
+        check_model_dir(config.deid.ner)
     if dry_run:
         pass_one = run_pass_one(config, None, progress)
         _require_rows(pass_one, config)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from radllama.core import prompts
 from radllama.core.artifacts import (
@@ -82,11 +82,29 @@ class PrepareConfig(StrictModel):
         "shows original identifiers, so it never goes into DATA_DIR: default INPUT_NAME."
         "deid_audit.json beside the input, i.e. with the raw data.",
     )
+    ner: Path | None = Field(
+        None,
+        description="Token-classification model directory (`radllama deid-train`): redact the "
+        "union of the rules' and the model's spans; the manifest counts what only the model "
+        "found. Same as deid.ner in YAML.",
+    )
     audit_original_context: bool = Field(
         True,
         description="Show the original text around each sampled redaction in the audit (PHI, "
         "for a reviewer allowed to see it); false keeps counts and redacted context only.",
     )
+
+    @model_validator(mode="after")
+    def _ner_into_deid(self) -> PrepareConfig:
+        """`ner` (the --ner option) is `deid.ner`; given both, they must agree."""
+        if self.ner is not None:
+            if self.deid.ner is not None and self.deid.ner != self.ner:
+                raise ValueError(
+                    f"ner ({self.ner}) and deid.ner ({self.deid.ner}) differ; set one of them"
+                )
+            if self.deid.ner is None:
+                self.deid.ner = self.ner
+        return self
 
     def audit_path(self) -> Path:
         """Where the audit goes: `audit`, or INPUT_NAME.deid_audit.json beside the input."""

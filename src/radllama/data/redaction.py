@@ -36,6 +36,18 @@ def redact_collapsed(
     return collapse_whitespace(cleaned.text) if "  " in cleaned.text else cleaned.text
 
 
+def redact_many_collapsed(
+    deidentifier: Deidentifier, audit: DeidAudit, texts: list[str], report_ids: list[str]
+) -> list[str]:
+    """`redact_collapsed` for many texts in one call (`report_ids[i]` owns `texts[i]`), so a
+    NER model (deid.ner) sees them in batches; the audit gets them in order."""
+    out = []
+    for report_id, cleaned in zip(report_ids, deidentifier.redact_many(texts), strict=True):
+        audit.add(report_id, cleaned)
+        out.append(collapse_whitespace(cleaned.text) if "  " in cleaned.text else cleaned.text)
+    return out
+
+
 def write_audit(
     audit: DeidAudit, path: Path, original_context: bool, **extra: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:

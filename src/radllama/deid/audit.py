@@ -35,7 +35,9 @@ class DeidAudit:
 
     sample_size: int = 50
     context_chars: int = 40
+    ner: bool = False  # a NER model ran beside the rules (deid.ner): report what it added
     counts: Counter[str] = field(default_factory=Counter)
+    ner_added: Counter[str] = field(default_factory=Counter)  # spans only the model found
     total_redactions: int = 0
     reports_seen: int = 0
     reports_with_phi: int = 0
@@ -45,7 +47,11 @@ class DeidAudit:
 
     @classmethod
     def for_config(cls, config: DeidConfig) -> DeidAudit:
-        return cls(sample_size=config.audit_sample_size, context_chars=config.audit_context_chars)
+        return cls(
+            sample_size=config.audit_sample_size,
+            context_chars=config.audit_context_chars,
+            ner=config.ner is not None,
+        )
 
     def add(self, record_id: str, result: DeidResult) -> None:
         record_id = str(record_id)
@@ -54,6 +60,8 @@ class DeidAudit:
             self._last_id, self._last_had_phi = record_id, False
         if not result.spans:
             return
+        if result.ner_added:
+            self.ner_added.update(result.ner_added)
         if not self._last_had_phi:
             self.reports_with_phi += 1
             self._last_had_phi = True
@@ -64,6 +72,7 @@ class DeidAudit:
 
     def merge(self, other: DeidAudit) -> None:
         self.counts.update(other.counts)
+        self.ner_added.update(other.ner_added)
         self.total_redactions += other.total_redactions
         self.reports_seen += other.reports_seen
         self.reports_with_phi += other.reports_with_phi
@@ -73,7 +82,14 @@ class DeidAudit:
     def to_json(self) -> dict[str, Any]:
         by_type = {kind: self.counts.get(kind, 0) for kind in PHI_TYPES}
         sample = sorted(self._heap, key=lambda item: -item[0])
+        ner = {}
+        if self.ner:  # spans the rules missed and the model masked, per model type
+            ner = {
+                "ner_added_total": sum(self.ner_added.values()),
+                "ner_added_by_type": dict(sorted(self.ner_added.items())),
+            }
         return {
+            **ner,
             "total_redactions": self.total_redactions,
             "counts_by_type": by_type,
             "reports_with_phi": self.reports_with_phi,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, get_args
 
 from pydantic import Field
@@ -75,4 +76,22 @@ class DeidConfig(StrictModel):
     )
     audit_context_chars: int = Field(
         40, ge=0, description="Characters of context on each side of an audited redaction."
+    )
+    ner: Path | None = Field(
+        None,
+        description="Token-classification model directory from `radllama deid-train`: its PHI "
+        "spans are redacted together with the rules' (the union); the audit counts what only "
+        "the model found. Costs a transformer forward pass per 256 tokens (see RESULTS.md).",
+    )
+    ner_threshold: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="--ner: a token is PHI when the model gives it P(not O) >= this; lower "
+        "redacts more (recall up, clinical text kept down). Unset: the threshold saved with "
+        "the model (chosen by deid-train on held-out records), else 0.5.",
+    )
+    ner_batch_size: int = Field(32, ge=1, description="--ner: token windows per forward pass.")
+    ner_device: str = Field(
+        "auto", description="--ner: torch device of the model (auto: cuda if available, else cpu)."
     )

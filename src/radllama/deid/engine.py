@@ -122,6 +122,8 @@ class Deidentifier(
 
     def __init__(self, config: DeidConfig | None = None, registry: Registry | None = None) -> None:
         self.config = config or DeidConfig()
+        self.ner_threads: int | None = None  # torch threads of the NER model (None: default)
+        self._ner: Any = None  # the NerTagger, loaded on first use (after a worker forks)
         # None: the built-in `REGISTRY` (looked up at call time, so pickling stays cheap)
         self.registry = registry
         extra = {term.lower() for term in self.config.extra_allow_terms}
@@ -130,16 +132,89 @@ class Deidentifier(
         self.keep_types = frozenset(self.config.keep_types)
         self._shift_days = _stable_int(f"{self.config.surrogate_seed}:date-shift") % 364 + 1
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_ner"] = None  # a worker loads its own copy of the model
+        return state
+
     # -- public API -------------------------------------------------------------------------
 
     def redact(self, text: str) -> DeidResult:
         """Replace every identifier in `text`; see the module docstring for the placeholders."""
+        if self.config.ner is not None:
+            return self.redact_many([text])[0]
         if not text:
             return DeidResult(text, [], Counter(), [])
         found = self.find(text)
         if not found:
             return DeidResult(text, [], Counter(), [])
         return self._apply(text, found)
+
+    def redact_many(self, texts: Sequence[str]) -> list[DeidResult]:
+        """`redact` for each text; with `config.ner` the model runs on all of them in batches
+        and each result redacts the union of the rules' and the model's spans."""
+        if self.config.ner is None:
+            return [self.redact(text) for text in texts]
+        results = []
+        for text, (found, added) in zip(texts, self._find_with_ner(texts), strict=True):
+            result = self._apply(text, found) if found else DeidResult(text, [], Counter(), [])
+            result.ner_added = added
+            results.append(result)
+        return results
+
+    def find_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """`find` for each text, plus the NER model's spans when `config.ner` is set."""
+        if self.config.ner is None:
+            return [self.find(text) if text else [] for text in texts]
+        return [found for found, _ in self._find_with_ner(texts)]
+
+    def _find_with_ner(self, texts: Sequence[str]) -> list[tuple[list[Span], Counter[str]]]:
+        rules = [self.find(text) if text else [] for text in texts]
+        return self.union(texts, rules, self.tagger().find_many(texts))
+
+    def union(
+        self, texts: Sequence[str], rules: list[list[Span]], model: list[list[Span]]
+    ) -> list[tuple[list[Span], Counter[str]]]:
+        """Per text: the rules' spans plus the model's (less clinical keep phrases and kept
+        types), merged, and the count per type of what only the model found."""
+        from radllama.deid.ner import union_spans
+
+        dropped = self._ner_kept_types()
+        out = []
+        for text, found, extra in zip(texts, rules, model, strict=True):
+            if extra:
+                extra = _outside_keep_phrases(_lower(text), extra)
+                extra = [span for span in extra if span.kind not in dropped]
+            out.append(union_spans(found, extra))
+        return out
+
+    def tagger(self) -> Any:
+        """The NER model of `config.ner` (a `radllama.deid.ner.NerTagger`), loaded once."""
+        if self._ner is None:
+            from radllama.deid.ner import NerTagger
+
+            if self.config.ner is None:
+                raise ValueError("no NER model configured (deid.ner)")
+            self._ner = NerTagger(
+                self.config.ner,
+                threshold=self.config.ner_threshold,
+                batch_size=self.config.ner_batch_size,
+                device=self.config.ner_device,
+                threads=self.ner_threads,
+            )
+        return self._ner
+
+    def _ner_kept_types(self) -> frozenset[str]:
+        """Model types to drop under `keep_types`: those whose every fine type is kept."""
+        from radllama.deid.ner import NER_TYPES, coarse_type
+
+        if not self.keep_types:
+            return frozenset()
+        return frozenset(
+            kind
+            for kind in NER_TYPES
+            if all(fine in self.keep_types for fine in PHI_TYPES if coarse_type(fine) == kind)
+        )
 
     def find(self, text: str) -> list[Span]:
         """Identifier spans ``(start, end, TYPE)``, sorted and merged (no overlaps)."""
@@ -158,7 +233,7 @@ class Deidentifier(
         # Same length and offsets as `text`: str.lower() can only change the length for
         # non-ASCII letters ("İ"), so ASCII text (the usual case) takes the fast C path (~0.2 us)
         # and only other text pays for translate (~1.6 us per 350 characters).
-        low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+        low = _lower(text)
         self._rare(text, low, found)
         triggers: set[str] = set()  # words that switch on the context rules
         self._keyword_families(text, low, found, triggers)
@@ -220,6 +295,10 @@ class Deidentifier(
         return _same_shape(original, key)  # IDs, phone, fax, ZIP
 
 
+def _lower(text: str) -> str:
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
 def _outside_keep_phrases(low: str, found: list[Span]) -> list[Span]:
     """Drop the parts of spans that fall inside a clinical keep phrase ("Austin Moore
     prosthesis", "Fleischner Society", "bosniak iif"); `low` is the lower-cased text."""
@@ -266,7 +345,10 @@ def deidentify_rows(
 
     `rows` may yield (line number, row) pairs; with `malformed` (a `jsonl.MalformedLines`), a
     row whose text field is not text (a number, list, object) is counted as `wrong_type` and
-    left out instead of stopping the run."""
+    left out instead of stopping the run. With a NER model (deid.ner) rows go through it 64 at
+    a time, so the model runs on batches."""
+    batch = 64 if deidentifier.config.ner is not None else 1
+    pending: list[tuple[str, dict[str, Any]]] = []
     for number, row in enumerate(rows, start=1):
         if isinstance(row, tuple):
             number, row = row
@@ -284,15 +366,32 @@ def deidentify_rows(
                     "pass --text-field NAME to choose the text field"
                 )
             value = row[name]
-            if value is None:  # nothing to redact; the row still counts as seen
-                audit.add(record_id, DeidResult("", [], Counter(), []))
-                continue
-            if not isinstance(value, str):
+            if value is not None and not isinstance(value, str):
                 raise DataError(
                     f"{source}: row {number} field '{name}' is {type(value).__name__}, not text; "
                     "pass --text-field NAME of a string field"
                 )
-            result = deidentifier.redact(value)
+        pending.append((record_id, row))
+        if len(pending) >= batch:
+            yield from _redact_rows(pending, text_fields, deidentifier, audit)
+            pending = []
+    yield from _redact_rows(pending, text_fields, deidentifier, audit)
+
+
+def _redact_rows(
+    pending: list[tuple[str, dict[str, Any]]],
+    text_fields: Sequence[str],
+    deidentifier: Deidentifier,
+    audit: DeidAudit,
+) -> Iterator[dict[str, Any]]:
+    texts = [row[name] for _, row in pending for name in text_fields if row[name] is not None]
+    results = iter(deidentifier.redact_many(texts))
+    for record_id, row in pending:
+        for name in text_fields:
+            if row[name] is None:  # nothing to redact; the row still counts as seen
+                audit.add(record_id, DeidResult("", [], Counter(), []))
+                continue
+            result = next(results)
             audit.add(record_id, result)
             row[name] = result.text
         yield row
@@ -319,6 +418,10 @@ def deidentify_jsonl(
     from radllama.core.provenance import write_json
 
     config = config or DeidConfig()
+    if config.ner is not None:  # a missing or foreign model fails before any work
+        from radllama.deid.ner import check_model_dir
+
+        check_model_dir(config.ner)
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.resolve() == output_path.resolve():
         raise DataError(f"--out {output_path} is the input file; choose another output path")

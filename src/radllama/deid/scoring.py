@@ -240,10 +240,22 @@ def score(
     predict: Callable[[str], Iterable[tuple[int, int]]],
     max_examples: int = 30,
 ) -> DeidScore:
-    """Score `predict(text) -> redacted (start, end) intervals` on every record."""
+    """Score `predict(text) -> redacted (start, end) intervals` on every record.
+
+    A `predict` with a ``many(texts)`` method (`ours` with a NER model) gets all texts in one
+    call, so a model can batch them."""
     import time
 
     result = DeidScore()
+    many = getattr(predict, "many", None)
+    if many is not None:
+        records = list(records)
+        started = time.perf_counter()
+        predictions = many([record.text for record in records])
+        result.seconds += time.perf_counter() - started
+        for record, predicted in zip(records, predictions, strict=True):
+            score_one(record, predicted, result, max_examples)
+        return result
     for record in records:
         started = time.perf_counter()
         predicted = list(predict(record.text))
@@ -330,11 +342,26 @@ def _example(record: PhiRecord, start: int, end: int, label: str) -> dict[str, A
 
 
 def ours(config: Any = None) -> Callable[[str], list[tuple[int, int]]]:
-    """`predict` for radllama's `Deidentifier`."""
+    """`predict` for radllama's `Deidentifier` (with ``config.ner``: the rules + the model)."""
     from radllama.deid.engine import Deidentifier
 
     deid = Deidentifier(config)
+    if deid.config.ner is not None:
+        return _Batched(deid)
     return lambda text: [(start, end) for start, end, _ in deid.find(text)]
+
+
+class _Batched:
+    """A `predict` that also takes all texts at once (the NER model batches them)."""
+
+    def __init__(self, deid: Any) -> None:
+        self.deid = deid
+
+    def __call__(self, text: str) -> list[tuple[int, int]]:
+        return self.many([text])[0]
+
+    def many(self, texts: list[str]) -> list[list[tuple[int, int]]]:
+        return [[(s, e) for s, e, _ in found] for found in self.deid.find_many(texts)]
 
 
 def format_table(result: DeidScore, title: str = "radllama deid") -> str:

@@ -39,13 +39,15 @@ class DeidResult:
     """Redacted text plus what was removed.
 
     ``spans`` are ``(start, end, TYPE, original)`` in the *input* text, sorted and disjoint;
-    ``replacements[i]`` is what replaced ``spans[i]`` in ``text``.
+    ``replacements[i]`` is what replaced ``spans[i]`` in ``text``; ``ner_added`` counts, per
+    type, the spans that only the NER model found (`radllama.deid.ner.union_spans`).
     """
 
     text: str
     spans: list[Redaction]
     counts: Counter[str]
     replacements: list[str] = field(default_factory=list)
+    ner_added: Counter[str] = field(default_factory=Counter)
 
 
 # ------------------------------------------------------------------------------------------

@@ -166,14 +166,14 @@ def _dense_neighbours(
     from radllama.retrieval import Retriever
 
     retriever = Retriever.for_data(data)
-    if retriever.meta["kind"] != "dense":
+    if retriever.meta.kind != "dense":
         raise ConfigError(
             f"the dense baselines need a dense index; {retriever.folder} is "
-            f"{retriever.meta['kind']}: rebuild it with `radllama index {data}`"
+            f"{retriever.meta.kind}: rebuild it with `radllama index {data}`"
         )
     found = retriever.search(rows, k=min(k, len(retriever)))
     answers = [[Retrieved(n.impression, n.row_id, n.similarity) for n in hits] for hits in found]
-    return answers, {"index": retriever.meta["kind"], "encoder": retriever.meta["encoder"]}
+    return answers, {"index": retriever.meta.kind, "encoder": retriever.meta.encoder}
 
 
 def _rows_for(system: str, rows: list[dict[str, Any]], answers: list[Retrieved], seconds: float):

@@ -66,17 +66,33 @@ class CandidateConfig(StrictModel):
         0.95, gt=0, le=1, description="decode=candidates: nucleus mass of the sampled answers."
     )
     sample_seed: int = Field(0, description="decode=candidates: seed of the sampling.")
+    skip_samples_at: float | None = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="decode=candidates: no sampled answers (greedy + neighbours only) for a "
+        "report whose neighbours agree: an unflagged neighbour's consensus among the k "
+        "neighbours is at least this. 1.0: all k impressions are one text, which then has "
+        "consensus 1 and, with no model vote, loses only to a near-copy the model finds far "
+        "likelier. null: always sample.",
+    )
     candidate_retrieval: Literal["tfidf", "index"] = Field(
         "tfidf",
         description="decode=candidates: how the k neighbours are found among the index's "
         "training rows: tfidf (word 1-2 grams, cosine; its 5-NN consensus scored 0.652 on Open-i "
         "validate vs 0.616 for the dense index) or index (the index's own search).",
     )
+    # Defaults: benchmarks/tune_candidates.py on the lora-k2 candidate PREDS of all 341 Open-i
+    # validate rows (benchmarks/RESULTS.md, issue 17, 2026-12-07): likelihood 0.05 with no
+    # vote for the model's answers scored 0.6575 in-sample and 0.655 by 2-fold, vs 0.6262 for
+    # the untuned (0.0, 1.0) and 0.6524 for retrieval-consensus on the same rows. At 0.05 a
+    # 1-nat gap in mean log-prob is worth 0.05 of consensus (mean ROUGE-L): the likelihood
+    # breaks near-ties among what the neighbours agree on rather than overruling them.
     likelihood_weight: float = Field(
-        0.0,
+        0.05,
         ge=0,
         description="decode=candidates: weight of the model's mean log-probability per token "
-        "(nats); tuned on Open-i validate by benchmarks/tune_candidates.py.",
+        "(nats); 0.05 tuned on Open-i validate by benchmarks/tune_candidates.py.",
     )
     consensus_weight: float = Field(
         1.0,
@@ -84,10 +100,12 @@ class CandidateConfig(StrictModel):
         description="decode=candidates: weight of a candidate's mean ROUGE-L to the others.",
     )
     model_vote: float = Field(
-        1.0,
+        0.0,
         ge=0,
         description="decode=candidates: vote of a model answer in the consensus, relative to "
-        "the nearest neighbour's (a neighbour votes with its similarity / the nearest one's).",
+        "the nearest neighbour's (a neighbour votes with its similarity / the nearest one's); "
+        "0 (tuned on Open-i validate): the model's answers are judged by the neighbours' "
+        "consensus but do not vote, so N similar samples cannot outvote the k neighbours.",
     )
 
 
@@ -189,6 +207,65 @@ def neighbour_votes(neighbours: list[Any]) -> list[float]:
     return [max(0.0, n.similarity / top) for n in neighbours]
 
 
+def candidate_set(
+    answers: list[tuple[str, str]], neighbours: list[Any], config: CandidateConfig
+) -> list[Candidate]:
+    """A report's candidates in choice order: the model's (source, text) answers, voting with
+    ``model_vote``, then the neighbours' impressions, voting with their relative similarity.
+
+    >>> from radllama.retrieval import Neighbour
+    >>> near = [Neighbour("r7", 0.8, "XR", "...", "No acute disease."),
+    ...         Neighbour("r9", 0.4, "XR", "...", "Clear lungs.")]
+    >>> [(c.source, c.vote) for c in candidate_set([("model:greedy", "Normal.")], near,
+    ...                                            CandidateConfig())]
+    [('model:greedy', 0.0), ('neighbour:r7', 1.0), ('neighbour:r9', 0.5)]
+    """
+    row_set = [Candidate(text, source, config.model_vote) for source, text in answers]
+    row_set += [
+        Candidate(n.impression, f"neighbour:{n.row_id}", vote)
+        for n, vote in zip(neighbours, neighbour_votes(neighbours), strict=True)
+    ]
+    return row_set
+
+
+def flag(row_set: list[Candidate], findings: str, flagger: Flagger) -> list[Candidate]:
+    """Run the hallucination check on each candidate (in place; returns the list)."""
+    for candidate in row_set:
+        candidate.flagged = bool(flagger(findings, strip_prepend(candidate.text)))
+    return row_set
+
+
+def neighbours_agree(neighbour_set: list[Candidate], config: CandidateConfig) -> bool:
+    """Whether sampling can be skipped (`skip_samples_at`): an unflagged neighbour's
+    consensus among the neighbours reaches the threshold.
+
+    >>> same = [Candidate("No acute disease.", f"neighbour:{i}", 1.0) for i in range(3)]
+    >>> neighbours_agree(same, CandidateConfig()), neighbours_agree(same[:1], CandidateConfig())
+    (True, False)
+    """
+    if config.skip_samples_at is None or len(neighbour_set) < 2:
+        return False
+    consensus = consensus_scores([c.text for c in neighbour_set], [c.vote for c in neighbour_set])
+    return any(
+        value >= config.skip_samples_at and not c.flagged
+        for c, value in zip(neighbour_set, consensus, strict=True)
+    )
+
+
+def score_likelihoods(cache, sets: list[list[Candidate]]) -> None:
+    """Fill each candidate's loglik from one scoring pass over the prompt cache; a text that
+    occurs twice in a report's set (greedy = a sample, two neighbours with the same
+    impression: common on normal studies) is scored once."""
+    model = cache.model
+    eos = model.eos_token_ids[0]
+    distinct = [list(dict.fromkeys(c.text for c in row_set)) for row_set in sets]
+    continuations = [[model._encode(text) + [eos] for text in texts] for texts in distinct]
+    for row_set, texts, logliks in zip(sets, distinct, cache.score(continuations), strict=True):
+        by_text = dict(zip(texts, logliks, strict=True))
+        for candidate in row_set:
+            candidate.loglik = by_text[candidate.text]
+
+
 def decode_batch(
     model,
     items: list[tuple],
@@ -199,42 +276,28 @@ def decode_batch(
 ) -> list[dict[str, Any]]:
     """Candidate decoding for a batch of (exam, findings, examples) items; returns per item
     the PREDS result fields (raw_output, prediction, candidate_source, candidates, ...)."""
-    from dataclasses import replace
-
     from radllama.generation.prefix import PromptCache
 
+    nearest = [candidate_set([], found, config) for found in neighbours]
+    for item, row_set in zip(items, nearest, strict=True):
+        flag(row_set, item[1], flagger)
     prompts = [model._encode(model.build_prompt(*item)) for item in items]
     cache = PromptCache.build(model, prompts)
-    greedy = cache.generate(replace(settings, temperature=0.0), repeats=1)
-    sampled = cache.generate(
-        replace(
-            settings,
-            temperature=config.sample_temperature,
-            top_p=config.sample_top_p,
-            seed=config.sample_seed,
-        ),  # fmt: skip
-        repeats=config.num_samples,
+    answers = cache.decode(
+        [0 if neighbours_agree(row_set, config) else config.num_samples for row_set in nearest],
+        settings.max_new_tokens,
+        temperature=config.sample_temperature,
+        top_p=config.sample_top_p,
+        seed=config.sample_seed,
     )
-    sets: list[list[Candidate]] = []
-    for row, found in enumerate(neighbours):
-        answers = [("model:greedy", greedy[row][0])]
-        answers += [(f"model:sample-{n + 1}", o) for n, o in enumerate(sampled[row])]
-        row_set = [Candidate(o.raw_text, source, config.model_vote) for source, o in answers]
-        row_set += [
-            Candidate(n.impression, f"neighbour:{n.row_id}", vote)
-            for n, vote in zip(found, neighbour_votes(found), strict=True)
-        ]
-        sets.append(row_set)
-    eos = model.eos_token_ids[0]
-    continuations = [[model._encode(c.text) + [eos] for c in row_set] for row_set in sets]
-    for row_set, logliks in zip(sets, cache.score(continuations), strict=True):
-        for candidate, value in zip(row_set, logliks, strict=True):
-            candidate.loglik = value
+    sets = []
+    for item, outputs, row_set in zip(items, answers, nearest, strict=True):
+        own = [("model:greedy" if n == 0 else f"model:sample-{n}", o.raw_text)
+               for n, o in enumerate(outputs)]  # fmt: skip
+        sets.append(flag(candidate_set(own, [], config), item[1], flagger) + row_set)
+    score_likelihoods(cache, sets)
     results = []
-    for item, row_set, first in zip(items, sets, greedy, strict=True):
-        findings = item[1]
-        for candidate in row_set:
-            candidate.flagged = bool(flagger(findings, strip_prepend(candidate.text)))
+    for row_set, outputs in zip(sets, answers, strict=True):
         pick = row_set[choose(row_set, config)]
         results.append(
             {
@@ -242,11 +305,9 @@ def decode_batch(
                 "prediction": strip_prepend(pick.text),
                 "candidate_source": pick.source,
                 "candidates": [c.record() for c in row_set],
-                "prompt_tokens": first[0].prompt_tokens,
-                "completion_tokens": sum(
-                    o.completion_tokens for o in [first[0], *sampled[len(results)]]
-                ),
-                "finish_reason": first[0].finish_reason,
+                "prompt_tokens": outputs[0].prompt_tokens,
+                "completion_tokens": sum(o.completion_tokens for o in outputs),
+                "finish_reason": outputs[0].finish_reason,
             }
         )
     return results

@@ -30,10 +30,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from radllama.core.artifacts import DataDir
+from radllama.core.artifacts import BaseMeta, DataDir
 from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError
-from radllama.core.provenance import package_versions, path_sha256, utc_now, write_json
+from radllama.core.provenance import package_versions, path_sha256, utc_now
 from radllama.model.gguf_check import GgufError, check_gguf_header
 from radllama.model.gguf_tokenizer import faithful_tokenizer, tokenizer_metadata
 
@@ -287,7 +287,7 @@ def build_base(data_dir: str | Path, out_dir: str | Path, config: BaseConfig | N
         "pretraining": stats,
         "package_versions": package_versions(),
     }
-    write_json(out_dir / "radllama_base.json", record)
+    BaseMeta.model_validate(record).write(out_dir / BaseMeta.FILE_NAME)
     _remove_tree(out_dir / "_trainer")
     return record
 
@@ -447,7 +447,7 @@ def convert_gguf(gguf_file: str | Path, out_dir: str | Path, sha256: str | None 
         "convert_seconds": round(time.monotonic() - started, 1),
         "package_versions": package_versions(),
     }
-    write_json(out_dir / "radllama_base.json", record)
+    BaseMeta.model_validate(record).write(out_dir / BaseMeta.FILE_NAME)
     return record
 
 

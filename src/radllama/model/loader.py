@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from radllama.core.artifacts import RUN_FILE, RunRecord
+from radllama.core.artifacts import RUN_FILE, BaseMeta, RunRecord
 from radllama.core.errors import ConfigError
 from radllama.model.gguf_check import check_gguf_header
 
@@ -224,9 +224,9 @@ def gguf_model_dir(gguf_file: Path) -> Path:
 
     digest = file_sha256(gguf_file)
     out = cache_root() / "gguf" / digest[:16]
-    record = out / "radllama_base.json"
+    record = out / BaseMeta.FILE_NAME
     done = (out / "config.json").is_file() and record.is_file()
-    if not done or _read_json(record).get("converter_version", 1) < CONVERTER_VERSION:
+    if not done or BaseMeta.read(record).converter < CONVERTER_VERSION:
         convert_gguf(gguf_file, out, sha256=digest)  # first use, or an older converter's copy
     return out
 

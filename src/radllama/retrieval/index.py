@@ -41,15 +41,14 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from radllama.core.artifacts import DataDir, iter_split_rows
+from radllama.core.artifacts import INDEX_FORMAT, DataDir, IndexMeta, iter_split_rows
 from radllama.core.config import StrictModel
 from radllama.core.errors import ConfigError, DataError
 from radllama.core.jsonl import MalformedLines, read_jsonl, read_jsonl_counted, write_jsonl
 from radllama.core.prompts import Example
-from radllama.core.provenance import file_sha256, utc_now, write_json
+from radllama.core.provenance import file_sha256, utc_now
 from radllama.retrieval.additions import RowRedactor, audit_path_for, check_rows
 
-INDEX_FORMAT = "radllama-index-v1"
 INDEX_DIRNAME = "index"
 EXAM_FIELDS = ("exam_code", "exam_description")
 # Identity keys that must match between the index a run was trained with and the one it uses.
@@ -122,7 +121,7 @@ def index_dir(path: str | Path) -> Path:
     path = Path(path)
     return (
         path
-        if (path / "meta.json").is_file() and path.name == INDEX_DIRNAME
+        if (path / IndexMeta.FILE_NAME).is_file() and path.name == INDEX_DIRNAME
         else path / INDEX_DIRNAME
     )
 
@@ -131,7 +130,9 @@ def index_dir(path: str | Path) -> Path:
 
 
 def _train_file(data_dir: Path) -> Path:
-    return DataDir.open(data_dir).split_path("train")
+    # Not checked against the manifest's hashes (as before DataDir): an index records the
+    # train file's own sha256, and a run checks that instead (`train_sha256`).
+    return DataDir(DataDir.open(data_dir).path, None).split_path("train")
 
 
 def _index_rows(
@@ -205,7 +206,7 @@ def build_index(
     write_jsonl(out / "rows.jsonl", rows)
     meta["build_seconds"] = round(time.perf_counter() - began, 2)
     meta["identity"] = identity_of(meta)
-    write_json(out / "meta.json", meta)
+    IndexMeta.parse(meta, out / IndexMeta.FILE_NAME).write(out / IndexMeta.FILE_NAME)
     return meta
 
 
@@ -218,17 +219,13 @@ def identity_of(meta: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def read_meta(path: str | Path) -> dict[str, Any]:
+def read_meta(path: str | Path) -> IndexMeta:
+    """DATA_DIR/index/meta.json (or the index folder's), typed; one-line DataError otherwise."""
     folder = index_dir(path)
-    meta_path = folder / "meta.json"
+    meta_path = folder / IndexMeta.FILE_NAME
     if not meta_path.is_file():
         raise DataError(f"no retrieval index at {folder}; build it with `radllama index DATA_DIR`")
-    meta = json.loads(meta_path.read_text())
-    if meta.get("format") != INDEX_FORMAT:
-        raise DataError(
-            f"{folder} is index format {meta.get('format')!r}, not {INDEX_FORMAT}; rebuild it with `radllama index DATA_DIR`"
-        )
-    return meta
+    return IndexMeta.read(meta_path)
 
 
 def add_to_index(
@@ -246,7 +243,7 @@ def add_to_index(
     malformed = MalformedLines()
     redactor = RowRedactor(folder.parent)
     lines = (row for _, row in read_jsonl_counted(new_rows, malformed))
-    rows, dropped = _index_rows(lines, meta["exam_field"], seen, redactor)
+    rows, dropped = _index_rows(lines, meta.exam_field, seen, redactor)
     dropped.update(malformed.by_reason)
     if not rows:
         reasons = ", ".join(f"{n} {reason}" for reason, n in dropped.most_common()) or "no rows"
@@ -255,32 +252,34 @@ def add_to_index(
             "must be a JSON object with text fields report_id, findings and impression"
         )
     audited = redactor.write_audit(audit_path, new_rows)
-    if meta["kind"] == "dense":
+    if meta.kind == "dense":
         _add_vectors(folder, meta, rows, progress, new_rows.name)
     with (folder / "rows.jsonl").open("a", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    meta["rows"] += len(rows)
-    meta["additions"].append({"file": str(new_rows), "sha256": file_sha256(new_rows),
+    meta.rows += len(rows)
+    meta.additions.append({"file": str(new_rows), "sha256": file_sha256(new_rows),
                               "rows": len(rows), "dropped": dict(dropped), "deid": audited,
                               "at": utc_now()})  # fmt: skip
-    write_json(folder / "meta.json", meta)  # last: what a running server watches
-    return meta
+    meta.write(folder / IndexMeta.FILE_NAME)  # last: what a running server watches
+    return meta.to_json()
 
 
-def _add_vectors(folder: Path, meta: dict, rows: list[dict], progress: bool, name: str) -> None:
+def _add_vectors(
+    folder: Path, meta: IndexMeta, rows: list[dict], progress: bool, name: str
+) -> None:
     import faiss
 
     from radllama.retrieval.encoder import encode, encoder_sha256
 
-    encoder = Path(meta["encoder_path"])
-    if not encoder.is_dir() or encoder_sha256(encoder) != meta["encoder_sha256"]:
+    encoder = Path(meta.encoder_path or "")
+    if not encoder.is_dir() or encoder_sha256(encoder) != meta.encoder_sha256:
         raise ConfigError(
             f"encoder {encoder} is missing or changed since the index was built; rebuild with `radllama index DATA_DIR`"
         )
     index = faiss.read_index(str(folder / "vectors.faiss"))
     index.add(encode([index_text(r["exam"], r["findings"]) for r in rows], encoder,
-                     meta.get("batch_size", 64), progress, f"Encoding {name}"))  # fmt: skip
+                     meta.batch_size or 64, progress, f"Encoding {name}"))  # fmt: skip
     faiss.write_index(index, str(folder / "vectors.faiss.tmp"))
     (folder / "vectors.faiss.tmp").replace(folder / "vectors.faiss")
 
@@ -291,9 +290,7 @@ def _add_vectors(folder: Path, meta: dict, rows: list[dict], progress: bool, nam
 class Retriever:
     """An index loaded once; `search` serves batches of queries under the leakage rules."""
 
-    def __init__(
-        self, folder: Path, meta: dict[str, Any], rows: list[dict[str, Any]], backend
-    ) -> None:
+    def __init__(self, folder: Path, meta: IndexMeta, rows: list[dict[str, Any]], backend) -> None:
         self.folder, self.meta, self.rows, self._backend = folder, meta, rows, backend
         self._ids = [r["row_id"] for r in rows]
         self.expect: dict[str, Any] | None = None  # the identity checked at load (and reload)
@@ -306,20 +303,20 @@ class Retriever:
         stamp = _stamp(folder)
         meta = read_meta(folder)
         if expect:
-            check_identity(expect, meta, folder)
+            check_identity(expect, meta.to_json(), folder)
         rows = list(read_jsonl(folder / "rows.jsonl"))
-        if len(rows) != meta["rows"]:
+        if len(rows) != meta.rows:
             raise DataError(
-                f"{folder}: rows.jsonl has {len(rows)} rows, meta.json says {meta['rows']}; rebuild with `radllama index DATA_DIR`"
+                f"{folder}: rows.jsonl has {len(rows)} rows, meta.json says {meta.rows}; rebuild with `radllama index DATA_DIR`"
             )
-        if meta["kind"] == "dense":
+        if meta.kind == "dense":
             import faiss
 
             from radllama.retrieval.encoder import encoder_sha256
 
             backend = faiss.read_index(str(folder / "vectors.faiss"))
-            encoder = Path(meta["encoder_path"])
-            if not encoder.is_dir() or encoder_sha256(encoder) != meta["encoder_sha256"]:
+            encoder = Path(meta.encoder_path or "")
+            if not encoder.is_dir() or encoder_sha256(encoder) != meta.encoder_sha256:
                 raise ConfigError(
                     f"the encoder the index at {folder} was built with ({encoder}) is missing or changed; rebuild with `radllama index DATA_DIR`"
                 )
@@ -365,7 +362,7 @@ class Retriever:
         data_dir = Path(data_dir)
         train = _train_file(data_dir)
         retriever = cls.load(data_dir)
-        if retriever.meta["train_sha256"] != file_sha256(train):
+        if retriever.meta.train_sha256 != file_sha256(train):
             raise ConfigError(
                 f"the index at {retriever.folder} was built from another train split than "
                 f"{train}; rebuild it with `radllama index {data_dir}`"
@@ -374,7 +371,7 @@ class Retriever:
 
     @property
     def identity(self) -> dict[str, Any]:
-        return identity_of(self.meta)
+        return identity_of(self.meta.to_json())
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -393,9 +390,9 @@ class Retriever:
             )
         if not queries:
             return []
-        exam_field = self.meta["exam_field"]
+        exam_field = self.meta.exam_field
         texts = [index_text(exam_of(q, exam_field), str(q.get("findings") or "")) for q in queries]
-        if self.meta["kind"] == "dense":
+        if self.meta.kind == "dense":
             matrix = self._vectors(queries, texts)
         else:
             matrix = texts
@@ -432,10 +429,8 @@ class Retriever:
             matrix[have] = self._backend.reconstruct_batch(ids)
         todo = [i for i, p in enumerate(known) if p is None]
         if todo:
-            encoder = Path(self.meta["encoder_path"])
-            matrix[todo] = encode(
-                [texts[i] for i in todo], encoder, self.meta.get("batch_size", 64)
-            )
+            encoder = Path(self.meta.encoder_path or "")
+            matrix[todo] = encode([texts[i] for i in todo], encoder, self.meta.batch_size or 64)
         return matrix
 
     def _positions(self) -> dict[str, int]:
@@ -445,7 +440,7 @@ class Retriever:
 
     def _top(self, matrix, pending: list[int], fetch: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids) of the `fetch` best rows for the pending queries: one matrix search."""
-        if self.meta["kind"] == "dense":
+        if self.meta.kind == "dense":
             return self._backend.search(matrix[pending], fetch)
         scores = np.stack(
             [self._backend.get_scores(_WORD.findall(matrix[i].lower())) for i in pending]
@@ -480,7 +475,7 @@ class Retriever:
 
 def _stamp(folder: Path) -> tuple | None:
     try:
-        info = (folder / "meta.json").stat()
+        info = (folder / IndexMeta.FILE_NAME).stat()
     except OSError:
         return None
     return (info.st_ino, info.st_mtime_ns, info.st_size)

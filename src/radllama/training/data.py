@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.core.artifacts import DataDir, iter_split_rows
+from radllama.core.artifacts import DataDir, TokenizedCacheMeta, iter_split_rows
 from radllama.core.errors import DataError
 from radllama.core.prompts import PromptStyle
-from radllama.core.provenance import file_sha256, json_sha256, write_json
+from radllama.core.provenance import file_sha256, json_sha256
 
 CACHE_FORMAT = "radllama-tokenized-v1"
 SPLITS = ("train", "eval")
@@ -133,7 +133,7 @@ def cache_key(
         identity = {k: v for k, v in (style.index or {}).items() if k != "path"}
         inputs["examples"] = {
             "k": style.num_examples, "max_words": style.example_max_words, "index": identity,
-            "index_rows": len(retriever), "additions": retriever.meta.get("additions", []),
+            "index_rows": len(retriever), "additions": retriever.meta.additions,
         }  # fmt: skip
     return json_sha256(inputs)[:24], inputs
 
@@ -163,13 +163,13 @@ def load_tokenized(
     key, inputs = cache_key(tokenizer, dataset, max_length, examples)
     entry = Path(cache_root) if cache_root else default_cache_root()
     entry = entry / key
-    hit = (entry / "meta.json").is_file()
+    hit = (entry / TokenizedCacheMeta.FILE_NAME).is_file()
     with PartialState().main_process_first():
-        if not (entry / "meta.json").is_file():
+        if not (entry / TokenizedCacheMeta.FILE_NAME).is_file():
             _build_entry(dataset, tokenizer, max_length, entry, inputs, num_proc, examples)
-    meta = json.loads((entry / "meta.json").read_text())
-    splits = {s: load_from_disk(str(entry / s)) for s in meta["splits"]}
-    return TokenizedData(splits["train"], splits.get("eval"), hit, entry, meta["stats"])
+    meta = TokenizedCacheMeta.read(entry / TokenizedCacheMeta.FILE_NAME)
+    splits = {s: load_from_disk(str(entry / s)) for s in meta.splits}
+    return TokenizedData(splits["train"], splits.get("eval"), hit, entry, meta.stats)
 
 
 def _build_entry(
@@ -189,7 +189,9 @@ def _build_entry(
             stats[split]["examples"] = shown
         tokenized.save_to_disk(str(tmp / split))
     shutil.rmtree(tmp / "_work", ignore_errors=True)
-    write_json(tmp / "meta.json", {"key_inputs": inputs, "splits": list(stats), "stats": stats})
+    TokenizedCacheMeta(key_inputs=inputs, splits=list(stats), stats=stats).write(
+        tmp / TokenizedCacheMeta.FILE_NAME
+    )
     entry.parent.mkdir(parents=True, exist_ok=True)
     try:
         tmp.rename(entry)

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from radllama.core.artifacts import RUN_FILE, DataDir, RunRecord
+from radllama.core.artifacts import RUN_FILE, DataDir, ResumeRecord, RunRecord
 from radllama.core.config import dump_config
 from radllama.core.errors import ConfigError, RadllamaError
 from radllama.core.prompts import PromptStyle
-from radllama.core.provenance import file_sha256, package_versions, utc_now, write_json
+from radllama.core.provenance import file_sha256, package_versions, utc_now
 from radllama.training import model as model_lib
 from radllama.training.arguments import CHECKPOINTS, build_sft_config, describe_arguments
 from radllama.training.callbacks import GracefulInterrupt, LossWatchdog
@@ -36,7 +36,6 @@ from radllama.training.hardware import (
 )
 from radllama.training.packing import dataset_packing_stats, training_dataset
 
-RESUME_FILE = "radllama_resume.json"
 logger = logging.getLogger("radllama.training")
 
 
@@ -207,9 +206,7 @@ def _retrieval(config: TrainConfig, plan: RunPlan):
     plan.prompt_style = style
     if retriever is None:
         return None
-    if retriever.meta["train_sha256"] != file_sha256(
-        plan.dataset.listed_splits(["train"])["train"]
-    ):
+    if retriever.meta.train_sha256 != file_sha256(plan.dataset.listed_splits(["train"])["train"]):
         raise ConfigError(
             f"the index at {retriever.folder} was built for another dataset than "
             f"{plan.dataset.path}; run `radllama index {plan.dataset.path}` or fix `index:`"
@@ -297,26 +294,22 @@ def _prepare_run_dir(plan: RunPlan, data_key: str) -> str | None:
     config, run_dir = plan.config, plan.run_dir
     checkpoints = run_dir / CHECKPOINTS
     last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    order = {
-        "method": config.method, "seed": config.seed, "data_cache_key": data_key,
-        "max_length": config.max_length, "packing": config.packing,
-        "per_device_train_batch_size": config.per_device_train_batch_size,
-        "gradient_accumulation_steps": config.gradient_accumulation_steps,
-        "world_size": plan.hw.world_size,
-    }  # fmt: skip
+    order = ResumeRecord(
+        method=config.method, seed=config.seed, data_cache_key=data_key,
+        max_length=config.max_length, packing=config.packing,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        world_size=plan.hw.world_size,
+    )  # fmt: skip
     if config.resume:
         if last is None:
             raise ConfigError(f"--resume: no checkpoint in {checkpoints}; run without --resume")
-        saved = (
-            json.loads((checkpoints / RESUME_FILE).read_text())
-            if (checkpoints / RESUME_FILE).is_file()
-            else order
-        )
-        changed = [k for k in order if saved.get(k) != order[k]]
+        saved = ResumeRecord.read_optional(checkpoints) or order
+        changed = order.changed(saved)
         if changed:
             raise ConfigError(
                 f"--resume: {', '.join(changed)} differ from the interrupted run "
-                f"({', '.join(f'{k}={saved.get(k)}' for k in changed)}); restore them to resume"
+                f"({', '.join(f'{k}={getattr(saved, k)}' for k in changed)}); restore them to resume"
             )
         logger.info("resuming from %s", last)
         return last
@@ -329,7 +322,7 @@ def _prepare_run_dir(plan: RunPlan, data_key: str) -> str | None:
         raise ConfigError(f"{run_dir} already holds a finished run; choose a new --out")
     if PartialState().is_main_process:
         checkpoints.mkdir(parents=True, exist_ok=True)
-        write_json(checkpoints / RESUME_FILE, order)
+        order.write(checkpoints)
     return None
 
 
