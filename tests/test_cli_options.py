@@ -120,3 +120,56 @@ def test_a_choice_outside_the_literal_is_one_line(run_cli, tmp_path: Path):
     code, _, err = run_cli("index", str(tmp_path), "--kind", "faiss")
     assert code == 2
     assert err.count("\n") == 1 and "kind" in err and "dense" in err
+
+
+def test_evaluate_and_impress_take_their_options_from_configs():
+    """evaluate: EvaluateConfig + BertScoreConfig (--bertscore-*) + JudgeConfig (--judge-*);
+    impress: the ServeConfig fields that shape one answer (decode, index, num_examples)."""
+    from radllama.core.options import CONFIG_LAYERS_ATTRIBUTE
+
+    commands = {name: callback for name, callback, *_ in _config_commands()}
+    assert {"evaluate", "impress"} <= set(commands)
+    click_command = get_command(app).commands["evaluate"]  # type: ignore[attr-defined]
+    params = {param.name: param for param in click_command.params}
+    layers = getattr(commands["evaluate"], CONFIG_LAYERS_ATTRIBUTE)
+    assert {layer[0].__name__ for layer in layers} == {"BertScoreConfig", "JudgeConfig"}
+    for config_cls, fields, _, prefix in layers:
+        for field_name in fields:
+            param = params[f"{prefix}_{field_name}"]
+            assert param.default is None, f"evaluate --{prefix}-{field_name} restates a default"
+            field = config_cls.model_fields[field_name]
+            assert (field.description or "").strip() in param.help
+    # the flags evaluate always had keep their names
+    for name, flag in (("judge_base_url", "--judge-base-url"), ("judge_allow_remote",
+                       "--allow-remote"), ("judge_max_failure_rate", "--max-failure-rate"),
+                       ("bertscore_layer", "--bertscore-layer"), ("use_stemmer", "--stemmer"),
+                       ("bootstrap_resamples", "--bootstrap")):  # fmt: skip
+        assert flag in params[name].opts[0], (name, params[name].opts)
+    impress = {p.name for p in get_command(app).commands["impress"].params}  # type: ignore[attr-defined]
+    assert {"decode", "index", "num_examples"} <= impress and "port" not in impress
+
+
+def test_a_second_config_of_one_command_gets_prefixed_options(run_cli):
+    class Outer(StrictModel):
+        seed: int = Field(0, description="Outer seed.")
+
+    class Inner(StrictModel):
+        seed: int = Field(1, description="Inner seed.")
+        name: str = Field("x", description="Inner name.")
+
+    probe = typer.Typer()
+    seen: list[tuple[dict, dict]] = []
+
+    @probe.command()
+    @config_options(Outer)
+    @config_options(Inner, prefix="inner", into="inner_options", rename={"name": "--name"})
+    def run(options: dict[str, Any], inner_options: dict[str, Any]) -> None:
+        seen.append((options, inner_options))
+
+    result = CliRunner().invoke(probe, ["--seed", "3", "--inner-seed", "4", "--name", "y"])
+    assert result.exit_code == 0, result.output
+    assert seen == [({"seed": 3}, {"seed": 4, "name": "y"})]
+    with pytest.raises(TypeError, match="restate Inner fields"):
+
+        @config_options(Inner, prefix="inner", into="inner_options")
+        def clash(inner_seed: int, inner_options: dict[str, Any]) -> None: ...

@@ -50,6 +50,16 @@ def redacted(text: str) -> str:
         ("UNIT NO: 44 17 90 23", "UNIT NO: [ID]"),
         ("MBI: 3TW8-KA4-XJ29", "MBI: [ID]"),
         ("VIN 4T1BF1FK5CU123456 on file", "VIN [ID] on file"),
+        # a signature line "name / date"; the site acronym that ends a header line after an ID
+        (
+            "No change.\n\nOskar Brandt / March 3, 2020 10:15",
+            "No change.\n\n[NAME] / [DATE] [TIME]",
+        ),
+        (
+            "CT HEAD WO, 03/03/20, Acc A1234567, UHP\nPatient:",
+            "CT HEAD WO, [DATE], Acc [ID], [HOSPITAL]\nPatient:",
+        ),
+        ("XR WRIST, 03/03/20, Acc A1234567, CT\n", "XR WRIST, [DATE], Acc [ID], CT\n"),
         # hospital acronyms where a facility is expected
         ("Transferred from LKVH after a fall.", "Transferred from [HOSPITAL] after a fall."),
         (

@@ -191,3 +191,27 @@ def test_a_broken_plugin_is_one_line_naming_it(tmp_path, monkeypatch):
     _install_plugin(tmp_path, monkeypatch, "radllama.test_broken", "toy_broken", "1 / 0\n")
     with pytest.raises(ConfigError, match="shape plugin 'toy_broken' .* ZeroDivisionError"):
         shapes.lookup("anything")
+
+
+def test_each_builtin_metric_is_registered_by_its_own_module_in_a_fixed_order():
+    """The judge's module imported first still leaves the registry in its order, and the
+    runner registers nothing (it only runs what the metric modules registered)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import radllama.evaluate.judge, radllama.evaluate.clinical\n"
+        "from radllama.evaluate.metrics import METRICS\n"
+        "print(','.join(METRICS.load_builtins()))\n"
+        "print(','.join(m.score.__module__.rsplit('.', 1)[1] for m in METRICS.values()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[0] == "rougeL,bertscore,clinical,hallucination,judge"
+    assert out[1] == "lexical,semantic,clinical,hallucination,judge"
+    from pathlib import Path
+
+    import radllama.evaluate.runner as runner
+
+    assert "register_metric(" not in Path(runner.__file__).read_text()

@@ -21,6 +21,7 @@ from radllama.core.options import config_options
 from radllama.data.prepare import PrepareConfig
 from radllama.deid.config import DeidConfig
 from radllama.demo import DemoConfig
+from radllama.evaluate.config import BertScoreConfig, EvaluateConfig, JudgeConfig
 from radllama.generation.baselines import BaselinesConfig
 from radllama.generation.generate import GenerateConfig
 from radllama.model.base import BaseConfig
@@ -197,7 +198,7 @@ def deid_train(
         line += (
             f"; held out ({held['records']} records): recall rules {held['rules']['recall']} -> "
             f"rules+ner {held['rules+ner']['recall']}, kept {held['rules']['keep_rate']} -> "
-            f"{held['rules+ner']['keep_rate']}"
+            f"{held['rules+ner']['keep_rate']} at threshold {held['threshold']}"
         )
     typer.echo(f"{line} -> {settings.out}")
 
@@ -417,62 +418,35 @@ def report(
 
 
 @app.command()
+@config_options(
+    EvaluateConfig, rename={"use_stemmer": "--stemmer", "bootstrap_resamples": "--bootstrap"}
+)
+@config_options(BertScoreConfig, prefix="bertscore", into="bertscore_options")
+@config_options(
+    JudgeConfig,
+    prefix="judge",
+    into="judge_options",
+    rename={"allow_remote": "--allow-remote", "max_failure_rate": "--max-failure-rate"},
+)
 def evaluate(
     preds: Annotated[Path, typer.Argument(help="PREDS.jsonl written by `radllama generate`")],
     out: Annotated[Path, typer.Option("--out", help="Where to write SCORES.json")],
-    metrics: Annotated[
-        str,
-        typer.Option(
-            help="Comma-separated registered metrics: rougeL,bertscore,clinical,hallucination,judge"
-        ),
-    ] = "rougeL,bertscore,clinical",
-    system: Annotated[str | None, typer.Option(help="System name (default: from rows)")] = None,
+    options: dict[str, Any],
+    bertscore_options: dict[str, Any],
+    judge_options: dict[str, Any],
     config: Annotated[Path | None, typer.Option(help="EvaluateConfig YAML")] = None,
-    bertscore_model: Annotated[
-        Path | None, typer.Option(help="Local encoder dir (default: packaged MiniLM)")
-    ] = None,
-    bertscore_layer: Annotated[int | None, typer.Option(help="Encoder layer")] = None,
-    stemmer: Annotated[
-        bool | None, typer.Option("--stemmer/--no-stemmer", help="ROUGE-L stemming")
-    ] = None,
-    bootstrap: Annotated[int | None, typer.Option(help="Bootstrap resamples")] = None,
-    judge_base_url: Annotated[str | None, typer.Option(help="Judge endpoint (/v1)")] = None,
-    judge_model: Annotated[str | None, typer.Option(help="Judge model name")] = None,
-    judge_api_key_env: Annotated[
-        str | None, typer.Option(help="Env variable with the judge API key")
-    ] = None,
-    allow_remote: Annotated[
-        bool, typer.Option(help="Allow a non-loopback judge for non-de-identified text")
-    ] = False,
     manifest: Annotated[
         Path | None, typer.Option(help="DATA_DIR or its manifest.json (judge PHI guard)")
-    ] = None,
-    judge_max_retries: Annotated[
-        int | None, typer.Option(help="Judge retries per row (timeouts, 429, 5xx)")
-    ] = None,
-    max_failure_rate: Annotated[
-        float | None, typer.Option(help="Exit 3 when more judge rows fail (all: always)")
     ] = None,
 ) -> None:
     """Score predictions: ROUGE-L, BERTScore, clinical agreement, hallucination flags, judge."""
     from radllama.core.config import load_config, validate_config
-    from radllama.evaluate.runner import EvaluateConfig, evaluate_predictions, format_table
-    from radllama.evaluate.semantic import BertScoreConfig
+    from radllama.evaluate.runner import evaluate_predictions, format_table
 
-    overrides = {
-        "metrics": [m.strip() for m in metrics.split(",") if m.strip()],
-        "system": system,
-        "use_stemmer": stemmer,
-        "bootstrap_resamples": bootstrap,
-    }
-    cfg = load_config(EvaluateConfig, config, overrides)
-    bert = {"model": bertscore_model, "layer": bertscore_layer}
-    bert = {**cfg.bertscore.model_dump(), **{k: v for k, v in bert.items() if v is not None}}
+    cfg = load_config(EvaluateConfig, config, options)
+    bert = {**cfg.bertscore.model_dump(), **bertscore_options}
     cfg.bertscore = validate_config(BertScoreConfig, bert, source="bertscore options")
-    judge_cfg, manifest_data = _judge_options(
-        "judge" in cfg.metrics, judge_base_url, judge_model, judge_api_key_env, allow_remote,
-        manifest, {"max_retries": judge_max_retries, "max_failure_rate": max_failure_rate},
-    )  # fmt: skip
+    judge_cfg, manifest_data = _judge_options("judge" in cfg.metrics, judge_options, manifest)
     scores = evaluate_predictions(preds, cfg, judge_cfg, manifest_data, out, progress=True)
     typer.echo(format_table(scores))
     typer.echo(f"wrote {out}")
@@ -481,13 +455,7 @@ def evaluate(
 
 
 def _judge_options(
-    wanted: bool,
-    base_url: str | None,
-    model: str | None,
-    api_key_env: str | None,
-    allow_remote: bool,
-    manifest: Path | None,
-    extra: dict | None = None,
+    wanted: bool, options: dict[str, Any], manifest: Path | None
 ) -> tuple[object | None, object | None]:
     """JudgeConfig + DataManifest for `evaluate` (None, None when the judge is not asked for)."""
     if not wanted:
@@ -495,16 +463,11 @@ def _judge_options(
     from radllama.core.artifacts import DataManifest
     from radllama.core.config import validate_config
     from radllama.core.errors import ConfigError
-    from radllama.evaluate.judge import JudgeConfig
 
-    if not base_url or not model:
+    if not options.get("base_url") or not options.get("model"):
         raise ConfigError("--metrics judge needs --judge-base-url and --judge-model")
-    fields = {"base_url": base_url, "model": model, "allow_remote": allow_remote}
-    if api_key_env:
-        fields["api_key_env"] = api_key_env
-    fields.update({key: value for key, value in (extra or {}).items() if value is not None})
     manifest_data = DataManifest.read(manifest) if manifest is not None else None
-    return validate_config(JudgeConfig, fields, source="judge options"), manifest_data
+    return validate_config(JudgeConfig, options, source="judge options"), manifest_data
 
 
 # ---- end section: generate / evaluate / report / baselines -------------------------------
@@ -528,12 +491,14 @@ def serve(
 
 
 @app.command()
+@config_options(ServeConfig, only=("decode", "index", "num_examples"))  # as `serve` answers
 def impress(
     model: Annotated[
         Path,
         typer.Option(help="RUN_DIR from `radllama train`, a local HF model dir or a .gguf file."),
     ],
     exam: Annotated[str, typer.Option(help="Exam code or description, e.g. 'CT HEAD W/O'.")],
+    options: dict[str, Any],
     findings: Annotated[
         str | None, typer.Option(help="FINDINGS text; omit or '-' to read stdin.")
     ] = None,
@@ -541,16 +506,6 @@ def impress(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the /v1/impressions object.")
     ] = False,
-    index: Annotated[
-        Path | None, typer.Option(help="Retrieval index DATA_DIR (default: the run's).")
-    ] = None,
-    num_examples: Annotated[
-        int | None, typer.Option(help="k retrieved examples per prompt (default: the run's).")
-    ] = None,
-    decode: Annotated[
-        str,
-        typer.Option(help="greedy | candidates (as `serve --decode`; candidates need an index)."),
-    ] = "greedy",
 ) -> None:
     """Write the IMPRESSION for one report's exam + FINDINGS (same answer as the server)."""
     import json
@@ -558,7 +513,7 @@ def impress(
     from radllama.core.config import validate_config
     from radllama.generation.inference import ImpressionModel
     from radllama.serving.engine import check_candidate_index
-    from radllama.serving.server import ServeConfig, check_impression_request
+    from radllama.serving.server import check_impression_request
     from radllama.serving.server import impress as impress_one
 
     if findings in (None, "-"):
@@ -574,10 +529,12 @@ def impress(
             )
     if any("\ud800" <= char <= "\udfff" for char in findings):  # e.g. undecodable argv bytes
         fail("the findings are not valid UTF-8 (a lone surrogate); pass UTF-8 text")
-    serve_config = validate_config(ServeConfig, {"decode": decode, "index": index}, "options")
+    serve_config = validate_config(ServeConfig, options, "options")
     check_impression_request(findings, max_tokens, serve_config)  # before the slow model load
     check_candidate_index(model, serve_config)
-    loaded = ImpressionModel.load(model, index=index, num_examples=num_examples)
+    loaded = ImpressionModel.load(
+        model, index=serve_config.index, num_examples=serve_config.num_examples
+    )
     result = impress_one(loaded, exam, findings, max_tokens, serve_config)
     typer.echo(json.dumps(result, ensure_ascii=False) if json_output else result["impression"])
 

@@ -35,6 +35,7 @@ from pydantic_core import PydanticUndefined
 
 SCALARS: tuple[type, ...] = (str, int, float, bool, Path)
 CONFIG_ATTRIBUTE = "__radllama_config__"
+CONFIG_LAYERS_ATTRIBUTE = "__radllama_config_layers__"  # prefixed Configs of one command
 
 
 def _strip_optional(annotation: Any) -> Any:
@@ -102,28 +103,46 @@ def config_options(
     config_cls: type[BaseModel],
     *,
     exclude: Iterable[str] = (),
+    only: Iterable[str] | None = None,
     rename: Mapping[str, str] | None = None,
+    prefix: str = "",
+    into: str = "options",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: add one option per CLI-expressible field of `config_cls` (see module doc).
 
-    `exclude`: fields the command sets itself (e.g. from an argument) or keeps YAML-only.
-    `rename`: field -> option name where the command line has a shorter one (`--out`).
+    `exclude`: fields the command sets itself (e.g. from an argument) or keeps YAML-only;
+    `only`: these fields and no others. `rename`: field -> option name where the command line
+    has a shorter one (`--out`). `prefix`: options of a second Config of the same command are
+    `--{prefix}-{field}` (parameters `{prefix}_{field}`), so decorators stack without clashing,
+    each handing its values to the command as the keyword `into`::
+
+        @config_options(EvaluateConfig)                        # --metrics -> options
+        @config_options(JudgeConfig, prefix="judge", into="judge_options")  # --judge-model
+        def evaluate(options: dict[str, Any], judge_options: dict[str, Any]) -> None: ...
     """
     excluded = set(exclude)
+    if only is not None:
+        excluded |= set(config_cls.model_fields) - set(only)
     renames = dict(rename or {})
-    unknown = (excluded | set(renames)) - set(config_cls.model_fields)
+    unknown = (excluded | set(renames) | set(only or ())) - set(config_cls.model_fields)
     if unknown:
         raise TypeError(f"{config_cls.__name__} has no fields {sorted(unknown)}")
+
+    def parameter_name(field_name: str) -> str:
+        return f"{prefix}_{field_name}" if prefix else field_name
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(func)
         hints = typing.get_type_hints(func, include_extras=True)
+        if into not in signature.parameters:
+            raise TypeError(f"{func.__name__} takes no `{into}` parameter for its options")
         own = [
             parameter.replace(annotation=hints.get(parameter.name, parameter.annotation))
             for parameter in signature.parameters.values()
-            if parameter.name != "options"
+            if parameter.name != into
         ]
-        restated = {p.name for p in own} & (set(config_cls.model_fields) - excluded)
+        fields = set(config_cls.model_fields) - excluded
+        restated = {p.name for p in own} & {parameter_name(name) for name in fields}
         if restated:
             raise TypeError(
                 f"{func.__name__}: parameters {sorted(restated)} restate {config_cls.__name__} "
@@ -131,6 +150,7 @@ def config_options(
             )
         generated: list[inspect.Parameter] = []
         lists: set[str] = set()
+        field_of: dict[str, str] = {}  # parameter name -> field name
         for name, field in config_cls.model_fields.items():
             if name in excluded or (mapped := cli_type(field.annotation)) is None:
                 continue
@@ -138,32 +158,38 @@ def config_options(
             if get_origin(kind) is list:
                 lists.add(name)
             option = typer.Option(
-                *_option_names(name, kind, renames.get(name)), help=option_help(field, extra)
+                *_option_names(parameter_name(name), kind, renames.get(name)),
+                help=option_help(field, extra),
             )
+            field_of[parameter_name(name)] = name
             generated.append(
                 inspect.Parameter(
-                    name,
+                    parameter_name(name),
                     inspect.Parameter.KEYWORD_ONLY,
                     default=None,
                     annotation=Annotated[kind | None, option],
                 )
             )
-        names = {parameter.name for parameter in generated}
 
         @functools.wraps(func)
         def command(**kwargs: Any) -> Any:
-            given = {name: kwargs.pop(name) for name in names}
+            given = {field_of[name]: kwargs.pop(name) for name in field_of}
             options = {
                 name: _split_commas(value) if name in lists else value
                 for name, value in given.items()
                 if value is not None
             }
-            return func(**kwargs, options=options)
+            return func(**kwargs, **{into: options})
 
         parameters = own + generated
         command.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in parameters}
-        setattr(command, CONFIG_ATTRIBUTE, (config_cls, frozenset(names), dict(renames)))
+        layer = (config_cls, frozenset(field_of.values()), dict(renames), prefix)
+        if prefix:  # the command's own Config is the unprefixed one
+            layers = getattr(func, CONFIG_LAYERS_ATTRIBUTE, ())
+            setattr(command, CONFIG_LAYERS_ATTRIBUTE, (*layers, layer))
+        else:
+            setattr(command, CONFIG_ATTRIBUTE, layer[:3])
         return command
 
     return decorate

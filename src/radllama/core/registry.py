@@ -24,7 +24,8 @@ radllama.core.errors.ConfigError: unknown shape 'circle'; registered shapes are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TypeVar
 
@@ -42,11 +43,16 @@ class Registry(dict[str, T]):
         *,
         group: str | None,
         check: Callable[[str, T], T] | None = None,
+        builtins: Iterable[str] = (),
     ) -> None:
         super().__init__()
         self.kind = kind  # what an item is, in words: "metric", "backend", ...
         self.group = group  # entry-point group of plugins (None: built-ins only)
         self.check = check  # validates (and may normalise) an item when it is registered
+        # Modules whose import registers the built-in items (each registers its own), imported
+        # on first use so that a light module (a Config) can name the registry cheaply.
+        self.builtins = tuple(builtins)
+        self._builtins_loaded = not self.builtins
         self._plugins_loaded = group is None
 
     def register(self, name: str, item: T) -> T:
@@ -67,8 +73,18 @@ class Registry(dict[str, T]):
 
         return decorate
 
+    def load_builtins(self) -> Registry[T]:
+        """Import the built-in modules once (each registers its own items)."""
+        if not self._builtins_loaded:
+            self._builtins_loaded = True
+            for module in self.builtins:
+                import_module(module)
+        return self
+
     def load_plugins(self) -> Registry[T]:
-        """Import every installed `group` entry point once (each registers its items)."""
+        """The built-ins, then every installed `group` entry point, once (each registers its
+        items)."""
+        self.load_builtins()
         if not self._plugins_loaded:
             self._plugins_loaded = True
             for point in entry_points(group=self.group or ""):

@@ -39,7 +39,11 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
+
+from tqdm.auto import tqdm
+
+from radllama.evaluate.metrics import Column, Metric, ScoringContext, register_metric
 
 Polarity = Literal["present", "absent", "uncertain"]
 PRESENT: Polarity = "present"
@@ -506,3 +510,35 @@ def clinical_agreement(prediction: str, reference: str) -> dict[str, float]:
     recall = overlap / len(ref) if ref else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1}
+
+
+# ---- the metric this module registers (radllama.evaluate.metrics) ----
+
+CLINICAL_MATCHING = (
+    "sets of (observation, polarity) pairs; precision=|pred&ref|/|pred|, recall=|pred&ref|/|ref|;"
+    " both normal (no present/uncertain finding) -> 1.0; empty prediction -> 0.0"
+)
+HALLUCINATION_COLUMN = Column("hallucination_rate", "Hallucination rate", higher_is_better=False)
+
+
+def _score_clinical(ctx: ScoringContext) -> None:
+    """Clinical P/R/F1 per row (hallucination comes from the same extractor: see below)."""
+    rows = tqdm(ctx.rows, desc="clinical", disable=not ctx.progress or None)
+    for row, sample in zip(rows, ctx.per_sample, strict=True):
+        for key, value in clinical_agreement(row["prediction"], row["reference"]).items():
+            sample[f"clinical_{key}"] = value
+    from radllama.evaluate.hallucination import _score_hallucination
+
+    _score_hallucination(ctx)
+
+
+def _clinical_record(config: Any, judge_config: Any) -> dict[str, Any]:
+    return {"vocabulary_version": VOCABULARY_VERSION, "matching": CLINICAL_MATCHING}
+
+
+register_metric(Metric(
+    name="clinical", score=_score_clinical, describe=_clinical_record,
+    columns=(Column("clinical_precision", "Clinical P"), Column("clinical_recall", "Clinical R"),
+             Column("clinical_f1", "Clinical F1"), HALLUCINATION_COLUMN),
+    order=30,
+))  # fmt: skip

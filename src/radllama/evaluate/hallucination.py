@@ -18,10 +18,13 @@ from typing import Any
 
 from radllama.evaluate.clinical import (
     ABSENT,
+    HALLUCINATION_COLUMN,
+    _clinical_record,
     extract_findings,
     extract_sentence_findings,
     split_sentences,
 )
+from radllama.evaluate.metrics import Metric, ScoringContext, register_metric
 
 # impression observation -> findings observations from which it may be concluded
 SUPPORTED_BY: dict[str, frozenset[str]] = {
@@ -100,3 +103,32 @@ def hallucination_flags(findings: str, prediction: str) -> list[dict[str, Any]]:
                 }
             )
     return flags
+
+
+# ---- the metric this module registers (radllama.evaluate.metrics) ----
+
+
+def _score_hallucination(ctx: ScoringContext) -> None:
+    """Flags per row; hallucination_rate is 1.0 for a flagged prediction, so its mean is the
+    share of flagged predictions. Rows without findings are left out (and counted)."""
+    missing_findings = 0
+    for row, sample in zip(ctx.rows, ctx.per_sample, strict=True):
+        findings = row.get("findings")
+        if not isinstance(findings, str) or not findings.strip():
+            missing_findings += 1
+            sample["hallucination_rate"] = None
+            sample["hallucination_flags"] = []
+            continue
+        flags = hallucination_flags(findings, row["prediction"])
+        sample["hallucination_flags"] = flags
+        sample["hallucination_rate"] = 1.0 if flags else 0.0
+    if missing_findings:
+        ctx.warnings.append(
+            f"{missing_findings} rows have no findings; hallucination_rate is over the other rows"
+        )
+
+
+register_metric(Metric(
+    name="hallucination", score=_score_hallucination, columns=(HALLUCINATION_COLUMN,),
+    describe=_clinical_record, record_key="clinical", order=40,
+))  # fmt: skip

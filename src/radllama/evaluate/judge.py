@@ -33,17 +33,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import openai
-from pydantic import Field, field_validator
 from tqdm.auto import tqdm
 
 from radllama.core.artifacts import DataManifest
-from radllama.core.config import StrictModel
-from radllama.core.errors import ConfigError
+from radllama.core.errors import ConfigError, DataError, check_failure_rate
 from radllama.core.guard import check_phi_guard, is_loopback_url
 from radllama.core.provenance import json_sha256, utc_now, write_json
+from radllama.evaluate.config import JudgeConfig  # noqa: F401  (re-exported; defined with the other Configs)
+from radllama.evaluate.metrics import Column, Metric, ScoringContext, register_metric
 
 PROMPT_VERSION = "radllama-judge-v1"
 
@@ -89,63 +88,6 @@ Return the JSON object now."""
 
 # Injected so tests can record the delays asked for without sleeping or timing anything.
 _sleep: Callable[[float], None] = time.sleep
-
-
-class JudgeConfig(StrictModel):
-    """Where and how to ask the judge model."""
-
-    base_url: str = Field(
-        description="OpenAI-compatible endpoint including /v1, e.g. http://127.0.0.1:8000/v1"
-    )
-    model: str = Field(description="Judge model name as the endpoint knows it, e.g. gpt-4o")
-    api_key_env: str = Field(
-        "OPENAI_API_KEY",
-        description="Environment variable holding the API key (optional for loopback endpoints)",
-    )
-    allow_remote: bool = Field(
-        False,
-        description="Send report text to a non-loopback endpoint even if the dataset manifest "
-        "does not say it was de-identified (--allow-remote)",
-    )
-    concurrency: int = Field(4, ge=1, description="Requests in flight at most")
-    max_retries: int = Field(
-        4, ge=0, description="Retries per row after the first attempt (timeouts, 429, 5xx)"
-    )
-    timeout_s: float = Field(60, gt=0, description="Per-request timeout in seconds")
-    initial_backoff_s: float = Field(
-        1.0, ge=0, description="First retry delay; doubles each retry, with jitter"
-    )
-    max_backoff_s: float = Field(30.0, ge=0, description="Cap on one retry delay in seconds")
-    max_consecutive_failures: int = Field(
-        10,
-        ge=0,
-        description="After this many rows fail in a row, mark the rest failed without asking "
-        "(endpoint down); 0 disables",
-    )
-    cache_dir: Path | None = Field(
-        None, description="Directory of cached judge answers (one JSON file per prompt); None = off"
-    )
-    max_failure_rate: float = Field(
-        0.5,
-        ge=0.0,
-        le=1.0,
-        description="`radllama evaluate` exits 3 when more than this share of rows fail (all "
-        "failing always does); a smaller share is a warning",
-    )
-    temperature: float = Field(0.0, ge=0, description="Sampling temperature of the judge")
-    max_tokens: int = Field(512, ge=16, description="Most tokens the judge may answer")
-    json_mode: bool = Field(
-        True,
-        description="Ask for response_format=json_object; switched off for the rest of the run "
-        "when the server rejects it",
-    )
-
-    @field_validator("base_url")
-    @classmethod
-    def _has_http_scheme(cls, url: str) -> str:
-        if urlparse(url).scheme not in ("http", "https") or not urlparse(url).hostname:
-            raise ValueError(f"'{url}' is not an http(s) URL; use e.g. http://127.0.0.1:8000/v1")
-        return url
 
 
 class JudgeRequestError(Exception):
@@ -526,3 +468,31 @@ def judge_predictions(
         else:
             per_sample.append(_sample(row, *answers[key]))
     return {"per_sample": per_sample, "summary": summarize(per_sample, config, asker.json_mode)}
+
+
+# ---- the metric this module registers (radllama.evaluate.metrics) ----
+
+
+def _score_judge(ctx: ScoringContext) -> dict[str, Any]:
+    """Call the LLM judge (radllama.evaluate.judge) and merge its answers into per_sample."""
+    if ctx.judge_config is None:
+        raise DataError("the judge metric needs --judge-base-url and --judge-model")
+    result = judge_predictions(ctx.rows, ctx.judge_config, ctx.manifest)
+    for sample, answer in zip(ctx.per_sample, result["per_sample"], strict=True):
+        sample["judge_score"] = answer.get("score")
+        sample["judge_explanation"] = answer.get("explanation")
+        sample["judge_error"] = answer.get("error")
+    summary = result.get("summary", {})
+    config = ctx.judge_config  # an endpoint that is down must not pass as a score
+    summary["warning"] = check_failure_rate(
+        summary.get("n_failed", 0), summary.get("n", 0), config.max_failure_rate, "judge",
+        summary.get("first_error"), f"check the judge endpoint {config.base_url} and rerun",
+    )  # fmt: skip
+    return summary
+
+
+register_metric(Metric(
+    name="judge", score=_score_judge, columns=(Column("judge_score", "Judge score (0-10)", 2),),
+    describe=lambda _, judge_config: judge_config.model_dump(mode="json") if judge_config else None,
+    order=90,
+))  # fmt: skip

@@ -13,6 +13,7 @@ from functools import lru_cache
 from rouge_score import rouge_scorer
 
 from radllama.core.errors import DataError
+from radllama.evaluate.metrics import Column, Metric, ScoringContext, register_metric
 
 
 @lru_cache(maxsize=2)
@@ -39,3 +40,22 @@ def rouge_l(
         float(scorer.score(ref, pred)["rougeL"].fmeasure)
         for pred, ref in zip(predictions, references, strict=True)
     ]
+
+
+# ---- the metric this module registers (radllama.evaluate.metrics) ----
+
+
+def _score_rouge(ctx: ScoringContext) -> None:
+    predictions = [row["prediction"] for row in ctx.rows]
+    references = [row["reference"] for row in ctx.rows]
+    values = rouge_l(predictions, references, ctx.config.use_stemmer)
+    for sample, value in zip(ctx.per_sample, values, strict=True):
+        sample["rougeL"] = value
+
+
+register_metric(Metric(
+    name="rougeL", score=_score_rouge, columns=(Column("rougeL", "ROUGE-L"),), record_key="rouge",
+    describe=lambda config, _: {"variant": "rougeL", "use_stemmer": config.use_stemmer,
+                                "score": "F-measure per sample, mean over samples"},
+    order=10,
+))  # fmt: skip

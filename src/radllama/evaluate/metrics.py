@@ -62,14 +62,28 @@ class Metric:
     describe: Callable[[Any, Any], Any] | None = None  # (config, judge_config) -> config record
     record_key: str | None = None  # key of that record in SCORES.json "config" (default: name)
     help: str = ""
+    order: int = 100  # registry (and report column) order; built-ins 10-90, the judge last
 
 
-METRICS: Registry[Metric] = Registry("metric", group="radllama.metrics")
+# Each built-in metric is registered by its own module, imported on first use.
+METRICS: Registry[Metric] = Registry(
+    "metric",
+    group="radllama.metrics",
+    builtins=[
+        f"radllama.evaluate.{module}"
+        for module in ("lexical", "semantic", "clinical", "hallucination", "judge")
+    ],
+)
 
 
 def register_metric(metric: Metric) -> Metric:
-    """Add (or replace) a metric; returns it."""
-    return METRICS.register(metric.name, metric)
+    """Add (or replace) a metric; returns it. The registry stays in `order` (ties: in
+    registration order), whichever module was imported first."""
+    METRICS.register(metric.name, metric)
+    ordered = sorted(METRICS.items(), key=lambda item: item[1].order)
+    METRICS.clear()
+    METRICS.update(ordered)
+    return metric
 
 
 def get_metric(name: str) -> Metric:
@@ -79,7 +93,7 @@ def get_metric(name: str) -> Metric:
 
 def column_info(key: str) -> Column:
     """The column of a metric key across the registry (the key itself when unknown)."""
-    for metric in METRICS.values():
+    for metric in METRICS.load_builtins().values():
         for column in metric.columns:
             if column.key == key:
                 return column
@@ -88,6 +102,6 @@ def column_info(key: str) -> Column:
 
 def column_order(keys: list[str]) -> list[str]:
     """`keys` in registry order, unregistered keys after them in the given order."""
-    registered = [c.key for m in METRICS.values() for c in m.columns]
+    registered = [c.key for m in METRICS.load_builtins().values() for c in m.columns]
     rank = {key: i for i, key in enumerate(dict.fromkeys(registered))}
     return sorted(dict.fromkeys(keys), key=lambda k: (rank.get(k, len(rank)), keys.index(k)))

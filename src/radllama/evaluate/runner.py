@@ -47,24 +47,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
-from tqdm.auto import tqdm
-
 from radllama.core.artifacts import DataManifest, PredictionRow, Scores
-from radllama.core.config import StrictModel
-from radllama.core.errors import DataError, RadllamaError, check_failure_rate
+from radllama.core.errors import DataError, RadllamaError
 from radllama.core.provenance import TRACKED_PACKAGES, file_sha256, package_versions
 from radllama.evaluate import clinical
-from radllama.evaluate.hallucination import hallucination_flags
-from radllama.evaluate.lexical import rouge_l
+from radllama.evaluate.config import EvaluateConfig  # noqa: F401  (re-exported; defined with the other Configs)
 from radllama.evaluate.metrics import (
     METRICS,
     Column,
-    Metric,
     ScoringContext,
-    register_metric,
 )
-from radllama.evaluate.semantic import BertScoreConfig, bertscore, encoder_info
 from radllama.evaluate.stats import bootstrap_ci, breakdown
 
 REQUIRED_FIELDS = ("report_id", "prediction", "reference")
@@ -74,56 +66,6 @@ BREAKDOWN_KEYS = {
     "normal_vs_abnormal": "study",
     "filters": "filters",  # "pass", or the training filter a benchmark row fails
 }
-CLINICAL_MATCHING = (
-    "sets of (observation, polarity) pairs; precision=|pred&ref|/|pred|, recall=|pred&ref|/|ref|;"
-    " both normal (no present/uncertain finding) -> 1.0; empty prediction -> 0.0"
-)
-
-
-class EvaluateConfig(StrictModel):
-    """What `radllama evaluate` computes and how."""
-
-    metrics: list[str] = Field(
-        default_factory=lambda: ["rougeL", "bertscore", "clinical"],
-        min_length=1,
-        description="Registered metrics (radllama.evaluate.metrics): rougeL, bertscore, "
-        "clinical (incl. hallucination), hallucination, judge, and any registered later",
-    )
-    system: str | None = Field(
-        None, description="System name; also keeps only its rows when PREDS mixes systems"
-    )
-    use_stemmer: bool = Field(False, description="Porter stemming in ROUGE-L (off, as Open-i)")
-    bertscore: BertScoreConfig = Field(
-        default_factory=BertScoreConfig, description="BERTScore encoder"
-    )
-    bootstrap_resamples: int = Field(1000, ge=0, description="Bootstrap resamples for the CIs")
-    confidence: float = Field(0.95, gt=0, lt=1, description="Confidence level of the CIs")
-    seed: int = Field(0, description="Seed of the bootstrap resampling")
-
-    @field_validator("metrics")
-    @classmethod
-    def _registered(cls, metrics: list[str]) -> list[str]:
-        unknown = [name for name in metrics if name not in METRICS.load_plugins()]
-        if unknown:
-            raise ValueError(
-                f"unknown metric {unknown[0]!r}; registered metrics are [{', '.join(METRICS)}]"
-            )
-        return metrics
-
-    def selected(self) -> list[Metric]:
-        """The requested metrics in registry order (the judge, registered last, runs last)."""
-        return [metric for name, metric in METRICS.items() if name in self.metrics]
-
-    def columns(self) -> list[Column]:
-        """Every column the requested metrics add, each once."""
-        seen: dict[str, Column] = {}
-        for metric in self.selected():
-            for column in metric.columns:
-                seen.setdefault(column.key, column)
-        return list(seen.values())
-
-    def metric_names(self) -> list[str]:
-        return [column.key for column in self.columns()]
 
 
 def _skip_reason(row: dict[str, Any], seen: set[Any], system: str | None) -> str | None:
@@ -190,103 +132,6 @@ def _per_sample_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _score_rouge(ctx: ScoringContext) -> None:
-    predictions = [row["prediction"] for row in ctx.rows]
-    references = [row["reference"] for row in ctx.rows]
-    values = rouge_l(predictions, references, ctx.config.use_stemmer)
-    for sample, value in zip(ctx.per_sample, values, strict=True):
-        sample["rougeL"] = value
-
-
-def _score_bertscore(ctx: ScoringContext) -> None:
-    predictions = [row["prediction"] for row in ctx.rows]
-    references = [row["reference"] for row in ctx.rows]
-    scores = bertscore(predictions, references, ctx.config.bertscore, progress=ctx.progress)
-    for key, values in scores.items():
-        for sample, value in zip(ctx.per_sample, values, strict=True):
-            sample[f"bertscore_{key}"] = value
-
-
-def _score_clinical(ctx: ScoringContext) -> None:
-    """Clinical P/R/F1 per row (hallucination comes from the same extractor: see below)."""
-    rows = tqdm(ctx.rows, desc="clinical", disable=not ctx.progress or None)
-    for row, sample in zip(rows, ctx.per_sample, strict=True):
-        for key, value in clinical.clinical_agreement(row["prediction"], row["reference"]).items():
-            sample[f"clinical_{key}"] = value
-    _score_hallucination(ctx)
-
-
-def _score_hallucination(ctx: ScoringContext) -> None:
-    """Flags per row; hallucination_rate is 1.0 for a flagged prediction, so its mean is the
-    share of flagged predictions. Rows without findings are left out (and counted)."""
-    missing_findings = 0
-    for row, sample in zip(ctx.rows, ctx.per_sample, strict=True):
-        findings = row.get("findings")
-        if not isinstance(findings, str) or not findings.strip():
-            missing_findings += 1
-            sample["hallucination_rate"] = None
-            sample["hallucination_flags"] = []
-            continue
-        flags = hallucination_flags(findings, row["prediction"])
-        sample["hallucination_flags"] = flags
-        sample["hallucination_rate"] = 1.0 if flags else 0.0
-    if missing_findings:
-        ctx.warnings.append(
-            f"{missing_findings} rows have no findings; hallucination_rate is over the other rows"
-        )
-
-
-def _score_judge(ctx: ScoringContext) -> dict[str, Any]:
-    """Call the LLM judge (radllama.evaluate.judge) and merge its answers into per_sample."""
-    from radllama.evaluate.judge import judge_predictions
-
-    if ctx.judge_config is None:
-        raise DataError("the judge metric needs --judge-base-url and --judge-model")
-    result = judge_predictions(ctx.rows, ctx.judge_config, ctx.manifest)
-    for sample, answer in zip(ctx.per_sample, result["per_sample"], strict=True):
-        sample["judge_score"] = answer.get("score")
-        sample["judge_explanation"] = answer.get("explanation")
-        sample["judge_error"] = answer.get("error")
-    summary = result.get("summary", {})
-    config = ctx.judge_config  # an endpoint that is down must not pass as a score
-    summary["warning"] = check_failure_rate(
-        summary.get("n_failed", 0), summary.get("n", 0), config.max_failure_rate, "judge",
-        summary.get("first_error"), f"check the judge endpoint {config.base_url} and rerun",
-    )  # fmt: skip
-    return summary
-
-
-def _clinical_record(config: EvaluateConfig, judge_config: Any) -> dict[str, Any]:
-    return {"vocabulary_version": clinical.VOCABULARY_VERSION, "matching": CLINICAL_MATCHING}
-
-
-_HALLUCINATION = Column("hallucination_rate", "Hallucination rate", higher_is_better=False)
-register_metric(Metric(
-    name="rougeL", score=_score_rouge, columns=(Column("rougeL", "ROUGE-L"),), record_key="rouge",
-    describe=lambda config, _: {"variant": "rougeL", "use_stemmer": config.use_stemmer,
-                                "score": "F-measure per sample, mean over samples"},
-))  # fmt: skip
-register_metric(Metric(
-    name="bertscore", score=_score_bertscore,
-    columns=(Column("bertscore_precision", "BERTScore P"), Column("bertscore_recall", "BERTScore R"),
-             Column("bertscore_f1", "BERTScore F1")),
-    describe=lambda config, _: encoder_info(config.bertscore),  # checks the encoder up front
-))  # fmt: skip
-register_metric(Metric(
-    name="clinical", score=_score_clinical, describe=_clinical_record,
-    columns=(Column("clinical_precision", "Clinical P"), Column("clinical_recall", "Clinical R"),
-             Column("clinical_f1", "Clinical F1"), _HALLUCINATION),
-))  # fmt: skip
-register_metric(Metric(
-    name="hallucination", score=_score_hallucination, columns=(_HALLUCINATION,),
-    describe=_clinical_record, record_key="clinical",
-))  # fmt: skip
-register_metric(Metric(
-    name="judge", score=_score_judge, columns=(Column("judge_score", "Judge score (0-10)", 2),),
-    describe=lambda _, judge_config: judge_config.model_dump(mode="json") if judge_config else None,
-))  # fmt: skip
-
-
 def _summarise(scores: dict[str, Any], names: list[str], config: EvaluateConfig) -> None:
     """Fill metrics (mean + bootstrap CI) and breakdowns from scores["per_sample"]."""
     per_sample = scores["per_sample"]
@@ -306,7 +151,7 @@ def _summarise(scores: dict[str, Any], names: list[str], config: EvaluateConfig)
 
 def _config_record(config: EvaluateConfig, judge_config: Any) -> dict[str, Any]:
     record: dict[str, Any] = {"metrics": list(config.metrics)}
-    for metric in METRICS.values():
+    for metric in METRICS.load_plugins().values():
         key = metric.record_key or metric.name
         if metric.describe is not None and record.get(key) is None:
             wanted = metric.name in config.metrics
@@ -374,7 +219,7 @@ def evaluate_predictions(
 
 
 def _finish(
-    scores: dict[str, Any], columns: list[Column], config: EvaluateConfig, out_path
+    scores: dict[str, Any], columns: list[Column], config: EvaluateConfig, out_path: str | Path
 ) -> None:
     """Means, CIs, breakdowns and column labels of the computed metrics; write if asked."""
     scores["columns"] = {

