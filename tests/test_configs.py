@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from radllama.core.config import load_config
+from radllama.core.errors import ConfigError
 from radllama.training import TrainConfig
 from radllama.training.arguments import build_sft_config
 from radllama.training.hardware import Hardware, detect_hardware, hardware_problems, resolve
@@ -95,3 +96,17 @@ def test_cli_dry_run_prints_resolved_arguments(run_cli, path):
     assert code == 0, err
     assert "## SFTConfig" in out and '"max_steps": 7' in out and "## LoraConfig" in out
     assert "tokens per optimizer step" in out
+
+
+def test_code_can_switch_a_recipes_rougel_evaluation_off():
+    """A None override is skipped (a CLI option not given) unless `none_clears`: then it
+    unsets the recipe's value. The learning curve needs this to train the retrieval recipe
+    with no evaluation during training (it scores validate afterwards)."""
+    recipe = CONFIGS / "smollm2-retrieval-cpu.yaml"
+    off = dict(eval_steps=None, generative_eval={"rows": 0}, metric_for_best_model=None)
+    config = load_config(TrainConfig, recipe, off, none_clears=True)
+    assert config.eval_steps is None and config.metric_for_best_model is None
+    assert config.generative_eval.rows == 0 and config.num_examples == 2  # the rest kept
+    assert load_config(TrainConfig, recipe, {"eval_steps": None}).eval_steps == 100
+    with pytest.raises(ConfigError, match="generative_eval.rows > 0"):
+        load_config(TrainConfig, recipe, off)  # skipped Nones: rougeL without rows

@@ -60,12 +60,19 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def load_config(
-    cls: type[T], path: str | Path | None = None, overrides: dict[str, Any] | None = None
+    cls: type[T],
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    none_clears: bool = False,
 ) -> T:
-    """YAML file (optional) + non-None overrides -> validated config object."""
+    """YAML file (optional) + overrides -> validated config object.
+
+    A None override is skipped (a CLI option that was not given), unless `none_clears`: then
+    it sets the key to None, e.g. to switch off a recipe's `eval_steps` from code.
+    """
     data = read_yaml(path) if path else {}
     for key, value in (overrides or {}).items():
-        if value is not None:
+        if value is not None or none_clears:
             data[key] = value
     return validate_config(cls, data, source=str(path) if path else "options")
 
