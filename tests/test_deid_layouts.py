@@ -50,6 +50,21 @@ def redacted(text: str) -> str:
         ("UNIT NO: 44 17 90 23", "UNIT NO: [ID]"),
         ("MBI: 3TW8-KA4-XJ29", "MBI: [ID]"),
         ("VIN 4T1BF1FK5CU123456 on file", "VIN [ID] on file"),
+        # Gaelic surnames whole (particles, initial mutation); initials after "Name, RDMS"
+        ("Signed By: Aoife Mac an Bhaird, M.D.", "Signed By: [NAME], M.D."),
+        ("Referred by Dr. Niamh Mac mBriartaigh.", "Referred by Dr. [NAME]."),
+        ("Sonographer: Joy May, RDMS (JM)  Start", "Sonographer: [NAME] ([NAME])  Start"),
+        ("Sonographer: Bo Šimić, RDMS (BŠ)  Start", "Sonographer: [NAME] ([NAME])  Start"),
+        # a signature line "name / date"; the site acronym that ends a header line after an ID
+        (
+            "No change.\n\nOskar Brandt / March 3, 2020 10:15",
+            "No change.\n\n[NAME] / [DATE] [TIME]",
+        ),
+        (
+            "CT HEAD WO, 03/03/20, Acc A1234567, UHP\nPatient:",
+            "CT HEAD WO, [DATE], Acc [ID], [HOSPITAL]\nPatient:",
+        ),
+        ("XR WRIST, 03/03/20, Acc A1234567, CT\n", "XR WRIST, [DATE], Acc [ID], CT\n"),
         # hospital acronyms where a facility is expected
         ("Transferred from LKVH after a fall.", "Transferred from [HOSPITAL] after a fall."),
         (

@@ -120,6 +120,7 @@ def test_the_union_masks_what_only_the_model_finds(ner_model):
     assert result.ner_added == {"NAME": 1}
     start = text.index("zorblax")
     assert Span(start, start + len("zorblax"), "NAME") in deid.find_many([text])[0]
+    assert deid.redact_many([]) == [] and deid.find_many([]) == []  # a chunk with no text
 
 
 def test_prepare_with_ner_masks_model_only_spans_and_counts_them(ner_model, tmp_path, run_cli):
@@ -233,3 +234,15 @@ def test_the_cpu_recipe_loads_and_names_its_command():
     assert "radllama deid-train" in header and "Hardware" in header and "tokens/step" in header
     config = load_config(DeidTrainConfig, path)
     assert config.phi_sets and all("dev" in p.name for p in config.phi_sets)
+
+
+def test_deid_jsonl_with_ner_masks_model_only_spans(ner_model, tmp_path, run_cli):
+    model_dir, _ = ner_model
+    rows = _training_rows(tmp_path / "set.jsonl")
+    out = tmp_path / "out.jsonl"
+    code, _, err = run_cli("deid", "--input", rows, "--out", out, "--ner", model_dir)
+    assert code == 0, err
+    texts = [json.loads(line)["text"] for line in out.read_text().splitlines()]
+    assert len(texts) == 16 and not any(name in t for name in UNKNOWN for t in texts)
+    audit = json.loads(out.with_suffix(".audit.json").read_text())
+    assert audit["ner_added_total"] >= 16 and audit["ner_added_by_type"]["NAME"] >= 16

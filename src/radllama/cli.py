@@ -198,7 +198,7 @@ def deid_train(
         line += (
             f"; held out ({held['records']} records): recall rules {held['rules']['recall']} -> "
             f"rules+ner {held['rules+ner']['recall']}, kept {held['rules']['keep_rate']} -> "
-            f"{held['rules+ner']['keep_rate']}"
+            f"{held['rules+ner']['keep_rate']} at threshold {held['threshold']}"
         )
     typer.echo(f"{line} -> {settings.out}")
 

@@ -87,12 +87,12 @@ def deid_section(
         )
     extra: dict[str, Any] = {}
     if config.deid.ner is not None:  # the learned second opinion and what it added
-        from radllama.deid.ner import model_fingerprint
+        from radllama.deid.ner import model_fingerprint, saved_threshold
 
         extra["ner"] = {
             "model": str(config.deid.ner.resolve()),
             "sha256": model_fingerprint(config.deid.ner),
-            "threshold": config.deid.ner_threshold,
+            "threshold": saved_threshold(config.deid.ner, config.deid.ner_threshold),
             "added_total": report.get("ner_added_total", 0) if isinstance(report, dict) else 0,
             "added_by_type": report.get("ner_added_by_type", {})
             if isinstance(report, dict)

@@ -83,12 +83,13 @@ class DeidConfig(StrictModel):
         "spans are redacted together with the rules' (the union); the audit counts what only "
         "the model found. Costs a transformer forward pass per 256 tokens (see RESULTS.md).",
     )
-    ner_threshold: float = Field(
-        0.5,
+    ner_threshold: float | None = Field(
+        None,
         gt=0.0,
         le=1.0,
         description="--ner: a token is PHI when the model gives it P(not O) >= this; lower "
-        "redacts more (recall up, clinical text kept down).",
+        "redacts more (recall up, clinical text kept down). Unset: the threshold saved with "
+        "the model (chosen by deid-train on held-out records), else 0.5.",
     )
     ner_batch_size: int = Field(32, ge=1, description="--ner: token windows per forward pass.")
     ner_device: str = Field(

@@ -164,18 +164,34 @@ def union_spans(rules: list[Span], model: list[Span]) -> tuple[list[Span], Count
     return merge_spans([*rules, *model]), added
 
 
+DEFAULT_THRESHOLD = 0.5  # for a model saved without one (nothing held out in training)
+
+
+def saved_threshold(model_dir: str | Path, threshold: float | None = None) -> float:
+    """`threshold`, else the one in the model's ``radllama_ner.json``, else the default."""
+    if threshold is not None:
+        return float(threshold)
+    try:
+        meta = json.loads((Path(model_dir) / META_FILE).read_text())
+    except (OSError, ValueError):
+        return DEFAULT_THRESHOLD
+    return float(meta.get("threshold", DEFAULT_THRESHOLD)) if isinstance(meta, dict) else 0.5
+
+
 class NerTagger:
     """A loaded NER model: `find_many(texts)` -> PHI spans per text (batched windows).
 
     Long texts are cut into windows of `max_length` tokens that overlap by `stride`; a token
     is PHI when the model gives it P(not O) >= `threshold`, typed by the PHI type with the
     highest B+I probability. Windows are sorted by length and run `batch_size` at a time.
+    `threshold` None: the one saved with the model (``radllama_ner.json``, chosen by
+    `radllama deid-train` on held-out records), else `DEFAULT_THRESHOLD`.
     """
 
     def __init__(
         self,
         model_dir: str | Path,
-        threshold: float = 0.5,
+        threshold: float | None = None,
         batch_size: int = 32,
         device: str = "auto",
         threads: int | None = None,
@@ -185,7 +201,6 @@ class NerTagger:
 
         config = check_model_dir(model_dir)
         self.model_dir = Path(model_dir)
-        self.threshold = threshold
         self.batch_size = batch_size
         if threads:
             torch.set_num_threads(threads)
@@ -202,15 +217,22 @@ class NerTagger:
         self.model.to(self.device).eval()
         meta_path = self.model_dir / META_FILE
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        self.threshold = saved_threshold(self.model_dir, threshold)
         limit = int(config.get("max_position_embeddings", 512))
         self.max_length = min(int(meta.get("max_length", 256)), limit)
         self.stride = min(int(meta.get("stride", 32)), self.max_length // 4)
-        # label index -> type index (0 = O); B and I of one type share a type index
-        self._types = [None] + [kind for kind in NER_TYPES for _ in (0, 1)]
 
     def find_many(self, texts: Sequence[str]) -> list[list[Span]]:
         """PHI spans per text, sorted and merged; empty texts give no spans."""
+        return self.decode(texts, self.token_scores(texts), self.threshold)
+
+    def token_scores(self, texts: Sequence[str]) -> list[list[tuple[int, int, float, str, bool]]]:
+        """Per text, every token the model ran on: (start, end, P(not O), likeliest PHI type,
+        B rather than I), in text order (tokens of overlapping windows may come twice)."""
         import torch
+
+        if not texts:  # a chunk whose rows were all dropped before de-identification
+            return []
 
         encoded = self.tokenizer(
             list(texts),
@@ -223,7 +245,7 @@ class NerTagger:
         )
         windows = encoded["input_ids"]
         owner = encoded["overflow_to_sample_mapping"]
-        per_text: list[list[tuple[int, int, str, bool]]] = [[] for _ in texts]
+        per_text: list[list[tuple[int, int, float, str, bool]]] = [[] for _ in texts]
         order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
         n_types = len(NER_TYPES)
         with torch.inference_mode():
@@ -237,38 +259,45 @@ class NerTagger:
                     attention_mask=padded["attention_mask"].to(self.device),
                 ).logits.float()
                 probs = logits.softmax(-1).cpu()  # (windows, tokens, 1 + 2 * types)
-                phi = 1.0 - probs[..., 0]
+                phi = (1.0 - probs[..., 0]).tolist()
                 pairs = probs[..., 1:].reshape(*probs.shape[:2], n_types, 2)
                 kinds = pairs.sum(-1).argmax(-1)  # (windows, tokens)
-                begins = pairs[..., 0] >= pairs[..., 1]
+                begins = (pairs[..., 0] >= pairs[..., 1]).gather(-1, kinds[..., None])[..., 0]
+                kinds_list, begins_list = kinds.tolist(), begins.tolist()
                 for row, window in enumerate(batch):
                     special = encoded["special_tokens_mask"][window]
                     offsets = encoded["offset_mapping"][window]
-                    hits = (phi[row, : len(special)] >= self.threshold).nonzero().flatten()
-                    for token in hits.tolist():
-                        start, end = offsets[token]
-                        if special[token] or end <= start:
+                    tokens = per_text[owner[window]]
+                    for token, ((start, end), is_special) in enumerate(
+                        zip(offsets, special, strict=True)
+                    ):
+                        if is_special or end <= start:
                             continue
-                        kind_index = int(kinds[row, token])
-                        per_text[owner[window]].append(
+                        tokens.append(
                             (
                                 start,
                                 end,
-                                NER_TYPES[kind_index],
-                                bool(begins[row, token, kind_index]),
+                                phi[row][token],
+                                NER_TYPES[kinds_list[row][token]],
+                                bool(begins_list[row][token]),
                             )
                         )
+        for tokens in per_text:
+            tokens.sort()
+        return per_text
+
+    @staticmethod
+    def decode(
+        texts: Sequence[str],
+        scores: list[list[tuple[int, int, float, str, bool]]],
+        threshold: float,
+    ) -> list[list[Span]]:
+        """Spans per text from `token_scores` at `threshold` (one model pass, any threshold)."""
         out: list[list[Span]] = []
-        for text, tokens in zip(texts, per_text, strict=True):
-            tokens.sort()  # windows overlap: a token may come twice; decode_tokens merges
-            out.append(decode_tokens(text, _dedupe(tokens)) if tokens else [])
+        for text, tokens in zip(texts, scores, strict=True):
+            hits: list[tuple[int, int, str, bool]] = []
+            for start, end, phi, kind, begins in tokens:
+                if phi >= threshold and not (hits and hits[-1][:2] == (start, end)):
+                    hits.append((start, end, kind, begins))
+            out.append(decode_tokens(text, hits) if hits else [])
         return out
-
-
-def _dedupe(tokens: list[tuple[int, int, str, bool]]) -> list[tuple[int, int, str, bool]]:
-    out: list[tuple[int, int, str, bool]] = []
-    for token in tokens:
-        if out and out[-1][:2] == token[:2]:
-            continue
-        out.append(token)
-    return out

@@ -195,7 +195,7 @@ def vllm_command(
     if source.kind == "hub":
         raise EngineError("--engine vllm serves local models only; pass a RUN_DIR or model dir")
     weights = loader.weights_dir(source)  # a GGUF: its converted HF directory
-    name = source.path.name
+    name = Path(weights).name if source.is_adapter else source.path.name
     command = [str(python), "-m", "vllm.entrypoints.openai.api_server",
                "--model", weights, "--tokenizer", loader.tokenizer_dir(source),
                "--served-model-name", name, "--host", "127.0.0.1", "--port", str(port),
@@ -300,8 +300,10 @@ def vllm_env(config: ServeConfig, folder: Path) -> dict[str, str]:
     """vLLM's environment: KV cache size on CPU, and every cache and temp file in our folder."""
     for name in ("cache", "inductor", "tmp"):
         (folder / name).mkdir(parents=True, exist_ok=True)
+    # The engine venv is self-contained: our PYTHONPATH (a checkout's src/) is not for it.
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return dict(
-        os.environ,
+        inherited,
         VLLM_CPU_KVCACHE_SPACE=f"{config.engine_kv_cache_gib:g}",
         VLLM_CACHE_ROOT=str(folder / "cache"),
         TORCHINDUCTOR_CACHE_DIR=str(folder / "inductor"),

@@ -77,8 +77,16 @@ class DeidTrainConfig(StrictModel):
         description="Time budget: the step count is set from the measured step time so that "
         "training (with loading and tokenising) fits it; unset: max_steps decide.",
     )
-    threshold: float = Field(
-        0.5, gt=0, le=1, description="P(not O) for a PHI token in the held-out scoring."
+    thresholds: list[float] = Field(
+        default_factory=lambda: [0.5, 0.7, 0.85, 0.95],
+        description="P(not O) thresholds tried on the held-out records after training; the "
+        "best recall with clinical terms kept >= keep_floor is saved with the model.",
+    )
+    keep_floor: float = Field(
+        0.995,
+        ge=0,
+        le=1,
+        description="Clinical terms kept (held-out, rules + model) that a threshold must reach.",
     )
     seed: int = Field(0, description="Seed of the head's initialisation and the data order.")
 
@@ -307,10 +315,10 @@ def train_ner(config: DeidTrainConfig, progress: bool = True) -> dict[str, Any]:
             "budget": budget,
         },
     }
-    _write_record(staging / META_FILE, record)
     if held_out:
-        record["held_out"] = held_out_scores(staging, held_out, config.threshold)
-        _write_record(staging / META_FILE, record)
+        record["held_out"] = held_out_scores(staging, held_out, config)
+        record["threshold"] = record["held_out"]["threshold"]
+    _write_record(staging / META_FILE, record)
     if config.out.exists():
         shutil.rmtree(config.out)
     staging.rename(config.out)
@@ -323,23 +331,63 @@ def _write_record(path: Path, record: dict[str, Any]) -> None:
     write_json(path, {**record, "created_at": utc_now(), "versions": package_versions()})
 
 
-def held_out_scores(model_dir: Path, records: list[Any], threshold: float) -> dict[str, Any]:
-    """Recall (overall, NAME, surname tokens) and clinical text kept on held-out records:
-    the rules alone and the rules + this model."""
-    from radllama.deid.config import DeidConfig
-    from radllama.deid.scoring import ours, score
+def choose_threshold(sweep: list[dict[str, float]], keep_floor: float) -> float:
+    """The threshold with the best recall among those that keep >= `keep_floor` of the
+    clinical terms (ties: the higher threshold); none does: the one that keeps the most.
 
-    out = {"records": len(records), "threshold": threshold}
-    for name, deid in (
-        ("rules", DeidConfig()),
-        ("rules+ner", DeidConfig(ner=model_dir, ner_threshold=threshold)),
-    ):
-        result = score(records, ours(deid), max_examples=0)
-        out[name] = {
-            "recall": round(result.recall(), 4),
-            "name_recall": round(result.recall("NAME"), 4),
-            "surname_recall": round(result.surname_recall, 4),
-            "keep_rate": round(result.keep_rate, 4),
-            "precision": round(result.precision, 4),
-        }
-    return out
+    >>> sweep = [{"threshold": 0.5, "recall": 0.9995, "keep_rate": 0.988},
+    ...          {"threshold": 0.85, "recall": 0.9995, "keep_rate": 0.996},
+    ...          {"threshold": 0.95, "recall": 0.9990, "keep_rate": 0.998}]
+    >>> choose_threshold(sweep, 0.995), choose_threshold(sweep, 0.999)
+    (0.85, 0.95)
+    """
+    fine = [row for row in sweep if row["keep_rate"] >= keep_floor]
+    if not fine:
+        return max(sweep, key=lambda row: (row["keep_rate"], row["threshold"]))["threshold"]
+    return max(fine, key=lambda row: (row["recall"], row["threshold"]))["threshold"]
+
+
+def _figures(result: Any, **extra: float) -> dict[str, float]:
+    return {
+        **extra,
+        "recall": round(result.recall(), 4),
+        "name_recall": round(result.recall("NAME"), 4),
+        "surname_recall": round(result.surname_recall, 4),
+        "keep_rate": round(result.keep_rate, 4),
+        "precision": round(result.precision, 4),
+    }
+
+
+def held_out_scores(model_dir: Path, records: list[Any], config: DeidTrainConfig) -> dict:
+    """The rules alone, and the rules + this model at each of `config.thresholds` (one model
+    pass, decoded per threshold), on held-out records; picks the threshold to save."""
+    from radllama.deid.engine import Deidentifier
+    from radllama.deid.ner import NerTagger
+    from radllama.deid.scoring import DeidScore, score_one
+
+    texts = [record.text for record in records]
+    deid = Deidentifier()
+    rules = [deid.find(text) for text in texts]
+    tagger = NerTagger(model_dir)
+    token_scores = tagger.token_scores(texts)
+
+    def scored(spans: list[list[Any]]) -> DeidScore:
+        result = DeidScore()
+        for record, found in zip(records, spans, strict=True):
+            score_one(record, [(s, e) for s, e, _ in found], result, 0)
+        return result
+
+    sweep = []
+    for threshold in config.thresholds:
+        model = tagger.decode(texts, token_scores, threshold)
+        union = [found for found, _ in deid.union(texts, rules, model)]
+        sweep.append(_figures(scored(union), threshold=threshold))
+    chosen = choose_threshold(sweep, config.keep_floor)
+    return {
+        "records": len(records),
+        "keep_floor": config.keep_floor,
+        "threshold": chosen,
+        "rules": _figures(scored(rules)),
+        "rules+ner": next(row for row in sweep if row["threshold"] == chosen),
+        "sweep": sweep,
+    }

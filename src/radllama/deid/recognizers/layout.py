@@ -48,6 +48,8 @@ _MONTH_DAY_AFTER_RE = re.compile(
 )
 # "RIS WORKLIST  NM1  BH  09/15/22": a short acronym column right before a date column
 _ACRONYM_COLUMN_RE = re.compile(r"(?:^|[ ]{2})(?P<a>[A-Z]{2,6})[ ]{2,}$")
+# ", Acc 12-954673, MHB\n": an upper-case site acronym that ends the line after an ID
+_SITE_AFTER_ID_RE = re.compile(r", (?P<s>[A-Z]{1,5})(?=\n|$)")
 _MODALITIES = frozenset("CT MR US XR PET NM CR DX MG RF IR CTA MRA MRI DEXA".split())
 _ANCHOR_WORD_RE = re.compile(rf"[{_UP}{_LO}][{_UP}{_LO}'’-]*\.?")
 
@@ -143,6 +145,18 @@ class LayoutRules:
                         and token.lower() not in self.allow
                     ):
                         taken.append(Span(column.start("a"), column.end("a"), "HOSPITAL"))
+            if kind == "DATE" and text[start - 3 : start] == " / ":
+                # "Karl Lund / January 5, 2023 11:53": a signature line, name / date
+                span = self._column_name(text, line_start_of(text, start), start - 3)
+                if span is not None:
+                    taken.append(span)
+            if kind in ("ACCESSION", "ID") and text.startswith(", ", end):
+                # "MAMMOGRAM LEFT, 11/14/12, Acc E48134168, WIA": the site closes the header
+                site = _SITE_AFTER_ID_RE.match(text, end)
+                if site is not None:
+                    token = site.group("s")
+                    if token not in _MODALITIES and token not in CLINICAL_ACRONYMS:
+                        taken.append(Span(site.start("s"), site.end("s"), "HOSPITAL"))
             if kind == "DATE" and start >= 8 and text[start - 1] == " ":
                 weekday = _WEEKDAY_BEFORE_RE.search(text, max(0, start - 12), start)
                 if weekday is not None:

@@ -1,0 +1,106 @@
+"""GGUFs from `radllama export --gguf` run in llama.cpp (llama-cpp-python in its own venv, a
+portable AVX2 build) as they do in transformers: the tiny test model and the SmolLM2 base,
+f16 and q8_0. Checked: prompt token ids (chat-rendered prompts and report lines with runs of
+spaces before digits), greedy tokens (f16: the same 20; q8_0: llama.cpp's choice at every
+step scores within 0.5 of transformers' best), the special ids, and the chat template as
+llama.cpp applies it vs radllama's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from engine_helpers import engine_or_skip, radllama
+
+pytestmark = pytest.mark.engines
+
+PROBE = Path(__file__).with_name("llamacpp_probe.py")
+GREEDY = 20
+FINDINGS = [
+    ("XR CHEST 2V", "The lungs are clear. No pleural effusion or pneumothorax."),
+    (
+        "CT CHEST W",
+        "Right lower lobe nodule measures B.   12 mm, previously 9 mm.\n\n  4. No pneumothorax.",
+    ),  # fmt: skip
+]
+REPORT_LINES = ["Compression of T12  and L1   vertebral bodies, 2010 comparison."]
+Q8_TOLERANCE = 0.5  # logits; q8_0 rounds every weight row to 8 bits
+
+
+@pytest.fixture(scope="module", params=["tiny", "smollm2"])
+def model_dir(request):
+    return request.getfixturevalue("tiny_model_dir" if request.param == "tiny" else "smollm2_base")
+
+
+@pytest.fixture(scope="module")
+def transformers_side(model_dir):
+    """Prompts, their ids, greedy tokens and logits along the greedy path, from transformers."""
+    import torch
+
+    from radllama.generation.inference import ImpressionModel
+    from radllama.model import loader
+
+    prompting = ImpressionModel.load_prompting(model_dir)
+    tokenizer = prompting.tokenizer
+    model = loader.load_causal_lm(model_dir, dtype=torch.float32).eval()
+    prompts = [prompting.build_prompt(exam, findings) for exam, findings in FINDINGS]
+    rows = []
+    for text in prompts + REPORT_LINES:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        sequence = list(ids)
+        with torch.inference_mode():
+            for _ in range(GREEDY):
+                logits = model(torch.tensor([sequence])).logits[0, -1]
+                sequence.append(int(logits.argmax()))
+            path = model(torch.tensor([sequence])).logits[0, len(ids) - 1 :]
+        rows.append({"ids": ids, "greedy": sequence[len(ids) :], "teacher": sequence,
+                     "logits": path.numpy()})  # fmt: skip
+    messages = prompting.messages(*FINDINGS[0])
+    chat = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    config = model.config
+    return {"texts": prompts + REPORT_LINES, "rows": rows, "messages": messages, "chat": chat,
+            "tokenizer": tokenizer, "config": config}  # fmt: skip
+
+
+def _llamacpp(gguf: Path, side: dict, tmp_path: Path) -> dict:
+    python = engine_or_skip("llamacpp")
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({
+        "gguf": str(gguf), "prompts": side["texts"], "greedy_tokens": GREEDY,
+        "teacher": [row["teacher"] for row in side["rows"]], "messages": side["messages"],
+    }))  # fmt: skip
+    done = subprocess.run([str(python), str(PROBE), str(request)], capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("gguf_type", ["f16", "q8_0"])
+def test_gguf_in_llamacpp_matches_transformers(model_dir, transformers_side, gguf_type, tmp_path):
+    import numpy as np
+
+    gguf = tmp_path / f"model-{gguf_type}.gguf"
+    radllama("export", model_dir, "--gguf", gguf, "--type", gguf_type)
+    side = transformers_side
+    got = _llamacpp(gguf, side, tmp_path)
+    tokenizer, config = side["tokenizer"], side["config"]
+    # The chat template writes BOS where the model wants it; llama.cpp must not add another.
+    assert got["add_bos"] is False
+    assert got["bos"] == tokenizer.bos_token_id and got["eos"] == tokenizer.eos_token_id
+    if config.pad_token_id is not None:
+        assert got["pad"] == config.pad_token_id  # config.json's, not the training pad
+    for text, ours, theirs in zip(side["texts"], side["rows"], got["prompts"], strict=True):
+        assert theirs["ids"] == ours["ids"], text
+        if gguf_type == "f16":
+            assert theirs["greedy"] == ours["greedy"], text
+            assert theirs["teacher_argmax"] == [int(r.argmax()) for r in ours["logits"]]
+        else:  # q8_0: llama.cpp's pick at each step is (near-)best for transformers too
+            logits = ours["logits"]
+            picked = logits[np.arange(len(logits)), theirs["teacher_argmax"]]
+            assert (logits.max(axis=1) - picked).max() <= Q8_TOLERANCE, text
+    assert got["chat_python"] == side["chat"], got["chat_format"]  # create_chat_completion
+    if got["chat_cpp"] is not None:  # llama.cpp's built-in templates (llama-server, no --jinja)
+        assert got["chat_cpp"] == side["chat"].removeprefix(tokenizer.bos_token or "")
