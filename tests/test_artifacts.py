@@ -118,16 +118,14 @@ def test_cli_reports_a_foreign_manifest_in_one_line(run_cli, tmp_path):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_a_data_dir_opens_one_way_for_every_stage(tmp_path):
+def test_a_data_dir_opens_one_way_for_every_stage(tiny_data_dir, tmp_path):
     """`DataDir` is how train, generate, index, base, serve's page and the demo open a DATA_DIR:
     the manifest, the split files checked against its hashes, the rows."""
-    from conftest import make_tiny_data_dir
-
     from radllama.core.artifacts import DataDir, load_split
     from radllama.core.errors import DataError
     from radllama.serving.page import exam_codes_seen_in_training
 
-    folder = make_tiny_data_dir(tmp_path / "data")
+    folder = Path(shutil.copytree(tiny_data_dir, tmp_path / "data"))  # edited below
     data = DataDir.open_prepared(folder)
     assert data.data_hash == "fixture" and data.prompt_style.exam_field == "exam_code"
     assert set(data.listed_splits(("train", "eval"))) == {"train", "eval"}

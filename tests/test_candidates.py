@@ -101,6 +101,34 @@ def test_no_samples_for_a_report_whose_neighbours_agree(tiny_model_dir):
     assert sampled(CandidateConfig(num_samples=2, skip_samples_at=None)) == [2, 2, 2]
 
 
+def test_a_sample_far_longer_than_every_neighbour_is_stopped_and_left_out(tiny_model_dir):
+    """sample_length_factor=2.0 (default): sampled answers are cut at twice the longest
+    neighbour impression's tokens and, cut, left out; greedy is never cut (None: no cap)."""
+    from radllama.generation.candidates import decode_batch
+    from radllama.generation.inference import GenerationSettings, ImpressionModel
+
+    model = ImpressionModel.load(tiny_model_dir, device="cpu")
+    short = [Neighbour("a", 1.0, "XR", "", "Normal."), Neighbour("b", 0.5, "XR", "", "Clear.")]
+    cap = 2 * max(len(model._encode(n.impression)) + 1 for n in short)
+    settings = GenerationSettings(max_new_tokens=cap + 8)
+    items = [("XR CHEST", "The lungs are clear. No effusion.")]
+
+    def run(config):
+        return decode_batch(model, items, [short], config, settings, hallucination_flags)[0]
+
+    capped, free = (
+        run(CandidateConfig(num_samples=3)),
+        run(CandidateConfig(num_samples=3, sample_length_factor=None)),
+    )
+    long_free = [c for c in free["candidates"] if "sample" in c["source"]
+                 and len(model._encode(c["text"])) >= cap]  # fmt: skip
+    assert long_free  # the micro model rambles past the cap when let
+    kept = [c for c in capped["candidates"] if "sample" in c["source"]]
+    assert all(len(model._encode(c["text"])) < cap for c in kept)
+    assert capped["candidates"][0]["source"] == "model:greedy"
+    assert capped["candidates"][0]["text"] == free["candidates"][0]["text"]
+
+
 @pytest.fixture(scope="module")
 def bm25_data(tiny_data_dir, tmp_path_factory):
     data = tmp_path_factory.mktemp("cand") / "data"

@@ -50,6 +50,11 @@ def redacted(text: str) -> str:
         ("UNIT NO: 44 17 90 23", "UNIT NO: [ID]"),
         ("MBI: 3TW8-KA4-XJ29", "MBI: [ID]"),
         ("VIN 4T1BF1FK5CU123456 on file", "VIN [ID] on file"),
+        # Gaelic surnames whole (particles, initial mutation); initials after "Name, RDMS"
+        ("Signed By: Aoife Mac an Bhaird, M.D.", "Signed By: [NAME], M.D."),
+        ("Referred by Dr. Niamh Mac mBriartaigh.", "Referred by Dr. [NAME]."),
+        ("Sonographer: Joy May, RDMS (JM)  Start", "Sonographer: [NAME] ([NAME])  Start"),
+        ("Sonographer: Bo Šimić, RDMS (BŠ)  Start", "Sonographer: [NAME] ([NAME])  Start"),
         # a signature line "name / date"; the site acronym that ends a header line after an ID
         (
             "No change.\n\nOskar Brandt / March 3, 2020 10:15",

@@ -157,6 +157,19 @@ def test_the_allow_list_defaults_and_options():
     assert allowed_hosts("0.0.0.0", ["*"]) is None
 
 
+def test_a_wildcard_bind_without_names_or_key_warns_before_serving():
+    from radllama.serving.server import ServeConfig, bind_warnings
+
+    assert bind_warnings(ServeConfig(host="127.0.0.1"), None) == []
+    wildcard = bind_warnings(ServeConfig(host="0.0.0.0"), None)
+    assert len(wildcard) == 2 and "--api-key-env" in wildcard[0]
+    assert "421" in wildcard[1] and "--allowed-host NAME" in wildcard[1]
+    named = ServeConfig(host="0.0.0.0", allowed_hosts=["reports.example"])
+    assert bind_warnings(named, "key") == []
+    # bound to its own address, clients reach it by that address: no Host warning
+    assert bind_warnings(ServeConfig(host="10.0.0.5"), "key") == []
+
+
 def test_serve_has_a_repeatable_allowed_host_option(run_cli):
     code, out, err = run_cli("serve", "--help")
     assert code == 0 and "--allowed-host" in out

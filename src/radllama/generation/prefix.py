@@ -57,7 +57,7 @@ class PromptCache:
         with torch.inference_mode():
             out = lm(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
         last = out.logits[:, -1, :].float()
-        return cls(model, ids, mask, out.past_key_values, last, prompt_ids)
+        return cls(model, ids, mask, out.cache, last, prompt_ids)
 
     def decode(
         self,
@@ -66,9 +66,11 @@ class PromptCache:
         temperature: float = 1.0,
         top_p: float = 1.0,
         seed: int | None = None,
+        sample_max_new: list[int] | None = None,
     ) -> list[list[Any]]:
         """Per prompt i: its greedy answer, then `samples[i]` sampled ones (GenerationOutput),
-        all in one decoding loop over the prompt cache.
+        all in one decoding loop over the prompt cache; `sample_max_new[i]` (optional) caps
+        prompt i's sampled answers below `max_new_tokens`.
 
         Unlike `model.generate`, a row leaves the batch once it has produced EOS (the cache,
         mask and positions are compacted when a tenth of the rows, at least one, has
@@ -83,6 +85,9 @@ class PromptCache:
         greedy = torch.tensor([j == 0 or prompt_of[j - 1] != prompt_of[j]
                                for j in range(len(prompt_of))])  # fmt: skip
         max_new = min(max_new_tokens, model.max_context - self.input_ids.shape[1])
+        caps = sample_max_new or [max_new] * len(samples)
+        limit = torch.tensor([max_new if greedy[j] else min(max_new, caps[p])
+                              for j, p in enumerate(prompt_of)])  # fmt: skip
         generator = torch.Generator(device="cpu")
         generator.manual_seed(0 if seed is None else seed)
         eos = torch.tensor(model.eos_token_ids)
@@ -98,7 +103,7 @@ class PromptCache:
                 chosen = _next_tokens(logits, greedy[active], temperature, top_p, generator)
                 for row, token in zip(active[live].tolist(), chosen[live].tolist(), strict=True):
                     tokens[row].append(token)
-                live &= ~torch.isin(chosen, eos)
+                live &= ~torch.isin(chosen, eos) & (limit[active] > step + 1)
                 if step == max_new - 1 or not bool(live.any()):
                     break
                 if (len(live) - int(live.sum())) * 10 >= len(live):  # a tenth finished: drop

@@ -32,6 +32,7 @@ from radllama.core.errors import ConfigError
 from radllama.core.guard import is_loopback_host
 from radllama.serving.app import create_app
 from radllama.serving.engine import ServingEngine, check_impression_request, impress
+from radllama.serving.http_policy import LOOPBACK_HOSTS, allowed_hosts
 from radllama.serving.schemas import ApiError, ServeConfig
 
 if TYPE_CHECKING:
@@ -78,6 +79,25 @@ def build_app(
     return create_app(ServingEngine(model, config, remote), api_key=resolve_api_key(config))
 
 
+def bind_warnings(config: ServeConfig, api_key: str | None) -> list[str]:
+    """What a bind address off loopback should tell the operator before clients arrive."""
+    if is_loopback_host(config.host):
+        return []
+    warnings = []
+    if api_key is None:
+        warnings.append(
+            f"binding to {config.host} without an API key: anyone who can reach this host can "
+            "send reports; set --api-key-env"
+        )
+    if allowed_hosts(config.host, config.allowed_hosts) == LOOPBACK_HOSTS:
+        warnings.append(
+            f"binding to {config.host} answers only Host: localhost / 127.0.0.1 / ::1 (a guard "
+            "against DNS rebinding): clients using another name get 421; add --allowed-host "
+            "NAME for each name they use"
+        )
+    return warnings
+
+
 def run_server(model_dir: str | Path, config: ServeConfig) -> None:
     """Load the model and serve it with uvicorn until interrupted."""
     import uvicorn
@@ -85,12 +105,8 @@ def run_server(model_dir: str | Path, config: ServeConfig) -> None:
     from radllama.generation.inference import ImpressionModel
 
     api_key = resolve_api_key(config)  # before the (slow) model load
-    if not is_loopback_host(config.host) and api_key is None:
-        logger.warning(
-            "binding to %s without an API key: anyone who can reach this host can send reports; "
-            "set --api-key-env",
-            config.host,
-        )
+    for warning in bind_warnings(config, api_key):
+        logger.warning("%s", warning)
     if config.remote_engine:  # vLLM (started here) or --engine-url generates; we stay in front
         from radllama.serving.engines import open_engine
 

@@ -15,20 +15,43 @@ from __future__ import annotations
 import re
 
 from radllama.deid.recognizers.names import _with_particles
-from radllama.deid.recognizers.patterns import _CREDENTIAL_WORDS, _LOWER_PARTICLES
+from radllama.deid.recognizers.patterns import _CREDENTIAL_WORDS, _LO, _LOWER_PARTICLES, _UP
 from radllama.deid.spans import Span
 
 _NAME_WORD_RE = re.compile(r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*")
 _TITLE_WORDS = frozenset("dr mr mrs ms miss prof drs".split())
 _ACRONYM_RE = re.compile(r"[A-Z]{2,6}")
 _ACRONYM_AFTER_RE = re.compile(r"[ ]\((?P<a>[A-Z][A-Za-z]{1,7})\)")
-_INITIALS_AFTER_RE = re.compile(r"(?:,[ ][A-Za-z()]+)?[ ]\((?P<i>[A-Z]{2,3})\)")
+_INITIALS_AFTER_RE = re.compile(rf"(?:,[ ][A-Za-z()]+)?[ ]\((?P<i>[{_UP}]{{2,3}})\)")
+_CREDENTIAL_TAIL_RE = re.compile(r",[ ][A-Z()]{2,}$")  # "Mai May, RDMS": no initial of hers
+# Gaelic surnames: "Mac an Ghirr", "Mac Giolla an Átha", "Ó hÉadhnú", "Mac mBriartaigh"
+_GAELIC_PREFIXES = r"(?:Mac|Mhic|Nic|Ó|Ní|Uí|Giolla)"
+_GAELIC_TAIL_RE = re.compile(
+    rf"(?:[ ]{_GAELIC_PREFIXES})*(?:[ ](?:an|a|na))*[ ](?:[bcdfghmnt]-?)?[{_UP}][{_LO}'’-]+"
+)
+_GAELIC_NEXT_RE = re.compile(rf"[ ]{_GAELIC_PREFIXES}[ ]")
+_GAELIC_END_RE = re.compile(rf"(?:^|[ ]){_GAELIC_PREFIXES}$")
 
 
 class PropagationRules:
     """Mixin of `Deidentifier` (uses its `allow`)."""
 
+    def _gaelic_tails(self, text: str, found: list[Span]) -> None:
+        """A name that stops at a Gaelic surname prefix ("Donagh Mac", "Vivian Mac Giolla")
+        or before one ("Dolores" + " Mac a Deise") takes the rest of the surname: particles
+        (an, a, na) and the surname with its initial mutation ("mBriartaigh", "hÉadhnú")."""
+        for n, (start, end, kind) in enumerate(found):
+            if kind != "NAME" or end >= len(text) or text[end] != " ":
+                continue
+            if _GAELIC_END_RE.search(text, max(start, end - 7), end) or _GAELIC_NEXT_RE.match(
+                text, end
+            ):
+                tail = _GAELIC_TAIL_RE.match(text, end)
+                if tail is not None:
+                    found[n] = Span(start, tail.end(), kind)
+
     def _propagate(self, text: str, low: str, found: list[Span]) -> None:
+        self._gaelic_tails(text, found)
         words: dict[str, str] = {}  # lower-cased word -> PHI type
         taken: list[Span] = []
         for start, end, kind in found:
@@ -47,7 +70,8 @@ class PropagationRules:
                 if text.startswith(" (", end) or text.startswith(", ", end):
                     initials = _INITIALS_AFTER_RE.match(text, end)
                     if initials is not None:
-                        letters = "".join(w[0] for w in _NAME_WORD_RE.findall(value)).upper()
+                        person = _CREDENTIAL_TAIL_RE.sub("", value)
+                        letters = "".join(w[0] for w in _NAME_WORD_RE.findall(person)).upper()
                         if initials.group("i") in (letters, letters[:1] + letters[-1:]):
                             taken.append(Span(initials.start("i"), initials.end("i"), "NAME"))
             if kind == "HOSPITAL" and text.startswith(" (", end):
