@@ -90,12 +90,20 @@ class ForeignLoad:
     """
 
     def __init__(self, server_pid: int) -> None:
-        self.ours = [psutil.Process(server_pid), psutil.Process()]
+        self.server, self.me = psutil.Process(server_pid), psutil.Process()
 
     def _sample(self) -> tuple[float, float, float]:
         cpu = psutil.cpu_times()
         busy = sum(cpu) - cpu.idle - getattr(cpu, "iowait", 0.0)
-        ours = sum(p.cpu_times().user + p.cpu_times().system for p in self.ours)
+        # The server's children are ours too (vLLM's API server and engine core).
+        procs = [self.me, self.server, *self.server.children(recursive=True)]
+        ours = 0.0
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            ours += times.user + times.system
         return time.monotonic(), busy, ours
 
     def __enter__(self) -> ForeignLoad:
