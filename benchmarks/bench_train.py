@@ -378,6 +378,17 @@ def mean5(result: dict, start: int) -> float:
     return sum(window) / len(window)
 
 
+def bf16_flags() -> str:
+    """The CPU's native bf16 features, as /proc/cpuinfo lists them (AMD EPYC Zen 4 has
+    AVX-512 BF16 without AMX; older EPYCs have neither)."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines()
+                      if line.startswith("flags")), []))  # fmt: skip
+    named = [name for flag, name in (("avx512_bf16", "AVX-512 BF16"), ("amx_bf16", "AMX"))
+             if flag in flags]  # fmt: skip
+    return " + ".join(named) or "no native bf16 (AVX2)"
+
+
 def precision_report(results: dict[str, list[dict]], auto: dict, raw: list[dict], args) -> None:
     import platform
 
@@ -388,7 +399,7 @@ def precision_report(results: dict[str, list[dict]], auto: dict, raw: list[dict]
     best = {name: max(runs, key=lambda r: r["tokens_per_s"]) for name, runs in results.items()}
     fp32, bf16 = best["fp32"], best["bf16"]
     every = max(1, args.steps // 10)
-    picks = list(range(0, args.steps, every)) + [args.steps - 1]
+    picks = sorted(set(range(0, args.steps, every)) | {args.steps - 1})
     diffs = [abs(a - b) for a, b in zip(fp32["losses"], bf16["losses"], strict=False)]
     rows = []
     for name, r in best.items():
@@ -396,7 +407,7 @@ def precision_report(results: dict[str, list[dict]], auto: dict, raw: list[dict]
         rows.append(f"| {name} | {r['model_dtype']} | {rounds} | {r['s_per_step']:.2f} |")
     section = "\n".join([
         f"\n## Training precision: fp32 vs bf16 autocast, SmolLM2 LoRA (issue 18; "
-        f"{datetime.now(UTC):%Y-%m-%d}, {cpu}, AVX-512 BF16 + AMX, {fp32['threads']} threads)\n",
+        f"{datetime.now(UTC):%Y-%m-%d}, {cpu}, {bf16_flags()}, {fp32['threads']} threads)\n",
         f"`python benchmarks/bench_train.py --precision --steps {args.steps} --rounds "
         f"{args.rounds}` - configs/smollm2-cpu.yaml with `method: lora` (LoRA r=16 on the top 8 "
         "of 30 layers, packed rows of 384 tokens, 2 rows per step, lr 1e-3 cosine) on the "

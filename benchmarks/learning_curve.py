@@ -257,9 +257,9 @@ def paired_difference(a: dict[str, float], b: dict[str, float], seed: int = 0) -
 
 
 def crossing(points: list[tuple[int, float, int]], target: float) -> str:
-    """Where ROUGE-L = a + b ln(tokens), fitted to the last three points with tokens > 0,
-    reaches `target`: an extrapolation, said as one."""
-    fit = [(math.log(t), r) for t, r, _ in points if t > 0][-3:]
+    """Where ROUGE-L = a + b ln(tokens), fitted to the points with tokens > 0, reaches
+    `target`: an extrapolation, said as one."""
+    fit = [(math.log(t), r) for t, r, _ in points if t > 0]
     if any(r >= target for _, r, _ in points):
         step = next(s for _, r, s in points if r >= target)
         return f"crossed by step {step}"
@@ -269,7 +269,7 @@ def crossing(points: list[tuple[int, float, int]], target: float) -> str:
     my = sum(y for _, y in fit) / len(fit)
     slope = sum((x - mx) * (y - my) for x, y in fit) / sum((x - mx) ** 2 for x, _ in fit)
     if slope <= 0:
-        return "not crossed; the last points do not rise, no crossing to extrapolate"
+        return "not crossed; the fitted trend does not rise, no crossing to extrapolate"
     tokens = math.exp(mx + (target - my) / slope)
     last = max(t for t, _, _ in points)
     if tokens > 100 * last:
@@ -330,6 +330,10 @@ def report(args) -> None:
     trained = sum(p["to_step"] - p["from_step"] for p in pieces)
     seconds = sum(p["seconds"] for p in pieces)
     precision = info["precision"] or {}
+    piece_text = ", ".join(
+        f"{p['from_step']}-{p['to_step']} at {p['seconds'] / max(1, p['to_step'] - p['from_step']):.1f} s/step ({p['date']})"
+        for p in pieces
+    )
     section = "\n".join([
         f"\n## Learning curve: Open-i validate ROUGE-L vs training tokens (issue 18; "
         f"{datetime.now(UTC):%Y-%m-%d}, {cpu_name()}, 2 shared cores)\n",
@@ -338,7 +342,8 @@ def report(args) -> None:
         f"{demo_config().lora_learning_rate:g} cosine over {info['total_steps']} steps, 2 x 384-token "
         f"packed rows per step) on the Open-i train split; `bf16: auto` chose "
         f"**{precision.get('choice')}** ({precision.get('reason')}). Training: {trained} steps in "
-        f"{seconds:.0f} s ({seconds / max(1, trained):.2f} s/step incl. checkpoint saves). "
+        f"{seconds:.0f} s; pieces {piece_text} (s/step incl. checkpoint saves; other jobs "
+        "shared the 2 cores). "
         f"Each milestone's adapter answers the first {results['rows']} validate rows (greedy, "
         "<= 48 new tokens, batch 16); per-sample ROUGE-L, no stemming. Points lie along one "
         "cosine schedule (not separate runs of that length). Plot: "

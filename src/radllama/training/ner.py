@@ -315,10 +315,11 @@ def train_ner(config: DeidTrainConfig, progress: bool = True) -> dict[str, Any]:
             "budget": budget,
         },
     }
+    _write_record(staging / META_FILE, record)  # the tagger reads max_length / stride from it
     if held_out:
         record["held_out"] = held_out_scores(staging, held_out, config)
         record["threshold"] = record["held_out"]["threshold"]
-    _write_record(staging / META_FILE, record)
+        _write_record(staging / META_FILE, record)
     if config.out.exists():
         shutil.rmtree(config.out)
     staging.rename(config.out)
