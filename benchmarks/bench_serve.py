@@ -594,7 +594,9 @@ def main_engines(args) -> None:
             if not (model_dir / "config.json").is_file():
                 subprocess.run([sys.executable, "-m", "radllama.cli", "base", "--out",
                                 str(model_dir)], check=True)  # fmt: skip
-        data_dir = args.data or (OPENI if (OPENI / "train.jsonl").is_file() else None)
+        data_dir = args.data or (
+            openi_data_dir(args.work_dir / "data") if (OPENI / "train.jsonl").is_file() else None
+        )
         findings = (
             findings_pool(data_dir)
             if data_dir

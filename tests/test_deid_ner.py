@@ -246,3 +246,43 @@ def test_deid_jsonl_with_ner_masks_model_only_spans(ner_model, tmp_path, run_cli
     assert len(texts) == 16 and not any(name in t for name in UNKNOWN for t in texts)
     audit = json.loads(out.with_suffix(".audit.json").read_text())
     assert audit["ner_added_total"] >= 16 and audit["ner_added_by_type"]["NAME"] >= 16
+
+
+def test_the_threshold_is_chosen_on_held_out_records_and_saved(ner_model, tmp_path):
+    from radllama.deid.ner import NerTagger
+    from radllama.deid.scoring import load_phi_set
+    from radllama.training.ner import DeidTrainConfig, held_out_scores
+
+    model_dir, _ = ner_model
+    records = load_phi_set(_training_rows(tmp_path / "held.jsonl"))
+    config = DeidTrainConfig(out=tmp_path / "unused", thresholds=[0.3, 0.6, 0.9], keep_floor=0.0)
+    report = held_out_scores(model_dir, records, config)
+    assert [row["threshold"] for row in report["sweep"]] == [0.3, 0.6, 0.9]
+    assert report["threshold"] in (0.3, 0.6, 0.9) and report["records"] == 16
+    assert report["rules"]["name_recall"] < 0.5 < report["rules+ner"]["name_recall"]
+    tagger = NerTagger(model_dir)
+    assert tagger.threshold == 0.5  # trained without held-out records: the default
+    assert tagger.max_length == 64  # the training windows, from radllama_ner.json
+    assert NerTagger(model_dir, threshold=0.9).threshold == 0.9
+
+
+def test_training_with_held_out_records_saves_the_chosen_threshold(tiny_base, tmp_path):
+    from radllama.training.ner import DeidTrainConfig, train_ner
+
+    config = DeidTrainConfig(
+        out=tmp_path / "model",
+        base_model=tiny_base,
+        synth_reports=0,
+        phi_sets=[_training_rows(tmp_path / "rows.jsonl")],
+        eval_percent=50,
+        max_length=64,
+        batch_size=8,
+        max_steps=3,
+        minutes=None,
+        thresholds=[0.4, 0.8],
+    )
+    record = train_ner(config, progress=False)
+    saved = json.loads((config.out / "radllama_ner.json").read_text())
+    held = saved["held_out"]
+    assert held["records"] == record["data"]["sources"][1]["held_out_records"] > 0
+    assert saved["threshold"] == held["threshold"] in (0.4, 0.8) and len(held["sweep"]) == 2

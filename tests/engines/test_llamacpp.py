@@ -1,9 +1,10 @@
 """GGUFs from `radllama export --gguf` run in llama.cpp (llama-cpp-python in its own venv, a
 portable AVX2 build) as they do in transformers: the tiny test model and the SmolLM2 base,
 f16 and q8_0. Checked: prompt token ids (chat-rendered prompts and report lines with runs of
-spaces before digits), greedy tokens (f16: the same 20; q8_0: llama.cpp's choice at every
-step scores within 0.5 of transformers' best), the special ids, and the chat template as
-llama.cpp applies it vs radllama's.
+spaces before digits), greedy tokens (llama.cpp's choice at every step of transformers' greedy
+path scores within 0.05 (f16) / 0.5 (q8_0) logit of transformers' best; f16 generates the same
+20 tokens up to the first exact tie), the special ids, and the chat template as llama.cpp
+applies it vs radllama's.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ FINDINGS = [
 ]
 REPORT_LINES = ["Compression of T12  and L1   vertebral bodies, 2010 comparison."]
 Q8_TOLERANCE = 0.5  # logits; q8_0 rounds every weight row to 8 bits
+F16_TOLERANCE = 0.05  # logits; measured: SmolLM2 f16 picks within 2e-5 of transformers' best
 
 
 @pytest.fixture(scope="module", params=["tiny", "smollm2"])
@@ -94,13 +96,22 @@ def test_gguf_in_llamacpp_matches_transformers(model_dir, transformers_side, ggu
         assert got["pad"] == config.pad_token_id  # config.json's, not the training pad
     for text, ours, theirs in zip(side["texts"], side["rows"], got["prompts"], strict=True):
         assert theirs["ids"] == ours["ids"], text
+        # At every step of transformers' greedy path, llama.cpp's pick is (near-)best for
+        # transformers too; f16 also generates the same greedy tokens up to the first tie
+        # (SmolLM2 ties exactly, margin 0.0 in fp32, on the first token of one prompt).
+        logits = ours["logits"]
+        picked = logits[np.arange(len(logits)), theirs["teacher_argmax"]]
+        tolerance = F16_TOLERANCE if gguf_type == "f16" else Q8_TOLERANCE
+        assert (logits.max(axis=1) - picked).max() <= tolerance, text
         if gguf_type == "f16":
-            assert theirs["greedy"] == ours["greedy"], text
-            assert theirs["teacher_argmax"] == [int(r.argmax()) for r in ours["logits"]]
-        else:  # q8_0: llama.cpp's pick at each step is (near-)best for transformers too
-            logits = ours["logits"]
-            picked = logits[np.arange(len(logits)), theirs["teacher_argmax"]]
-            assert (logits.max(axis=1) - picked).max() <= Q8_TOLERANCE, text
+            top2 = np.sort(logits, axis=1)[:, -2:]
+            ties = np.flatnonzero(top2[:, 1] - top2[:, 0] < F16_TOLERANCE)
+            n = int(ties[0]) if len(ties) else GREEDY
+            assert theirs["greedy"][:n] == ours["greedy"][:n], text
+            assert theirs["teacher_argmax"][:n] == [int(r.argmax()) for r in logits[:n]]
     assert got["chat_python"] == side["chat"], got["chat_format"]  # create_chat_completion
     if got["chat_cpp"] is not None:  # llama.cpp's built-in templates (llama-server, no --jinja)
-        assert got["chat_cpp"] == side["chat"].removeprefix(tokenizer.bos_token or "")
+        # chatml (SmolLM2) comes out identical; the built-in llama3 template (the tiny model)
+        # leaves out <|begin_of_text|>: use llama-server --jinja for such models.
+        bos = tokenizer.bos_token or ""
+        assert got["chat_cpp"] in (side["chat"], side["chat"].removeprefix(bos))
