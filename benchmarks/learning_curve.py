@@ -278,7 +278,7 @@ def crossing(points: list[tuple[int, float, int]], target: float) -> str:
             f"tokens) would need > 100x the {last / 1e6:.2f} M tokens trained"
         )
     return (
-        f"not crossed within budget; a log-linear fit of the last points reaches it at "
+        f"not crossed within budget; a log-linear fit of the points after step 0 reaches it at "
         f"~{tokens / 1e6:.2f} M tokens ({tokens / last:.1f}x the tokens trained; "
         "extrapolated)"
     )
@@ -293,6 +293,12 @@ def report(args) -> None:
     results = json.loads(RESULTS.read_text())
     info = json.loads(RUN_INFO.read_text())
     points = sorted(results["points"].items(), key=lambda kv: int(kv[0]))
+    # TRL's num_tokens restarts at 0 in a resumed process: add the tokens at the piece's start
+    for piece in sorted(info["pieces"], key=lambda p: p["from_step"]):
+        start = results["points"].get(str(piece["from_step"]))
+        for step, point in points:
+            if start and piece["from_step"] < int(step) <= piece["to_step"]:
+                point["tokens"] += start["tokens"]
     steps = [int(s) for s, _ in points]
     tokens = [p["tokens"] / 1e6 for _, p in points]
     rouge = [p["rougeL"] for _, p in points]

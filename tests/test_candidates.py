@@ -102,7 +102,7 @@ def test_no_samples_for_a_report_whose_neighbours_agree(tiny_model_dir):
 
 
 def test_a_sample_far_longer_than_every_neighbour_is_stopped_and_left_out(tiny_model_dir):
-    """sample_length_factor=2.0 (default): sampled answers are cut at twice the longest
+    """sample_length_factor=2.0 (opt-in): sampled answers are cut at twice the longest
     neighbour impression's tokens and, cut, left out; greedy is never cut (None: no cap)."""
     from radllama.generation.candidates import decode_batch
     from radllama.generation.inference import GenerationSettings, ImpressionModel
@@ -116,10 +116,8 @@ def test_a_sample_far_longer_than_every_neighbour_is_stopped_and_left_out(tiny_m
     def run(config):
         return decode_batch(model, items, [short], config, settings, hallucination_flags)[0]
 
-    capped, free = (
-        run(CandidateConfig(num_samples=3)),
-        run(CandidateConfig(num_samples=3, sample_length_factor=None)),
-    )
+    capped = run(CandidateConfig(num_samples=3, sample_length_factor=2.0))
+    free = run(CandidateConfig(num_samples=3))
     long_free = [c for c in free["candidates"] if "sample" in c["source"]
                  and len(model._encode(c["text"])) >= cap]  # fmt: skip
     assert long_free  # the micro model rambles past the cap when let

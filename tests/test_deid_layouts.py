@@ -50,6 +50,10 @@ def redacted(text: str) -> str:
         ("UNIT NO: 44 17 90 23", "UNIT NO: [ID]"),
         ("MBI: 3TW8-KA4-XJ29", "MBI: [ID]"),
         ("VIN 4T1BF1FK5CU123456 on file", "VIN [ID] on file"),
+        # a gazetteer city names the service that brought the patient
+        ("Brought in by New Haven EMS at noon.", "Brought in by [CITY] EMS at noon."),
+        ("Transported by Dayton Fire, run 22.", "Transported by [CITY] Fire, run 22."),
+        ("Fire alarm at the EMS bay.", "Fire alarm at the EMS bay."),
         # Gaelic surnames whole (particles, initial mutation); initials after "Name, RDMS"
         ("Signed By: Aoife Mac an Bhaird, M.D.", "Signed By: [NAME], M.D."),
         ("Referred by Dr. Niamh Mac mBriartaigh.", "Referred by Dr. [NAME]."),

@@ -461,8 +461,8 @@ def _plan_test_set(config, prepared_dir, zero_shot: ModelSystem, preds_dir, cloc
 
 
 # Candidate decoding costs about this many greedy generations per report (N = 4 samples + 10
-# scored candidates on a shared prompt cache): benchmarks/bench_candidates.py measured 2.6-2.8x
-# on the zero-shot SmolLM2 base, which never stops early (benchmarks/RESULTS.md, 2026-12-08).
+# scored candidates on a shared prompt cache): 4.1x on the zero-shot SmolLM2 base, which never
+# stops early; 3x budgets a fine-tune, which stops at ~8 tokens (benchmarks/RESULTS.md, 2026-12-08).
 CANDIDATES_COST = 3.0
 
 

@@ -239,6 +239,8 @@ class Deidentifier(
         self._keyword_families(text, low, found, triggers)
         self._structured(text, found)
         self._names_in_context(text, low, found, triggers)
+        if " EMS" in text or " Fire" in text or " Police" in text or " PD" in text:
+            self._city_services(text, found)
         if found:
             self._layout(text, found)
             self._propagate(text, low, found)

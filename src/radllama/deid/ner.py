@@ -207,12 +207,13 @@ class NerTagger:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
-        safe = {"local_files_only": True, "trust_remote_code": False}
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, **safe)
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            self.model_dir, local_files_only=True, trust_remote_code=False
+        )
         if not self.tokenizer.is_fast:  # offsets need a Rust tokenizer
             raise ConfigError(f"--ner {model_dir}: the tokenizer is not a fast tokenizer; retrain")
         self.model = AutoModelForTokenClassification.from_pretrained(
-            self.model_dir, use_safetensors=True, **safe
+            self.model_dir, use_safetensors=True, local_files_only=True, trust_remote_code=False
         )
         self.model.to(self.device).eval()
         meta_path = self.model_dir / META_FILE

@@ -78,12 +78,13 @@ class CandidateConfig(StrictModel):
         "likelier. null: always sample.",
     )
     sample_length_factor: float | None = Field(
-        2.0,
+        None,
         gt=0,
-        description="decode=candidates: a sampled answer is stopped, and left out, once it is "
-        "this many times as long (tokens) as the longest neighbour impression: at 2x every "
-        "neighbour its ROUGE-L F to each is at most 2/3 and only falls as it grows, so it "
-        "rarely wins, while a rambling sample costs a batch row per token. null: no cap.",
+        description="decode=candidates: stop, and leave out, a sampled answer once it is this "
+        "many times as long (tokens) as the longest neighbour impression (at 2x every "
+        "neighbour its ROUGE-L F to each is at most 2/3). null (default): no cap. On the "
+        "zero-shot SmolLM2 base (100 Open-i validate rows) 2.0 cut generation time by 25% but "
+        "scored -0.004 [-0.009, -0.0003] ROUGE-L; a fine-tune stops at ~8 tokens anyway.",
     )
     candidate_retrieval: Literal["tfidf", "index"] = Field(
         "tfidf",

@@ -247,7 +247,7 @@ def train_ner(config: DeidTrainConfig, progress: bool = True) -> dict[str, Any]:
     started = time.monotonic()
     base = _base_model(config)
     torch.manual_seed(config.seed)
-    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True, trust_remote_code=False)
     if not tokenizer.is_fast:
         raise ConfigError(f"--base-model {base}: needs a fast tokenizer (tokenizer.json)")
     windows, held_out, data = build_data(config, tokenizer)

@@ -79,8 +79,30 @@ def _known_city(text: str, comma: int) -> int | None:
     return None
 
 
+# "Brought by New Haven EMS", "Dayton Fire": a gazetteer city names the service that brought
+# the patient (the service word itself is no identifier)
+_CITY_SERVICE_RE = re.compile(r"[ ](?:EMS|Fire|Police|PD|Ambulance|Rescue)\b")
+
+
 class LocationRules:
     """Mixin of `Deidentifier` (uses its `allow`, `cue_stop` and the other rule methods)."""
+
+    def _city_services(self, text: str, found: list[Span]) -> None:
+        """A known city right before EMS/Fire/Police/PD: a CITY span; a name-shaped span
+        inside the city and the service word ("Haven EMS") is dropped, one that reaches
+        outside them ("John Reno" before "Reno PD") is kept."""
+        for service in _CITY_SERVICE_RE.finditer(text):
+            end = service.start()
+            size = _known_city(text, end)
+            if size is None:
+                continue
+            start = end - size
+            found[:] = [
+                span
+                for span in found
+                if not (span.kind == "NAME" and start <= span.start and span.end <= service.end())
+            ]
+            found.append(Span(start, end, "CITY"))
 
     def _facility(self, text: str, start: int, end: int, lower: bool = False) -> Span | None:
         """Walk back over the capitalised words before a facility word ("Valley Spine
