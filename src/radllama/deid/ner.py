@@ -38,26 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from radllama.core.errors import ConfigError
+from radllama.deid.config import PHI_TYPES
 from radllama.deid.spans import Span, merge_spans
 
-# Coarse PHI types the model predicts, in label order (B-/I- each, after "O").
-NER_TYPES: tuple[str, ...] = (
-    "NAME",
-    "DATE",
-    "TIME",
-    "AGE",
-    "ID",
-    "PHONE",
-    "EMAIL",
-    "URL",
-    "IP",
-    "ADDRESS",
-    "ZIP",
-    "CITY",
-    "HOSPITAL",
-)
 # Fine types (ours and the broad set's) -> the coarse type the model learns; None: not PHI.
 _COARSE = {"MRN": "ID", "ACCESSION": "ID", "SSN": "ID", "DEVICE": "ID", "FAX": "PHONE"}
+# Coarse PHI types the model predicts, in label order (B-/I- each, after "O"): the de-identifier's
+# types less those folded into another (a saved model's label set is checked against this).
+NER_TYPES: tuple[str, ...] = tuple(t for t in PHI_TYPES if t not in _COARSE)
 _NOT_PHI = frozenset({"STATE"})  # Safe Harbor keeps the state
 META_FILE = "radllama_ner.json"  # training record beside the weights
 WEIGHTS_FILE = "model.safetensors"
