@@ -16,16 +16,17 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from loopback_server import LoopbackServer
 
 
-class CompletionEngineServer:
+class CompletionEngineServer(LoopbackServer):
+    what = "the completion engine server"
+
     def __init__(
         self, model_dir: Path, name: str = "tiny-engine", max_model_len: int = 512,
         delay_s: float = 0.0,
@@ -37,8 +38,6 @@ class CompletionEngineServer:
         self.requests: list[dict[str, Any]] = []
         self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()  # one generate at a time (the model is not thread-safe)
-        self._server: uvicorn.Server | None = None
-        self.base_url = ""
 
     def _generate(self, body: dict[str, Any]) -> tuple[list[int], list[str], str]:
         """(new token ids, their texts one by one, finish reason) for a completions body."""
@@ -115,23 +114,3 @@ class CompletionEngineServer:
             return StreamingResponse(stream(), media_type="text/event-stream")
 
         return app
-
-    def __enter__(self) -> CompletionEngineServer:
-        config = uvicorn.Config(self._app(), host="127.0.0.1", port=0, log_level="warning",
-                                log_config=None, timeout_graceful_shutdown=1)  # fmt: skip
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the completion engine server did not start")
-            time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)

@@ -40,9 +40,9 @@ import time
 from collections import Counter
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from loopback_server import LoopbackServer
 
 MARKER = re.compile(r"\[\[judge:([^\]]+)\]\]")
 
@@ -78,7 +78,9 @@ def _good(score: float) -> str:
     return json.dumps({"score": score, "explanation": f"scripted answer with score {score}"})
 
 
-class ScriptedChatServer:
+class ScriptedChatServer(LoopbackServer):
+    what = "scripted chat server"
+
     """Run the scripted server in a background thread on 127.0.0.1 with an ephemeral port."""
 
     def __init__(self, json_mode_supported: bool = True, retry_after: str = "0") -> None:
@@ -90,9 +92,6 @@ class ScriptedChatServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
 
     @property
     def request_count(self) -> int:
@@ -157,29 +156,3 @@ class ScriptedChatServer:
         if kind == "bad400":
             return _error(400, "scripted bad request")
         raise ValueError(f"unknown scripted behaviour {kind!r}")
-
-    def __enter__(self) -> ScriptedChatServer:
-        config = uvicorn.Config(
-            self._app(),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            log_config=None,  # don't rebind logging to a captured (later closed) sys.stderr
-            timeout_graceful_shutdown=1,  # slow scripted handlers must not hold up teardown
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 30
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("scripted chat server did not start")
-            time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
