@@ -129,3 +129,38 @@ def test_cli_writes_the_consensus_baseline(run_cli, tiny_data_dir, tmp_path):
         "baselines", "--data", tiny_data_dir, "--out-dir", tmp_path, "--consensus-k", "1"
     )
     assert code == 2 and "consensus_k" in err
+
+
+def test_the_learned_judge_follows_what_the_training_split_rewards():
+    """Training reports whose nearest neighbour is always right (its two farther neighbours
+    agree with each other on something else): the judge learns to trust similarity, so on a
+    new query it picks the nearest neighbour where the consensus pick takes the majority."""
+    from radllama.generation.consensus import mbr_pick
+    from radllama.generation.rerank import LinearJudge
+
+    findings, impressions = [], []
+    for i in range(30):
+        topic = f"topic{i}"
+        findings += [f"{topic} alpha beta gamma delta", f"{topic} alpha beta", f"{topic} alpha"]
+        impressions += [f"{topic} finding one.", "Common normal text.", "Common normal text."]
+    judge = LinearJudge.fit(findings, impressions, k=2)
+    assert judge.fitted_on == 90
+    assert judge.coef[0] > 0  # similarity helps
+    texts = ["Specific answer.", "Common normal text.", "Common normal text."]
+    similarities = [0.9, 0.3, 0.2]
+    assert mbr_pick(texts, similarities) == 1
+    best, predicted = judge.pick("topicX alpha beta gamma delta", texts, similarities)
+    assert best == 0 and 0.0 <= predicted <= 1.5
+
+
+def test_retrieval_rerank_baseline_writes_every_row_with_its_judge(tiny_data_dir, tmp_path):
+    from radllama.generation.baselines import BaselinesConfig, run_baselines
+
+    config = BaselinesConfig(data=tiny_data_dir, out_dir=tmp_path, systems=["retrieval-rerank"],
+                             consensus_k=3)  # fmt: skip
+    info = run_baselines(config)["retrieval-rerank"]
+    rows = read_rows(tmp_path / "retrieval-rerank.jsonl")
+    test_ids = {r["report_id"] for r in read_rows(tiny_data_dir / "test.jsonl")}
+    assert {r["report_id"] for r in rows} == test_ids and info["k"] == 3
+    assert info["judge"]["features"][0] == "similarity" and info["judge"]["fitted_on"] > 0
+    assert all(r["system"] == "retrieval-rerank" and r["prediction"] for r in rows)

@@ -10,6 +10,10 @@
   5): the one with the highest similarity-weighted mean ROUGE-L to the other k - 1
   (`radllama.generation.consensus`). Where the 1-NN copy follows one neighbour, the consensus
   follows what most near neighbours say.
+- ``retrieval-rerank``: the same k TF-IDF neighbours, the pick made by a learned judge
+  (`radllama.generation.rerank.LinearJudge`: a ridge model of each neighbour's ROUGE-L from
+  its similarity, rank, consensus, length and overlap with the FINDINGS, fitted on the train
+  split with leave-one-out neighbours).
 - ``most-frequent``: the single most common training impression (e.g. "No acute
   cardiopulmonary process."), the floor every system should clear.
 
@@ -38,6 +42,7 @@ BaselineName = Literal[
     "retrieval-dense",
     "retrieval-consensus",
     "retrieval-consensus-dense",
+    "retrieval-rerank",
     "most-frequent",
 ]
 BASELINES: tuple[str, ...] = (
@@ -45,6 +50,7 @@ BASELINES: tuple[str, ...] = (
     "retrieval-dense",
     "retrieval-consensus",
     "retrieval-consensus-dense",
+    "retrieval-rerank",
     "most-frequent",
 )
 # Need no index (the dense ones need `radllama index DATA_DIR`).
@@ -67,7 +73,8 @@ class BaselinesConfig(StrictModel):
     consensus_k: int = Field(
         5,
         ge=2,
-        description="retrieval-consensus: nearest training impressions voted among (MBR).",
+        description="retrieval-consensus / retrieval-rerank: nearest training impressions "
+        "chosen among (MBR / the learned judge).",
     )
 
 
@@ -159,6 +166,22 @@ def consensus_answers(neighbours: list[list[Retrieved]]) -> list[Retrieved]:
     return answers
 
 
+def rerank_answers(
+    train: list[dict[str, Any]], findings: list[str], retriever: TfidfRetriever, k: int
+) -> tuple[list[Retrieved], dict[str, Any]]:
+    """Per query, the learned judge's pick among its k TF-IDF neighbours (the judge fitted
+    on the train split only; its weights go into the summary)."""
+    from radllama.generation.rerank import LinearJudge
+
+    judge = LinearJudge.fit([r["findings"] for r in train], [r["impression"] for r in train], k=k)
+    answers = []
+    for text, hits in zip(findings, retriever.query_k(findings, k), strict=True):
+        best, _ = judge.pick(text, [h.impression for h in hits], [h.similarity for h in hits])
+        answers.append(Retrieved(hits[best].impression, hits[best].report_id,
+                                 hits[best].similarity))  # fmt: skip
+    return answers, {"k": k, "judge": judge.record()}
+
+
 def _dense_neighbours(
     data: Path, rows: list[dict[str, Any]], k: int
 ) -> tuple[list[list[Retrieved]], dict]:
@@ -196,7 +219,7 @@ def run_baselines(config: BaselinesConfig) -> dict[str, dict[str, Any]]:
     k = config.consensus_k
     for system in config.systems:
         began = time.perf_counter()
-        if system in ("retrieval-tfidf", "retrieval-consensus"):
+        if system in ("retrieval-tfidf", "retrieval-consensus", "retrieval-rerank"):
             retriever = TfidfRetriever().fit(
                 [r["findings"] for r in train], impressions, [str(r["report_id"]) for r in train]
             )
@@ -204,6 +227,8 @@ def run_baselines(config: BaselinesConfig) -> dict[str, dict[str, Any]]:
             if system == "retrieval-tfidf":
                 answers = retriever.query(findings)
                 detail = {}
+            elif system == "retrieval-rerank":
+                answers, detail = rerank_answers(train, findings, retriever, k)
             else:
                 answers, detail = consensus_answers(retriever.query_k(findings, k)), {"k": k}
             detail["fallbacks"] = sum(a.report_id is None for a in answers)
@@ -228,6 +253,8 @@ def run_baselines(config: BaselinesConfig) -> dict[str, dict[str, Any]]:
 def describe(summary: dict[str, dict[str, Any]]) -> str:
     lines = []
     for system, info in summary.items():
-        extra = ", ".join(f"{k}={v!r}" for k, v in info.items() if k not in {"path", "rows"})
+        extra = ", ".join(
+            f"{k}={v!r}" for k, v in info.items() if k not in {"path", "rows", "judge"}
+        )
         lines.append(f"{system}: {info['rows']} rows -> {info['path']} ({extra})")
     return "\n".join(lines)
