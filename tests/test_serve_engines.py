@@ -13,6 +13,7 @@ import sys
 import time
 import venv
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import openai
@@ -207,3 +208,14 @@ def test_engine_that_wants_a_key_is_one_line(run_cli, tiny_model_dir, monkeypatc
     assert code == 2 and "ENGINE_KEY" in err and "unset or empty" in err
     code, _, err = run_cli("serve", tiny_model_dir, "--engine-api-key-env", "ENGINE_KEY")
     assert code == 2 and "with engine_url" in err
+
+
+def test_engine_sockets_fit_however_deep_the_state_dir(tmp_path):
+    # vLLM names ZeroMQ sockets TMPDIR/<uuid4>; a socket path holds at most 107 bytes.
+    from radllama.generation.engines import EngineOptions, vllm_env
+
+    shallow = vllm_env(EngineOptions(), tmp_path / "s")
+    assert shallow["TMPDIR"] == str(tmp_path / "s" / "tmp") or len(str(tmp_path)) > 60
+    deep = tmp_path / ("d" * 90) / "state"
+    tmpdir = vllm_env(EngineOptions(), deep)["TMPDIR"]
+    assert len(tmpdir) + 37 <= 107 and Path(tmpdir).is_dir()

@@ -363,6 +363,21 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# vLLM's processes talk over ZeroMQ IPC sockets named TMPDIR/<uuid4> (37 more characters); a
+# socket path holds at most 107 bytes (sizeof(sockaddr_un.sun_path) - 1 on Linux).
+_SOCKET_PATH_MAX, _IPC_NAME_LEN = 107, 37
+
+
+def _short_tmp(wanted: Path) -> Path:
+    """`wanted` as vLLM's TMPDIR when its socket paths fit, else a short folder of ours under
+    the system temp dir (a deep --engine-state-dir must not stop vLLM from starting)."""
+    if len(str(wanted)) + _IPC_NAME_LEN <= _SOCKET_PATH_MAX:
+        return wanted
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="radllama-vllm-"))
+
+
 def vllm_env(options: EngineOptions, folder: Path) -> dict[str, str]:
     """vLLM's environment: KV cache size on CPU, and every cache and temp file in our folder.
     Other VLLM_* variables (e.g. VLLM_CPU_OMP_THREADS_BIND) pass through from ours."""
@@ -375,7 +390,7 @@ def vllm_env(options: EngineOptions, folder: Path) -> dict[str, str]:
         VLLM_CPU_KVCACHE_SPACE=f"{options.engine_kv_cache_gib:g}",
         VLLM_CACHE_ROOT=str(folder / "cache"),
         TORCHINDUCTOR_CACHE_DIR=str(folder / "inductor"),
-        TMPDIR=str(folder / "tmp"),
+        TMPDIR=str(_short_tmp(folder / "tmp")),
         VLLM_NO_USAGE_STATS="1",  # offline hosts: no usage reporting
         DO_NOT_TRACK="1",
         HF_HUB_OFFLINE="1",
