@@ -607,6 +607,8 @@ def _cpu_name() -> str:
             if line.startswith("model name"):
                 flags = Path("/proc/cpuinfo").read_text()
                 isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else ""
+                isa += " BF16" if " avx512_bf16" in flags else ""
+                isa += " + AMX" if " amx_tile" in flags else ""
                 return f"{line.split(':', 1)[1].strip()} ({isa})"
     except OSError:
         pass
@@ -705,8 +707,11 @@ def main_engines(args) -> None:
             if data_dir
             else ["The lungs are clear. No pleural effusion or pneumothorax. Heart size is normal."]
         )
-        params = _count_params(model_dir) or _count_params(_base_of(model_dir))
-        note = f"`{model_dir.name}` ({params:.0f} M params)"
+        base = _base_of(model_dir)
+        params = _count_params(base) if base != model_dir.resolve() else _count_params(model_dir)
+        note = f"`{model_dir.name}` ({params:.0f} M params" + (
+            f", base `{base.name}` + LoRA adapter)" if base != model_dir.resolve() else ")"
+        )
         bound = None
         if args.bound_threads:
             bound = prefill_bound(model_dir, findings, max(args.clients), args.bound_threads)

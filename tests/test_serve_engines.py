@@ -219,3 +219,18 @@ def test_engine_sockets_fit_however_deep_the_state_dir(tmp_path):
     deep = tmp_path / ("d" * 90) / "state"
     tmpdir = vllm_env(EngineOptions(), deep)["TMPDIR"]
     assert len(tmpdir) + 37 <= 107 and Path(tmpdir).is_dir()
+
+
+def test_engine_args_reach_the_vllm_command(run_cli, tiny_model_dir, tmp_path, monkeypatch):
+    from radllama.generation.engines import EngineOptions, vllm_command
+
+    extra = ["--max-num-batched-tokens=256", "--block-size=32"]
+    command, name = vllm_command(tmp_path / "python", tiny_model_dir,
+                                 EngineOptions(engine_args=extra), 8123)  # fmt: skip
+    assert command[-2:] == extra and name == tiny_model_dir.name
+    assert command[command.index("--port") + 1] == "8123"
+    # The CLI takes values that start with `--` (after `=`) and gets as far as the venv check.
+    monkeypatch.setenv("RADLLAMA_ENGINES_DIR", str(tmp_path / "none"))
+    code, _, err = run_cli("serve", tiny_model_dir, "--engine", "vllm",
+                           "--engine-arg=--max-num-batched-tokens=256")  # fmt: skip
+    assert code == 2 and "make engines" in err

@@ -159,7 +159,7 @@ class EngineClient:
     def encode(self, prompt: str) -> list[int]:
         """A rendered prompt's ids (the chat template already wrote BOS: none added)."""
         with self._lock:
-            return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            return list(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
 
     def complete(
         self,
@@ -279,9 +279,10 @@ def vllm_command(
 
 def _read_adapter_config(run_dir: Path) -> dict[str, Any]:
     try:
-        return json.loads((run_dir / loader.ADAPTER_FILE).read_text(encoding="utf-8"))
+        found = json.loads((run_dir / loader.ADAPTER_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return found if isinstance(found, dict) else {}
 
 
 def state_dir(options: EngineOptions) -> Path:
