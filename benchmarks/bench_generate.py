@@ -13,6 +13,11 @@ model or run dir with ``--model``); prompts are Open-i findings (or the DATA_DIR
     .venv/bin/python benchmarks/bench_generate.py              # ~2-3 min on a 2-core CPU
     .venv/bin/python benchmarks/bench_generate.py --size small --prompts 64 --no-append
     .venv/bin/python benchmarks/bench_generate.py --smollm2 --prompts 32   # the real default base
+    .venv/bin/python benchmarks/bench_generate.py --smollm2 --precision --prompts 16  # fp32 vs bf16
+
+`--precision` (issue 18): the same prompts, batched, with float32 and with bfloat16 weights, side
+by side in one process (fp32, bf16, fp32, bf16; best of the two rounds each): tokens/s ratio and
+how many greedy impressions are identical.
 """
 
 from __future__ import annotations
@@ -96,6 +101,50 @@ def measure(model, items, args) -> dict:
     }
 
 
+def precision_rows(model_dir: Path, items, args) -> dict:
+    """fp32 vs bf16 weights, batched greedy, alternating twice; best wall time of each."""
+    from radllama.generation.inference import ImpressionModel
+
+    models = {d: ImpressionModel.load(model_dir, device="cpu", dtype=d)
+              for d in ("float32", "bfloat16")}  # fmt: skip
+    best: dict[str, float] = {}
+    texts: dict[str, list[str]] = {}
+    tokens: dict[str, int] = {}
+    for dtype in ("float32", "bfloat16", "float32", "bfloat16"):
+        timed(models[dtype], items[:2], 2, 4)  # warm-up
+        seconds, outputs = timed(models[dtype], items, args.batch_size, args.max_new_tokens)
+        print(dtype, f"{seconds:.1f} s", flush=True)
+        best[dtype] = min(best.get(dtype, seconds), seconds)
+        texts[dtype] = [o.raw_text for o in outputs]
+        tokens[dtype] = sum(o.completion_tokens for o in outputs)
+    same = sum(a == b for a, b in zip(texts["float32"], texts["bfloat16"], strict=True))
+    rate = {d: tokens[d] / best[d] for d in best}
+    return {"fp32_tok_s": rate["float32"], "bf16_tok_s": rate["bfloat16"],
+            "ratio": rate["bfloat16"] / rate["float32"], "identical": same, "prompts": len(items),
+            "fp32_s": best["float32"], "bf16_s": best["bfloat16"]}  # fmt: skip
+
+
+def precision_markdown(result: dict, args) -> str:
+    from radllama.model.precision import measured_cpu_precision
+
+    date = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip()
+    auto = measured_cpu_precision().to_json()
+    return "\n".join([
+        f"\n## Generation precision: fp32 vs bf16 weights, SmolLM2 (issue 18, {date})\n",
+        "`python benchmarks/bench_generate.py --smollm2 --precision "
+        f"--prompts {args.prompts}` - `ImpressionModel.generate`, greedy, batch "
+        f"{args.batch_size}, max_new_tokens={args.max_new_tokens}, SmolLM2-135M-Instruct (bundled "
+        "GGUF dequantised), zero-shot; float32 vs bfloat16 weights, alternating, best of 2 each. "
+        f"`bf16: auto` probe here: {auto['choice']} ({auto['reason']}).\n",
+        "| weights | best wall s | tokens/s |",
+        "|---|---:|---:|",
+        f"| float32 | {result['fp32_s']:.1f} | {result['fp32_tok_s']:.1f} |",
+        f"| bfloat16 | {result['bf16_s']:.1f} | {result['bf16_tok_s']:.1f} |",
+        f"\nbf16 / fp32 tokens/s: **{result['ratio']:.2f}x**; greedy impressions identical: "
+        f"{result['identical']} of {result['prompts']}.\n",
+    ])  # fmt: skip
+
+
 def markdown(result: dict, args, model_note: str) -> str:
     date = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True).stdout.strip()
     ratio = result["batched_tok_s"] / result["single_tok_s"]
@@ -134,6 +183,7 @@ def main() -> None:
     parser.add_argument(
         "--smollm2", action="store_true", help="Use the bundled SmolLM2-135M-Instruct GGUF."
     )
+    parser.add_argument("--precision", action="store_true", help="fp32 vs bf16 weights")
     args = parser.parse_args()
 
     from radllama.generation.inference import ImpressionModel
@@ -156,6 +206,10 @@ def main() -> None:
         if args.smollm2:
             note = (f"SmolLM2-135M-Instruct ({params:.1f} M params; bundled Q4_1 GGUF dequantised "
                     "to fp32), zero-shot")  # fmt: skip
+        if args.precision:
+            result = precision_rows(model_dir, test_items(data_dir, args.prompts), args)
+            publish(precision_markdown(result, args), result, append=not args.no_append)
+            return
         result = measure(model, test_items(data_dir, args.prompts), args)
     text = markdown(result, args, note)
     publish(text, result, append=not args.no_append)

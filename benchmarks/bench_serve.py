@@ -272,7 +272,7 @@ def _free_port() -> int:
 
 def start_server(
     model_dir: Path, max_batch_size: int, batch_wait_ms: float, extra: tuple[str, ...] = (),
-    wait_s: float = 300,
+    wait_s: float = 300, env: dict[str, str] | None = None,
 ) -> tuple:  # fmt: skip
     """`radllama serve` in its own process, as deployed (clients must not share its GIL)."""
     port = _free_port()
@@ -280,7 +280,7 @@ def start_server(
         [sys.executable, "-m", "radllama.cli", "serve", str(model_dir), "--port", str(port),
          "--max-batch-size", str(max_batch_size), "--batch-wait-ms", str(batch_wait_ms),
          "--max-queue", "1024", "--request-timeout-s", "600", *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})},
     )  # fmt: skip
     root = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + wait_s
@@ -451,19 +451,41 @@ def run_engine_load(
     }
 
 
+def parse_variant(text: str) -> tuple[str, tuple[str, ...], dict[str, str]]:
+    """``NAME=ARGS`` -> (name, serve args, env): ``KEY=VALUE`` words of ARGS (upper-case
+    KEY) are the engine's environment (e.g. VLLM_CPU_OMP_THREADS_BIND=0-1), the other words
+    vLLM server arguments (passed as ``--engine-arg=WORD``).
+
+    >>> parse_variant("pc=--enable-prefix-caching VLLM_CPU_NUM_OF_RESERVED_CPU=0")
+    ('pc', ('--engine-arg=--enable-prefix-caching',), {'VLLM_CPU_NUM_OF_RESERVED_CPU': '0'})
+    """
+    import re
+    import shlex
+
+    name, _, rest = text.partition("=")
+    words = shlex.split(rest)
+    env = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_][A-Z0-9_]*=", w))
+    args = tuple(f"--engine-arg={w}" for w in words if not re.match(r"^[A-Z_][A-Z0-9_]*=", w))
+    return name, args, env
+
+
 def bench_engines(model_dir: Path, findings: list[str], args) -> dict[str, list[dict]]:
-    """One engine at a time (2 cores cannot hold both busy): builtin, then vLLM."""
+    """One engine at a time (2 cores cannot hold both busy): builtin, then each vLLM variant."""
     from radllama.model import loader
 
     tokenizer = loader.load_tokenizer(model_dir)
-    engines = {
-        "builtin": ("--engine", "builtin"),
-        "vllm": ("--engine", "vllm", "--engine-state-dir", str(args.work_dir / "vllm_state")),
-    }
+    state = ("--engine-state-dir", str(args.work_dir / "vllm_state"))
+    engines: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
+    if not args.skip_builtin:
+        engines["builtin"] = (("--engine", "builtin"), {})
+    for text in args.vllm_variant or ["vllm="]:
+        name, extra, env = parse_variant(text)
+        engines[name] = (("--engine", "vllm", *state, *extra), env)
     rows: dict[str, list[dict]] = {}
-    for name, extra in engines.items():
+    for name, (extra, env) in engines.items():
         started = time.monotonic()
-        process, root = start_server(model_dir, 32, args.batch_wait_ms, extra, wait_s=900)
+        process, root = start_server(model_dir, 32, args.batch_wait_ms, extra, wait_s=900,
+                                     env=env)  # fmt: skip
         ready_s = time.monotonic() - started
         rows[name] = []
         try:
@@ -472,6 +494,8 @@ def bench_engines(model_dir: Path, findings: list[str], args) -> dict[str, list[
                 row = run_engine_load(root, findings, clients, n, args.max_tokens, process.pid,
                                       tokenizer)  # fmt: skip
                 row["ready_s"] = ready_s
+                row["settings"] = " ".join([*extra[2 + len(state) :], *(f"{k}={v}" for k, v
+                                            in env.items())]) if name != "builtin" else ""  # fmt: skip
                 print(f"  {name} clients={clients}: {row}", flush=True)
                 rows[name].append(row)
         finally:
@@ -480,7 +504,54 @@ def bench_engines(model_dir: Path, findings: list[str], args) -> dict[str, list[
     return rows
 
 
-def markdown_engines(rows: dict[str, list[dict]], args, model_note: str) -> str:
+def _prefill_s(model, batch: list[list[int]]) -> float:
+    """Seconds for one forward pass over `batch` (right-padded; only compute is measured)."""
+    import torch
+
+    width = max(map(len, batch))
+    tensor = torch.tensor([x + [0] * (width - len(x)) for x in batch])
+    began = time.perf_counter()
+    with torch.inference_mode():
+        model(tensor, use_cache=False, logits_to_keep=1)
+    return time.perf_counter() - began
+
+
+def prefill_bound(model_dir: Path, findings: list[str], clients: int, threads: int) -> dict:
+    """The compute floor under TTFT at `clients` simultaneous requests: the seconds to prefill
+    one prompt vs `clients` distinct prompts (one padded batch) with transformers on `threads`
+    cores (vLLM on this 2-core box computes on one), float32 and bfloat16. Prompts are the
+    ones /v1/impressions builds (system prompt + instruction + findings)."""
+    import torch
+
+    from radllama.generation.inference import ImpressionModel
+    from radllama.model import loader
+
+    prompting = ImpressionModel.load_prompting(model_dir)
+    prompts = [prompting.build_prompt("XR CHEST", findings[i % len(findings)])
+               for i in range(clients)]  # fmt: skip
+    ids = [prompting.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    shared = 0  # the tokens every prompt starts with (what prefix caching could skip)
+    while all(len(x) > shared and x[shared] == ids[0][shared] for x in ids):
+        shared += 1
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    out = {"clients": clients, "threads": threads, "prompt_tokens_mean": statistics.mean(map(len, ids)),
+           "shared_prefix_tokens": shared}  # fmt: skip
+    try:
+        for dtype in ("float32", "bfloat16"):
+            model = loader.load_causal_lm(model_dir, dtype=getattr(torch, dtype)).eval()
+            _prefill_s(model, ids[:1])  # warm-up (oneDNN kernels)
+            one = statistics.median(_prefill_s(model, ids[i : i + 1]) for i in range(3))
+            allp = _prefill_s(model, ids)
+            out[dtype] = {"one_s": one, "all_s": allp, "ratio": allp / one}
+    finally:
+        torch.set_num_threads(before)
+    return out
+
+
+def markdown_engines(
+    rows: dict[str, list[dict]], args, model_note: str, bound: dict | None = None
+) -> str:
     date = subprocess.run(["date", "-u", "+%F %H:%M UTC"], capture_output=True,
                           text=True).stdout.strip()  # fmt: skip
     cpu = _cpu_name()
@@ -491,28 +562,41 @@ def markdown_engines(rows: dict[str, list[dict]], args, model_note: str) -> str:
         f"{args.max_tokens}, through one `radllama serve` process each: `--engine builtin` "
         "(transformers in-process, dynamic batches of up to 32, batch_wait_ms="
         f"{args.batch_wait_ms:g}) and `--engine vllm` (vllm-cpu 0.32.0, float32, "
-        "max_model_len 1024, KV cache 2 GiB; radllama in front, continuous batching in vLLM). "
+        "max_model_len 1024, KV cache 2 GiB; radllama in front, continuous batching in vLLM; "
+        "each variant's extra vLLM arguments / environment in `settings`). "
         "Tokens/s counts completion tokens with the model's tokenizer; memory is the peak RSS "
         "of the server and all its children.\n",
-        "| engine | clients | requests | TTFT p50 ms | TTFT p95 ms | total p50 ms | tokens/s "
-        "| peak RSS GiB | ready after s | other CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| engine | settings | clients | requests | TTFT p50 ms | TTFT p95 ms | total p50 ms "
+        "| tokens/s | peak RSS GiB | ready after s | other CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, points in rows.items():
         for r in points:
+            settings = f"`{r['settings']}`" if r.get("settings") else ""
             lines.append(
-                f"| {name} | {r['clients']} | {r['requests']} | {r['ttft_p50_ms']:.0f} | "
-                f"{r['ttft_p95_ms']:.0f} | {r['total_p50_ms']:.0f} | {r['tokens_per_s']:.1f} | "
-                f"{r['peak_rss_gib']:.2f} | {r['ready_s']:.0f} | {r['foreign_cpu']:.0%} |"
+                f"| {name} | {settings} | {r['clients']} | {r['requests']} | "
+                f"{r['ttft_p50_ms']:.0f} | {r['ttft_p95_ms']:.0f} | {r['total_p50_ms']:.0f} | "
+                f"{r['tokens_per_s']:.1f} | {r['peak_rss_gib']:.2f} | {r['ready_s']:.0f} | "
+                f"{r['foreign_cpu']:.0%} |"
             )
     lines.append("")
     for name, points in rows.items():
         lo, hi = points[0], points[-1]
         ratio = hi["ttft_p50_ms"] / lo["ttft_p50_ms"]
-        verdict = ("met" if ratio <= 3 else "NOT met") if name == "vllm" else "no target"
+        verdict = ("met" if ratio <= 3 else "NOT met") if name != "builtin" else "no target"
         lines.append(
             f"- {name}: TTFT p50 at {hi['clients']} clients is {ratio:.1f}x that at "
             f"{lo['clients']} (target <= 3x with vLLM: {verdict})."
+        )
+    if bound:
+        f32, b16 = bound["float32"], bound["bfloat16"]
+        lines.append(
+            f"- Compute floor (transformers forward, {bound['threads']} thread(s), the same "
+            f"prompts: {bound['prompt_tokens_mean']:.0f} tokens on average, of which the first "
+            f"{bound['shared_prefix_tokens']} are shared by all): prefilling "
+            f"{bound['clients']} distinct prompts takes {f32['all_s']:.2f} s in float32 vs "
+            f"{f32['one_s']:.3f} s for one ({f32['ratio']:.1f}x), bfloat16 {b16['all_s']:.2f} s "
+            f"vs {b16['one_s']:.3f} s ({b16['ratio']:.1f}x)."
         )
     return "\n".join(lines) + "\n"
 
@@ -523,6 +607,8 @@ def _cpu_name() -> str:
             if line.startswith("model name"):
                 flags = Path("/proc/cpuinfo").read_text()
                 isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else ""
+                isa += " BF16" if " avx512_bf16" in flags else ""
+                isa += " + AMX" if " amx_tile" in flags else ""
                 return f"{line.split(':', 1)[1].strip()} ({isa})"
     except OSError:
         pass
@@ -561,6 +647,17 @@ def main() -> None:
         "--mode", choices=["batching", "stream", "engines"], default="batching",
         help="batching: on vs off throughput; stream: TTFT/ITL streamed vs not; engines: "
         "--engine builtin vs vllm (needs `make engines`; default model: the SmolLM2 base).",
+    )  # fmt: skip
+    parser.add_argument(
+        "--vllm-variant", action="append", metavar="NAME=ARGS",
+        help="engines: a vLLM run named NAME with extra server ARGS and KEY=VALUE environment, "
+        "e.g. 'pc=--enable-prefix-caching VLLM_CPU_NUM_OF_RESERVED_CPU=0' (repeat; default: "
+        "one plain `vllm`).",
+    )  # fmt: skip
+    parser.add_argument("--skip-builtin", action="store_true", help="engines: vLLM runs only.")
+    parser.add_argument(
+        "--bound-threads", type=int, default=1,
+        help="engines: cores for the prefill compute floor (0: skip it).",
     )  # fmt: skip
     args = parser.parse_args()
     if args.mode == "engines":
@@ -610,10 +707,17 @@ def main_engines(args) -> None:
             if data_dir
             else ["The lungs are clear. No pleural effusion or pneumothorax. Heart size is normal."]
         )
-        params = _count_params(model_dir) or _count_params(_base_of(model_dir))
-        note = f"`{model_dir.name}` ({params:.0f} M params)"
+        base = _base_of(model_dir)
+        params = _count_params(base) if base != model_dir.resolve() else _count_params(model_dir)
+        note = f"`{model_dir.name}` ({params:.0f} M params" + (
+            f", base `{base.name}` + LoRA adapter)" if base != model_dir.resolve() else ")"
+        )
+        bound = None
+        if args.bound_threads:
+            bound = prefill_bound(model_dir, findings, max(args.clients), args.bound_threads)
+            print(f"  prefill bound: {bound}", flush=True)
         rows = bench_engines(model_dir, findings, args)
-        publish(markdown_engines(rows, args, note), {"engines": rows},
+        publish(markdown_engines(rows, args, note, bound), {"engines": rows, "bound": bound},
                 append=not args.no_append)  # fmt: skip
 
 

@@ -4,8 +4,9 @@
 It speaks the part of vLLM's wire format radllama uses: ``GET /v1/models`` (with
 ``max_model_len``), ``POST /v1/completions`` with a token-id ``prompt``, greedy or sampled
 decoding with transformers, ``stop``, vLLM's ``stop_token_ids``, and ``stream`` with
-``stream_options.include_usage``. Streams send one token's text per chunk. It records the
-requests it got and the most it had in flight at once.
+``stream_options.include_usage``; with `api_key`, vLLM's ``--api-key``: every /v1 call without
+``Authorization: Bearer <key>`` gets 401. Streams send one token's text per chunk. It records
+the requests it got, their Authorization headers and the most it had in flight at once.
 
     with CompletionEngineServer(MODEL_DIR, delay_s=0.2) as engine:
         ServeConfig(engine_url=engine.base_url)
@@ -29,13 +30,15 @@ class CompletionEngineServer(LoopbackServer):
 
     def __init__(
         self, model_dir: Path, name: str = "tiny-engine", max_model_len: int = 512,
-        delay_s: float = 0.0,
+        delay_s: float = 0.0, api_key: str | None = None,
     ) -> None:  # fmt: skip
         from radllama.generation.inference import ImpressionModel
 
         self.model = ImpressionModel.load(model_dir, device="cpu")
         self.name, self.max_model_len, self.delay_s = name, max_model_len, delay_s
+        self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # the header of every /v1 call
         self.in_flight = self.max_in_flight = 0
         self._lock = threading.Lock()  # one generate at a time (the model is not thread-safe)
 
@@ -73,6 +76,15 @@ class CompletionEngineServer(LoopbackServer):
 
     def _app(self) -> FastAPI:
         app = FastAPI()
+
+        @app.middleware("http")
+        async def auth(request: Request, call_next):
+            header = request.headers.get("authorization")
+            self.authorizations.append(header)
+            if self.api_key is not None and header != f"Bearer {self.api_key}":
+                error = {"message": "Unauthorized", "type": "auth"}
+                return JSONResponse({"error": error}, status_code=401)
+            return await call_next(request)
 
         @app.get("/v1/models")
         async def models() -> dict:

@@ -37,12 +37,13 @@ _ALL_FIGURES = ("ALL", "SURNAME", "KEEP", "NAME", "DATE", "TIME", "AGE", "ID", "
 _ALL_FIGURES += ("EMAIL", "URL", "IP", "ADDRESS", "ZIP", "CITY", "HOSPITAL", "DEVICE")
 # Not at the target yet (the gap, as measured -> the floor asserted, a little below it):
 #   dev:     none (HOSPITAL 0.9970, NAME 0.9952, CITY 1.0000 since 2026-12-08: at the target)
-#   holdout: NAME 0.9940, AGE 0.9693, HOSPITAL 0.9925 (surname tokens 0.9954, CITY 1.0000
-#            since 2026-12-08: at the target). With --ner see RESULTS.md (a trained model is
-#            not part of the default suite).
+#   holdout: NAME 0.9940, HOSPITAL 0.9925 (surname tokens 0.9954, CITY 1.0000 since
+#            2026-12-08, AGE 1.0000 since the age forms of 2026-12-08 (was 0.9693; decided on
+#            dev and hand-written forms, the holdout scored once): at the target). With --ner
+#            see RESULTS.md (a trained model is not part of the default suite).
 FLOORS: dict[str, dict[str, float]] = {
     "dev": {},
-    "holdout": {"NAME": 0.9935, "AGE": 0.965, "HOSPITAL": 0.992},
+    "holdout": {"NAME": 0.9935, "HOSPITAL": 0.992},
 }
 MEETS_TARGET: dict[str, tuple[str, ...]] = {
     draw: tuple(kind for kind in _ALL_FIGURES if kind not in FLOORS[draw]) for draw in FLOORS

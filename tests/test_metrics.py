@@ -75,7 +75,9 @@ def test_layer_resolution_explicit_table_and_bounds(tmp_path):
     # A local copy of roberta-large gets bert-score's tuned layer (17), not its last (24).
     roberta = tmp_path / "roberta-large"
     roberta.mkdir()
-    (roberta / "config.json").write_text(json.dumps({"num_hidden_layers": 24}))
+    (roberta / "config.json").write_text(
+        json.dumps({"model_type": "roberta", "num_hidden_layers": 24})
+    )
     assert resolve_layer(roberta, None) == (17, "bert-score table")
 
 

@@ -115,3 +115,24 @@ def test_bf16_autocast_training_run_has_falling_loss_and_provenance(
     assert saved["precision"]["choice"] == "bf16"
     assert saved["precision"]["fp32_ms"] == 8.1 and saved["precision"]["bf16_ms"] == 1.4
     assert isinstance(amx, PrecisionChoice) and amx.bf16
+
+
+def test_generation_dtype_auto_follows_the_measurement(monkeypatch, tiny_model_dir):
+    """`dtype: auto` for the hf backend: bf16 weights where the CPU probe picks bf16 (mocked
+    as an AMX Xeon), fp32 where it does not (mocked as an AVX2 EPYC); default stays fp32."""
+    import torch
+
+    from radllama.generation import inference
+
+    def mocked(timing):
+        choice = choose_cpu_precision(lambda: timing, lambda: FALLING, native_bf16=True)
+        monkeypatch.setattr(precision, "measured_cpu_precision", lambda: choice)
+
+    mocked(AMX_XEON)
+    assert inference._torch_dtype("auto", "cpu") is torch.bfloat16
+    model = inference.ImpressionModel.load(tiny_model_dir, device="cpu", dtype="auto")
+    assert next(model.model.parameters()).dtype is torch.bfloat16
+    mocked(AVX2_EPYC)
+    assert inference._torch_dtype("auto", "cpu") is torch.float32
+    assert inference._torch_dtype(None, "cpu") is torch.float32
+    assert inference._torch_dtype("auto", "cuda") is torch.bfloat16

@@ -368,3 +368,24 @@ def test_mimic_cxr_folder_end_to_end(tmp_path):
         by_patient.setdefault(r["patient_id"], set()).add(r["split"])
     assert len(by_patient) == 6 and all(len(s) == 1 for s in by_patient.values())
     assert result.manifest["counts"]["splits"]["test"] == 2
+
+
+def test_redaction_cache_gives_the_uncached_results_and_audit():
+    """A repeated short text (a normal-template impression) is redacted once; the texts and
+    the audit are those of redacting every row."""
+    from radllama.data.redaction import RedactionCache, redact_many_collapsed
+    from radllama.deid.audit import DeidAudit
+    from radllama.deid.config import DeidConfig
+    from radllama.deid.engine import Deidentifier
+
+    deid = Deidentifier(DeidConfig())
+    texts = ["No acute process.", "Called to Dr. Smith at 10:30.", "No acute process."] * 3
+    texts += ["Called to Dr. Smith at 10:30.  " + "x" * 300]  # too long to cache
+    ids = [f"r{i}" for i in range(len(texts))]
+    plain, cached = DeidAudit(), DeidAudit()
+    cache = RedactionCache(max_entries=1)  # cleared when full: still the same results
+    expected = redact_many_collapsed(deid, plain, texts, ids)
+    assert redact_many_collapsed(deid, cached, texts, ids, cache) == expected
+    assert cache.hits == 2  # runs of the same text hit; the one-entry cache clears between
+    assert cached.to_json()["total_redactions"] == plain.to_json()["total_redactions"] == 8
+    assert cached.to_json()["counts_by_type"] == plain.to_json()["counts_by_type"]

@@ -203,6 +203,70 @@ def test_custom_tokenizer_class_is_refused(tiny_model_dir, tmp_path):
         loader.resolve_model(target)
 
 
+def _remote_code_encoder(tmp_path: Path, marker: Path) -> Path:
+    """The shipped MiniLM with the same attack: model_type 'evilbert' + auto_map to evil.py."""
+    from radllama.core.encoders import minilm_path
+
+    target = tmp_path / "encoder"
+    shutil.copytree(minilm_path("--encoder"), target)
+    config = json.loads((target / "config.json").read_text())
+    config.update(
+        model_type="evilbert",
+        architectures=["EvilModel"],
+        auto_map={"AutoConfig": "evil.EvilConfig", "AutoModel": "evil.EvilModel"},
+    )
+    (target / "config.json").write_text(json.dumps(config))
+    (target / "evil.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "from transformers import BertConfig, BertModel\n"
+        "class EvilConfig(BertConfig):\n    model_type = 'evilbert'\n"
+        "class EvilModel(BertModel):\n    config_class = EvilConfig\n"
+    )
+    return target
+
+
+BERTSCORE_WITH = r"""
+import sys
+from pathlib import Path
+from radllama.core.errors import ConfigError
+from radllama.evaluate.semantic import BertScoreConfig, bertscore
+try:
+    bertscore(["No acute disease."], ["No acute process."], BertScoreConfig(model=Path(sys.argv[1])))
+except ConfigError as error:
+    print("ConfigError", error)
+"""
+
+
+def test_a_bertscore_encoder_with_custom_code_never_runs_it(tmp_path):
+    """bert-score loads `--bertscore-model` with `AutoModel.from_pretrained(path)` and no
+    trust_remote_code: before the check, transformers asked on stdin and a "y" ran evil.py."""
+    marker = tmp_path / "code_ran"
+    encoder = _remote_code_encoder(tmp_path, marker)
+    env = {k: v for k, v in os.environ.items() if k not in OFFLINE_SWITCHES}
+    done = subprocess.run(
+        [sys.executable, "-c", BERTSCORE_WITH, str(encoder)],
+        input="y\n" * 20,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(env, PYTHONPATH=str(REPO / "src"), HF_HUB_OFFLINE="1"),
+    )
+    assert not marker.exists()
+    assert "[y/N]" not in done.stdout + done.stderr
+    assert done.stdout.startswith("ConfigError") and "model_type 'evilbert'" in done.stdout
+
+
+def test_a_retrieval_encoder_with_custom_code_is_one_line(tmp_path):
+    from radllama.core.errors import ConfigError
+    from radllama.retrieval.encoder import load_encoder
+
+    marker = tmp_path / "code_ran"
+    encoder = _remote_code_encoder(tmp_path, marker)
+    with pytest.raises(ConfigError, match="model_type 'evilbert'"):
+        load_encoder(encoder)
+    assert not marker.exists()
+
+
 def test_every_transformers_load_in_src_refuses_remote_code():
     """Each `Auto*.from_pretrained(...)` call in src passes trust_remote_code=False (directly or
     as **SAFE_LOAD); found with ast, so text in docstrings and messages does not count."""

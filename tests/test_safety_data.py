@@ -157,3 +157,14 @@ def test_an_enormous_jsonl_line_is_counted_not_held(tmp_path):
 
     sizes = [len(c.payload) for c in iter_raw_chunks(path, config)]
     assert max(sizes) <= (1 << 20) + (1 << 16)
+
+
+def test_jsonl_readers_never_open_a_device(tmp_path):
+    """`read_jsonl_counted` (radllama deid, index --add) refuses /dev/zero before opening it."""
+    from radllama.core.errors import DataError
+    from radllama.core.jsonl import MalformedLines, read_jsonl_counted
+
+    link = tmp_path / "rows.jsonl"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(DataError, match="not a regular file"):
+        next(read_jsonl_counted(link, MalformedLines()))

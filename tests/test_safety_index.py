@@ -158,3 +158,16 @@ def test_the_server_reloads_an_index_changed_under_it_or_refuses_it(
         build_index(data, IndexConfig(kind="bm25"), progress=False)  # rebuilt: served again
         again = _retrieved(server)
         assert again["retrieval"]["status"] == "ok" and again["retrieved"][0]["row_id"] != "n1"
+
+
+def test_an_added_file_that_is_a_fifo_or_device_is_one_line(bm25_data, tmp_path, run_cli):
+    import os
+
+    data = _copy(bm25_data, tmp_path)
+    fifo = tmp_path / "new.jsonl"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    zero = tmp_path / "zero.jsonl"
+    zero.symlink_to("/dev/zero")  # reading it would never end
+    for path in (fifo, zero):
+        code, _, err = run_cli("index", data, "--add", path, "--quiet")
+        assert code == 2 and _one_line(err) and "not a regular file" in err, err

@@ -1,16 +1,19 @@
 """`radllama serve --engine-url` / `--engine vllm` without vLLM: radllama in front of a real
 OpenAI-compatible engine on loopback (`tests/engine_server.py`, the tiny model generating), and
-the one-line errors for an engine that is missing, does not answer or does not start."""
+the one-line errors for an engine that is missing, does not answer or does not start, and the
+engine's API key (``--engine-api-key-env``: sent as Bearer, never logged)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
 import time
 import venv
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import openai
@@ -174,3 +177,60 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_engine_api_key_goes_as_bearer_and_nowhere_else(tiny_model_dir, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)  # every logger, openai's and httpx's too
+    secret = "s3cret-engine-key"
+    monkeypatch.setenv("ENGINE_KEY", secret)
+    with CompletionEngineServer(tiny_model_dir, api_key=secret) as keyed:
+        config = ServeConfig(engine_url=keyed.base_url, engine_api_key_env="ENGINE_KEY")
+        with open_engine(tiny_model_dir, config) as (model, remote):
+            with start_in_thread(build_app(model, config, remote)) as server:
+                done = _impression(server.root_url, *FINDINGS[0])
+                health = httpx.get(f"{server.root_url}/health").text
+    assert done["impression"] and keyed.requests
+    assert keyed.authorizations and set(keyed.authorizations) == {f"Bearer {secret}"}
+    assert secret not in health and secret not in caplog.text
+
+
+def test_engine_that_wants_a_key_is_one_line(run_cli, tiny_model_dir, monkeypatch, capsys):
+    monkeypatch.setenv("ENGINE_KEY", "wrong-key")
+    with CompletionEngineServer(tiny_model_dir, api_key="right-key") as keyed:
+        capsys.readouterr()  # the engine's own weight-loading progress
+        for extra in ((), ("--engine-api-key-env", "ENGINE_KEY")):
+            code, _, err = run_cli("serve", tiny_model_dir, "--engine-url", keyed.base_url, *extra)
+            assert code == 2 and len(err.strip().splitlines()) == 1
+            assert "401" in err and "wrong-key" not in err
+    monkeypatch.delenv("ENGINE_KEY")
+    code, _, err = run_cli("serve", tiny_model_dir, "--engine-url", "http://127.0.0.1:9/v1",
+                           "--engine-api-key-env", "ENGINE_KEY")  # fmt: skip
+    assert code == 2 and "ENGINE_KEY" in err and "unset or empty" in err
+    code, _, err = run_cli("serve", tiny_model_dir, "--engine-api-key-env", "ENGINE_KEY")
+    assert code == 2 and "with engine_url" in err
+
+
+def test_engine_sockets_fit_however_deep_the_state_dir(tmp_path):
+    # vLLM names ZeroMQ sockets TMPDIR/<uuid4>; a socket path holds at most 107 bytes.
+    from radllama.generation.engines import EngineOptions, vllm_env
+
+    shallow = vllm_env(EngineOptions(), tmp_path / "s")
+    assert shallow["TMPDIR"] == str(tmp_path / "s" / "tmp") or len(str(tmp_path)) > 60
+    deep = tmp_path / ("d" * 90) / "state"
+    tmpdir = vllm_env(EngineOptions(), deep)["TMPDIR"]
+    assert len(tmpdir) + 37 <= 107 and Path(tmpdir).is_dir()
+
+
+def test_engine_args_reach_the_vllm_command(run_cli, tiny_model_dir, tmp_path, monkeypatch):
+    from radllama.generation.engines import EngineOptions, vllm_command
+
+    extra = ["--max-num-batched-tokens=256", "--block-size=32"]
+    command, name = vllm_command(tmp_path / "python", tiny_model_dir,
+                                 EngineOptions(engine_args=extra), 8123)  # fmt: skip
+    assert command[-2:] == extra and name == tiny_model_dir.name
+    assert command[command.index("--port") + 1] == "8123"
+    # The CLI takes values that start with `--` (after `=`) and gets as far as the venv check.
+    monkeypatch.setenv("RADLLAMA_ENGINES_DIR", str(tmp_path / "none"))
+    code, _, err = run_cli("serve", tiny_model_dir, "--engine", "vllm",
+                           "--engine-arg=--max-num-batched-tokens=256")  # fmt: skip
+    assert code == 2 and "make engines" in err

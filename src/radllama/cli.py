@@ -374,7 +374,7 @@ def export(
 
 # ---- section: generate / evaluate / report / baselines (issue 4) -------------------------
 @app.command()
-@config_options(GenerateConfig)
+@config_options(GenerateConfig, rename={"engine_args": "--engine-arg"})
 def generate(options: dict[str, Any]) -> None:
     """Write an impression for every test report (resumable): PREDS.jsonl for `evaluate`."""
     from radllama.core.config import validate_config
@@ -475,7 +475,9 @@ def _judge_options(
 
 # ---- section: serve / impress (issue 5) --------------------------------------------------
 @app.command()
-@config_options(ServeConfig, rename={"allowed_hosts": "--allowed-host"})
+@config_options(
+    ServeConfig, rename={"allowed_hosts": "--allowed-host", "engine_args": "--engine-arg"}
+)
 def serve(
     model_dir: Annotated[
         Path,

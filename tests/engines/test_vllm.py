@@ -1,6 +1,8 @@
 """`radllama serve RUN_DIR --engine vllm` on a LoRA run of SmolLM2 (vLLM CPU, base + adapter
 `rad`): the same greedy text as the builtin engine through /v1/impressions and the openai
-client, streamed and not; stopping radllama stops vLLM. Minutes: vLLM takes 35-110 s to start.
+client, streamed and not; `generate` through it (openai backend at radllama, vllm backend at
+the engine's URL) writes the hf backend's rows; stopping radllama stops vLLM. Minutes: vLLM
+takes 35-110 s to start.
 
 (The tiny test model cannot run here: vLLM's CPU attention needs a head size of 32 or more.)
 """
@@ -142,6 +144,43 @@ def test_vllm_answers_the_openai_client_as_the_builtin_engine(vllm_server, built
         assert text == chat.choices[0].message.content
         answers.append(text)
     assert answers[0] == answers[1]
+
+
+@pytest.fixture(scope="module")
+def hf_rows(smollm2_lora_run, tiny_data_dir, tmp_path_factory):
+    from radllama.generation.generate import GenerateConfig, generate_predictions
+
+    out = tmp_path_factory.mktemp("hf") / "hf.jsonl"
+    generate_predictions(GenerateConfig(data=tiny_data_dir, model=smollm2_lora_run, out=out,
+                                        max_new_tokens=MAX_TOKENS, limit=4))  # fmt: skip
+    return {r["report_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+
+
+@pytest.mark.parametrize("how", ["openai-at-radllama", "vllm-at-engine-url"])
+def test_generate_through_the_engine_writes_the_hf_rows(
+    vllm_server, smollm2_lora_run, tiny_data_dir, hf_rows, how, tmp_path
+):
+    """The README's two ways for `generate` to use a running vLLM: the openai backend at
+    `radllama serve --engine vllm`, or the vllm backend at the engine's own URL."""
+    from radllama.generation.generate import GenerateConfig, generate_predictions
+
+    _, root, _ = vllm_server
+    if how == "openai-at-radllama":
+        name = httpx.get(f"{root}/v1/models").json()["data"][0]["id"]
+        backend = dict(backend="openai", base_url=f"{root}/v1", api_model=name)
+    else:
+        engine_url = httpx.get(f"{root}/health").json()["engine"]["url"]
+        backend = dict(backend="vllm", base_url=engine_url)
+    out = tmp_path / "preds.jsonl"
+    summary = generate_predictions(GenerateConfig(
+        data=tiny_data_dir, model=smollm2_lora_run, out=out, max_new_tokens=MAX_TOKENS, limit=4,
+        system=smollm2_lora_run.name, **backend))  # fmt: skip
+    assert summary.generated == 4 and summary.errors == 0
+    got = {r["report_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert got.keys() == hf_rows.keys()
+    for report_id, row in got.items():
+        assert row["prompt"] == hf_rows[report_id]["prompt"]
+        assert row["raw_output"] == hf_rows[report_id]["raw_output"], (how, report_id)
 
 
 def test_stopping_radllama_stops_vllm(vllm_server):

@@ -63,6 +63,10 @@ def read_jsonl_counted(
     """(line number, object) per good line; a line that is not UTF-8, not JSON or not an
     object is counted in `malformed` and skipped, as `radllama prepare` does, not raised."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a device or FIFO is never opened (issue 20)
+        raise DataError(
+            f"{path} is not a regular file (a device, FIFO or folder); pass a .jsonl file"
+        )
     if not path.is_file():
         raise DataError(f"file not found: {path}; pass an existing .jsonl file")
     with open(path, "rb") as handle:

@@ -33,7 +33,7 @@ from radllama.data.prepare_config import (
     PrepareConfig,
     prompt_style,
 )
-from radllama.data.redaction import redact_many_collapsed
+from radllama.data.redaction import RedactionCache, redact_many_collapsed
 from radllama.data.sections import split_sections
 from radllama.deid.engine import DeidAudit, Deidentifier
 
@@ -160,6 +160,7 @@ class ChunkProcessor:
         self.style = prompt_style(config)
         self._labels: dict[tuple[str, str], tuple[str, str]] = {}
         self._descriptions: dict[str, Any] = {}
+        self._redactions = RedactionCache()  # repeated impressions are redacted once
 
     def __call__(self, chunk: RawChunk) -> ChunkResult:
         records = parse_chunk(chunk, self.config.ingest)
@@ -233,7 +234,7 @@ class ChunkProcessor:
             texts += (finding, impression)
         # One call for the chunk: with deid.ner the model sees all its texts in batches.
         ids = [rid for _, _, rid in todo for _ in (0, 1)]
-        redacted = redact_many_collapsed(self.deidentifier, audit, texts, ids)
+        redacted = redact_many_collapsed(self.deidentifier, audit, texts, ids, self._redactions)
         for n, (i, row, report_id) in enumerate(todo):
             finding, impression = redacted[2 * n], redacted[2 * n + 1]
             reason = drop_reason(finding, impression, min_words)

@@ -69,6 +69,7 @@ from radllama.deid.lexicons import (
     SURROGATE_FAMILY,
     SURROGATE_STREETS,
 )
+from radllama.deid.recognizers.ages import ages_after_names
 from radllama.deid.recognizers.family import FamilyRules
 from radllama.deid.recognizers.keywords import KeywordRules
 from radllama.deid.recognizers.layout import LayoutRules
@@ -244,6 +245,7 @@ class Deidentifier(
         if found:
             self._layout(text, found)
             self._propagate(text, low, found)
+            ages_after_names(text, found)
         if found:
             found = _outside_keep_phrases(low, found)
         if self.keep_types:

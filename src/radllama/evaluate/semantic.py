@@ -17,7 +17,6 @@ local path has none; raw scores are what the paper's Table 1 reports.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +26,7 @@ from tqdm.auto import tqdm
 
 from radllama.core.encoders import minilm_path
 from radllama.core.errors import ConfigError, DataError
+from radllama.core.model_files import check_no_custom_code
 from radllama.evaluate.config import BertScoreConfig  # noqa: F401  (re-exported; defined with the other Configs)
 from radllama.evaluate.metrics import Column, Metric, ScoringContext, register_metric
 
@@ -45,14 +45,16 @@ def default_encoder_path() -> Path:
 
 
 def _encoder_config(model_path: Path) -> dict[str, Any]:
+    """config.json, after checking it names no custom code: bert-score loads the encoder with
+    `AutoModel.from_pretrained(path)` and no trust_remote_code, where transformers would ask on
+    stdin whether to run the directory's own Python file (issue 20)."""
     config_file = model_path / "config.json"
     if not config_file.is_file():
         raise ConfigError(
             f"BERTScore encoder {model_path} has no config.json; pass --bertscore-model with "
             "a local Hugging Face model directory"
         )
-    config: dict[str, Any] = json.loads(config_file.read_text())
-    return config
+    return check_no_custom_code(model_path)
 
 
 def resolve_layer(model_path: Path, layer: int | None) -> tuple[int, str]:

@@ -33,7 +33,7 @@ from radllama.core.prompts import PromptStyle, strip_prepend
 from radllama.model import loader
 
 ADAPTER_FILE = loader.ADAPTER_FILE
-_DTYPES = ("float32", "bfloat16", "float16")
+_DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
 @dataclass
@@ -88,6 +88,11 @@ def _torch_dtype(dtype: str | None, device: str):
         return torch.bfloat16 if device.startswith("cuda") else torch.float32
     if dtype not in _DTYPES:
         raise ConfigError(f"dtype must be one of {list(_DTYPES)} (got {dtype!r})")
+    if dtype == "auto":  # training's rule: bf16 on a GPU, on a CPU where measured faster
+        from radllama.model.precision import measured_cpu_precision
+
+        cpu_bf16 = not device.startswith("cuda") and measured_cpu_precision().bf16
+        return torch.bfloat16 if device.startswith("cuda") or cpu_bf16 else torch.float32
     return getattr(torch, dtype)
 
 

@@ -32,7 +32,6 @@ Loading rules (a model directory is data, never code):
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any, Literal
 
 from radllama.core.artifacts import RUN_FILE, BaseMeta, RunRecord
 from radllama.core.errors import ConfigError
+from radllama.core.model_files import check_no_custom_code, read_json_object
 from radllama.model.gguf_check import check_gguf_header
 
 ADAPTER_FILE = "adapter_config.json"
@@ -139,27 +139,9 @@ def check_model_config(path: Path) -> None:
 
     Read as JSON before any transformers call: an unknown `model_type` with an `auto_map` is a
     request to import the directory's own Python file, which this project never does."""
-    config = _read_json(path / "config.json")
-    model_type = config.get("model_type")
-    if not isinstance(model_type, str) or model_type not in supported_model_types():
-        raise ModelError(
-            f"{path / 'config.json'} has model_type {model_type!r}, which is not a causal-LM "
-            "architecture built into transformers (e.g. 'llama', 'mistral', 'qwen2'); custom "
-            "model code (auto_map) is never run: convert the model to a supported architecture"
-        )
-    tokenizer_config = path / "tokenizer_config.json"
-    if tokenizer_config.is_file():
-        import transformers
-
-        name = _read_json(tokenizer_config).get("tokenizer_class")
-        if name is not None and not (
-            isinstance(name, str) and name.isidentifier() and hasattr(transformers, name)
-        ):
-            raise ModelError(
-                f"{tokenizer_config} names tokenizer_class {name!r}, which transformers does not "
-                "ship; custom tokenizer code is never run: use a standard tokenizer "
-                "(e.g. PreTrainedTokenizerFast)"
-            )
+    check_no_custom_code(
+        path, supported_model_types(), ModelError, "causal-LM architecture built into transformers"
+    )
 
 
 def _check_safetensors(path: Path, expected: str) -> None:
@@ -177,7 +159,7 @@ def _check_safetensors(path: Path, expected: str) -> None:
 
 def base_source(source: ModelSource) -> ModelSource:
     """The base model of an adapter run (its `base_model`, absolute or relative to the run)."""
-    adapter = _read_json(source.path / ADAPTER_FILE)
+    adapter = read_json_object(source.path / ADAPTER_FILE, ModelError)
     candidates = [source.run.base_model if source.run else None]
     candidates.append(adapter.get("base_model_name_or_path"))
     for name in filter(None, candidates):
@@ -285,18 +267,6 @@ def load_causal_lm(source: ModelSource | str | Path, **kwargs):
 def _has_gguf_magic(path: Path) -> bool:
     with open(path, "rb") as handle:
         return handle.read(4) == b"GGUF"
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ModelError(
-            f"{path}: cannot read it as JSON ({error}); re-run the step that wrote it"
-        ) from None
-    if not isinstance(data, dict):
-        raise ModelError(f"{path}: expected a JSON object; re-run the step that wrote it")
-    return data
 
 
 def _first_line(error: BaseException) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 
 from radllama.core.encoders import minilm_path
 from radllama.core.errors import ConfigError
+from radllama.core.model_files import check_no_custom_code
 from radllama.core.provenance import file_sha256, json_sha256
 
 # Files that do not change what the encoder computes (model cards, git metadata).
@@ -46,6 +47,7 @@ def load_encoder(path: Path, device: str = "cpu"):
     """A SentenceTransformer on `path` (loaded once per process)."""
     from sentence_transformers import SentenceTransformer
 
+    check_no_custom_code(path)  # one line, before sentence-transformers sees an auto_map
     return SentenceTransformer(str(path), device=device, local_files_only=True)
 
 

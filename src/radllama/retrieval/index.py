@@ -236,6 +236,11 @@ def add_to_index(
     entry: rows added, dropped by reason, redactions, where the audit went)."""
     folder, new_rows = index_dir(path), Path(new_rows)
     meta = read_meta(folder)
+    if new_rows.exists() and not new_rows.is_file():  # a FIFO or device is never opened
+        raise DataError(
+            f"{new_rows} is not a regular file (a device, FIFO or folder); pass a JSONL file of "
+            "report rows to --add"
+        )
     if not new_rows.is_file():
         raise DataError(f"{new_rows} not found; pass a JSONL file of report rows to --add")
     audit_path = audit_path_for(new_rows, folder.parent, Path(audit) if audit else None)

@@ -14,9 +14,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from radllama.core.errors import RadllamaError
 from radllama.generation.candidates import CandidateConfig
+from radllama.generation.engines import EngineOptions
 
 
-class ServeConfig(CandidateConfig):
+class ServeConfig(CandidateConfig, EngineOptions):
     """How `radllama serve` listens, authenticates and batches (and, for /v1/impressions,
     decodes: the `CandidateConfig` fields apply with decode=candidates)."""
 
@@ -48,23 +49,10 @@ class ServeConfig(CandidateConfig):
     engine_concurrency: int = Field(
         64, ge=1, le=1024, description="Requests sent to the engine at once (it batches them)."
     )
-    engine_max_model_len: int = Field(
-        1024, ge=64, description="--engine vllm: context length vLLM reserves KV cache for."
-    )
-    engine_kv_cache_gib: float = Field(
-        2.0, gt=0, description="--engine vllm on CPU: KV cache size (VLLM_CPU_KVCACHE_SPACE)."
-    )
-    engine_dtype: Literal["float32", "bfloat16", "auto"] = Field(
-        "float32",
-        description="--engine vllm: weight dtype (float32 matches the builtin engine on CPU).",
-    )
-    engine_start_timeout_s: float = Field(
-        600.0, gt=0, description="--engine vllm: seconds to wait for the engine to be ready."
-    )
-    engine_state_dir: Path | None = Field(
+    engine_api_key_env: str | None = Field(
         None,
-        description="--engine vllm: folder for the engine's log and compile caches (default: "
-        "$RADLLAMA_CACHE/engines, i.e. ~/.cache/radllama/engines).",
+        description="--engine-url: environment variable holding the engine's API key, sent as "
+        "`Authorization: Bearer` (never logged).",
     )
 
     host: str = Field(
@@ -165,6 +153,10 @@ class ServeConfig(CandidateConfig):
         if self.engine_url is not None and self.engine != "builtin":
             raise ValueError(
                 "engine_url uses a running engine and engine=vllm starts one; pass one of them"
+            )
+        if self.engine_api_key_env is not None and self.engine_url is None:
+            raise ValueError(
+                "engine_api_key_env is the key of a running engine: pass it with engine_url"
             )
         if self.decode == "candidates" and self.remote_engine:
             raise ValueError(

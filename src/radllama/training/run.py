@@ -34,6 +34,7 @@ from radllama.training.hardware import (
     hardware_problems,
     resolve,
 )
+from radllama.training.lm_head import use_cpu_lm_head
 from radllama.training.packing import dataset_packing_stats, training_dataset
 
 logger = logging.getLogger("radllama.training")
@@ -276,6 +277,13 @@ def _build_trainer(plan: RunPlan, args, model, tokenizer, data, callbacks):
         peft_config=model_lib.lora_config(plan.config, model),
         callbacks=callbacks,
     )
+    if plan.hw.device == "cpu":
+        # TRL's fused LM head scores every position in fp32 torch tiles on a CPU: slower than
+        # the rest of a SmolLM2 step and no faster under bf16 (radllama.training.lm_head).
+        peft = hasattr(trainer.model, "get_base_model")
+        patched = trainer.model.get_base_model() if peft else trainer.model
+        if use_cpu_lm_head(patched):
+            logger.info("loss head: full logits of the labelled positions (CPU)")
     if plan.config.method == "qlora" and plan.resolved.compute_dtype == "float32":
         # TRL casts QLoRA adapters to bf16 (the QLoRA paper's GPU recipe). On CPU the 4-bit
         # layers compute in fp32, so the adapters stay fp32 (the optimizer does not exist yet).

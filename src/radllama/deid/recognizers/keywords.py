@@ -15,7 +15,12 @@ from radllama.deid.lexicons import (
     FIRST_NAMES,
     WORD_SURNAMES,
 )
-from radllama.deid.recognizers.ages import _AGE_AFTER_RE, _AGE_KEYWORDS
+from radllama.deid.recognizers.ages import (
+    _AGE_AFTER_RE,
+    _AGE_KEYWORDS,
+    _AGE_PLAIN_KEYWORDS,
+    _AGE_PLAIN_RE,
+)
 from radllama.deid.recognizers.contact import (
     _EMAIL_LOCAL,
     _SCHEME,
@@ -135,6 +140,7 @@ for _kind, _words in (
     ("ID", _ID_KEYWORDS),
     ("USER", _USER_KEYWORDS),
     ("AGEWORD", _AGE_KEYWORDS),
+    ("AGEPLAIN", _AGE_PLAIN_KEYWORDS),
     ("POBOX", ["po box", "p.o. box"]),
     ("FROM", ["from"]),
     ("TYPIST", _TYPIST_KEYWORDS),
@@ -161,6 +167,7 @@ _KEYWORD_AFTER = {
     "ID": _ID_VALUE_AFTER_RE,
     "USER": _USER_AFTER_RE,
     "AGEWORD": _AGE_AFTER_RE,
+    "AGEPLAIN": _AGE_PLAIN_RE,
     "POBOX": re.compile(r"[ ]?#?(?P<v>[0-9]+)"),
     "FROM": re.compile(r"(?!)"),  # handled before the value match (initial + surname)
     "TYPIST": _TYPIST_AFTER_RE,
@@ -330,7 +337,7 @@ class KeywordRules:
                     lower_report = _is_lower_report(text)
                 if not lower_report:
                     continue
-            if kind == "AGEWORD":
+            if kind == "AGEWORD" or kind == "AGEPLAIN":
                 found.append(Span(start, tail.end(), "AGE"))
                 continue
             if kind == "POBOX":  # "po box 564" (capitalised "PO Box" is in CAP_RE)
