@@ -338,20 +338,26 @@ def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
     return BACKENDS.add(name)
 
 
-@register_backend("hf")
-class HFBackend:
-    """In-process transformers through `radllama.generation.inference.ImpressionModel`."""
+class _ModelDirBackend:
+    """A backend whose --model directory names the system and holds its run record."""
 
-    def __init__(self, config: GenerateConfig, manifest: DataManifest | None) -> None:
-        if config.model is None:
-            raise ConfigError("the hf backend needs --model RUN_OR_MODEL_DIR")
-        self.config, self.model_dir = config, config.model.expanduser()
+    model_dir: Path
 
     def default_system(self) -> str:
         return self.model_dir.name
 
     def run_record(self) -> RunRecord | None:
         return RunRecord.read_optional(self.model_dir) if self.model_dir.is_dir() else None
+
+
+@register_backend("hf")
+class HFBackend(_ModelDirBackend):
+    """In-process transformers through `radllama.generation.inference.ImpressionModel`."""
+
+    def __init__(self, config: GenerateConfig, manifest: DataManifest | None) -> None:
+        if config.model is None:
+            raise ConfigError("the hf backend needs --model RUN_OR_MODEL_DIR")
+        self.config, self.model_dir = config, config.model.expanduser()
 
     def generate(self, rows: list[dict[str, Any]], sink: _Sink) -> None:
         from radllama.generation.inference import ImpressionModel
@@ -391,7 +397,7 @@ class OpenAIBackend:
 
 
 @register_backend("vllm")
-class VLLMBackend:
+class VLLMBackend(_ModelDirBackend):
     """vLLM (or another engine taking token-id completions): started from the engines venv for
     --model, or the one at --base-url. Prompts are rendered and tokenised here, as for hf, so
     greedy text is the hf backend's."""
@@ -409,12 +415,6 @@ class VLLMBackend:
 
             engine_python("vllm")
         self.config, self.model_dir = config, config.model.expanduser()
-
-    def default_system(self) -> str:
-        return self.model_dir.name
-
-    def run_record(self) -> RunRecord | None:
-        return RunRecord.read_optional(self.model_dir) if self.model_dir.is_dir() else None
 
     def generate(self, rows: list[dict[str, Any]], sink: _Sink) -> None:
         from radllama.generation.engines import launch
